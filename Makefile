@@ -1,0 +1,50 @@
+# Gantry — the two set-up commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+# Debian packages Gantry builds against (C libraries via SwiftPM system-library targets).
+DEB_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libnifti-dev libhdf5-dev libpng-dev zlib1g-dev libdeflate-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+GANTRY := .build/release/gantry
+DEMO_DIR ?= out/demo
+
+.PHONY: deps build test demo bench fixtures peers clean
+
+## Install any missing Debian packages (quiet and quick when all are present).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+## Release build of the `gantry` binary.
+build: deps
+	swift build -c release --product gantry
+
+## The whole test suite.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+## The most complete end-to-end job Gantry can do today, on a phantom.
+demo: build
+	@scripts/demo.sh $(GANTRY) $(DEMO_DIR)
+
+## Benchmarks side by side with the peers (nibabel, SimpleITK, …) → BENCHMARKS.md. Not part of tests.
+bench: build peers
+	@scripts/bench/run.sh
+
+## Python peers for fixtures and benchmarks, in an ignored virtual environment.
+peers:
+	@scripts/peers.sh
+
+## Regenerate the committed interoperability fixtures with nibabel and h5py.
+fixtures: peers
+	.venv-peers/bin/python scripts/fixtures/make_io_fixtures.py
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+// Gantry — medical-imaging pipelines in one native binary.
+// Module layout and dependency rules: see README.md ("Architecture"). Lower targets never import higher ones;
+// each C library is touched only from its one wrapper module.
+import PackageDescription
+
+let package = Package(
+    name: "Gantry",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gantry", targets: ["gantry"]),
+        .library(name: "GantryCore", targets: ["GantryCore"]),
+        .library(name: "GantryIO", targets: ["GantryIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries (Debian -dev packages, installed by `make deps`).
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f"),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas"),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate"),
+        // libnifti2 needs /usr/include/nifti on the include path for <znzlib.h>; a C target with a
+        // forwarding header provides it (a system-library target cannot add include paths).
+        .target(
+            name: "CNIfTI",
+            linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"), .linkedLibrary("z"), .linkedLibrary("m")]
+        ),
+
+        // Swift modules.
+        .target(name: "GantryCore"),
+        .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
+        .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
+        .target(name: "GantryRecon", dependencies: ["GantryCore", "CFFTW"]),
+        .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO"]),
+        .executableTarget(
+            name: "gantry",
+            dependencies: [
+                "GantryCore", "GantryIO", "GantryPhantoms",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
+        .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
+        .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
+        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon"]),
+    ],
+    // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch
+    // disjoint ranges; Swift 6's Sendable checking rejects that pattern without making it safer.
+    swiftLanguageModes: [.v5]
+)

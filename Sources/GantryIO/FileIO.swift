@@ -1,0 +1,96 @@
+import Foundation
+import GantryCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Plain file access with Gantry's error messages: reading whole files, and atomic writes
+/// (temporary name in the same folder, then `rename`), so a failure never leaves a half-written
+/// output and never touches an existing file of the same name until the new one is complete.
+public enum FileIO {
+    /// Checks that `path` is an existing regular file (not a directory).
+    public static func requireFile(_ path: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw GantryError.fileNotFound(path: path) }
+        if isDir.boolValue { throw GantryError.notAFile(path: path) }
+    }
+
+    /// The whole file as bytes.
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        try requireFile(path)
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw GantryError.invalidFile(path: path, problem: "cannot stat") }
+        let size = Int(st.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        try bytes.withUnsafeMutableBytes { buf in
+            while done < size {
+                let n = read(fd, buf.baseAddress! + done, size - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw GantryError.invalidFile(path: path, problem: "read failed: \(String(cString: strerror(errno)))")
+                }
+                if n == 0 { break }
+                done += n
+            }
+        }
+        if done < size { bytes.removeLast(size - done) }
+        return bytes
+    }
+
+    /// Writes the concatenation of `parts` to `path` atomically (see `withAtomicPath`).
+    public static func writeAtomically(_ path: String, parts: [UnsafeRawBufferPointer]) throws {
+        try withAtomicPath(path) { tmp in
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            guard fd >= 0 else { throw GantryError.writeFailed(path: path, problem: String(cString: strerror(errno))) }
+            defer { close(fd) }
+            for part in parts {
+                var done = 0
+                while done < part.count {
+                    let n = write(fd, part.baseAddress! + done, part.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw GantryError.writeFailed(path: path, problem: String(cString: strerror(errno)))
+                    }
+                    done += n
+                }
+            }
+        }
+    }
+
+    /// Atomic write of one byte array.
+    public static func writeAtomically(_ path: String, bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try writeAtomically(path, parts: [$0]) }
+    }
+
+    /// Atomic write of a string (UTF-8).
+    public static func writeAtomically(_ path: String, text: String) throws {
+        try writeAtomically(path, bytes: Array(text.utf8))
+    }
+
+    /// Runs `body` with a temporary path beside `path`, then renames it into place; for writers that
+    /// must open the file themselves (HDF5, libpng). On error the temporary file is removed.
+    public static func withAtomicPath<T>(_ path: String, _ body: (String) throws -> T) throws -> T {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw GantryError.notAFile(path: path)
+        }
+        guard FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDir), isDir.boolValue else {
+            throw GantryError.writeFailed(path: path, problem: "folder \(dir) does not exist")
+        }
+        let tmp = (dir.isEmpty ? "." : dir) + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let r = try body(tmp)
+            guard rename(tmp, path) == 0 else { throw GantryError.writeFailed(path: path, problem: String(cString: strerror(errno))) }
+            return r
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+    }
+}

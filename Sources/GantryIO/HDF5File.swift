@@ -1,0 +1,337 @@
+import CHDF5
+import Foundation
+import GantryCore
+
+/// An attribute value Gantry reads and writes.
+public enum HDF5Value: Equatable, Sendable, CustomStringConvertible {
+    case double(Double)
+    case int(Int)
+    case string(String)
+    case doubles([Double])
+
+    public var description: String {
+        switch self {
+        case .double(let d): return "\(d)"
+        case .int(let i): return "\(i)"
+        case .string(let s): return "\"\(s)\""
+        case .doubles(let a): return a.count > 8 ? "[\(a.prefix(8).map { "\($0)" }.joined(separator: ", ")), …] (\(a.count))" : "\(a)"
+        }
+    }
+
+    public var asDouble: Double? {
+        switch self {
+        case .double(let d): return d
+        case .int(let i): return Double(i)
+        case .doubles(let a) where a.count == 1: return a[0]
+        default: return nil
+        }
+    }
+}
+
+/// One object found when walking a file.
+public struct HDF5Node: Sendable {
+    public var path: String
+    public var isGroup: Bool
+    public var shape: [Int]
+    /// "float32", "complex64", "int16", "string", …
+    public var type: String
+    public var attributes: [(String, HDF5Value?)]
+}
+
+/// An HDF5 file through libhdf5 (serial). Arrays use HDF5/NumPy order (C order, last index fastest),
+/// so a dataset written here reads in h5py with the same shape. Complex numbers are the compound
+/// `{r: float32, i: float32}` that h5py maps to `complex64` (fastMRI's k-space layout).
+///
+/// libhdf5's own error printing is silenced; failures become one-line `GantryError`s.
+public final class HDF5File {
+    public let path: String
+    let id: hid_t
+
+    /// Opens an existing file read-only.
+    public init(readingFrom path: String) throws {
+        try FileIO.requireFile(path)
+        gantry_H5_silence_errors()
+        guard H5Fis_hdf5(path) > 0 else { throw GantryError.invalidFile(path: path, problem: "not an HDF5 file") }
+        let f = H5Fopen(path, gantry_H5F_ACC_RDONLY(), gantry_H5P_DEFAULT())
+        guard f >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open HDF5 file") }
+        self.path = path
+        self.id = f
+    }
+
+    private init(creating tmp: String, reportAs path: String) throws {
+        gantry_H5_silence_errors()
+        let f = H5Fcreate(tmp, gantry_H5F_ACC_EXCL(), gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+        guard f >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create HDF5 file") }
+        self.path = path
+        self.id = f
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// Creates `path` atomically: `body` fills a file under a temporary name, which is renamed into
+    /// place only when `body` returns.
+    public static func create(_ path: String, _ body: (HDF5File) throws -> Void) throws {
+        try FileIO.withAtomicPath(path) { tmp in
+            let f = try HDF5File(creating: tmp, reportAs: path)
+            try body(f)
+            guard H5Fflush(f.id, H5F_SCOPE_GLOBAL) >= 0 else { throw GantryError.writeFailed(path: path, problem: "flush failed") }
+        }
+    }
+
+    // MARK: Walking
+
+    /// Whether a dataset or group exists at `name`.
+    public func contains(_ name: String) -> Bool {
+        // Check each path component so intermediate missing groups do not raise.
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += "/" + part
+            if H5Lexists(id, prefix, gantry_H5P_DEFAULT()) <= 0 { return false }
+        }
+        return true
+    }
+
+    /// Every group and dataset below the root, depth first, with shapes, types and attributes.
+    public func tree() -> [HDF5Node] {
+        final class Box { var names: [String] = [] }
+        let box = Box()
+        let op: H5L_iterate_t = { _, name, _, data in
+            guard let name, let data else { return 0 }
+            Unmanaged<Box>.fromOpaque(data).takeUnretainedValue().names.append(String(cString: name))
+            return 0
+        }
+        _ = H5Lvisit(id, H5_INDEX_NAME, H5_ITER_INC, op, Unmanaged.passUnretained(box).toOpaque())
+        var nodes = [HDF5Node(path: "/", isGroup: true, shape: [], type: "group", attributes: attributes(of: "/"))]
+        for n in box.names {
+            let o = H5Oopen(id, n, gantry_H5P_DEFAULT())
+            guard o >= 0 else { continue }
+            defer { H5Oclose(o) }
+            let isGroup = H5Iget_type(o) == H5I_GROUP
+            var shape: [Int] = [], type = "group"
+            if !isGroup, let info = try? datasetInfo(n) { shape = info.shape; type = info.type }
+            nodes.append(HDF5Node(path: "/" + n, isGroup: isGroup, shape: shape, type: type, attributes: attributes(of: n)))
+        }
+        return nodes
+    }
+
+    /// Shape and element type name of a dataset.
+    public func datasetInfo(_ name: String) throws -> (shape: [Int], type: String) {
+        try withDataset(name) { d in
+            let t = H5Dget_type(d); defer { H5Tclose(t) }
+            return (try shape(of: d, name: name), Self.typeName(t))
+        }
+    }
+
+    // MARK: Reading datasets
+
+    /// A numeric dataset converted to Float (HDF5 converts integer and double data on read).
+    public func readFloats(_ name: String) throws -> (shape: [Int], data: [Float]) {
+        try withDataset(name) { d in
+            let t = H5Dget_type(d); defer { H5Tclose(t) }
+            let cls = H5Tget_class(t)
+            guard cls == H5T_FLOAT || cls == H5T_INTEGER else {
+                throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(Self.typeName(t)), expected a real number array")
+            }
+            let s = try shape(of: d, name: name)
+            var out = [Float](repeating: 0, count: s.reduce(1, *))
+            let r = out.withUnsafeMutableBytes { H5Dread(d, gantry_H5T_NATIVE_FLOAT(), gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), $0.baseAddress) }
+            guard r >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read dataset '\(name)'") }
+            return (s, out)
+        }
+    }
+
+    /// A complex dataset (compound of two floats, as h5py's complex64/complex128) as interleaved
+    /// Float pairs.
+    public func readComplex(_ name: String) throws -> (shape: [Int], data: [Float]) {
+        try withDataset(name) { d in
+            let t = H5Dget_type(d); defer { H5Tclose(t) }
+            guard H5Tget_class(t) == H5T_COMPOUND, H5Tget_nmembers(t) == 2 else {
+                throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(Self.typeName(t)), expected complex")
+            }
+            let s = try shape(of: d, name: name)
+            let mem = Self.complexType(); defer { H5Tclose(mem) }
+            var out = [Float](repeating: 0, count: 2 * s.reduce(1, *))
+            let r = out.withUnsafeMutableBytes { H5Dread(d, mem, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), $0.baseAddress) }
+            guard r >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read complex dataset '\(name)' (members must be named r and i)") }
+            return (s, out)
+        }
+    }
+
+    // MARK: Writing datasets
+
+    /// Writes a float32 dataset of `shape` (C order). Intermediate groups are created.
+    public func writeFloats(_ name: String, shape: [Int], data: [Float]) throws {
+        try write(name, shape: shape, count: data.count, fileType: gantry_H5T_NATIVE_FLOAT(), memType: gantry_H5T_NATIVE_FLOAT()) { buf in
+            data.withUnsafeBytes { buf($0.baseAddress) }
+        }
+    }
+
+    /// Writes an unsigned 8-bit dataset (label maps, masks).
+    public func writeBytes(_ name: String, shape: [Int], data: [UInt8]) throws {
+        try write(name, shape: shape, count: data.count, fileType: gantry_H5T_NATIVE_UINT8(), memType: gantry_H5T_NATIVE_UINT8()) { buf in
+            data.withUnsafeBytes { buf($0.baseAddress) }
+        }
+    }
+
+    /// Writes a complex64 dataset from interleaved Float pairs (`data.count == 2 · ∏shape`).
+    public func writeComplex(_ name: String, shape: [Int], data: [Float]) throws {
+        let t = Self.complexType(); defer { H5Tclose(t) }
+        try write(name, shape: shape, count: data.count / 2, fileType: t, memType: t) { buf in
+            data.withUnsafeBytes { buf($0.baseAddress) }
+        }
+    }
+
+    private func write(_ name: String, shape: [Int], count: Int, fileType: hid_t, memType: hid_t, _ withBuffer: ((UnsafeRawPointer?) -> herr_t) -> herr_t) throws {
+        guard shape.reduce(1, *) == count else {
+            throw GantryError.invalidArgument("\(path): dataset '\(name)' shape \(shape) does not match \(count) elements")
+        }
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil); defer { H5Sclose(space) }
+        let lcpl = H5Pcreate(gantry_H5P_LINK_CREATE()); defer { H5Pclose(lcpl) }
+        H5Pset_create_intermediate_group(lcpl, 1)
+        let d = H5Dcreate2(id, name, fileType, space, lcpl, gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+        guard d >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create dataset '\(name)'") }
+        defer { H5Dclose(d) }
+        let r = withBuffer { H5Dwrite(d, memType, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), $0) }
+        guard r >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot write dataset '\(name)'") }
+    }
+
+    // MARK: Attributes
+
+    /// Names and values of the attributes on `object` ("/" for the file). Values of types Gantry does
+    /// not decode are nil.
+    public func attributes(of object: String = "/") -> [(String, HDF5Value?)] {
+        let o = H5Oopen(id, object, gantry_H5P_DEFAULT())
+        guard o >= 0 else { return [] }
+        defer { H5Oclose(o) }
+        final class Box { var names: [String] = [] }
+        let box = Box()
+        let op: H5A_operator2_t = { _, name, _, data in
+            guard let name, let data else { return 0 }
+            Unmanaged<Box>.fromOpaque(data).takeUnretainedValue().names.append(String(cString: name))
+            return 0
+        }
+        var idx: hsize_t = 0
+        _ = H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, &idx, op, Unmanaged.passUnretained(box).toOpaque())
+        return box.names.map { ($0, try? attribute($0, of: object)) }
+    }
+
+    /// One attribute's value.
+    public func attribute(_ name: String, of object: String = "/") throws -> HDF5Value {
+        guard H5Aexists_by_name(id, object, name, gantry_H5P_DEFAULT()) > 0 else {
+            throw GantryError.missingDataset(path: path, name: object == "/" ? name : "\(object)@\(name)")
+        }
+        let a = H5Aopen_by_name(id, object, name, gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+        guard a >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open attribute '\(name)'") }
+        defer { H5Aclose(a) }
+        let t = H5Aget_type(a); defer { H5Tclose(t) }
+        let space = H5Aget_space(a); defer { H5Sclose(space) }
+        let n = Int(max(1, H5Sget_simple_extent_npoints(space)))
+        switch H5Tget_class(t) {
+        case H5T_STRING:
+            if H5Tis_variable_str(t) > 0 {
+                let mem = H5Tcopy(gantry_H5T_C_S1()); defer { H5Tclose(mem) }
+                H5Tset_size(mem, gantry_H5T_VARIABLE())
+                H5Tset_cset(mem, H5Tget_cset(t))
+                var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+                guard H5Aread(a, mem, &ptrs) >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read attribute '\(name)'") }
+                let s = ptrs.first.flatMap { $0 }.map { String(cString: $0) } ?? ""
+                for p in ptrs { if let p { H5free_memory(p) } }
+                return .string(s)
+            }
+            let size = H5Tget_size(t)
+            var buf = [UInt8](repeating: 0, count: size * n + 1)
+            guard H5Aread(a, t, &buf) >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read attribute '\(name)'") }
+            let bytes = buf.prefix(size).prefix { $0 != 0 }
+            return .string(String(decoding: bytes, as: UTF8.self))
+        case H5T_INTEGER:
+            var v = [Int64](repeating: 0, count: n)
+            guard H5Aread(a, gantry_H5T_NATIVE_INT64(), &v) >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read attribute '\(name)'") }
+            return n == 1 ? .int(Int(v[0])) : .doubles(v.map { Double($0) })
+        case H5T_FLOAT:
+            var v = [Double](repeating: 0, count: n)
+            guard H5Aread(a, gantry_H5T_NATIVE_DOUBLE(), &v) >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read attribute '\(name)'") }
+            return n == 1 && H5Sget_simple_extent_ndims(space) == 0 ? .double(v[0]) : .doubles(v)
+        default:
+            throw GantryError.unsupported(path: path, problem: "attribute '\(name)' has type \(Self.typeName(t))")
+        }
+    }
+
+    /// Sets an attribute on `object` ("/" for the file); strings are variable-length UTF-8 as h5py writes.
+    public func setAttribute(_ name: String, _ value: HDF5Value, on object: String = "/") throws {
+        let o = H5Oopen(id, object, gantry_H5P_DEFAULT())
+        guard o >= 0 else { throw GantryError.missingDataset(path: path, name: object) }
+        defer { H5Oclose(o) }
+        if H5Aexists(o, name) > 0 { H5Adelete(o, name) }
+        func make(_ type: hid_t, _ dims: [Int]?, _ bytes: UnsafeRawPointer) throws {
+            let space: hid_t
+            if let dims {
+                var d = dims.map { hsize_t($0) }
+                space = H5Screate_simple(Int32(d.count), &d, nil)
+            } else {
+                space = H5Screate(H5S_SCALAR)
+            }
+            defer { H5Sclose(space) }
+            let a = H5Acreate2(o, name, type, space, gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+            guard a >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create attribute '\(name)'") }
+            defer { H5Aclose(a) }
+            guard H5Awrite(a, type, bytes) >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot write attribute '\(name)'") }
+        }
+        switch value {
+        case .double(var d): try make(gantry_H5T_NATIVE_DOUBLE(), nil, &d)
+        case .int(let i): var v = Int64(i); try make(gantry_H5T_NATIVE_INT64(), nil, &v)
+        case .doubles(let a): try a.withUnsafeBytes { try make(gantry_H5T_NATIVE_DOUBLE(), [a.count], $0.baseAddress!) }
+        case .string(let s):
+            let t = H5Tcopy(gantry_H5T_C_S1()); defer { H5Tclose(t) }
+            H5Tset_size(t, gantry_H5T_VARIABLE())
+            H5Tset_cset(t, H5T_CSET_UTF8)
+            try s.withCString { c in
+                var p: UnsafePointer<CChar>? = c
+                try make(t, nil, &p)
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
+        guard contains(name) else { throw GantryError.missingDataset(path: path, name: name) }
+        let d = H5Dopen2(id, name, gantry_H5P_DEFAULT())
+        guard d >= 0 else { throw GantryError.invalidFile(path: path, problem: "'\(name)' is not a dataset") }
+        defer { H5Dclose(d) }
+        return try body(d)
+    }
+
+    private func shape(of d: hid_t, name: String) throws -> [Int] {
+        let space = H5Dget_space(d); defer { H5Sclose(space) }
+        let nd = Int(H5Sget_simple_extent_ndims(space))
+        guard nd >= 0 else { throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' has no simple shape") }
+        var dims = [hsize_t](repeating: 0, count: max(nd, 1))
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        let s = dims.prefix(nd).map { Int($0) }
+        guard s.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < (1 << 40) else {
+            throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' shape \(s) is too large")
+        }
+        return s
+    }
+
+    /// `{r: float32, i: float32}`: h5py's complex64.
+    static func complexType() -> hid_t {
+        let t = H5Tcreate(H5T_COMPOUND, 8)
+        H5Tinsert(t, "r", 0, gantry_H5T_NATIVE_FLOAT())
+        H5Tinsert(t, "i", 4, gantry_H5T_NATIVE_FLOAT())
+        return t
+    }
+
+    static func typeName(_ t: hid_t) -> String {
+        let size = H5Tget_size(t)
+        switch H5Tget_class(t) {
+        case H5T_FLOAT: return "float\(size * 8)"
+        case H5T_INTEGER: return (H5Tget_sign(t) == H5T_SGN_NONE ? "uint" : "int") + "\(size * 8)"
+        case H5T_STRING: return "string"
+        case H5T_COMPOUND: return H5Tget_nmembers(t) == 2 ? "complex\(size * 8)" : "compound"
+        case H5T_ENUM: return size == 1 ? "bool" : "enum"
+        default: return "other"
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import GantryCore
+
+/// Human-readable summaries of files for `gantry info`.
+public enum Inspect {
+    /// A multi-line description of a NIfTI or HDF5 file.
+    public static func describe(_ path: String) throws -> String {
+        switch try VolumeFormat(path: path) {
+        case .nifti, .niftiGzip: return try describeNIfTI(path)
+        case .hdf5: return try describeHDF5(path)
+        }
+    }
+
+    static func describeNIfTI(_ path: String) throws -> String {
+        let h = try NIfTI.readHeader(path)
+        var lines = ["file:        \(path)",
+                     "format:      NIfTI-\(h.header.version)\(path.hasSuffix(".gz") ? " (gzip)" : "")",
+                     "datatype:    \(h.type.name)",
+                     "shape:       \(h.shape.map(String.init).joined(separator: " × "))"]
+        let affine: Affine
+        if h.type == .complex64 {
+            let c = try NIfTI.readComplex(path)
+            let m = c.magnitude.statistics
+            affine = c.affine
+            lines.append("values:      complex; magnitude min \(fmt(m.min)) max \(fmt(m.max)) mean \(fmt(m.mean))")
+        } else {
+            let v = try NIfTI.read(path)
+            let s = v.statistics
+            affine = v.affine
+            lines.append("values:      min \(fmt(s.min)) max \(fmt(s.max)) mean \(fmt(s.mean))")
+        }
+        if h.header.sclSlope != 0, h.header.sclSlope.isFinite, h.header.sclSlope != 1 || h.header.sclInter != 0 {
+            lines.append("scaling:     value = raw × \(h.header.sclSlope) + \(h.header.sclInter)")
+        }
+        lines += geometryLines(affine: affine, shape: h.shape, qformCode: h.header.qformCode, sformCode: h.header.sformCode,
+                               extraSpacing: h.shape.count > 3 ? (3..<h.shape.count).map { h.header.pixdim[$0 + 1] } : [])
+        if !h.header.descrip.isEmpty { lines.append("description: \(h.header.descrip)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func geometryLines(affine: Affine, shape: [Int], qformCode: Int32, sformCode: Int32, extraSpacing: [Double]) -> [String] {
+        let sp = affine.columnNorms.map { String(format: "%.4g", $0) }.joined(separator: " × ")
+        let extra = extraSpacing.map { String(format: "%.4g", $0) }.joined(separator: ", ")
+        var lines = ["spacing:     \(sp) mm" + (extraSpacing.isEmpty ? "" : "; \(extra)"),
+                     "orientation: \(Orientation.axisCodes(of: affine).joined())",
+                     "codes:       qform \(qformCode) (\(codeName(qformCode))), sform \(sformCode) (\(codeName(sformCode)))",
+                     "affine (voxel → RAS+ mm):"]
+        lines += affine.description.split(separator: "\n").map { "  " + $0 }
+        return lines
+    }
+
+    static func describeHDF5(_ path: String) throws -> String {
+        let f = try HDF5File(readingFrom: path)
+        var lines = ["file:        \(path)", "format:      HDF5", "contents:"]
+        for node in f.tree() {
+            let kind = node.isGroup ? "group" : "\(node.type) [\(node.shape.map(String.init).joined(separator: ", "))]"
+            lines.append("  \(node.path)  \(kind)")
+            for (name, value) in node.attributes {
+                lines.append("    @\(name) = \(value.map { $0.description } ?? "(unreadable type)")")
+            }
+        }
+        if f.contains(VolumeHDF5.dataset) {
+            let info = try f.datasetInfo(VolumeHDF5.dataset)
+            if info.type.hasPrefix("complex") {
+                let c = try VolumeHDF5.readComplex(path)
+                let m = c.magnitude.statistics
+                lines.append("image:       complex; magnitude min \(fmt(m.min)) max \(fmt(m.max)) mean \(fmt(m.mean))")
+                lines += geometryLines(affine: c.affine, shape: c.shape, qformCode: c.header?.qformCode ?? 0, sformCode: c.header?.sformCode ?? 0, extraSpacing: [])
+            } else {
+                let v = try VolumeHDF5.read(path)
+                let s = v.statistics
+                lines.append("image:       min \(fmt(s.min)) max \(fmt(s.max)) mean \(fmt(s.mean))")
+                lines += geometryLines(affine: v.affine, shape: v.shape, qformCode: v.header?.qformCode ?? 0, sformCode: v.header?.sformCode ?? 0, extraSpacing: [])
+            }
+        } else if f.contains("kspace") {
+            let k = try KSpaceFile.read(path)
+            lines.append("k-space:     \(k.isMultiCoil ? "multi-coil" : "single-coil"), \(k.slices) slices, \(k.coils) coils, \(k.shape.suffix(2).map(String.init).joined(separator: " × ")) (ky × kx)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func codeName(_ c: Int32) -> String {
+        switch c {
+        case 0: return "unknown"
+        case 1: return "scanner"
+        case 2: return "aligned"
+        case 3: return "Talairach"
+        case 4: return "MNI"
+        case 5: return "template"
+        default: return "other"
+        }
+    }
+
+    static func fmt(_ x: Float) -> String { String(format: "%.6g", Double(x)) }
+    static func fmt(_ x: Double) -> String { String(format: "%.6g", x) }
+}

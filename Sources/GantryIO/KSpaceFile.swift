@@ -1,0 +1,59 @@
+import GantryCore
+
+/// Raw MRI data in the fastMRI HDF5 layout: `kspace` complex64 `[slices, coils, ky, kx]`
+/// (multi-coil) or `[slices, ky, kx]` (single-coil), optional `mask` and `reconstruction_rss`
+/// (`[slices, y, x]` float32), and attributes `max`, `norm`, `acquisition`. Arrays are C order, as h5py
+/// shows them.
+public struct KSpaceFile: Sendable {
+    /// Shape of `kspace`, C order.
+    public var shape: [Int]
+    /// Interleaved (re, im) pairs, C order.
+    public var kspace: [Float]
+    public var mask: (shape: [Int], data: [Float])?
+    public var reconstructionRSS: (shape: [Int], data: [Float])?
+    public var max: Double?
+    public var norm: Double?
+    public var acquisition: String?
+
+    public init(shape: [Int], kspace: [Float]) throws {
+        guard shape.count == 3 || shape.count == 4 else {
+            throw GantryError.invalidArgument("k-space shape \(shape) must be [slices, coils, ky, kx] or [slices, ky, kx]")
+        }
+        guard 2 * shape.reduce(1, *) == kspace.count else {
+            throw GantryError.invalidArgument("k-space shape \(shape) does not match \(kspace.count / 2) complex values")
+        }
+        self.shape = shape
+        self.kspace = kspace
+    }
+
+    public var isMultiCoil: Bool { shape.count == 4 }
+    public var slices: Int { shape[0] }
+    public var coils: Int { isMultiCoil ? shape[1] : 1 }
+
+    public static func read(_ path: String) throws -> KSpaceFile {
+        let f = try HDF5File(readingFrom: path)
+        let k = try f.readComplex("kspace")
+        var file = try KSpaceFile(shape: k.shape, kspace: k.data)
+        if file.shape.count != 3 && file.shape.count != 4 {
+            throw GantryError.invalidFile(path: path, problem: "kspace has shape \(k.shape), expected 3 or 4 dimensions")
+        }
+        if f.contains("mask") { file.mask = try f.readFloats("mask") }
+        if f.contains("reconstruction_rss") { file.reconstructionRSS = try f.readFloats("reconstruction_rss") }
+        file.max = (try? f.attribute("max"))?.asDouble
+        file.norm = (try? f.attribute("norm"))?.asDouble
+        if case .string(let s)? = try? f.attribute("acquisition") { file.acquisition = s }
+        return file
+    }
+
+    /// Writes the file atomically.
+    public func write(_ path: String) throws {
+        try HDF5File.create(path) { f in
+            try f.writeComplex("kspace", shape: shape, data: kspace)
+            if let m = mask { try f.writeFloats("mask", shape: m.shape, data: m.data) }
+            if let r = reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }
+            if let v = max { try f.setAttribute("max", .double(v)) }
+            if let v = norm { try f.setAttribute("norm", .double(v)) }
+            if let v = acquisition { try f.setAttribute("acquisition", .string(v)) }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+import CNIfTI
+import Foundation
+import GantryCore
+
+/// Options for writing NIfTI files.
+public struct NIfTIWriteOptions: Sendable {
+    /// Stored datatype; nil keeps the type the volume was read with, else float32.
+    public var datatype: NIfTIDataType?
+    /// gzip level for `.nii.gz` (libdeflate scale 0–12; 1 is fast, as nibabel's default).
+    public var gzipLevel: Int
+    /// NIfTI version (1 or 2); nil keeps the version read, else 1 (2 when dims exceed 32767).
+    public var version: Int?
+
+    public init(datatype: NIfTIDataType? = nil, gzipLevel: Int = 1, version: Int? = nil) {
+        self.datatype = datatype; self.gzipLevel = gzipLevel; self.version = version
+    }
+}
+
+/// NIfTI-1 and NIfTI-2 files (`.nii`, `.nii.gz`) through libnifti2.
+///
+/// libnifti decodes and encodes the header (byte order, quaternion ↔ matrix, field checks); Gantry
+/// does the byte I/O itself, so it reads exactly the file named (libnifti would open `X.nii` when
+/// asked for `X.nii.gz` if both exist) and runs gzip through libdeflate on all cores.
+///
+/// Geometry policy (as nibabel): the affine is the sform when `sform_code > 0`, else the qform when
+/// `qform_code > 0`, else nibabel's fallback (x flipped, centred on the grid). Both forms and their codes
+/// are kept in `Volume.header` and written back unchanged while the affine is unchanged.
+public enum NIfTI {
+    // MARK: Reading
+
+    /// Reads a real-valued NIfTI volume; integer data are scaled by `scl_slope`/`scl_inter`.
+    public static func read(_ path: String) throws -> Volume {
+        let file = try load(path)
+        guard file.type != .complex64 else {
+            throw GantryError.unsupported(path: path, problem: "complex64 data: read it as a complex volume")
+        }
+        return try Volume(shape: file.shape, affine: file.header.affineAtRead, data: file.values,
+                          extraSpacing: file.extraSpacing, header: file.header)
+    }
+
+    /// Reads a complex64 NIfTI volume.
+    public static func readComplex(_ path: String) throws -> ComplexVolume {
+        let file = try load(path)
+        guard file.type == .complex64 else {
+            throw GantryError.unsupported(path: path, problem: "\(file.type.name) data is not complex64")
+        }
+        return try ComplexVolume(shape: file.shape, affine: file.header.affineAtRead, data: file.values,
+                                 extraSpacing: file.extraSpacing, header: file.header)
+    }
+
+    /// Reads only the header: shape, datatype and geometry.
+    public static func readHeader(_ path: String) throws -> (shape: [Int], type: NIfTIDataType, header: StoredHeader) {
+        let file = try load(path, withData: false)
+        return (file.shape, file.type, file.header)
+    }
+
+    struct Loaded {
+        var shape: [Int]
+        var type: NIfTIDataType
+        var header: StoredHeader
+        var extraSpacing: [Double]
+        var values: [Float]
+    }
+
+    static func load(_ path: String, withData: Bool = true) throws -> Loaded {
+        let raw = try FileIO.readAll(path)
+        let bytes: [UInt8] = try raw.withUnsafeBytes { b in
+            Gzip.isGzip(b) ? try Gzip.decompress(b, path: path) : raw
+        }
+        return try bytes.withUnsafeBytes { b -> Loaded in
+            guard b.count >= 4 else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, too short for a NIfTI header") }
+            let sizeofHdr = b.loadUnaligned(fromByteOffset: 0, as: Int32.self)
+            let version: Int
+            switch sizeofHdr {
+            case 348, Int32(348).byteSwapped: version = 1
+            case 540, Int32(540).byteSwapped: version = 2
+            default: throw GantryError.invalidFile(path: path, problem: "not a NIfTI file (header size field is \(sizeofHdr), expected 348 or 540)")
+            }
+            let swapped = sizeofHdr != 348 && sizeofHdr != 540
+            let hdrSize = version == 1 ? 348 : 540
+            guard b.count >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, header needs \(hdrSize)") }
+            // Magic: "n+1\0" at 344 (NIfTI-1 single file) or "n+2\0" at 4 (NIfTI-2).
+            let magicAt = version == 1 ? 344 : 4
+            let magic = (0..<3).map { Character(UnicodeScalar(b[magicAt + $0])) }
+            if version == 1 && magic == ["n", "i", "1"] || version == 2 && magic == ["n", "i", "2"] {
+                throw GantryError.unsupported(path: path, problem: "two-file NIfTI (.hdr/.img) is not supported; convert it to .nii")
+            }
+            guard magic == ["n", "+", version == 1 ? "1" : "2"], b[magicAt + 3] == 0 else {
+                throw GantryError.invalidFile(path: path, problem: "bad NIfTI magic '\(String(magic))' (not a NIfTI-\(version) single file; Analyze 7.5 is not supported)")
+            }
+            try precheck(b, version: version, swapped: swapped, path: path)
+            nifti_set_debug_level(0)
+            let nimOpt: UnsafeMutablePointer<nifti_image>?
+            let raw: RawGeometry
+            if version == 1 {
+                var h = nifti_1_header()
+                withUnsafeMutableBytes(of: &h) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<348])) }
+                nimOpt = path.withCString { nifti_convert_n1hdr2nim(h, $0) }
+                if swapped { nifti_swap_as_nifti1(&h) }
+                raw = RawGeometry(h)
+            } else {
+                var h = nifti_2_header()
+                withUnsafeMutableBytes(of: &h) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<540])) }
+                nimOpt = path.withCString { nifti_convert_n2hdr2nim(h, $0) }
+                if swapped { nifti_swap_as_nifti2(&h) }
+                raw = RawGeometry(h)
+            }
+            guard let nim = nimOpt else { throw GantryError.invalidFile(path: path, problem: "invalid NIfTI header (dimensions or fields rejected by libnifti)") }
+            defer { nifti_image_free(nim) }
+            let n = nim.pointee
+
+            // Dimensions: 1…7, each positive, product without overflow.
+            let ndim = Int(gantry_nim_dim(nim, 0))
+            guard (1...7).contains(ndim) else { throw GantryError.invalidFile(path: path, problem: "dim[0] = \(ndim), must be 1…7") }
+            var shape = [Int]()
+            for i in 1...ndim {
+                let d = gantry_nim_dim(nim, Int32(i))
+                guard d > 0 else { throw GantryError.invalidFile(path: path, problem: "dimension \(i) is \(d), must be positive") }
+                shape.append(Int(d))
+            }
+            // Trailing singleton dims beyond 3 carry nothing (e.g. 4D with nt = 1 is still 4D: keep).
+            var voxels = 1
+            for d in shape {
+                let (p, o) = voxels.multipliedReportingOverflow(by: d)
+                guard !o, p < (1 << 40) else { throw GantryError.invalidFile(path: path, problem: "dimensions \(shape) overflow") }
+                voxels = p
+            }
+            guard let type = NIfTIDataType(rawValue: Int32(n.datatype)) else {
+                throw GantryError.unsupported(path: path, problem: "datatype \(NIfTIDataType.describe(code: Int32(n.datatype)))")
+            }
+            let offset = Int(n.iname_offset)
+            let need = voxels * type.size
+            guard offset >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) lies inside the header") }
+            guard offset <= b.count else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) is past the end of the data (\(b.count) bytes)") }
+            guard b.count - offset >= need else {
+                throw GantryError.invalidFile(path: path, problem: "truncated: \(shape) \(type.name) needs \(need) bytes of voxel data at offset \(offset), file has \(b.count - offset)")
+            }
+
+            var header = StoredHeader()
+            header.version = version
+            header.datatype = type.rawValue
+            header.sclSlope = n.scl_slope
+            header.sclInter = n.scl_inter
+            header.qformCode = Int32(n.qform_code)
+            header.quaternion = raw.quaternion + [n.qfac]
+            header.sformCode = Int32(n.sform_code)
+            header.pixdim = raw.pixdim
+            header.xyzUnits = Int32(n.xyz_units)
+            header.timeUnits = Int32(n.time_units)
+            header.descrip = String(cString: gantry_nim_descrip(nim))
+            var q = nim.pointee.qto_xyz, s = nim.pointee.sto_xyz
+            let qform = matrix(&q), sform = matrix(&s)  // as libnifti decodes them (valid per the codes)
+            header.sform = raw.srow
+            let spatial = (0..<3).map { $0 < shape.count ? shape[$0] : 1 }
+            if header.sformCode > 0 {
+                header.affineAtRead = sform
+            } else if header.qformCode > 0 {
+                header.affineAtRead = qform
+            } else {
+                header.affineAtRead = fallbackAffine(shape: spatial, pixdim: header.pixdim)
+            }
+            let extra = shape.count > 3 ? (3..<shape.count).map { header.pixdim[$0 + 1] } : []
+
+            var values: [Float] = []
+            if withData {
+                let floats = type == .complex64 ? 2 * voxels : voxels
+                values = [Float](repeating: 0, count: floats)
+                let slope = n.scl_slope
+                let scale: (Double, Double)? = (slope != 0 && slope.isFinite && (slope != 1 || n.scl_inter != 0) && type != .complex64)
+                    ? (slope, n.scl_inter.isFinite ? n.scl_inter : 0) : nil
+                values.withUnsafeMutableBufferPointer { dst in
+                    VoxelCodec.decode(b.baseAddress! + offset, count: floats, type: type, swap: swapped, scale: scale, into: dst.baseAddress!)
+                }
+            }
+            return Loaded(shape: shape, type: type, header: header, extraSpacing: extra, values: values)
+        }
+    }
+
+    /// Checks dims and datatype from the raw header first, so the error says what is wrong (libnifti
+    /// only reports that it rejected the header).
+    static func precheck(_ b: UnsafeRawBufferPointer, version: Int, swapped: Bool, path: String) throws {
+        func i16(_ at: Int) -> Int { let v = b.loadUnaligned(fromByteOffset: at, as: Int16.self); return Int(swapped ? v.byteSwapped : v) }
+        func i64(_ at: Int) -> Int64 { let v = b.loadUnaligned(fromByteOffset: at, as: Int64.self); return swapped ? v.byteSwapped : v }
+        let dims: [Int64] = version == 1 ? (0..<8).map { Int64(i16(40 + 2 * $0)) } : (0..<8).map { i64(16 + 8 * $0) }
+        let datatype = Int32(version == 1 ? i16(70) : i16(12))
+        guard (1...7).contains(dims[0]) else { throw GantryError.invalidFile(path: path, problem: "dim[0] = \(dims[0]), must be 1…7") }
+        var voxels: Int64 = 1
+        for i in 1...Int(dims[0]) {
+            guard dims[i] > 0 else { throw GantryError.invalidFile(path: path, problem: "dimension \(i) is \(dims[i]), must be positive") }
+            let (p, o) = voxels.multipliedReportingOverflow(by: dims[i])
+            guard !o, p < (1 << 40) else { throw GantryError.invalidFile(path: path, problem: "dimensions \(Array(dims[1...Int(dims[0])])) overflow (more than 2^40 voxels)") }
+            voxels = p
+        }
+        guard NIfTIDataType(rawValue: datatype) != nil else {
+            throw GantryError.unsupported(path: path, problem: "datatype \(NIfTIDataType.describe(code: datatype))")
+        }
+    }
+
+    /// nibabel's affine for files with neither qform nor sform: voxel sizes on the diagonal with x
+    /// flipped, origin at the centre of the grid.
+    static func fallbackAffine(shape: [Int], pixdim: [Double]) -> Affine {
+        let z = (1...3).map { pixdim[$0] == 0 ? 1.0 : pixdim[$0] }
+        var a = Affine.scaling([-z[0], z[1], z[2]])
+        a[0, 3] = Double(shape[0] - 1) / 2 * z[0]
+        a[1, 3] = -Double(shape[1] - 1) / 2 * z[1]
+        a[2, 3] = -Double(shape[2] - 1) / 2 * z[2]
+        return a
+    }
+
+    static func matrix(_ m: inout nifti_dmat44) -> Affine {
+        var out = [Double](repeating: 0, count: 16)
+        for r in 0..<4 { for c in 0..<4 { out[r * 4 + c] = gantry_dmat(&m, Int32(r), Int32(c)) } }
+        return Affine(rowMajor: out)
+    }
+
+    // MARK: Writing
+
+    /// Writes `volume` to `path` (`.nii` or `.nii.gz`, decided by the name), atomically.
+    public static func write(_ volume: Volume, to path: String, options: NIfTIWriteOptions = .init()) throws {
+        var type = options.datatype ?? volume.header.flatMap { NIfTIDataType(rawValue: $0.datatype) } ?? .float32
+        if type == .complex64 { type = .float32 }
+        // Keep the stored scaling only when writing back the same integer type it came with.
+        var scale: (Double, Double)? = nil
+        if let h = volume.header, type.rawValue == h.datatype, type.isInteger, h.sclSlope != 0, h.sclSlope.isFinite, h.sclSlope != 1 || h.sclInter != 0 {
+            scale = (h.sclSlope, h.sclInter)
+        }
+        let payload = try VoxelCodec.encode(volume.data, type: type, scale: scale, path: path)
+        try write(shape: volume.shape, affine: volume.affine, extraSpacing: volume.extraSpacing, header: volume.header,
+                  type: type, scale: scale, payload: payload, to: path, options: options)
+    }
+
+    /// Writes a complex volume as complex64.
+    public static func write(_ volume: ComplexVolume, to path: String, options: NIfTIWriteOptions = .init()) throws {
+        let payload = try VoxelCodec.encode(volume.data, type: .complex64, scale: nil, path: path)
+        try write(shape: volume.shape, affine: volume.affine, extraSpacing: volume.extraSpacing, header: volume.header,
+                  type: .complex64, scale: nil, payload: payload, to: path, options: options)
+    }
+
+    static func write(shape: [Int], affine: Affine, extraSpacing: [Double], header: StoredHeader?, type: NIfTIDataType,
+                      scale: (Double, Double)?, payload: [UInt8], to path: String, options: NIfTIWriteOptions) throws {
+        let version = options.version ?? header?.version ?? (shape.contains { $0 > 32767 } ? 2 : 1)
+        guard version == 1 || version == 2 else { throw GantryError.invalidArgument("NIfTI version must be 1 or 2") }
+        if version == 1, shape.contains(where: { $0 > 32767 }) {
+            throw GantryError.invalidArgument("\(path): dimensions \(shape) need NIfTI-2")
+        }
+        var dims = [Int64](repeating: 1, count: 8)
+        dims[0] = Int64(shape.count)
+        for (i, d) in shape.enumerated() { dims[i + 1] = Int64(d) }
+        nifti_set_debug_level(0)
+        guard let nim = dims.withUnsafeBufferPointer({ nifti_make_new_nim($0.baseAddress, Int32(type.rawValue), 0) }) else {
+            throw GantryError.writeFailed(path: path, problem: "libnifti could not make a header")
+        }
+        defer { nifti_image_free(nim) }
+        fillGeometry(nim, shape: shape, affine: affine, extraSpacing: extraSpacing, header: header)
+        // libnifti writes quatern/srow only for non-zero codes; keep stored values bit-exact regardless.
+        let verbatim = header.flatMap { $0.affineAtRead == affine ? RawGeometry($0, extraSpacing: extraSpacing) : nil }
+        nim.pointee.scl_slope = scale?.0 ?? 1
+        nim.pointee.scl_inter = scale?.1 ?? 0
+        gantry_nim_set_descrip(nim, header?.descrip ?? "Gantry")
+        nim.pointee.nifti_type = version == 1 ? 1 : 4  // NIFTI_FTYPE_NIFTI1_1 / NIFTI2_1
+        let hdrBytes: [UInt8]
+        if version == 1 {
+            nim.pointee.iname_offset = 352
+            var h = nifti_1_header()
+            guard nifti_convert_nim2n1hdr(nim, &h) == 0 else { throw GantryError.writeFailed(path: path, problem: "libnifti rejected the header") }
+            if let g = verbatim { g.store(into: &h) }
+            hdrBytes = withUnsafeBytes(of: &h) { Array($0) } + [0, 0, 0, 0]
+        } else {
+            nim.pointee.iname_offset = 544
+            var h = nifti_2_header()
+            guard nifti_convert_nim2n2hdr(nim, &h) == 0 else { throw GantryError.writeFailed(path: path, problem: "libnifti rejected the header") }
+            if let g = verbatim { g.store(into: &h) }
+            hdrBytes = withUnsafeBytes(of: &h) { Array($0) } + [0, 0, 0, 0]
+        }
+        if path.hasSuffix(".gz") {
+            let whole = hdrBytes + payload
+            let gz = try whole.withUnsafeBytes { try Gzip.compress($0, level: options.gzipLevel) }
+            try FileIO.writeAtomically(path, bytes: gz)
+        } else {
+            try hdrBytes.withUnsafeBytes { h in
+                try payload.withUnsafeBytes { p in try FileIO.writeAtomically(path, parts: [h, p]) }
+            }
+        }
+    }
+
+    /// Sets qform, sform, pixdim and units on `nim`: the stored header verbatim while the affine is the
+    /// one read, otherwise both forms derived from `affine` (keeping the original codes).
+    static func fillGeometry(_ nim: UnsafeMutablePointer<nifti_image>, shape: [Int], affine: Affine, extraSpacing: [Double], header: StoredHeader?) {
+        if let h = header, h.affineAtRead == affine {
+            nim.pointee.qform_code = Int32(h.qformCode)
+            nim.pointee.sform_code = Int32(h.sformCode)
+            nim.pointee.quatern_b = h.quaternion[0]; nim.pointee.quatern_c = h.quaternion[1]; nim.pointee.quatern_d = h.quaternion[2]
+            nim.pointee.qoffset_x = h.quaternion[3]; nim.pointee.qoffset_y = h.quaternion[4]; nim.pointee.qoffset_z = h.quaternion[5]
+            nim.pointee.qfac = h.quaternion[6]
+            for r in 0..<4 { for c in 0..<4 { gantry_set_dmat(&nim.pointee.sto_xyz, Int32(r), Int32(c), h.sform[r, c]) } }
+            for i in 0..<8 { gantry_nim_set_pixdim(nim, Int32(i), h.pixdim[i]) }
+            for i in 0..<extraSpacing.count where i + 4 < 8 { gantry_nim_set_pixdim(nim, Int32(i + 4), extraSpacing[i]) }
+            nim.pointee.xyz_units = Int32(h.xyzUnits)
+            nim.pointee.time_units = Int32(h.timeUnits)
+        } else {
+            // New geometry: sform = affine exactly; qform = its rigid part + voxel sizes (exact unless
+            // the affine has shear, where the sform, preferred by every reader, is the truth).
+            let sCode = header.map { $0.sformCode > 0 ? $0.sformCode : ($0.qformCode > 0 ? $0.qformCode : 2) } ?? 2
+            let qCode = header.map { $0.qformCode > 0 ? $0.qformCode : sCode } ?? sCode
+            var d = nifti_dmat44()
+            for r in 0..<4 { for c in 0..<4 { gantry_set_dmat(&d, Int32(r), Int32(c), affine[r, c]) } }
+            nim.pointee.sto_xyz = d
+            var qb = 0.0, qc = 0.0, qd = 0.0, qx = 0.0, qy = 0.0, qz = 0.0, dx = 0.0, dy = 0.0, dz = 0.0, qfac = 0.0
+            nifti_dmat44_to_quatern(d, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz, &qfac)
+            nim.pointee.quatern_b = qb; nim.pointee.quatern_c = qc; nim.pointee.quatern_d = qd
+            nim.pointee.qoffset_x = qx; nim.pointee.qoffset_y = qy; nim.pointee.qoffset_z = qz
+            nim.pointee.qfac = qfac
+            nim.pointee.qform_code = Int32(qCode)
+            nim.pointee.sform_code = Int32(sCode)
+            gantry_nim_set_pixdim(nim, 0, qfac)
+            gantry_nim_set_pixdim(nim, 1, dx); gantry_nim_set_pixdim(nim, 2, dy); gantry_nim_set_pixdim(nim, 3, dz)
+            for i in 0..<extraSpacing.count where i + 4 < 8 { gantry_nim_set_pixdim(nim, Int32(i + 4), extraSpacing[i]) }
+            nim.pointee.xyz_units = 2  // mm
+            nim.pointee.time_units = header.map { Int32($0.timeUnits) } ?? (shape.count > 3 ? 8 : 0)
+        }
+        // nifti_convert_nim2n*hdr takes the grid spacings from dx…dw, so mirror pixdim there.
+        let p = (0..<8).map { gantry_nim_pixdim(nim, Int32($0)) }
+        nim.pointee.dx = p[1]; nim.pointee.dy = p[2]; nim.pointee.dz = p[3]; nim.pointee.dt = p[4]
+        nim.pointee.du = p[5]; nim.pointee.dv = p[6]; nim.pointee.dw = p[7]
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import GantryCore
+
+/// The `gantry` command line. Each subcommand parses its arguments, calls one library function and
+/// prints; failures print one line (`Error: FILE: problem`) and exit non-zero.
+@main
+struct Gantry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gantry",
+        abstract: "Medical-imaging pipelines: NIfTI/HDF5 I/O, reconstruction, segmentation, registration, reports.",
+        version: GantryVersion.string,
+        subcommands: [Info.self, Convert.self, Phantom.self]
+    )
+}
+
+/// Options every command that computes accepts.
+struct ComputeOptions: ParsableArguments {
+    @Option(name: .long, help: "Worker threads (default: all cores, or GANTRY_NUM_THREADS).")
+    var threads: Int?
+
+    func apply() throws {
+        if let t = threads {
+            guard t > 0 else { throw ValidationError("--threads must be positive") }
+            Parallel.threads = t
+        }
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Python peers used for fixtures and benchmarks into .venv-peers (ignored by git).
+# Never a dependency of `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv-peers
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+want="numpy nibabel h5py SimpleITK"
+missing=""
+for p in $want; do
+  "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('${p,,}'.replace('simpleitk','SimpleITK')) else 1)" 2>/dev/null || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing Python peers:$missing" >&2
+  "$VENV/bin/pip" install -q $missing
+fi
