@@ -1,0 +1,37 @@
+import COpenBLAS
+import GantryCore
+
+/// Thin, checked access to OpenBLAS single-precision GEMM (row-major), the workhorse of convolutions.
+public enum BLAS {
+    /// Threads OpenBLAS uses (it keeps its own pool).
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// C = alpha · op(A) · op(B) + beta · C, row-major; op transposes when asked.
+    /// A is m×k (k×m if transposed), B is k×n (n×k if transposed), C is m×n.
+    public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                             alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
+                    beta, c, Int32(n))
+    }
+
+    /// Array convenience: returns op(A)·op(B) (m×n).
+    public static func matmul(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false) throws -> [Float] {
+        guard a.count == m * k, b.count == k * n else {
+            throw GantryError.invalidArgument("matmul: A has \(a.count) values (need \(m * k)), B has \(b.count) (need \(k * n))")
+        }
+        var c = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
+                }
+            }
+        }
+        return c
+    }
+}
