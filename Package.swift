@@ -43,6 +43,8 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms"]),
+
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),

@@ -17,6 +17,12 @@ public enum FileIO {
 
     /// The whole file as bytes.
     public static func readAll(_ path: String) throws -> [UInt8] {
+        try readAll(path, as: UInt8.self).storage
+    }
+
+    /// The whole file in storage of `T` elements (the last one partly filled when the size is not a
+    /// multiple), so typed data can be used where it landed. Storage is not zero-filled first.
+    public static func readAll<T>(_ path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
         try requireFile(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
@@ -24,21 +30,26 @@ public enum FileIO {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw GantryError.invalidFile(path: path, problem: "cannot stat") }
         let size = Int(st.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
+        let elements = (size + MemoryLayout<T>.stride - 1) / MemoryLayout<T>.stride
+        var failure: Int32 = 0
         var done = 0
-        try bytes.withUnsafeMutableBytes { buf in
+        let storage = [T](unsafeUninitializedCapacity: elements) { buf, count in
+            let raw = UnsafeMutableRawPointer(buf.baseAddress!)
+            if elements > 0 { memset(raw + (elements - 1) * MemoryLayout<T>.stride, 0, MemoryLayout<T>.stride) }
             while done < size {
-                let n = read(fd, buf.baseAddress! + done, size - done)
+                let n = read(fd, raw + done, size - done)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw GantryError.invalidFile(path: path, problem: "read failed: \(String(cString: strerror(errno)))")
+                    failure = errno
+                    break
                 }
                 if n == 0 { break }
                 done += n
             }
+            count = elements
         }
-        if done < size { bytes.removeLast(size - done) }
-        return bytes
+        if failure != 0 { throw GantryError.invalidFile(path: path, problem: "read failed: \(String(cString: strerror(failure)))") }
+        return (storage, done)
     }
 
     /// Writes the concatenation of `parts` to `path` atomically (see `withAtomicPath`).

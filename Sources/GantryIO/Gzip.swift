@@ -21,16 +21,31 @@ public enum Gzip {
 
     /// Compresses `input` at `level` (0–12, libdeflate's scale; 1 ≈ zlib's 1, 6 the usual default).
     public static func compress(_ input: UnsafeRawBufferPointer, level: Int = 1) throws -> [UInt8] {
+        try compress(parts: [input], level: level)
+    }
+
+    /// Compresses the concatenation of `parts` without joining them first (members never span parts).
+    public static func compress(parts: [UnsafeRawBufferPointer], level: Int = 1) throws -> [UInt8] {
         let lvl = Int32(min(max(level, 0), 12))
-        let nMembers = max(1, (input.count + memberSize - 1) / memberSize)
-        var pieces = [[UInt8]](repeating: [], count: nMembers)
+        // (part, lo, hi) for every member.
+        var jobs: [(Int, Int, Int)] = []
+        for (p, part) in parts.enumerated() {
+            var lo = 0
+            repeat {
+                let hi = min(part.count, lo + memberSize)
+                jobs.append((p, lo, hi))
+                lo = hi
+            } while lo < part.count
+        }
+        var pieces = [[UInt8]](repeating: [], count: jobs.count)
         var failed = false
         pieces.withUnsafeMutableBufferPointer { out in
             let outp = out.baseAddress!
-            Parallel.forEach(nMembers) { m in
+            Parallel.forEach(jobs.count) { m in
                 guard let c = libdeflate_alloc_compressor(lvl) else { failed = true; return }
                 defer { libdeflate_free_compressor(c) }
-                let lo = m * memberSize, hi = min(input.count, lo + memberSize)
+                let (p, lo, hi) = jobs[m]
+                let input = parts[p]
                 let bound = libdeflate_deflate_compress_bound(c, hi - lo)
                 // Header: 10 fixed bytes + XLEN(2) + subfield 'G','Y', LEN=4, u32 member length.
                 let headerSize = 10 + 2 + 4 + 4
@@ -51,21 +66,44 @@ public enum Gzip {
             }
         }
         if failed { throw GantryError.invalidArgument("gzip compression failed") }
-        return pieces.count == 1 ? pieces[0] : pieces.flatMap { $0 }
+        if pieces.count == 1 { return pieces[0] }
+        let total = pieces.reduce(0) { $0 + $1.count }
+        return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+            var at = 0
+            for piece in pieces {
+                piece.withUnsafeBufferPointer { (buf.baseAddress! + at).update(from: $0.baseAddress!, count: piece.count) }
+                at += piece.count
+            }
+            count = total
+        }
     }
 
     /// Decompresses a whole gzip stream (one or more members). `path` only names the file in errors.
     /// `expectedSize`, when known, sizes the output buffer up front.
-    public static func decompress(_ input: UnsafeRawBufferPointer, path: String, expectedSize: Int? = nil) throws -> [UInt8] {
+    public static func decompress(_ input: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
+        let (storage, n) = try decompress(input, path: path, as: UInt8.self)
+        return n == storage.count ? storage : Array(storage.prefix(n))
+    }
+
+    /// Decompresses into storage of `T` elements (see `FileIO.readAll(_:as:)`): returns it and the
+    /// number of bytes it holds.
+    public static func decompress<T>(_ input: UnsafeRawBufferPointer, path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
         if let members = gantryMembers(input) {
-            return try decompressParallel(input, members: members, path: path)
+            return try decompressParallel(input, members: members, path: path, as: T.self)
         }
-        return try decompressSerial(input, path: path, expectedSize: expectedSize)
+        return try decompressSerial(input, path: path, as: T.self)
+    }
+
+    /// Uninitialised storage for at least `bytes` bytes.
+    static func storage<T>(bytes: Int, as: T.Type) -> [T] {
+        let n = (bytes + MemoryLayout<T>.stride - 1) / MemoryLayout<T>.stride
+        return [T](unsafeUninitializedCapacity: n) { _, count in count = n }
     }
 
     /// The serial, any-writer path (for tests that check our streams are standard gzip).
     static func decompressSerialForTesting(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
-        try decompressSerial(input, path: "memory", expectedSize: nil)
+        let (s, n) = try decompressSerial(input, path: "memory", as: UInt8.self)
+        return Array(s.prefix(n))
     }
 
     // MARK: - Internals
@@ -95,10 +133,10 @@ public enum Gzip {
         return out.isEmpty ? nil : out
     }
 
-    private static func decompressParallel(_ b: UnsafeRawBufferPointer, members: [(start: Int, length: Int, size: Int)], path: String) throws -> [UInt8] {
+    private static func decompressParallel<T>(_ b: UnsafeRawBufferPointer, members: [(start: Int, length: Int, size: Int)], path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
         var offsets = [Int](), total = 0
         for m in members { offsets.append(total); total += m.size }
-        var out = [UInt8](repeating: 0, count: total)
+        var out = storage(bytes: total, as: T.self)
         var bad = false
         out.withUnsafeMutableBytes { o in
             let op = o.baseAddress!
@@ -113,18 +151,18 @@ public enum Gzip {
             }
         }
         if bad { throw GantryError.invalidFile(path: path, problem: "corrupt gzip data") }
-        return out
+        return (out, total)
     }
 
-    private static func decompressSerial(_ b: UnsafeRawBufferPointer, path: String, expectedSize: Int?) throws -> [UInt8] {
+    private static func decompressSerial<T>(_ b: UnsafeRawBufferPointer, path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
         guard b.count >= 18 else { throw GantryError.invalidFile(path: path, problem: "truncated gzip stream") }
         guard let d = libdeflate_alloc_decompressor() else { throw GantryError.invalidFile(path: path, problem: "out of memory") }
         defer { libdeflate_free_decompressor(d) }
-        // ISIZE of the last member is a good first guess for a single-member stream.
-        // (Bounded by DEFLATE's maximum ratio, so a damaged trailer cannot ask for gigabytes.)
+        // ISIZE of the last member is a good first guess for a single-member stream (bounded by
+        // DEFLATE's maximum ratio, so a damaged trailer cannot ask for gigabytes).
         let bound = 1032 * b.count + (1 << 16)
-        var capacity = min(max(expectedSize ?? 0, Int(get32(b, b.count - 4)), 1 << 16), bound)
-        var out = [UInt8](repeating: 0, count: capacity)
+        var capacity = min(max(Int(get32(b, b.count - 4)), 1 << 16), bound)
+        var out = storage(bytes: capacity, as: T.self)
         var inPos = 0, outPos = 0
         while inPos < b.count {
             // Trailing zero padding after the last member is tolerated (as gzip(1) does).
@@ -137,15 +175,15 @@ public enum Gzip {
             case LIBDEFLATE_SUCCESS:
                 inPos += inUsed; outPos += outUsed
             case LIBDEFLATE_INSUFFICIENT_SPACE:
-                // DEFLATE expands at most ~1032:1, so a stream asking for more is corrupt.
                 guard capacity < bound else { throw GantryError.invalidFile(path: path, problem: "corrupt or truncated gzip data") }
                 capacity = min(capacity * 2, bound)
-                out.append(contentsOf: repeatElement(0, count: capacity - out.count))
+                var bigger = storage(bytes: capacity, as: T.self)
+                bigger.withUnsafeMutableBytes { nb in out.withUnsafeBytes { ob in nb.baseAddress!.copyMemory(from: ob.baseAddress!, byteCount: outPos) } }
+                out = bigger
             default:
                 throw GantryError.invalidFile(path: path, problem: "corrupt or truncated gzip data")
             }
         }
-        out.removeLast(out.count - outPos)
-        return out
+        return (out, outPos)
     }
 }

@@ -60,14 +60,24 @@ public enum NIfTI {
         var header: StoredHeader
         var extraSpacing: [Double]
         var values: [Float]
+        /// Float32 voxels left in the read buffer at `offset`, to be moved to the front.
+        var inPlaceFloats = 0
+        var offset = 0
     }
 
     static func load(_ path: String, withData: Bool = true) throws -> Loaded {
-        let raw = try FileIO.readAll(path)
-        let bytes: [UInt8] = try raw.withUnsafeBytes { b in
-            Gzip.isGzip(b) ? try Gzip.decompress(b, path: path) : raw
+        // The file (decompressed) lands in Float-typed storage, so float32 voxels need no second
+        // buffer: they are moved to the front in place.
+        var (storage, byteCount) = try FileIO.readAll(path, as: Float.self)
+        let gz = storage.withUnsafeBytes { Gzip.isGzip(UnsafeRawBufferPointer(rebasing: $0[0..<min(byteCount, 2)])) }
+        if gz {
+            (storage, byteCount) = try storage.withUnsafeBytes {
+                try Gzip.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<byteCount]), path: path, as: Float.self)
+            }
         }
-        return try bytes.withUnsafeBytes { b -> Loaded in
+        var values: [Float] = []
+        var loaded = try storage.withUnsafeBytes { whole -> Loaded in
+            let b = UnsafeRawBufferPointer(rebasing: whole[0..<byteCount])
             guard b.count >= 4 else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, too short for a NIfTI header") }
             let sizeofHdr = b.loadUnaligned(fromByteOffset: 0, as: Int32.self)
             let version: Int
@@ -161,19 +171,31 @@ public enum NIfTI {
             }
             let extra = shape.count > 3 ? (3..<shape.count).map { header.pixdim[$0 + 1] } : []
 
-            var values: [Float] = []
+            var inPlace = 0
             if withData {
                 let floats = type == .complex64 ? 2 * voxels : voxels
-                values = [Float](repeating: 0, count: floats)
                 let slope = n.scl_slope
                 let scale: (Double, Double)? = (slope != 0 && slope.isFinite && (slope != 1 || n.scl_inter != 0) && type != .complex64)
                     ? (slope, n.scl_inter.isFinite ? n.scl_inter : 0) : nil
-                values.withUnsafeMutableBufferPointer { dst in
-                    VoxelCodec.decode(b.baseAddress! + offset, count: floats, type: type, swap: swapped, scale: scale, into: dst.baseAddress!)
+                if (type == .float32 || type == .complex64) && !swapped && scale == nil {
+                    inPlace = floats  // moved below, outside this read-only view
+                } else {
+                    values = [Float](unsafeUninitializedCapacity: floats) { buf, count in
+                        VoxelCodec.decode(b.baseAddress! + offset, count: floats, type: type, swap: swapped, scale: scale, into: buf.baseAddress!)
+                        count = floats
+                    }
                 }
             }
-            return Loaded(shape: shape, type: type, header: header, extraSpacing: extra, values: values)
+            return Loaded(shape: shape, type: type, header: header, extraSpacing: extra, values: [], inPlaceFloats: inPlace, offset: offset)
         }
+        if loaded.inPlaceFloats > 0 {
+            let (count, offset) = (loaded.inPlaceFloats, loaded.offset)
+            storage.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count * 4) }
+            storage.removeLast(storage.count - count)
+            values = storage
+        }
+        loaded.values = values
+        return loaded
     }
 
     /// Checks dims and datatype from the raw header first, so the error says what is wrong (libnifti
@@ -224,20 +246,28 @@ public enum NIfTI {
         if let h = volume.header, type.rawValue == h.datatype, type.isInteger, h.sclSlope != 0, h.sclSlope.isFinite, h.sclSlope != 1 || h.sclInter != 0 {
             scale = (h.sclSlope, h.sclInter)
         }
-        let payload = try VoxelCodec.encode(volume.data, type: type, scale: scale, path: path)
-        try write(shape: volume.shape, affine: volume.affine, extraSpacing: volume.extraSpacing, header: volume.header,
-                  type: type, scale: scale, payload: payload, to: path, options: options)
+        // float32 voxels are written straight from the volume's storage; other types are encoded first.
+        let encoded = type == .float32 ? nil : try VoxelCodec.encode(volume.data, type: type, scale: scale, path: path)
+        try withBytes(encoded, orFloats: volume.data) { payload in
+            try write(shape: volume.shape, affine: volume.affine, extraSpacing: volume.extraSpacing, header: volume.header,
+                      type: type, scale: scale, payload: payload, to: path, options: options)
+        }
+    }
+
+    private static func withBytes(_ bytes: [UInt8]?, orFloats floats: [Float], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if let bytes { try bytes.withUnsafeBytes(body) } else { try floats.withUnsafeBytes(body) }
     }
 
     /// Writes a complex volume as complex64.
     public static func write(_ volume: ComplexVolume, to path: String, options: NIfTIWriteOptions = .init()) throws {
-        let payload = try VoxelCodec.encode(volume.data, type: .complex64, scale: nil, path: path)
-        try write(shape: volume.shape, affine: volume.affine, extraSpacing: volume.extraSpacing, header: volume.header,
-                  type: .complex64, scale: nil, payload: payload, to: path, options: options)
+        try volume.data.withUnsafeBytes { payload in
+            try write(shape: volume.shape, affine: volume.affine, extraSpacing: volume.extraSpacing, header: volume.header,
+                      type: .complex64, scale: nil, payload: payload, to: path, options: options)
+        }
     }
 
     static func write(shape: [Int], affine: Affine, extraSpacing: [Double], header: StoredHeader?, type: NIfTIDataType,
-                      scale: (Double, Double)?, payload: [UInt8], to path: String, options: NIfTIWriteOptions) throws {
+                      scale: (Double, Double)?, payload: UnsafeRawBufferPointer, to path: String, options: NIfTIWriteOptions) throws {
         let version = options.version ?? header?.version ?? (shape.contains { $0 > 32767 } ? 2 : 1)
         guard version == 1 || version == 2 else { throw GantryError.invalidArgument("NIfTI version must be 1 or 2") }
         if version == 1, shape.contains(where: { $0 > 32767 }) {
@@ -272,13 +302,11 @@ public enum NIfTI {
             if let g = verbatim { g.store(into: &h) }
             hdrBytes = withUnsafeBytes(of: &h) { Array($0) } + [0, 0, 0, 0]
         }
-        if path.hasSuffix(".gz") {
-            let whole = hdrBytes + payload
-            let gz = try whole.withUnsafeBytes { try Gzip.compress($0, level: options.gzipLevel) }
-            try FileIO.writeAtomically(path, bytes: gz)
-        } else {
-            try hdrBytes.withUnsafeBytes { h in
-                try payload.withUnsafeBytes { p in try FileIO.writeAtomically(path, parts: [h, p]) }
+        try hdrBytes.withUnsafeBytes { h in
+            if path.hasSuffix(".gz") {
+                try FileIO.writeAtomically(path, bytes: try Gzip.compress(parts: [h, payload], level: options.gzipLevel))
+            } else {
+                try FileIO.writeAtomically(path, parts: [h, payload])
             }
         }
     }

@@ -55,85 +55,126 @@ public enum NIfTIDataType: Int32, CaseIterable, Sendable {
     }
 }
 
-/// Decoding and encoding of raw voxel bytes.
+/// Decoding and encoding of raw voxel bytes. Loops are written per concrete type (generic helpers
+/// specialised at each call) so they vectorise; work is split over `Parallel.threads` in chunks.
 enum VoxelCodec {
     /// Converts `count` stored values (little- or big-endian per `swap`) to Float, applying
-    /// value = raw · slope + inter when `scale` is given.
+    /// value = raw · slope + inter when `scale` is given. For complex64, `count` counts floats.
     static func decode(_ src: UnsafeRawPointer, count: Int, type: NIfTIDataType, swap: Bool, scale: (slope: Double, inter: Double)?, into dst: UnsafeMutablePointer<Float>) {
-        @inline(__always) func run<T>(_: T.Type, _ conv: (T) -> Float) {
-            let p = src.bindMemory(to: T.self, capacity: count)
-            Parallel.forEach(max(1, count >> 20)) { chunk in
-                let chunks = max(1, count >> 20)
-                let lo = count * chunk / chunks, hi = count * (chunk + 1) / chunks
-                for i in lo..<hi { dst[i] = conv(UnsafeRawPointer(p + i).loadUnaligned(as: T.self)) }
+        chunked(count) { lo, hi in
+            switch type {
+            case .uint8: ints(src, dst, lo, hi, swap, UInt8.self)
+            case .int8: ints(src, dst, lo, hi, swap, Int8.self)
+            case .int16: ints(src, dst, lo, hi, swap, Int16.self)
+            case .uint16: ints(src, dst, lo, hi, swap, UInt16.self)
+            case .int32: ints(src, dst, lo, hi, swap, Int32.self)
+            case .uint32: ints(src, dst, lo, hi, swap, UInt32.self)
+            case .int64: ints(src, dst, lo, hi, swap, Int64.self)
+            case .uint64: ints(src, dst, lo, hi, swap, UInt64.self)
+            case .float32, .complex64:
+                if swap {
+                    for i in lo..<hi { dst[i] = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).byteSwapped) }
+                } else {
+                    (dst + lo).update(from: UnsafeRawPointer(src + 4 * lo).assumingMemoryBound(to: Float.self), count: hi - lo)
+                }
+            case .float64:
+                for i in lo..<hi {
+                    let bits = src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
+                    dst[i] = Float(Double(bitPattern: swap ? bits.byteSwapped : bits))
+                }
+            }
+            guard let s = scale else { return }
+            if type == .float64 || abs(s.slope) > 1e6 || abs(s.inter) > 1e6 {
+                for i in lo..<hi { dst[i] = Float(Double(dst[i]) * s.slope + s.inter) }
+            } else {
+                let a = Float(s.slope), b = Float(s.inter)
+                for i in lo..<hi { dst[i] = dst[i] * a + b }
             }
         }
-        switch type {
-        case .uint8: run(UInt8.self) { Float($0) }
-        case .int8: run(Int8.self) { Float($0) }
-        case .int16: run(Int16.self) { Float(swap ? $0.byteSwapped : $0) }
-        case .uint16: run(UInt16.self) { Float(swap ? $0.byteSwapped : $0) }
-        case .int32: run(Int32.self) { Float(swap ? $0.byteSwapped : $0) }
-        case .uint32: run(UInt32.self) { Float(swap ? $0.byteSwapped : $0) }
-        case .int64: run(Int64.self) { Float(swap ? $0.byteSwapped : $0) }
-        case .uint64: run(UInt64.self) { Float(swap ? $0.byteSwapped : $0) }
-        case .float32:
-            if swap { run(UInt32.self) { Float(bitPattern: $0.byteSwapped) } } else { dst.update(from: src.assumingMemoryBound(to: Float.self), count: count) }
-        case .float64: run(UInt64.self) { Float(Double(bitPattern: swap ? $0.byteSwapped : $0)) }
-        case .complex64: // count is the number of floats here (2 per voxel)
-            if swap { run(UInt32.self) { Float(bitPattern: $0.byteSwapped) } } else { dst.update(from: src.assumingMemoryBound(to: Float.self), count: count) }
-        }
-        if let s = scale {
-            let a = Float(s.slope), b = Float(s.inter)
-            if type == .float64 || type.isInteger && (abs(s.slope) > 1e6 || abs(s.inter) > 1e6) {
-                // Keep double precision for the multiply where float rounding would show.
-                for i in 0..<count { dst[i] = Float(Double(dst[i]) * s.slope + s.inter) }
-            } else {
-                for i in 0..<count { dst[i] = dst[i] * a + b }
+    }
+
+    @inline(__always)
+    private static func ints<T: FixedWidthInteger>(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int, _ swap: Bool, _: T.Type) {
+        if !swap && Int(bitPattern: src) % MemoryLayout<T>.alignment == 0 {
+            let p = src.assumingMemoryBound(to: T.self)
+            for i in lo..<hi { dst[i] = Float(p[i]) }
+        } else {
+            for i in lo..<hi {
+                let v = src.loadUnaligned(fromByteOffset: MemoryLayout<T>.size * i, as: T.self)
+                dst[i] = Float(swap ? v.byteSwapped : v)
             }
         }
     }
 
     /// Encodes Float voxels as `type` (little-endian), inverting scaling when given. Integer types
-    /// are rounded to nearest; a value that is NaN or does not fit is an error.
+    /// are rounded to nearest; a NaN or a value that does not fit is an error (checked before any
+    /// conversion, so nothing traps).
     static func encode(_ src: [Float], type: NIfTIDataType, scale: (slope: Double, inter: Double)?, path: String) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: src.count * (type == .complex64 ? 4 : type.size))
-        var badValue: Float? = nil
-        let range = type.range
-        out.withUnsafeMutableBytes { o in
-            src.withUnsafeBufferPointer { s in
-                func put<T>(_: T.Type, _ conv: (Double) -> T) {
-                    let p = o.baseAddress!.bindMemory(to: T.self, capacity: s.count)
-                    for i in 0..<s.count {
-                        var v = Double(s[i])
-                        if let sc = scale { v = (v - sc.inter) / sc.slope }
-                        let r = v.rounded()
-                        if !(range.contains(r)) { badValue = s[i]; return }
-                        p[i] = conv(r)
-                    }
-                }
-                switch type {
-                case .float32:
-                    o.baseAddress!.copyMemory(from: s.baseAddress!, byteCount: s.count * 4)
-                case .complex64:
-                    o.baseAddress!.copyMemory(from: s.baseAddress!, byteCount: s.count * 4)
-                case .float64:
-                    let p = o.baseAddress!.bindMemory(to: Double.self, capacity: s.count)
-                    for i in 0..<s.count { p[i] = Double(s[i]) }
-                case .uint8: put(UInt8.self) { UInt8($0) }
-                case .int8: put(Int8.self) { Int8($0) }
-                case .int16: put(Int16.self) { Int16($0) }
-                case .uint16: put(UInt16.self) { UInt16($0) }
-                case .int32: put(Int32.self) { Int32($0) }
-                case .uint32: put(UInt32.self) { UInt32($0) }
-                case .int64: put(Int64.self) { Int64($0) }
-                case .uint64: put(UInt64.self) { UInt64($0) }
-                }
+        let n = src.count
+        let bytes = n * (type == .complex64 ? 4 : type.size)
+        if type.isInteger {
+            // One pass for the range (NaN poisons the comparison and is reported too).
+            var lo = Float.infinity, hi = -Float.infinity, nan = false
+            for v in src { lo = min(lo, v); hi = max(hi, v); nan = nan || v.isNaN }
+            func stored(_ v: Float) -> Double { scale.map { ((Double(v) - $0.inter) / $0.slope).rounded() } ?? Double(v).rounded() }
+            let range = type.range
+            if nan || n > 0 && !(range.contains(stored(lo)) && range.contains(stored(hi))) {
+                let bad = nan ? Float.nan : (range.contains(stored(lo)) ? hi : lo)
+                throw GantryError.invalidArgument("\(path): value \(bad) cannot be stored as \(type.name)")
             }
         }
-        if let b = badValue {
-            throw GantryError.invalidArgument("\(path): value \(b) cannot be stored as \(type.name)")
+        return [UInt8](unsafeUninitializedCapacity: bytes) { buf, count in
+            let o = UnsafeMutableRawPointer(buf.baseAddress!)
+            src.withUnsafeBufferPointer { sb in
+                let s = sb.baseAddress!
+                chunked(n) { lo, hi in
+                    switch type {
+                    case .float32, .complex64: (o + 4 * lo).copyMemory(from: s + lo, byteCount: 4 * (hi - lo))
+                    case .float64:
+                        let p = o.assumingMemoryBound(to: Double.self)
+                        for i in lo..<hi { p[i] = Double(s[i]) }
+                    case .uint8: store(s, o, lo, hi, scale, UInt8.self)
+                    case .int8: store(s, o, lo, hi, scale, Int8.self)
+                    case .int16: store(s, o, lo, hi, scale, Int16.self)
+                    case .uint16: store(s, o, lo, hi, scale, UInt16.self)
+                    case .int32: store(s, o, lo, hi, scale, Int32.self)
+                    case .uint32: store(s, o, lo, hi, scale, UInt32.self)
+                    case .int64: store(s, o, lo, hi, scale, Int64.self)
+                    case .uint64: store(s, o, lo, hi, scale, UInt64.self)
+                    }
+                }
+            }
+            count = bytes
         }
-        return out
+    }
+
+    @inline(__always)
+    private static func store<T: FixedWidthInteger>(_ s: UnsafePointer<Float>, _ o: UnsafeMutableRawPointer, _ lo: Int, _ hi: Int, _ scale: (slope: Double, inter: Double)?, _: T.Type) {
+        // Values are range-checked already. Converting through a concrete Int64/UInt64 init keeps
+        // the loop on the fast hardware conversion (a generic `T(Float)` goes through a slow path).
+        let p = o.assumingMemoryBound(to: T.self)
+        if T.self == UInt64.self {
+            for i in lo..<hi { p[i] = T(truncatingIfNeeded: UInt64(scaled(s[i], scale))) }
+        } else if let sc = scale {
+            for i in lo..<hi { p[i] = T(truncatingIfNeeded: Int64(((Double(s[i]) - sc.inter) / sc.slope).rounded())) }
+        } else {
+            // Round half away from zero without libm's roundf call: adding ±0.5 to a Float is exact
+            // in Double, and the conversion truncates.
+            for i in lo..<hi {
+                let v = Double(s[i])
+                p[i] = T(truncatingIfNeeded: Int64(v + (v < 0 ? -0.5 : 0.5)))
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func scaled(_ v: Float, _ scale: (slope: Double, inter: Double)?) -> Double {
+        scale.map { ((Double(v) - $0.inter) / $0.slope).rounded() } ?? Double(v).rounded()
+    }
+
+    /// Runs `body(lo, hi)` over `count` items in one chunk per thread (single chunk when small).
+    private static func chunked(_ count: Int, _ body: (Int, Int) -> Void) {
+        let chunks = count < (1 << 18) ? 1 : Parallel.threads
+        Parallel.forEach(chunks) { c in body(count * c / chunks, count * (c + 1) / chunks) }
     }
 }

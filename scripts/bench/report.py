@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Joins benchmark JSON lines (Gantry and peers, same run) into BENCHMARKS.md.
+
+Usage: report.py RESULTS.jsonl > BENCHMARKS.md. For each benchmark name: the median time of every
+tool and the ratio Gantry / peer (below 1 means Gantry is faster).
+"""
+import json
+import platform
+import subprocess
+import sys
+from collections import OrderedDict
+
+
+def main():
+    rows = OrderedDict()
+    sizes = OrderedDict()
+    for line in open(sys.argv[1]):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        r = json.loads(line)
+        if "bytes" in r:
+            sizes.setdefault(r["name"], {})[r["tool"]] = r["bytes"]
+            continue
+        rows.setdefault(r["name"], {})[r["tool"]] = r
+    cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+    print("# Benchmarks\n")
+    print(f"Made by `make bench` (scripts/bench/run.sh): every row ran side by side in one run on this machine "
+          f"({cpu or platform.processor()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores). "
+          "Times are medians of repeated runs inside each tool's own process (interpreter start-up excluded). "
+          "Ratio = Gantry ÷ peer: below 1.0 Gantry is faster. Absolute times swing with machine load; "
+          "compare ratios within one run.\n")
+    groups = OrderedDict()
+    for name, tools in rows.items():
+        groups.setdefault(name.split(" ")[0], []).append((name, tools))
+    for group, items in groups.items():
+        peers = sorted({t for _, tools in items for t in tools if t != "gantry"})
+        print(f"## {group}\n")
+        header = "| benchmark | Gantry | " + " | ".join(peers) + " | " + " | ".join(f"ratio vs {p}" for p in peers) + " |"
+        print(header)
+        print("|" + "---|" * (2 + 2 * len(peers)))
+        for name, tools in items:
+            g = tools.get("gantry", {}).get("median_s")
+            cells = [f"{g:.3f} s" if g is not None else "—"]
+            cells += [f"{tools[p]['median_s']:.3f} s" if p in tools else "—" for p in peers]
+            cells += [f"**{g / tools[p]['median_s']:.2f}×**" if (g is not None and p in tools) else "—" for p in peers]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        print()
+        gsizes = [(n, s) for n, s in sizes.items() if n.split(" ")[0] == group]
+        if gsizes:
+            print("Compressed sizes (all gzip level 1):\n")
+            for n, s in gsizes:
+                print(f"- {n}: " + ", ".join(f"{t} {b / 1e6:.1f} MB" for t, b in s.items()))
+            print()
+
+
+if __name__ == "__main__":
+    main()

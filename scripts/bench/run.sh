@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make bench`: Gantry and its peers, side by side in one run → BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPS=${BENCH_REPEATS:-5}
+WORK=${BENCH_DIR:-bench-work}
+PY=.venv-peers/bin/python
+mkdir -p "$WORK"
+swift build -c release --product gantry-bench >/dev/null
+BENCH=.build/release/gantry-bench
+RESULTS="$WORK/results.jsonl"
+: > "$RESULTS"
+
+echo "== inputs" >&2
+"$BENCH" make-inputs "$WORK"
+"$PY" scripts/bench/peers_nifti.py "$WORK" make-inputs
+
+echo "== NIfTI: Gantry" >&2
+"$BENCH" nifti "$WORK" "$REPS" | tee -a "$RESULTS" >&2
+echo "== NIfTI: nibabel, SimpleITK" >&2
+"$PY" scripts/bench/peers_nifti.py "$WORK" "$REPS" | tee -a "$RESULTS" >&2
+
+"$PY" scripts/bench/report.py "$RESULTS" > BENCHMARKS.md
+echo "wrote BENCHMARKS.md" >&2
