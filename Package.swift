@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
         .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "CFFTW"]),
-        .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO"]),
+        .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
         .executableTarget(
             name: "gantry",
             dependencies: [

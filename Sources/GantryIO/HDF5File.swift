@@ -189,7 +189,10 @@ public final class HDF5File {
         let space = H5Screate_simple(Int32(dims.count), &dims, nil); defer { H5Sclose(space) }
         let lcpl = H5Pcreate(gantry_H5P_LINK_CREATE()); defer { H5Pclose(lcpl) }
         H5Pset_create_intermediate_group(lcpl, 1)
-        let d = H5Dcreate2(id, name, fileType, space, lcpl, gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+        // No modification times in object headers: the same data give the same bytes (determinism).
+        let dcpl = H5Pcreate(gantry_H5P_DATASET_CREATE()); defer { H5Pclose(dcpl) }
+        H5Pset_obj_track_times(dcpl, false)
+        let d = H5Dcreate2(id, name, fileType, space, lcpl, dcpl, gantry_H5P_DEFAULT())
         guard d >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create dataset '\(name)'") }
         defer { H5Dclose(d) }
         let r = withBuffer { H5Dwrite(d, memType, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), $0) }

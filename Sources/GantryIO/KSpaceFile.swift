@@ -2,7 +2,7 @@ import GantryCore
 
 /// Raw MRI data in the fastMRI HDF5 layout: `kspace` complex64 `[slices, coils, ky, kx]`
 /// (multi-coil) or `[slices, ky, kx]` (single-coil), optional `mask` and `reconstruction_rss`
-/// (`[slices, y, x]` float32), and attributes `max`, `norm`, `acquisition`. Arrays are C order, as h5py
+/// (`[slices, y, x]` float32), optional `sensitivity_map` (complex64, as in atommic's datasets), and attributes `max`, `norm`, `acquisition`. Arrays are C order, as h5py
 /// shows them.
 public struct KSpaceFile: Sendable {
     /// Shape of `kspace`, C order.
@@ -11,6 +11,8 @@ public struct KSpaceFile: Sendable {
     public var kspace: [Float]
     public var mask: (shape: [Int], data: [Float])?
     public var reconstructionRSS: (shape: [Int], data: [Float])?
+    /// Coil sensitivity maps `[slices, coils, y, x]` complex64 (interleaved), when known (phantoms).
+    public var sensitivityMaps: (shape: [Int], data: [Float])?
     public var max: Double?
     public var norm: Double?
     public var acquisition: String?
@@ -39,6 +41,7 @@ public struct KSpaceFile: Sendable {
         }
         if f.contains("mask") { file.mask = try f.readFloats("mask") }
         if f.contains("reconstruction_rss") { file.reconstructionRSS = try f.readFloats("reconstruction_rss") }
+        if f.contains("sensitivity_map") { file.sensitivityMaps = try f.readComplex("sensitivity_map") }
         file.max = (try? f.attribute("max"))?.asDouble
         file.norm = (try? f.attribute("norm"))?.asDouble
         if case .string(let s)? = try? f.attribute("acquisition") { file.acquisition = s }
@@ -51,6 +54,7 @@ public struct KSpaceFile: Sendable {
             try f.writeComplex("kspace", shape: shape, data: kspace)
             if let m = mask { try f.writeFloats("mask", shape: m.shape, data: m.data) }
             if let r = reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }
+            if let m = sensitivityMaps { try f.writeComplex("sensitivity_map", shape: m.shape, data: m.data) }
             if let v = max { try f.setAttribute("max", .double(v)) }
             if let v = norm { try f.setAttribute("norm", .double(v)) }
             if let v = acquisition { try f.setAttribute("acquisition", .string(v)) }

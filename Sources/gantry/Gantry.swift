@@ -9,7 +9,7 @@ struct Gantry: ParsableCommand {
         commandName: "gantry",
         abstract: "Medical-imaging pipelines: NIfTI/HDF5 I/O, reconstruction, segmentation, registration, reports.",
         version: GantryVersion.string,
-        subcommands: [Info.self, Convert.self, Phantom.self]
+        subcommands: [Info.self, Convert.self, Phantom.self, Snapshot.self]
     )
 }
 

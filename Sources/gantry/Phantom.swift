@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GantryCore
 import GantryIO
 import GantryPhantoms
 
@@ -7,11 +8,20 @@ extension Gantry {
     struct Phantom: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a deterministic digital phantom.",
-            discussion: "Kinds: shepp-logan (3D modified Shepp–Logan). Specs live in phantoms/."
+            discussion: """
+            Kinds: shepp-logan (3D modified Shepp–Logan); brain-tumour (one subject: four contrasts, tumour \
+            labels, brain mask, tissue labels); kspace (multi-coil fastMRI-layout k-space of a brain-tumour \
+            subject's central slices); study (a BIDS-like folder of --subjects subjects). Specs live in phantoms/.
+            Real anatomy comes from Debian's mricron-data (Colin27); --anatomy ellipsoid needs no package.
+            """
         )
 
         enum Kind: String, ExpressibleByArgument, CaseIterable {
-            case sheppLogan = "shepp-logan"
+            case sheppLogan = "shepp-logan", brainTumour = "brain-tumour", kspace, study
+        }
+
+        enum AnatomySource: String, ExpressibleByArgument, CaseIterable {
+            case colin27, ellipsoid
         }
 
         @Argument(help: "Phantom kind: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -20,8 +30,8 @@ extension Gantry {
         @Option(help: "Grid size (voxels per axis).")
         var size: Int = 128
 
-        @Option(help: "Voxel size in mm.")
-        var spacing: Double = 1
+        @Option(help: "Voxel size in mm (brain phantoms: resampling of the anatomy).")
+        var spacing: Double = 2
 
         @Option(help: "Random seed (phantoms with random anatomy).")
         var seed: Int = 0
@@ -29,11 +39,29 @@ extension Gantry {
         @Option(help: "Output folder (created if missing).")
         var out: String
 
+        @Option(help: "Subjects in a study.")
+        var subjects: Int = 4
+
+        @Option(help: "Anatomy for brain phantoms: colin27 (Debian mricron-data) or ellipsoid.")
+        var anatomy: AnatomySource = .colin27
+
+        @Option(help: "Spec file overriding the built-in brain-tumour defaults (see phantoms/brain-tumour.json).")
+        var spec: String?
+
+        @Option(help: "Receive coils for k-space.")
+        var coils: Int = 8
+
+        @Option(help: "Axial slices of k-space per subject (central).")
+        var kspaceSlices: Int = 3
+
         @OptionGroup var compute: ComputeOptions
 
         func validate() throws {
             guard (2...1024).contains(size) else { throw ValidationError("--size must be 2…1024") }
             guard spacing > 0 else { throw ValidationError("--spacing must be positive") }
+            guard (1...500).contains(subjects) else { throw ValidationError("--subjects must be 1…500") }
+            guard (1...64).contains(coils) else { throw ValidationError("--coils must be 1…64") }
+            guard seed >= 0 else { throw ValidationError("--seed must be non-negative") }
         }
 
         func run() throws {
@@ -45,7 +73,38 @@ extension Gantry {
                 let path = out + "/shepp-logan.nii.gz"
                 try NIfTI.write(v, to: path)
                 print(path)
+            case .brainTumour:
+                let s = try makePhantom().subject(seed: UInt64(seed))
+                for c in Contrast.allCases {
+                    if let v = s.contrasts[c] { try NIfTI.write(v, to: "\(out)/\(c.rawValue).nii.gz") }
+                }
+                try NIfTI.write(s.tumour, to: "\(out)/label-tumour_dseg.nii.gz", options: .init(datatype: .uint8))
+                try NIfTI.write(s.tissue, to: "\(out)/label-tissue_dseg.nii.gz", options: .init(datatype: .uint8))
+                try NIfTI.write(s.brainMask, to: "\(out)/label-brain_mask.nii.gz", options: .init(datatype: .uint8))
+                print(out)
+            case .kspace:
+                let s = try makePhantom().subject(seed: UInt64(seed))
+                guard let t1 = s.contrasts[.t1] else { throw ValidationError("no T1 contrast") }
+                let nz = t1.spatialShape[2], first = max(0, nz / 2 - kspaceSlices / 2)
+                let file = try CoilSimulation(coils: coils, seed: UInt64(seed)).simulate(t1, slices: Array(first..<min(nz, first + max(1, kspaceSlices))), acquisition: "AXT1")
+                let path = "\(out)/kspace.h5"
+                try file.write(path)
+                print(path)
+            case .study:
+                let study = PhantomStudy(subjects: subjects, seed: UInt64(seed), phantom: try makePhantom(), kspaceSlices: kspaceSlices, coils: coils)
+                try study.write(to: out) { id in FileHandle.standardError.write("  \(id) done\n".data(using: .utf8)!) }
+                print(out)
             }
+        }
+
+        func makePhantom() throws -> BrainTumourPhantom {
+            let a = anatomy == .colin27 ? try BrainAnatomy.colin27(spacing: spacing) : try BrainAnatomy.ellipsoid(spacing: spacing)
+            var s = BrainTumourSpec.default
+            if let spec {
+                do { s = try JSONDecoder().decode(BrainTumourSpec.self, from: Data(contentsOf: URL(fileURLWithPath: spec))) }
+                catch { throw GantryError.invalidFile(path: spec, problem: "not a brain-tumour phantom spec (\(error))") }
+            }
+            return BrainTumourPhantom(anatomy: a, spec: s)
         }
     }
 }
