@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
         .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "CFFTW"]),
+        .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
         .executableTarget(
             name: "gantry",
@@ -48,6 +49,7 @@ let package = Package(
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
+        .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon"]),
     ],

@@ -1,0 +1,110 @@
+import Foundation
+import GantryCore
+
+/// Overlap and distance between a predicted and a reference binary mask on the same grid.
+///
+/// Empty-mask rule (BraTS convention, stated in every report): when both masks are empty Dice is 1
+/// and HD95 is 0; when exactly one is empty Dice is 0 and HD95 is undefined (`nil`: reported as
+/// null and left out of means, with the count of such cases). Raw TP/FP/FN counts are kept so
+/// others can recompute any overlap metric.
+public struct OverlapMetrics: Codable, Equatable, Sendable {
+    public var tp: Int
+    public var fp: Int
+    public var fn: Int
+    public var dice: Double
+    /// 95th-percentile symmetric Hausdorff distance in mm (max of the two directed 95th percentiles of
+    /// surface-to-surface distances, as MONAI's `compute_hausdorff_distance(percentile=95)`).
+    public var hd95: Double?
+    public var volumePredML: Double
+    public var volumeRefML: Double
+
+    enum CodingKeys: String, CodingKey {
+        case tp = "TP", fp = "FP", fn = "FN", dice, hd95, volumePredML = "volume_pred_ml", volumeRefML = "volume_ref_ml"
+    }
+}
+
+public enum SegmentationMetrics {
+    /// Metrics of masks `pred` and `ref` (true = inside) on a grid of `shape` with the volume's affine.
+    public static func compare(pred: [Bool], ref: [Bool], shape: [Int], affine: Affine, withHD95: Bool = true) throws -> OverlapMetrics {
+        guard pred.count == ref.count, pred.count == shape.prefix(3).reduce(1, *) else {
+            throw GantryError.invalidArgument("prediction and reference masks differ in size")
+        }
+        var tp = 0, fp = 0, fn = 0
+        for i in 0..<pred.count {
+            if pred[i] { if ref[i] { tp += 1 } else { fp += 1 } } else if ref[i] { fn += 1 }
+        }
+        let sp = affine.columnNorms
+        let voxelML = abs(determinant3(affine)) / 1000
+        let dice: Double = (tp + fp + fn) == 0 ? 1 : 2 * Double(tp) / Double(2 * tp + fp + fn)
+        var hd: Double? = nil
+        let predEmpty = tp + fp == 0, refEmpty = tp + fn == 0
+        if predEmpty && refEmpty { hd = 0 }
+        else if !predEmpty && !refEmpty && withHD95 { hd = hd95(pred, ref, shape: Array(shape.prefix(3)), spacing: sp) }
+        return OverlapMetrics(tp: tp, fp: fp, fn: fn, dice: dice, hd95: hd,
+                              volumePredML: Double(tp + fp) * voxelML, volumeRefML: Double(tp + fn) * voxelML)
+    }
+
+    /// Metrics for each label in `labels` and each named region (a set of labels), from label maps.
+    public static func compare(pred: Volume, ref: Volume, labels: [Int], regions: [(String, [Int])] = []) throws -> [(String, OverlapMetrics)] {
+        guard pred.spatialShape == ref.spatialShape else {
+            throw GantryError.invalidArgument("prediction grid \(pred.spatialShape) differs from reference \(ref.spatialShape)")
+        }
+        guard pred.affine.maxDifference(ref.affine) < 1e-3 else {
+            throw GantryError.invalidArgument("prediction and reference have different affines (resample the prediction onto the reference grid first)")
+        }
+        let p = pred.data.map { Int($0.rounded()) }, r = ref.data.map { Int($0.rounded()) }
+        var out: [(String, OverlapMetrics)] = []
+        for l in labels {
+            out.append(("\(l)", try compare(pred: p.map { $0 == l }, ref: r.map { $0 == l }, shape: ref.spatialShape, affine: ref.affine)))
+        }
+        for (name, set) in regions {
+            let s = Set(set)
+            out.append((name, try compare(pred: p.map { s.contains($0) }, ref: r.map { s.contains($0) }, shape: ref.spatialShape, affine: ref.affine)))
+        }
+        return out
+    }
+
+    /// Surface voxels: inside voxels with a 6-neighbour outside (or on the grid border).
+    static func surface(_ m: [Bool], _ s: [Int]) -> [Bool] {
+        var out = [Bool](repeating: false, count: m.count)
+        for k in 0..<s[2] { for j in 0..<s[1] { for i in 0..<s[0] {
+            let o = i + s[0] * (j + s[1] * k)
+            guard m[o] else { continue }
+            if i == 0 || j == 0 || k == 0 || i == s[0] - 1 || j == s[1] - 1 || k == s[2] - 1 ||
+                !m[o - 1] || !m[o + 1] || !m[o - s[0]] || !m[o + s[0]] || !m[o - s[0] * s[1]] || !m[o + s[0] * s[1]] {
+                out[o] = true
+            }
+        } } }
+        return out
+    }
+
+    static func hd95(_ a: [Bool], _ b: [Bool], shape: [Int], spacing: [Double]) -> Double {
+        let sa = surface(a, shape), sb = surface(b, shape)
+        let da = DistanceTransform.euclidean(sa, shape: shape, spacing: spacing)
+        let db = DistanceTransform.euclidean(sb, shape: shape, spacing: spacing)
+        var ab = [Double](), ba = [Double]()
+        for i in 0..<a.count {
+            if sa[i] { ab.append(db[i]) }
+            if sb[i] { ba.append(da[i]) }
+        }
+        return max(percentile(ab, 95), percentile(ba, 95))
+    }
+
+    /// Linear-interpolated percentile (NumPy's default), as MONAI computes it.
+    public static func percentile(_ values: [Double], _ q: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let v = values.sorted()
+        let pos = q / 100 * Double(v.count - 1)
+        let lo = Int(pos.rounded(.down)), hi = min(lo + 1, v.count - 1)
+        return v[lo] + (v[hi] - v[lo]) * (pos - Double(lo))
+    }
+
+    static func determinant3(_ a: Affine) -> Double {
+        a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]) - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0]) + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0])
+    }
+}
+
+/// BraTS evaluation regions over labels 1 necrotic core, 2 oedema, 3 enhancing.
+public enum BraTSRegions {
+    public static let all: [(String, [Int])] = [("WT", [1, 2, 3]), ("TC", [1, 3]), ("ET", [3])]
+}
