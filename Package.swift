@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries (Debian -dev packages, installed by `make deps`).
@@ -36,10 +37,11 @@ let package = Package(
         .target(name: "GantryRecon", dependencies: ["GantryCore", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
+        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "Yams"]),
         .executableTarget(
             name: "gantry",
             dependencies: [
-                "GantryCore", "GantryIO", "GantryPhantoms",
+                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"]),
+        .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon"]),
     ],

@@ -6,18 +6,15 @@ GANTRY=${1:-.build/release/gantry}
 OUT=${2:-out/demo}
 mkdir -p "$OUT"
 
-echo "== 1. phantom study: 3 brain-tumour subjects on real anatomy (Colin27), 4 contrasts, labels, k-space"
-"$GANTRY" phantom study --subjects 3 --seed 1 --out "$OUT/study"
+echo "== 1. phantom study: 4 brain-tumour subjects on real anatomy (Colin27), 4 contrasts, labels, k-space"
+"$GANTRY" phantom study --subjects 4 --seed 1 --out "$OUT/study"
 
-echo "== 2. convert: .nii.gz → .h5 → .nii (geometry kept)"
-"$GANTRY" convert "$OUT/study/sub-01/anat/sub-01_T1w.nii.gz" "$OUT/sub-01_T1w.h5"
-"$GANTRY" convert "$OUT/sub-01_T1w.h5" "$OUT/sub-01_T1w_from_h5.nii"
+echo "== 2. pipeline: pipelines/full-study.yaml"
+"$GANTRY" run pipelines/full-study.yaml --study "$OUT/study" --out "$OUT/run" --jobs 2
 
-echo "== 3. info"
-"$GANTRY" info "$OUT/sub-01_T1w_from_h5.nii" "$OUT/study/sub-01/kspace/sub-01_T1w_kspace.h5"
-
-echo "== 4. pictures"
-"$GANTRY" snapshot "$OUT/study/sub-01/anat/sub-01_FLAIR.nii.gz" --labels "$OUT/study/sub-01/anat/sub-01_label-tumour_dseg.nii.gz" --out "$OUT/sub-01_FLAIR.png"
+echo "== 3. interoperability: .nii.gz → .h5 → .nii, geometry kept"
+"$GANTRY" convert "$OUT/run/derivatives/gantry/sub-01/tissue/mask.nii.gz" "$OUT/sub-01_tissue.h5"
+"$GANTRY" info "$OUT/sub-01_tissue.h5" | tail -8
 
 echo
-echo "Demo outputs are in $OUT/"
+echo "Report: $OUT/run/reports/report.html"

@@ -1,0 +1,271 @@
+import Foundation
+import GantryCore
+import GantryIO
+
+/// Options for running a plan.
+public struct RunOptions: Sendable {
+    /// Subjects processed at once; the cores are shared out between them.
+    public var jobs: Int = 1
+    /// Progress lines (stderr in the CLI).
+    public var progress: @Sendable (String) -> Void = { _ in }
+    /// Testing hook: behave as if killed after this many stages have run (not counting cached ones).
+    public var stopAfter: Int? = nil
+
+    public init(jobs: Int = 1, progress: @escaping @Sendable (String) -> Void = { _ in }, stopAfter: Int? = nil) {
+        self.jobs = jobs; self.progress = progress; self.stopAfter = stopAfter
+    }
+}
+
+/// What happened to one stage in a run.
+public struct StageRecord: Codable, Sendable, Equatable {
+    public var subject: String?
+    public var stage: String
+    public var kind: String
+    /// "ran" or "cached".
+    public var status: String
+    public var seconds: Double
+}
+
+public struct RunResult: Sendable {
+    public var records: [StageRecord]
+    public var reports: [String]
+    public var ran: Int { records.filter { $0.status == "ran" }.count }
+    public var cached: Int { records.filter { $0.status == "cached" }.count }
+}
+
+/// Runs a plan: per-subject stages (subjects in parallel, `jobs` at a time), then study-level stages.
+///
+/// Caching and resume: a stage's cache key hashes Gantry's version, the stage kind, its parameters and
+/// the content of its input files. Outputs are written into a temporary folder and moved into place
+/// with `provenance.json` (holding the key) only when the stage succeeded, so a run killed at any
+/// moment leaves finished stages intact and no partial file where outputs belong; the next run skips
+/// every stage whose key matches and redoes the rest.
+public enum Executor {
+    struct Killed: Error, CustomStringConvertible { var description: String { "run stopped (simulated kill)" } }
+
+    public static func derivatives(_ out: String) -> String { out + "/derivatives/gantry" }
+    public static func reports(_ out: String) -> String { out + "/reports" }
+
+    public static func run(_ plan: Plan, options: RunOptions = RunOptions()) throws -> RunResult {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: derivatives(plan.out), withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: reports(plan.out) + "/.gantry", withIntermediateDirectories: true)
+        let subjectSteps = plan.steps.filter { $0.kind.scope == .subject }
+        let groupSteps = plan.steps.filter { $0.kind.scope == .group }
+        let total = plan.subjects.count * subjectSteps.count + groupSteps.count
+        let state = RunState(total: total, options: options)
+
+        let jobs = max(1, min(options.jobs, plan.subjects.count))
+        let savedThreads = Parallel.threads
+        Parallel.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+        defer { Parallel.threads = savedThreads }
+        var errors = [Int: Error]()
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: jobs) { worker in
+            var i = worker
+            while i < plan.subjects.count {
+                let subject = plan.subjects[i]
+                do {
+                    for step in subjectSteps { try runSubjectStage(step, subject: subject, plan: plan, state: state) }
+                } catch {
+                    lock.lock(); errors[i] = error; lock.unlock()
+                    state.stop()
+                }
+                i += jobs
+            }
+        }
+        if let first = errors.keys.sorted().first, let e = errors[first] {
+            if e is Killed { throw e }
+            throw GantryError.invalidArgument("\(plan.subjects[first]): \(e)")
+        }
+        var reportFiles: [String] = []
+        for step in groupSteps { reportFiles += try runGroupStage(step, plan: plan, state: state) }
+        return RunResult(records: state.records, reports: reportFiles)
+    }
+
+    /// Input paths of a stage for one subject.
+    static func resolve(_ step: Plan.Step, subject: String, plan: Plan) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (name, ref) in step.stage.inputs {
+            let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts[0] == "inputs" {
+                guard let f = plan.inputFiles[subject]?[parts[1]] else { throw GantryError.invalidArgument("no input \(parts[1]) for \(subject)") }
+                out[name] = f
+            } else {
+                guard let src = plan.steps.first(where: { $0.stage.id == parts[0] }),
+                      let file = src.kind.outputFiles(parameters: src.parameters)[parts[1]] else {
+                    throw GantryError.invalidArgument("stage \(parts[0]) has no output \(parts[1])")
+                }
+                out[name] = "\(derivatives(plan.out))/\(subject)/\(parts[0])/\(file)"
+            }
+        }
+        return out
+    }
+
+    static func cacheKey(_ step: Plan.Step, inputs: [String: [SubjectFile]]) throws -> (String, [String: Any]) {
+        var h = SHA256()
+        h.update("gantry \(GantryVersion.string)\n\(step.kind.name)\n")
+        for (k, v) in step.parameters.sorted(by: { $0.key < $1.key }) { h.update("\(k)=\(v.json)\n") }
+        var record: [String: Any] = [:]
+        for (name, files) in inputs.sorted(by: { $0.key < $1.key }) {
+            var list: [[String: String]] = []
+            for f in files {
+                let digest = try SHA256.file(f.path)
+                h.update("\(name):\(f.subject)=\(digest)\n")
+                list.append(["subject": f.subject, "path": f.path, "sha256": digest])
+            }
+            record[name] = list
+        }
+        return (h.finalize(), record)
+    }
+
+    static func cached(_ provenance: String, key: String, outputs: [String]) -> Bool {
+        guard let data = FileManager.default.contents(atPath: provenance),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              obj["cache_key"] as? String == key else { return false }
+        return outputs.allSatisfy { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    static func provenance(_ step: Plan.Step, subject: String?, key: String, inputs: [String: Any], outputs: [String], seconds: Double) throws -> [UInt8] {
+        let obj: [String: Any] = [
+            "gantry_version": GantryVersion.string,
+            "stage": step.stage.id,
+            "kind": step.kind.name,
+            "subject": subject ?? NSNull(),
+            "parameters": step.parameters.mapValues { $0.jsonObject },
+            "inputs": inputs,
+            "outputs": outputs,
+            "cache_key": key,
+            "finished": ISO8601DateFormatter().string(from: Date()),
+            "seconds": seconds,
+        ]
+        return Array(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]))
+    }
+
+    static func runSubjectStage(_ step: Plan.Step, subject: String, plan: Plan, state: RunState) throws {
+        try state.checkStopped()
+        let fm = FileManager.default
+        let parent = "\(derivatives(plan.out))/\(subject)"
+        let dir = "\(parent)/\(step.stage.id)"
+        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        // Leftovers of an interrupted earlier run of this stage.
+        for name in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(".\(step.stage.id).tmp-") || name.hasPrefix(".\(step.stage.id).old-") {
+            try? fm.removeItem(atPath: "\(parent)/\(name)")
+        }
+        let paths = try resolve(step, subject: subject, plan: plan)
+        let inputs = StageInputs(files: paths.mapValues { [SubjectFile(subject: subject, path: $0)] })
+        let (key, inputRecord) = try cacheKey(step, inputs: inputs.files)
+        let files = step.kind.outputFiles(parameters: step.parameters)
+        if cached("\(dir)/provenance.json", key: key, outputs: files.values.map { "\(dir)/\($0)" }) {
+            state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0))
+            return
+        }
+        let tmp = "\(parent)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        do {
+            let t0 = Date()
+            let outputs = files.mapValues { "\(tmp)/\($0)" }
+            try step.kind.run(inputs: inputs, parameters: step.parameters, outputs: outputs,
+                              context: StageContext(subject: subject, stageID: step.stage.id, outputRoot: plan.out))
+            for (name, p) in outputs where !fm.fileExists(atPath: p) {
+                throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'")
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            try FileIO.writeAtomically("\(tmp)/provenance.json", bytes: try provenance(step, subject: subject, key: key, inputs: inputRecord, outputs: files.values.sorted(), seconds: seconds))
+            // Swap the finished folder into place.
+            if fm.fileExists(atPath: dir) {
+                let old = "\(parent)/.\(step.stage.id).old-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                try fm.moveItem(atPath: dir, toPath: old)
+                try fm.moveItem(atPath: tmp, toPath: dir)
+                try? fm.removeItem(atPath: old)
+            } else {
+                try fm.moveItem(atPath: tmp, toPath: dir)
+            }
+            state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds))
+        } catch {
+            try? fm.removeItem(atPath: tmp)
+            if error is Killed { throw error }
+            throw GantryError.invalidArgument("stage '\(step.stage.id)' (\(step.kind.name)): \(error)")
+        }
+        try state.countRun()
+    }
+
+    static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState) throws -> [String] {
+        try state.checkStopped()
+        let fm = FileManager.default
+        let reportDir = reports(plan.out)
+        var files: [String: [SubjectFile]] = [:]
+        for sub in plan.subjects {
+            for (name, path) in try resolve(step, subject: sub, plan: plan) {
+                files[name, default: []].append(SubjectFile(subject: sub, path: path))
+            }
+        }
+        let (key, inputRecord) = try cacheKey(step, inputs: files)
+        let outFiles = step.kind.outputFiles(parameters: step.parameters)
+        let finalPaths = outFiles.mapValues { "\(reportDir)/\($0)" }
+        let prov = "\(reportDir)/.gantry/\(step.stage.id).json"
+        if cached(prov, key: key, outputs: Array(finalPaths.values)) {
+            state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0))
+            return finalPaths.values.sorted()
+        }
+        try? fm.removeItem(atPath: prov)
+        let tmp = "\(reportDir)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: tmp) }
+        let t0 = Date()
+        let outputs = outFiles.mapValues { "\(tmp)/\($0)" }
+        do {
+            try step.kind.run(inputs: StageInputs(files: files), parameters: step.parameters, outputs: outputs,
+                              context: StageContext(subject: nil, stageID: step.stage.id, outputRoot: plan.out))
+        } catch {
+            throw GantryError.invalidArgument("stage '\(step.stage.id)' (\(step.kind.name)): \(error)")
+        }
+        for (name, p) in outputs {
+            guard fm.fileExists(atPath: p) else { throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'") }
+            guard rename(p, finalPaths[name]!) == 0 else { throw GantryError.writeFailed(path: finalPaths[name]!, problem: String(cString: strerror(errno))) }
+        }
+        let seconds = Date().timeIntervalSince(t0)
+        try FileIO.writeAtomically(prov, bytes: try provenance(step, subject: nil, key: key, inputs: inputRecord, outputs: outFiles.values.sorted(), seconds: seconds))
+        state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds))
+        try state.countRun()
+        return finalPaths.values.sorted()
+    }
+}
+
+/// Shared progress and bookkeeping of one run (thread-safe).
+final class RunState: @unchecked Sendable {
+    let total: Int
+    let options: RunOptions
+    let start = Date()
+    private let lock = NSLock()
+    private(set) var records: [StageRecord] = []
+    private var ranCount = 0
+    private var stopped = false
+
+    init(total: Int, options: RunOptions) { self.total = total; self.options = options }
+
+    func record(_ r: StageRecord) {
+        lock.lock()
+        records.append(r)
+        let done = records.count
+        lock.unlock()
+        let elapsed = Date().timeIntervalSince(start)
+        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let who = r.subject.map { "\($0) " } ?? ""
+        let what = r.status == "cached" ? "cached" : String(format: "ran in %.2f s", r.seconds)
+        options.progress(String(format: "[%d/%d] %@%@ (%@): %@ — ETA %.0f s", done, total, who, r.stage, r.kind, what, eta))
+    }
+
+    func countRun() throws {
+        lock.lock(); defer { lock.unlock() }
+        ranCount += 1
+        if let n = options.stopAfter, ranCount >= n { stopped = true; throw Executor.Killed() }
+    }
+
+    func stop() { lock.lock(); stopped = true; lock.unlock() }
+
+    func checkStopped() throws {
+        lock.lock(); defer { lock.unlock() }
+        if stopped && options.stopAfter != nil { throw Executor.Killed() }
+    }
+}

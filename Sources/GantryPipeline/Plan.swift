@@ -1,0 +1,152 @@
+import Foundation
+import GantryCore
+
+/// A validated pipeline bound to a study: every stage's kind, parameters (defaults filled in) and
+/// input references checked, the stages in dependency order, and every subject's input files found.
+/// Nothing runs until all of this holds.
+public struct Plan: Sendable {
+    public struct Step: Sendable {
+        public var stage: PipelineSpec.Stage
+        public var kind: any StageKind.Type
+        public var parameters: [String: ParameterValue]
+    }
+
+    public var spec: PipelineSpec
+    public var study: String
+    public var out: String
+    public var subjects: [String]
+    /// subject → input name → file.
+    public var inputFiles: [String: [String: String]]
+    /// Stages in dependency order (subject stages first, then group stages).
+    public var steps: [Step]
+
+    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = []) throws -> Plan {
+        let path = spec.path
+        func fail(_ line: Int?, _ m: String) -> GantryError { PipelineSpec.error(path, line, m) }
+        let registry = StageRegistry.all
+        var steps: [String: Step] = [:]
+        var order: [String] = []
+        for s in spec.stages {
+            if steps[s.id] != nil { throw fail(s.line, "stage id '\(s.id)' is used twice") }
+            guard let kind = registry[s.uses] else {
+                throw fail(s.lines["uses"], "unknown stage kind '\(s.uses)' (known: \(registry.keys.sorted().joined(separator: ", ")))")
+            }
+            // Parameters: known, typed, required present; defaults filled in.
+            var params: [String: ParameterValue] = [:]
+            let specs = Dictionary(uniqueKeysWithValues: kind.parameters.map { ($0.name, $0) })
+            for (name, value) in s.parameters {
+                guard let p = specs[name] else {
+                    throw fail(s.lines["param:" + name], "stage '\(s.id)': \(s.uses) has no parameter '\(name)' (parameters: \(kind.parameters.map(\.name).joined(separator: ", ")))")
+                }
+                guard p.type.accepts(value) else {
+                    throw fail(s.lines["param:" + name], "stage '\(s.id)': parameter '\(name)' must be \(p.type.rawValue), got '\(value)'")
+                }
+                params[name] = p.type == .double ? (value.doubleValue.map(ParameterValue.double) ?? value) : value
+            }
+            for p in kind.parameters where params[p.name] == nil {
+                guard let d = p.defaultValue else { throw fail(s.line, "stage '\(s.id)': missing required parameter '\(p.name)' (\(p.help))") }
+                params[p.name] = d
+            }
+            // Inputs: names the kind knows, required ones present.
+            let allowed = Set(kind.requiredInputs + kind.optionalInputs)
+            for name in s.inputs.keys where !allowed.contains(name) {
+                throw fail(s.lines["input:" + name], "stage '\(s.id)': \(s.uses) has no input '\(name)' (inputs: \(allowed.sorted().joined(separator: ", ")))")
+            }
+            for name in kind.requiredInputs where s.inputs[name] == nil {
+                throw fail(s.line, "stage '\(s.id)': missing input '\(name)'")
+            }
+            steps[s.id] = Step(stage: s, kind: kind, parameters: params)
+            order.append(s.id)
+        }
+        // References and dependencies.
+        let declared = Set(spec.inputs.map(\.name))
+        var deps: [String: Set<String>] = [:]
+        for id in order {
+            guard let step = steps[id] else { continue }
+            var d = Set<String>()
+            for (name, ref) in step.stage.inputs {
+                let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
+                let line = step.stage.lines["input:" + name]
+                guard parts.count == 2 else { throw fail(line, "stage '\(id)': input '\(name)' must reference inputs.<name> or <stage>.<output>, got '\(ref)'") }
+                if parts[0] == "inputs" {
+                    guard declared.contains(parts[1]) else { throw fail(line, "stage '\(id)': no pipeline input '\(parts[1])' (declared: \(declared.sorted().joined(separator: ", ")))") }
+                    continue
+                }
+                guard let src = steps[parts[0]] else { throw fail(line, "stage '\(id)': no stage '\(parts[0])'") }
+                guard src.kind.outputs[parts[1]] != nil else {
+                    throw fail(line, "stage '\(id)': stage '\(parts[0])' (\(src.kind.name)) has no output '\(parts[1])' (outputs: \(src.kind.outputs.keys.sorted().joined(separator: ", ")))")
+                }
+                if step.kind.scope == .subject && src.kind.scope == .group {
+                    throw fail(line, "stage '\(id)': a per-subject stage cannot use the study-level output of '\(parts[0])'")
+                }
+                d.insert(parts[0])
+            }
+            deps[id] = d
+        }
+        // Topological order (Kahn), stable in file order; a leftover means a cycle.
+        var sorted: [String] = []
+        var remaining = order
+        while !remaining.isEmpty {
+            guard let next = remaining.first(where: { deps[$0, default: []].isSubset(of: Set(sorted)) }) else {
+                throw fail(steps[remaining[0]]?.stage.line, "stages form a cycle: \(remaining.joined(separator: " → "))")
+            }
+            sorted.append(next)
+            remaining.removeAll { $0 == next }
+        }
+        let ordered = sorted.compactMap { steps[$0] }
+        let finalSteps = ordered.filter { $0.kind.scope == .subject } + ordered.filter { $0.kind.scope == .group }
+        // Study-level outputs: names stay inside OUT/reports and never collide.
+        var written: [String: String] = [:]
+        for step in finalSteps where step.kind.scope == .group {
+            for file in groupOutputFiles(step).sorted(by: { $0.key < $1.key }).map(\.value) {
+                if file.contains("/") || file.contains("..") || file.isEmpty {
+                    throw fail(step.stage.line, "stage '\(step.stage.id)': output '\(file)' would escape the output folder")
+                }
+                if let other = written[file] { throw fail(step.stage.line, "stages '\(other)' and '\(step.stage.id)' both write reports/\(file)") }
+                written[file] = step.stage.id
+            }
+        }
+        // Subjects and their input files.
+        let subjects = try discoverSubjects(study: study, filter: filter, path: path)
+        var files: [String: [String: String]] = [:]
+        for sub in subjects {
+            for input in spec.inputs {
+                files[sub, default: [:]][input.name] = try match(input: input, subject: sub, study: study, path: path)
+            }
+        }
+        return Plan(spec: spec, study: study, out: out, subjects: subjects, inputFiles: files, steps: finalSteps)
+    }
+
+    static func groupOutputFiles(_ step: Step) -> [String: String] {
+        step.kind.outputFiles(parameters: step.parameters)
+    }
+
+    static func discoverSubjects(study: String, filter: [String], path: String) throws -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: study, isDirectory: &isDir), isDir.boolValue else {
+            throw GantryError.fileNotFound(path: study + " (study folder)")
+        }
+        let all = (try FileManager.default.contentsOfDirectory(atPath: study)).filter { $0.hasPrefix("sub-") }.sorted()
+        guard !all.isEmpty else { throw GantryError.invalidFile(path: study, problem: "no sub-* folders in the study") }
+        if filter.isEmpty { return all }
+        for f in filter where !all.contains(f) { throw GantryError.invalidArgument("\(study): no subject \(f)") }
+        return all.filter { filter.contains($0) }
+    }
+
+    static func match(input: PipelineSpec.Input, subject: String, study: String, path: String) throws -> String {
+        let rel = input.pattern.replacingOccurrences(of: "{subject}", with: subject)
+        let full = "\(study)/\(subject)/\(rel)"
+        if !rel.contains("*") {
+            guard FileManager.default.fileExists(atPath: full) else {
+                throw PipelineSpec.error(path, input.line, "\(subject): no file for input '\(input.name)' (\(full))")
+            }
+            return full
+        }
+        let dir = (full as NSString).deletingLastPathComponent, glob = (full as NSString).lastPathComponent
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { fnmatch(glob, $0, 0) == 0 }.sorted()
+        guard names.count == 1 else {
+            throw PipelineSpec.error(path, input.line, "\(subject): input '\(input.name)' pattern \(rel) matches \(names.count) files (needs exactly one)")
+        }
+        return dir + "/" + names[0]
+    }
+}

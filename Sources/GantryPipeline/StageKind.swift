@@ -1,0 +1,82 @@
+import Foundation
+import GantryCore
+
+/// Whether a stage runs once per subject or once for the whole study (reports).
+public enum StageScope: String, Sendable { case subject, group }
+
+/// One file handed to a stage, with the subject it belongs to.
+public struct SubjectFile: Sendable, Equatable {
+    public var subject: String
+    public var path: String
+}
+
+/// Resolved inputs of one stage run: for subject stages one file per name, for group stages one per
+/// subject (in subject order).
+public struct StageInputs: Sendable {
+    public var files: [String: [SubjectFile]]
+
+    /// The single file for `name` (subject stages), or an error naming the missing input.
+    public func path(_ name: String) throws -> String {
+        guard let f = files[name]?.first else { throw GantryError.invalidArgument("stage input '\(name)' is missing") }
+        return f.path
+    }
+
+    public func optionalPath(_ name: String) -> String? { files[name]?.first?.path }
+}
+
+/// What a running stage may use besides its inputs.
+public struct StageContext: Sendable {
+    public var subject: String?
+    public var stageID: String
+    /// Output root (the run's OUT folder), for group stages that read other subjects' provenance.
+    public var outputRoot: String
+}
+
+/// A kind of stage (`uses:` in a pipeline). A stage is a pure function of its input files and
+/// parameters: the executor hashes both to decide what can be skipped, writes outputs into a
+/// temporary folder and moves them into place only when `run` returns.
+public protocol StageKind: Sendable {
+    static var name: String { get }
+    static var summary: String { get }
+    static var scope: StageScope { get }
+    static var requiredInputs: [String] { get }
+    static var optionalInputs: [String] { get }
+    /// Output name → file name (inside the stage folder for subject stages, in OUT/reports for group stages).
+    static var outputs: [String: String] { get }
+    static var parameters: [ParameterSpec] { get }
+
+    /// Runs the stage: read `inputs`, write each file of `outputs` (absolute paths, in a temporary
+    /// folder the executor moves into place).
+    static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws
+}
+
+extension StageKind {
+    public static var optionalInputs: [String] { [] }
+
+    /// Output name → file name for these parameters (default: `outputs`; group stages prepend the
+    /// optional `prefix` parameter).
+    public static func outputFiles(parameters: [String: ParameterValue]) -> [String: String] {
+        guard scope == .group, let p = parameters["prefix"]?.stringValue, !p.isEmpty else { return outputs }
+        return outputs.mapValues { p + $0 }
+    }
+}
+
+/// The stage kinds a pipeline may use, by name.
+public enum StageRegistry {
+    nonisolated(unsafe) private static var extra: [String: any StageKind.Type] = [:]
+
+    public static var all: [String: any StageKind.Type] {
+        var d: [String: any StageKind.Type] = [:]
+        for k in builtIn { d[k.name] = k }
+        for (n, k) in extra { d[n] = k }
+        return d
+    }
+
+    static let builtIn: [any StageKind.Type] = [
+        ConvertStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
+        DiceReportStage.self, HTMLReportStage.self,
+    ]
+
+    /// Adds a stage kind (tests, plug-ins).
+    public static func register(_ kind: any StageKind.Type) { extra[kind.name] = kind }
+}

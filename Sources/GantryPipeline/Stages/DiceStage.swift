@@ -1,0 +1,51 @@
+import Foundation
+import GantryCore
+import GantryIO
+import GantryMetrics
+
+/// `metrics.dice`: Dice, HD95 (mm), volumes (mL) and raw TP/FP/FN of a predicted label map against
+/// a reference, per label and per region (`regions: brats` adds WT/TC/ET). Empty-mask rule: Dice 1 and
+/// HD95 0 when both are empty; Dice 0 and HD95 null when only one is.
+public enum DiceStage: StageKind {
+    public static let name = "metrics.dice"
+    public static let summary = "Dice, HD95, volumes per label/region of a prediction vs a reference."
+    public static let scope = StageScope.subject
+    public static let requiredInputs = ["pred", "ref"]
+    public static let outputs = ["metrics": "metrics.json"]
+    public static let parameters = [
+        ParameterSpec("labels", .intList, help: "labels to score, e.g. [1, 2, 3]"),
+        ParameterSpec("regions", .string, default: .string(""), help: "'brats' adds whole tumour, tumour core, enhancing tumour"),
+        ParameterSpec("names", .string, default: .string(""), help: "comma-separated display names for the labels"),
+    ]
+
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        let predPath = try inputs.path("pred"), refPath = try inputs.path("ref")
+        let labels = parameters["labels"]?.intList ?? []
+        let regions = parameters["regions"]?.stringValue == "brats" ? BraTSRegions.all : []
+        let m = try SegmentationMetrics.compare(pred: VolumeFile.read(predPath), ref: VolumeFile.read(refPath), labels: labels, regions: regions)
+        let names = (parameters["names"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let file = SubjectMetrics(subject: context.subject ?? "", predictionFile: predPath, referenceFile: refPath,
+                                  labels: m.map(\.0), names: m.enumerated().map { i, e in i < names.count ? names[i] : e.0 },
+                                  metrics: m.map(\.1))
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let out = outputs["metrics"] else { return }
+        try FileIO.writeAtomically(out, bytes: Array(try enc.encode(file)))
+    }
+}
+
+/// The per-subject metrics file (`metrics.json`).
+public struct SubjectMetrics: Codable, Sendable {
+    public var subject: String
+    public var predictionFile: String
+    public var referenceFile: String
+    /// Label values or region names, in order.
+    public var labels: [String]
+    /// Display names (e.g. "CSF"), same order.
+    public var names: [String]
+    public var metrics: [OverlapMetrics]
+
+    enum CodingKeys: String, CodingKey {
+        case subject, predictionFile = "prediction_file", referenceFile = "reference_file", labels, names, metrics
+    }
+}

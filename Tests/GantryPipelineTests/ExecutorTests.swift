@@ -1,0 +1,131 @@
+import Foundation
+import GantryCore
+import GantryIO
+@testable import GantryPipeline
+import XCTest
+
+/// A stage that writes half its output and then fails, as a run killed mid-stage would leave it.
+enum CrashingStage: StageKind {
+    static let name = "test.crash"
+    static let summary = "writes a partial file, then fails while the flag file exists"
+    static let scope = StageScope.subject
+    static let requiredInputs = ["image"]
+    static let outputs = ["out": "out.bin"]
+    static let parameters = [ParameterSpec("flag", .string, help: "crash while this file exists")]
+    static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        guard let out = outputs["out"] else { return }
+        FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3]))
+        if let flag = parameters["flag"]?.stringValue, FileManager.default.fileExists(atPath: flag) {
+            throw GantryError.invalidArgument("simulated crash")
+        }
+        FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3, 4, 5, 6]))
+    }
+}
+
+final class ExecutorTests: XCTestCase {
+    func allFiles(_ dir: String) -> [String] {
+        (FileManager.default.subpaths(atPath: dir) ?? []).sorted()
+    }
+
+    func testRunWritesMasksWithSourceGeometryAndReports() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 2))
+        XCTAssertEqual(result.ran, 2 * 3 + 2)
+        let mask = try NIfTI.read(out + "/derivatives/gantry/sub-01/seg/mask.nii.gz")
+        let t1 = try NIfTI.read(TestStudy.path + "/sub-01/anat/sub-01_T1w.nii.gz")
+        XCTAssertEqual(mask.affine, t1.affine)
+        XCTAssertEqual(mask.header?.datatype, NIfTIDataType.uint8.rawValue)
+        XCTAssertEqual(mask.header?.sformCode, t1.header?.sformCode)
+        XCTAssertEqual(mask.header?.qformCode, t1.header?.qformCode)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/derivatives/gantry/sub-01/seg/provenance.json"))
+
+        // The reports parse back and agree with the per-subject metrics.
+        let csv = try String(contentsOfFile: out + "/reports/dice.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "subject,label,name,dice,hd95_mm,volume_pred_ml,volume_ref_ml,tp,fp,fn")
+        XCTAssertEqual(csv.count, 1 + 2 * 3)
+        let m = try JSONDecoder().decode(SubjectMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/sub-02/dice/metrics.json")))
+        let row = csv.first { $0.hasPrefix("sub-02,2,GM,") }!.split(separator: ",")
+        XCTAssertEqual(Double(row[3])!, m.metrics[1].dice, accuracy: 1e-5)
+        XCTAssertEqual(Int(row[7]), m.metrics[1].tp)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/reports/summary.json"))) as? [String: Any])
+        XCTAssertEqual((summary["metric_per_case"] as? [Any])?.count, 2)
+        let mean = try XCTUnwrap(((summary["mean"] as? [String: Any])?["3"] as? [String: Any])?["Dice"] as? Double)
+        let dices = try ["sub-01", "sub-02"].map { s in
+            try JSONDecoder().decode(SubjectMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/\(s)/dice/metrics.json"))).metrics[2].dice
+        }
+        XCTAssertEqual(mean, dices.reduce(0, +) / 2, accuracy: 1e-12)
+        XCTAssertGreaterThan(mean, 0.5, "k-means tissue classes should overlap the reference")
+        let html = try String(contentsOfFile: out + "/reports/report.html", encoding: .utf8)
+        XCTAssertEqual(html.components(separatedBy: "<img ").count - 1, 2)
+        XCTAssertTrue(html.contains("Stage timings"))
+        XCTAssertEqual(html.components(separatedBy: "<td class=\"l\">sub-0").count - 1, 2 * 3 + 2 * 3)  // per-subject rows + timing rows
+    }
+
+    func testRerunSkipsAndParameterChangeInvalidates() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try Executor.run(try TestStudy.plan(out: out))
+        let again = try Executor.run(try TestStudy.plan(out: out))
+        XCTAssertEqual(again.ran, 0)
+        XCTAssertEqual(again.cached, 8)
+        // A changed parameter re-runs that stage and whatever its new output feeds.
+        let changed = TestStudy.tissueYAML.replacingOccurrences(of: "with: {classes: 3}", with: "with: {classes: 3, smoothing_mm: 6.0}")
+        let third = try Executor.run(try TestStudy.plan(changed, out: out))
+        let ran = Set(third.records.filter { $0.status == "ran" }.map { "\($0.subject ?? "study")/\($0.stage)" })
+        XCTAssertTrue(ran.isSuperset(of: ["sub-01/seg", "sub-02/seg", "sub-01/dice", "sub-02/dice", "study/table", "study/html"]), "\(ran)")
+        // A changed input file re-runs its stages.
+        let fourth = try Executor.run(try TestStudy.plan(changed, out: out))
+        XCTAssertEqual(fourth.ran, 0)
+    }
+
+    func testKillBetweenStagesResumesWithoutRedoingWork() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        XCTAssertThrowsError(try Executor.run(try TestStudy.plan(out: out), options: RunOptions(stopAfter: 3)))
+        let finished = allFiles(out + "/derivatives/gantry").filter { $0.hasSuffix("provenance.json") }
+        XCTAssertEqual(finished.count, 3)
+        XCTAssertTrue(allFiles(out).allSatisfy { !$0.contains(".tmp-") }, "no temporary folders left")
+        let resumed = try Executor.run(try TestStudy.plan(out: out))
+        XCTAssertEqual(resumed.cached, 3, "finished stages are not re-run")
+        XCTAssertEqual(resumed.ran, 5)
+    }
+
+    func testCrashMidStageLeavesNoPartialOutput() throws {
+        StageRegistry.register(CrashingStage.self)
+        let out = tempOut(), flag = tempOut() + ".flag"
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag) }
+        FileManager.default.createFile(atPath: flag, contents: Data())
+        let yaml = """
+        name: crash
+        inputs:
+          t1w: anat/{subject}_T1w.nii.gz
+        stages:
+          - id: boom
+            uses: test.crash
+            inputs: {image: inputs.t1w}
+            with: {flag: "\(flag)"}
+        """
+        XCTAssertThrowsError(try Executor.run(try TestStudy.plan(yaml, out: out))) { e in
+            XCTAssertTrue(String(describing: e).contains("simulated crash"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/derivatives/gantry/sub-01/boom"), "no stage folder for a failed stage")
+        XCTAssertTrue(allFiles(out).allSatisfy { !$0.hasSuffix("out.bin") }, "no partial output anywhere")
+        try FileManager.default.removeItem(atPath: flag)
+        let ok = try Executor.run(try TestStudy.plan(yaml, out: out))
+        XCTAssertEqual(ok.ran, 2)
+        XCTAssertEqual(try FileIO.readAll(out + "/derivatives/gantry/sub-01/boom/out.bin"), [1, 2, 3, 4, 5, 6])
+    }
+
+    func testTwoRunsGiveIdenticalMasksAndReports() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 2))
+        let files = ["derivatives/gantry/sub-01/seg/mask.nii.gz", "derivatives/gantry/sub-02/seg/mask.nii.gz",
+                     "derivatives/gantry/sub-02/pic/snapshot.png", "reports/dice.csv", "reports/summary.json"]
+        let first = try files.map { try FileIO.readAll(out + "/" + $0) }
+        try FileManager.default.removeItem(atPath: out)
+        _ = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 1))
+        for (f, a) in zip(files, first) { XCTAssertTrue(try FileIO.readAll(out + "/" + f) == a, "\(f) differs") }
+    }
+}
