@@ -31,16 +31,11 @@ public struct BrainAnatomy: Sendable {
         t1 = try cropToForeground(t1, margin: 4)
         let inside = t1.data.filter { $0 > 4 }
         guard inside.count > 1000 else { throw GantryError.invalidFile(path: path, problem: "no brain voxels found") }
-        let centres = kMeans1D(inside, k: 3)
-        var tissue = [UInt8](repeating: 0, count: t1.count)
-        for i in 0..<t1.count where t1.data[i] > 4 {
-            let v = t1.data[i]
-            var best = 0
-            for c in 1..<3 where abs(v - centres[c]) < abs(v - centres[best]) { best = c }
-            tissue[i] = UInt8(best + 1)
-        }
+        let mask = t1.data.map { $0 > 4 }
+        let centres = try KMeans.centres(inside, classes: 3)
+        let tissue = try KMeans.classify(t1.data, where: mask, classes: 3)
         let wm = centres[2]
-        let texture = try t1.with(data: t1.data.map { $0 / wm })
+        let texture = try t1.with(data: t1.data.map { $0 / Float(wm) })
         return BrainAnatomy(tissue: tissue, texture: texture, source: "Colin27 (mricron-data ch2bet) at \(spacing) mm")
     }
 
@@ -70,25 +65,6 @@ public struct BrainAnatomy: Sendable {
             tex[idx] = tissue[idx] == 0 ? 0 : means[Int(tissue[idx])] * (1 + ripple)
         } } }
         return BrainAnatomy(tissue: tissue, texture: try Volume(shape: shape, affine: affine, data: tex), source: "ellipsoid brain")
-    }
-
-    /// Lloyd's k-means on scalars, initialised at evenly spaced percentiles (deterministic).
-    /// Returns the centres in increasing order.
-    static func kMeans1D(_ values: [Float], k: Int, iterations: Int = 30) -> [Float] {
-        let sorted = values.sorted()
-        var centres = (0..<k).map { sorted[(sorted.count - 1) * (2 * $0 + 1) / (2 * k)] }
-        for _ in 0..<iterations {
-            var sums = [Double](repeating: 0, count: k), counts = [Int](repeating: 0, count: k)
-            for v in values {
-                var best = 0
-                for c in 1..<k where abs(v - centres[c]) < abs(v - centres[best]) { best = c }
-                sums[best] += Double(v); counts[best] += 1
-            }
-            let next = (0..<k).map { counts[$0] > 0 ? Float(sums[$0] / Double(counts[$0])) : centres[$0] }
-            if next == centres { break }
-            centres = next
-        }
-        return centres.sorted()
     }
 
     static func cropToForeground(_ v: Volume, margin: Int) throws -> Volume {

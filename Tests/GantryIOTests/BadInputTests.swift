@@ -74,28 +74,14 @@ final class BadInputTests: XCTestCase {
     func testNonPositiveDimension() throws {
         var b = try validBytes()
         setInt16(&b, 42, -3)  // dim[1]
-        let p = try write(b, "negdim.nii")
-        let before = dir.contents
-        XCTAssertThrowsError(try VolumeFile.convert(p, to: dir.file("o.nii"))) { e in
-            let m = String(describing: e)
-            XCTAssertTrue(m.contains(p))
-            XCTAssertTrue(m.contains("dimension 1 is -3"), m)
-        }
-        XCTAssertEqual(dir.contents, before)
+        assertFails(try write(b, "negdim.nii"), "dimension 1 is -3")
     }
 
     func testOverflowingDimensions() throws {
         var b = try validBytes()
         setInt16(&b, 40, 7)
         for i in 1...7 { setInt16(&b, 40 + 2 * i, 32767) }
-        let p = try write(b, "huge.nii")
-        let before = dir.contents
-        XCTAssertThrowsError(try VolumeFile.convert(p, to: dir.file("o.nii"))) { e in
-            let m = String(describing: e)
-            XCTAssertTrue(m.contains(p))
-            XCTAssertTrue(m.contains("overflow"), m)
-        }
-        XCTAssertEqual(dir.contents, before)
+        assertFails(try write(b, "huge.nii"), "overflow")
     }
 
     func testCorruptGzip() throws {

@@ -38,35 +38,3 @@ public enum TissueSegmentationStage: StageKind {
         try NIfTI.write(out, to: path, options: NIfTIWriteOptions(datatype: .uint8))
     }
 }
-
-/// Deterministic 1-D k-means (Lloyd), initialised at evenly spaced quantiles.
-public enum KMeans {
-    /// Class 1…k per voxel where `mask` holds (0 elsewhere), numbered by increasing centre.
-    public static func classify(_ values: [Float], where mask: [Bool], classes k: Int, iterations: Int = 50) throws -> [UInt8] {
-        let sample = zip(values, mask).filter { $0.1 }.map { $0.0 }
-        guard sample.count >= k else { throw GantryError.invalidArgument("too few voxels in the mask for \(k) classes") }
-        let sorted = sample.sorted()
-        var centres = (0..<k).map { Double(sorted[(sorted.count - 1) * (2 * $0 + 1) / (2 * k)]) }
-        for _ in 0..<iterations {
-            var sums = [Double](repeating: 0, count: k), counts = [Int](repeating: 0, count: k)
-            for v in sample {
-                let c = nearest(Double(v), centres)
-                sums[c] += Double(v); counts[c] += 1
-            }
-            let next = (0..<k).map { counts[$0] > 0 ? sums[$0] / Double(counts[$0]) : centres[$0] }
-            if next == centres { break }
-            centres = next
-        }
-        let order = centres.enumerated().sorted { $0.element < $1.element }.map(\.offset)
-        var rank = [Int](repeating: 0, count: k)
-        for (r, c) in order.enumerated() { rank[c] = r + 1 }
-        return zip(values, mask).map { $0.1 ? UInt8(rank[nearest(Double($0.0), centres)]) : 0 }
-    }
-
-    @inline(__always)
-    static func nearest(_ v: Double, _ c: [Double]) -> Int {
-        var best = 0
-        for i in 1..<c.count where abs(v - c[i]) < abs(v - c[best]) { best = i }
-        return best
-    }
-}
