@@ -42,9 +42,10 @@ bench: build peers
 peers:
 	@scripts/peers.sh
 
-## Regenerate the committed interoperability fixtures with nibabel and h5py.
+## Regenerate the committed reference fixtures (nibabel, h5py, scikit-image).
 fixtures: peers
 	.venv-peers/bin/python scripts/fixtures/make_io_fixtures.py
+	.venv-peers/bin/python scripts/fixtures/make_metrics_fixtures.py
 
 clean:
 	rm -rf .build out

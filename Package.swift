@@ -34,14 +34,14 @@ let package = Package(
         .target(name: "GantryCore"),
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
         .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
-        .target(name: "GantryRecon", dependencies: ["GantryCore", "CFFTW"]),
+        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
         .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "Yams"]),
         .executableTarget(
             name: "gantry",
             dependencies: [
-                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline",
+                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,10 +51,10 @@ let package = Package(
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
-        .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"]),
+        .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
-        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon"]),
+        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryMetrics", "GantryPhantoms", "GantryIO"]),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch
     // disjoint ranges; Swift 6's Sendable checking rejects that pattern without making it safer.

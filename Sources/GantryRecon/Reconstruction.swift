@@ -1,0 +1,123 @@
+import Foundation
+import GantryCore
+import GantryIO
+
+/// Classical reconstructions of multi-coil (or single-coil) fastMRI-layout k-space.
+public enum ReconMethod: String, CaseIterable, Sendable {
+    /// Root-sum-of-squares of the zero-filled coil images (fastMRI's baseline).
+    case zeroFilled = "zf"
+    /// SENSE: conjugate gradient on the normal equations with Tikhonov regularisation.
+    case sense
+    /// Compressed sensing, ℓ1 on Daubechies-4 wavelets with cycle spinning, solved by FISTA.
+    case csL1 = "cs-l1"
+    /// Compressed sensing, isotropic total variation, solved by primal–dual (Chambolle–Pock).
+    case csTV = "cs-tv"
+}
+
+public struct ReconOptions: Sendable {
+    public var method: ReconMethod = .zeroFilled
+    /// Retrospective undersampling of fully sampled data; nil uses the file's `mask` (or all data).
+    public var mask: SamplingMask? = nil
+    public var lambda: Float? = nil
+    public var iterations: Int? = nil
+    /// Use the file's `sensitivity_map` instead of estimating maps from the calibration region.
+    public var mapsFromFile = false
+
+    public init(method: ReconMethod = .zeroFilled, mask: SamplingMask? = nil, lambda: Float? = nil, iterations: Int? = nil, mapsFromFile: Bool = false) {
+        self.method = method; self.mask = mask; self.lambda = lambda; self.iterations = iterations; self.mapsFromFile = mapsFromFile
+    }
+
+    /// λ relative to the maximum of the zero-filled image (data are scaled to that maximum).
+    public var effectiveLambda: Float {
+        lambda ?? [ReconMethod.zeroFilled: 0, .sense: 0.01, .csL1: 0.01, .csTV: 0.005][method] ?? 0
+    }
+
+    public var effectiveIterations: Int {
+        iterations ?? [ReconMethod.zeroFilled: 0, .sense: 30, .csL1: 50, .csTV: 100][method] ?? 0
+    }
+}
+
+/// A reconstructed stack: magnitude images [slices][ny·nx] and the mask used.
+public struct ReconResult: Sendable {
+    public var images: [Float]
+    public var slices: Int
+    public var ny: Int
+    public var nx: Int
+    public var mask: [Float]
+    public var acceleration: Double { Double(mask.count) / Double(max(1, mask.reduce(0) { $0 + ($1 > 0 ? 1 : 0) })) }
+
+    /// As a volume: voxel (x, y, slice), 1 mm in-plane unless told otherwise.
+    public func volume(spacing: [Double] = [1, 1, 1]) throws -> Volume {
+        try Volume(shape: [nx, ny, slices], affine: .scaling(spacing), data: images)
+    }
+}
+
+public enum Reconstructor {
+    public static func run(_ file: KSpaceFile, options: ReconOptions, progress: @escaping @Sendable (Int) -> Void = { _ in }) throws -> ReconResult {
+        let coils = file.coils, slices = file.slices
+        let ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1]
+        let plane = ny * nx
+        // Mask: retrospective, from the file (1D over kx or full 2D), or everything.
+        var mask = [Float](repeating: 1, count: plane)
+        if let m = options.mask {
+            mask = try m.make(ny: ny, nx: nx)
+        } else if let fm = file.mask {
+            if fm.data.count == nx { for y in 0..<ny { for x in 0..<nx { mask[y * nx + x] = fm.data[x] > 0 ? 1 : 0 } } }
+            else if fm.data.count == plane { mask = fm.data.map { $0 > 0 ? 1 : 0 } }
+            else { throw GantryError.invalidArgument("mask has \(fm.data.count) values; expected \(nx) or \(plane)") }
+        }
+        if options.mapsFromFile && file.sensitivityMaps == nil {
+            throw GantryError.invalidArgument("the file has no sensitivity_map; estimate maps from the calibration region instead")
+        }
+        var images = [Float](repeating: 0, count: slices * plane)
+        var failure: Error? = nil
+        let lock = NSLock()
+        images.withUnsafeMutableBufferPointer { out in
+            let outp = out.baseAddress!
+            Parallel.forEach(slices) { s in
+                do {
+                    var k = Array(file.kspace[(2 * s * coils * plane)..<(2 * (s + 1) * coils * plane)])
+                    for c in 0..<coils { for p in 0..<plane where mask[p] == 0 { k[2 * (c * plane + p)] = 0; k[2 * (c * plane + p) + 1] = 0 } }
+                    let img = try reconstructSlice(k, mask: mask, coils: coils, ny: ny, nx: nx, options: options,
+                                                   fileMaps: file.sensitivityMaps.map { Array($0.data[(2 * s * coils * plane)..<(2 * (s + 1) * coils * plane)]) })
+                    for p in 0..<plane { outp[s * plane + p] = img[p] }
+                    progress(s)
+                } catch {
+                    lock.lock(); failure = error; lock.unlock()
+                }
+            }
+        }
+        if let failure { throw failure }
+        return ReconResult(images: images, slices: slices, ny: ny, nx: nx, mask: mask)
+    }
+
+    /// One slice: k-space [coils, ny, nx] already masked → magnitude image [ny, nx].
+    public static func reconstructSlice(_ k: [Float], mask: [Float], coils: Int, ny: Int, nx: Int, options: ReconOptions, fileMaps: [Float]? = nil) throws -> [Float] {
+        let plane = ny * nx
+        var coilImages = k
+        try FFTPlan.plan(shape: [ny, nx], batch: coils).inverse(&coilImages)
+        let zf = ComplexBuffer.rss(coilImages, coils: coils, pixels: plane)
+        if options.method == .zeroFilled { return zf }
+        let maps: [Float]
+        if coils == 1 {
+            maps = (0..<plane).flatMap { _ in [Float(1), 0] }
+        } else if options.mapsFromFile, let m = fileMaps {
+            maps = m
+        } else {
+            maps = try CoilSensitivity.fromCalibration(kspace: k, mask: mask, coils: coils, ny: ny, nx: nx)
+        }
+        let op = try SenseOperator(maps: maps, mask: mask, coils: coils, ny: ny, nx: nx)
+        // Scale data so the zero-filled image peaks at 1: λ then means the same on every input.
+        let scale = max(zf.max() ?? 1, 1e-12)
+        let y = k.map { $0 / scale }
+        let lambda = options.effectiveLambda, iterations = options.effectiveIterations
+        let x: [Float]
+        switch options.method {
+        case .zeroFilled: x = []
+        case .sense: x = try Solvers.cgSENSE(op, data: y, lambda: lambda, iterations: iterations)
+        case .csL1: x = try Solvers.fistaWavelet(op, data: y, sparsity: try WaveletSparsity(ny: ny, nx: nx), lambda: lambda, iterations: iterations)
+        case .csTV: x = try Solvers.primalDualTV(op, data: y, ny: ny, nx: nx, lambda: lambda, iterations: iterations)
+        }
+        return ComplexBuffer.magnitude(x).map { $0 * scale }
+    }
+}

@@ -1,0 +1,71 @@
+import GantryCore
+
+/// The multi-coil MRI forward model for one 2D slice (SENSE): x (image, [ny, nx]) ↦ y_c = M ⊙ F(S_c · x)
+/// for every coil c ([coils, ny, nx]); F is the centred orthonormal 2D FFT, S_c the coil sensitivity,
+/// M the sampling mask. Adjoint: Σ_c conj(S_c) · F⁻¹(M ⊙ y_c). With one all-ones coil map it is
+/// single-coil Fourier sampling.
+public struct SenseOperator: LinearOperator {
+    public let coils: Int
+    public let ny: Int
+    public let nx: Int
+    /// [coils, ny, nx] interleaved complex.
+    public let maps: [Float]
+    /// [ny, nx] in {0, 1} (or weights).
+    public let mask: [Float]
+    let fft: FFTPlan
+
+    public var inputCount: Int { ny * nx }
+    public var outputCount: Int { coils * ny * nx }
+
+    public init(maps: [Float], mask: [Float], coils: Int, ny: Int, nx: Int) throws {
+        guard maps.count == 2 * coils * ny * nx else { throw GantryError.invalidArgument("coil maps need \(coils)×\(ny)×\(nx) complex values, got \(maps.count / 2)") }
+        guard mask.count == ny * nx else { throw GantryError.invalidArgument("mask needs \(ny)×\(nx) values, got \(mask.count)") }
+        self.maps = maps; self.mask = mask; self.coils = coils; self.ny = ny; self.nx = nx
+        fft = try FFTPlan.plan(shape: [ny, nx], batch: coils)
+    }
+
+    public func forward(_ x: [Float]) throws -> [Float] {
+        guard x.count == 2 * inputCount else { throw GantryError.invalidArgument("SENSE forward: image needs \(inputCount) complex values") }
+        let n = ny * nx
+        var y = [Float](repeating: 0, count: 2 * coils * n)
+        for c in 0..<coils {
+            for p in 0..<n {
+                let s = 2 * (c * n + p)
+                let (sr, si, xr, xi) = (maps[s], maps[s + 1], x[2 * p], x[2 * p + 1])
+                y[s] = sr * xr - si * xi
+                y[s + 1] = sr * xi + si * xr
+            }
+        }
+        try fft.forward(&y)
+        applyMask(&y)
+        return y
+    }
+
+    public func adjoint(_ y: [Float]) throws -> [Float] {
+        guard y.count == 2 * outputCount else { throw GantryError.invalidArgument("SENSE adjoint: k-space needs \(outputCount) complex values") }
+        var k = y
+        applyMask(&k)
+        try fft.inverse(&k)
+        let n = ny * nx
+        var x = [Float](repeating: 0, count: 2 * n)
+        for c in 0..<coils {
+            for p in 0..<n {
+                let s = 2 * (c * n + p)
+                let (sr, si, kr, ki) = (maps[s], maps[s + 1], k[s], k[s + 1])
+                x[2 * p] += sr * kr + si * ki
+                x[2 * p + 1] += sr * ki - si * kr
+            }
+        }
+        return x
+    }
+
+    func applyMask(_ k: inout [Float]) {
+        let n = ny * nx
+        for c in 0..<coils {
+            for p in 0..<n where mask[p] != 1 {
+                k[2 * (c * n + p)] *= mask[p]
+                k[2 * (c * n + p) + 1] *= mask[p]
+            }
+        }
+    }
+}
