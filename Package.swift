@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
-        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "Yams"]),
+        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "Yams"]),
         .executableTarget(
             name: "gantry",
             dependencies: [

@@ -75,6 +75,7 @@ public enum StageRegistry {
     static let builtIn: [any StageKind.Type] = [
         ConvertStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
         DiceReportStage.self, HTMLReportStage.self,
+        ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, ReconReportStage.self,
     ]
 
     /// Adds a stage kind (tests, plug-ins).

@@ -1,0 +1,123 @@
+import Foundation
+import GantryCore
+import GantryIO
+import GantryMetrics
+import GantryRecon
+
+/// `recon.zero-filled`, `recon.sense`, `recon.cs-l1`, `recon.cs-tv`: reconstruct a subject's
+/// fastMRI-layout k-space (retrospectively undersampled when `acceleration` > 1), write the magnitude
+/// image and its NMSE/PSNR/SSIM against the file's `reconstruction_rss`.
+enum ReconStageShared {
+    static let requiredInputs = ["kspace"]
+    static let outputs = ["image": "recon.nii.gz", "metrics": "metrics.json"]
+    static let parameters = [
+        ParameterSpec("acceleration", .double, default: .double(4), help: "retrospective acceleration (1 = use the data as they are)"),
+        ParameterSpec("center_fraction", .double, default: .double(0.08), help: "fully sampled centre fraction"),
+        ParameterSpec("mask", .string, default: .string("random"), help: "equispaced, random, gaussian1d, gaussian2d or poisson"),
+        ParameterSpec("seed", .int, default: .int(0), help: "mask seed"),
+        ParameterSpec("lambda", .double, default: .double(-1), help: "regularisation (−1: the method's default)"),
+        ParameterSpec("iterations", .int, default: .int(0), help: "iterations (0: the method's default)"),
+    ]
+
+    static func run(_ method: ReconMethod, inputs: StageInputs, parameters p: [String: ParameterValue], outputs: [String: String]) throws {
+        let file = try KSpaceFile.read(try inputs.path("kspace"))
+        let accel = p["acceleration"]?.doubleValue ?? 4
+        var mask: SamplingMask? = nil
+        if accel > 1 {
+            guard let kind = MaskKind(rawValue: p["mask"]?.stringValue ?? "random") else {
+                throw GantryError.invalidArgument("mask must be one of \(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            mask = SamplingMask(kind: kind, acceleration: accel, centerFraction: p["center_fraction"]?.doubleValue ?? 0.08, seed: UInt64(max(0, p["seed"]?.intValue ?? 0)))
+        }
+        let lambda = p["lambda"]?.doubleValue.flatMap { $0 >= 0 ? Float($0) : nil }
+        let iterations = p["iterations"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
+        let t0 = Date()
+        let r = try Reconstructor.run(file, options: ReconOptions(method: method, mask: mask, lambda: lambda, iterations: iterations))
+        let seconds = Date().timeIntervalSince(t0)
+        if let out = outputs["image"] { try NIfTI.write(try r.volume(), to: out) }
+        var m: [String: Any] = ["method": method.rawValue, "acceleration": r.acceleration, "slices": r.slices]
+        m["seconds_per_slice"] = seconds / Double(max(1, r.slices))
+        if let ref = file.reconstructionRSS, ref.data.count == r.images.count {
+            let range = Double(ref.data.max() ?? 0)
+            m["nmse"] = ImageMetrics.nmse(r.images, reference: ref.data)
+            m["psnr"] = ImageMetrics.psnr(r.images, reference: ref.data, dataRange: range)
+            m["ssim"] = try ImageMetrics.ssim(r.images, reference: ref.data, slices: r.slices, ny: r.ny, nx: r.nx, dataRange: range)
+        }
+        if let out = outputs["metrics"] {
+            try FileIO.writeAtomically(out, bytes: Array(try JSONSerialization.data(withJSONObject: m, options: [.prettyPrinted, .sortedKeys])))
+        }
+    }
+}
+
+public enum ZeroFilledStage: StageKind {
+    public static let name = "recon.zero-filled"
+    public static let summary = "Zero-filled RSS reconstruction (fastMRI baseline) + NMSE/PSNR/SSIM."
+    public static let scope = StageScope.subject
+    public static let requiredInputs = ReconStageShared.requiredInputs
+    public static let outputs = ReconStageShared.outputs
+    public static let parameters = ReconStageShared.parameters
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        try ReconStageShared.run(.zeroFilled, inputs: inputs, parameters: parameters, outputs: outputs)
+    }
+}
+
+public enum SenseStage: StageKind {
+    public static let name = "recon.sense"
+    public static let summary = "CG-SENSE with Tikhonov (maps from the calibration region) + metrics."
+    public static let scope = StageScope.subject
+    public static let requiredInputs = ReconStageShared.requiredInputs
+    public static let outputs = ReconStageShared.outputs
+    public static let parameters = ReconStageShared.parameters
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        try ReconStageShared.run(.sense, inputs: inputs, parameters: parameters, outputs: outputs)
+    }
+}
+
+public enum CSL1Stage: StageKind {
+    public static let name = "recon.cs-l1"
+    public static let summary = "Compressed sensing, ℓ1-wavelet (FISTA, cycle spinning) + metrics."
+    public static let scope = StageScope.subject
+    public static let requiredInputs = ReconStageShared.requiredInputs
+    public static let outputs = ReconStageShared.outputs
+    public static let parameters = ReconStageShared.parameters
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        try ReconStageShared.run(.csL1, inputs: inputs, parameters: parameters, outputs: outputs)
+    }
+}
+
+public enum CSTVStage: StageKind {
+    public static let name = "recon.cs-tv"
+    public static let summary = "Compressed sensing, total variation (primal–dual) + metrics."
+    public static let scope = StageScope.subject
+    public static let requiredInputs = ReconStageShared.requiredInputs
+    public static let outputs = ReconStageShared.outputs
+    public static let parameters = ReconStageShared.parameters
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        try ReconStageShared.run(.csTV, inputs: inputs, parameters: parameters, outputs: outputs)
+    }
+}
+
+/// `report.recon`: recon.csv (subject × method: R, NMSE, PSNR, SSIM, seconds per slice) over all
+/// subjects and every recon stage wired to its `metrics` input list.
+public enum ReconReportStage: StageKind {
+    public static let name = "report.recon"
+    public static let summary = "recon.csv: NMSE/PSNR/SSIM/time per subject and method."
+    public static let scope = StageScope.group
+    public static let requiredInputs = ["metrics"]
+    public static let optionalInputs = ["metrics2", "metrics3", "metrics4"]
+    public static let outputs = ["csv": "recon.csv"]
+    public static let parameters = [ParameterSpec("prefix", .string, default: .string(""), help: "prefix for the report file name")]
+
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        var rows = ["subject,method,acceleration,nmse,psnr_db,ssim,seconds_per_slice"]
+        func f(_ v: Any?) -> String { (v as? Double).map { String(format: "%.6g", $0) } ?? "" }
+        for key in ["metrics", "metrics2", "metrics3", "metrics4"] {
+            for file in inputs.files[key] ?? [] {
+                guard let data = FileManager.default.contents(atPath: file.path),
+                      let m = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a recon metrics file") }
+                rows.append([file.subject, m["method"] as? String ?? "", f(m["acceleration"]), f(m["nmse"]), f(m["psnr"]), f(m["ssim"]), f(m["seconds_per_slice"])].joined(separator: ","))
+            }
+        }
+        if let out = outputs["csv"] { try FileIO.writeAtomically(out, text: rows.joined(separator: "\n") + "\n") }
+    }
+}
