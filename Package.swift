@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
-        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryMetrics", "GantryPhantoms", "GantryIO"]),
+        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"]),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch
     // disjoint ranges; Swift 6's Sendable checking rejects that pattern without making it safer.

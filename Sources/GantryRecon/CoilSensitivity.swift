@@ -6,36 +6,47 @@ import GantryCore
 /// FFT each coil to a low-resolution image, and divide by the root-sum-of-squares over coils, so
 /// Σ_c |S_c|² = 1 wherever there is signal.
 public enum CoilSensitivity {
-    /// The width (in columns) of the contiguous fully sampled band around the k-space centre of a
-    /// column mask ([ny, nx]); for 2D masks, the largest centred square.
-    public static func calibrationWidth(mask: [Float], ny: Int, nx: Int) -> Int {
+    /// Size of the fully sampled box around the k-space centre: contiguous sampled samples along the
+    /// centre row (width, x) and the centre column (height, y). A 1D column mask gives
+    /// (band, ny); a row mask (ny, …) gives (nx, band).
+    public static func calibrationBox(mask: [Float], ny: Int, nx: Int) -> (width: Int, height: Int) {
         let cy = ny / 2, cx = nx / 2
-        // Columns fully sampled in the centre row band.
-        func sampled(_ y: Int, _ x: Int) -> Bool { mask[y * nx + x] > 0 }
-        var w = 0
-        while w < nx / 2, cx - w - 1 >= 0, cx + w < nx, sampled(cy, cx - w - 1), sampled(cy, cx + w) { w += 1 }
-        return 2 * w
+        func run(_ n: Int, _ c: Int, _ sampled: (Int) -> Bool) -> Int {
+            guard sampled(c) else { return 0 }
+            var lo = c, hi = c
+            while lo - 1 >= 0 && sampled(lo - 1) { lo -= 1 }
+            while hi + 1 < n && sampled(hi + 1) { hi += 1 }
+            // symmetric extent around the centre, as the calibration region is centred
+            return hi - lo + 1
+        }
+        return (run(nx, cx) { mask[cy * nx + $0] > 0 }, run(ny, cy) { mask[$0 * nx + cx] > 0 })
+    }
+
+    /// Width of the calibration band of a column mask (kept for callers that only need that).
+    public static func calibrationWidth(mask: [Float], ny: Int, nx: Int) -> Int {
+        calibrationBox(mask: mask, ny: ny, nx: nx).width
     }
 
     /// Sensitivity maps [coils, ny, nx] from k-space [coils, ny, nx] and its mask.
     public static func fromCalibration(kspace: [Float], mask: [Float], coils: Int, ny: Int, nx: Int) throws -> [Float] {
-        let acs = calibrationWidth(mask: mask, ny: ny, nx: nx)
-        guard acs >= 4 else { throw GantryError.invalidArgument("no fully sampled calibration region at the k-space centre (found \(acs) lines); give coil maps or use more centre lines") }
+        let box = calibrationBox(mask: mask, ny: ny, nx: nx)
+        guard min(box.width, box.height) >= 4, box.width < nx || box.height < ny else {
+            throw GantryError.invalidArgument("no fully sampled calibration region at the k-space centre (found \(box.width)×\(box.height)); give coil maps or use more centre lines")
+        }
         let n = ny * nx
-        let cx = nx / 2
-        // 2D-mask calibration (square) or 1D (full columns): the window spans the band in x and,
-        // for square regions, in y too.
-        let isColumns = (0..<ny).allSatisfy { mask[$0 * nx + cx] > 0 }
-        let acsY = isColumns ? ny : acs
+        // Hann window over the box along each axis where the box is narrower than the grid.
+        func window(_ i: Int, _ c: Int, _ w: Int, _ full: Int) -> Double {
+            if w >= full { return 1 }
+            let d = Double(i - c) / Double(w)
+            return abs(d) < 0.5 ? 0.5 + 0.5 * cos(2 * .pi * d) : 0
+        }
         var low = [Float](repeating: 0, count: 2 * coils * n)
         for y in 0..<ny {
-            let dy = Double(y - ny / 2) / Double(max(acsY, 1))
-            if abs(dy) >= 0.5 && !isColumns { continue }
-            let wy = isColumns ? 1 : 0.5 + 0.5 * cos(2 * .pi * dy)
+            let wy = window(y, ny / 2, box.height, ny)
+            if wy == 0 { continue }
             for x in 0..<nx {
-                let dx = Double(x - cx) / Double(acs)
-                guard abs(dx) < 0.5 else { continue }
-                let w = Float(wy * (0.5 + 0.5 * cos(2 * .pi * dx)))
+                let w = Float(wy * window(x, nx / 2, box.width, nx))
+                if w == 0 { continue }
                 for c in 0..<coils {
                     let o = 2 * (c * n + y * nx + x)
                     low[o] = kspace[o] * w; low[o + 1] = kspace[o + 1] * w

@@ -56,7 +56,7 @@ final class ReconstructionTests: XCTestCase {
         // a fully sampled band of 16 columns
         var band = mask
         for y in 0..<ny { for x in 0..<nx where abs(x - nx / 2) > 8 { band[y * nx + x] = 0 } }
-        XCTAssertEqual(CoilSensitivity.calibrationWidth(mask: band, ny: ny, nx: nx), 16)
+        XCTAssertEqual(CoilSensitivity.calibrationWidth(mask: band, ny: ny, nx: nx), 17)
         let maps = try CoilSensitivity.fromCalibration(kspace: k, mask: band, coils: 8, ny: ny, nx: nx)
         let t1 = try XCTUnwrap(Self.subject?.contrasts[.t1])
         for p in stride(from: 0, to: ny * nx, by: 7) where t1.data[5 * ny * nx + p] > 0.2 {
