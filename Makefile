@@ -36,6 +36,7 @@ demo: build
 
 ## Benchmarks side by side with the peers (nibabel, SimpleITK, …) → BENCHMARKS.md. Not part of tests.
 bench: build peers
+	@command -v bart >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends bart >/dev/null; }
 	@scripts/bench/run.sh
 
 ## Python peers for fixtures and benchmarks, in an ignored virtual environment.
@@ -44,8 +45,10 @@ peers:
 
 ## Regenerate the committed reference fixtures (nibabel, h5py, scikit-image).
 fixtures: peers
+	@command -v bart >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends bart >/dev/null; }
 	.venv-peers/bin/python scripts/fixtures/make_io_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_metrics_fixtures.py
+	.venv-peers/bin/python scripts/fixtures/make_bart_fixtures.py
 
 clean:
 	rm -rf .build out

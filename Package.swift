@@ -46,7 +46,7 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms"]),
+        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms", "GantryRecon"]),
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),

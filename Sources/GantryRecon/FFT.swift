@@ -18,6 +18,12 @@ public final class FFTPlan: @unchecked Sendable {
     let forwardPlan: fftwf_plan
     let inversePlan: fftwf_plan
     let lock = NSLock()
+    /// All axes even: the centring shifts become sign flips, (−1)^(Σn) on input and
+    /// (−1)^(Σk + ΣN/2) on output, applied during contiguous copies (no gathers).
+    let allEven: Bool
+    /// Gather maps for odd sizes (ifftshift in, fftshift out), made once.
+    let srcMap: [Int]
+    let dstMap: [Int]
 
     nonisolated(unsafe) private static var cache: [String: FFTPlan] = [:]
     private static let planLock = NSLock()
@@ -53,7 +59,10 @@ public final class FFTPlan: @unchecked Sendable {
         fftwf_plan_with_nthreads(Int32(count * batch >= 1 << 18 ? Parallel.threads : 1))
         var n = shape.map { Int32($0) }
         let dist = Int32(count)
-        let flags = UInt32(FFTW_ESTIMATE)
+        // Large transforms are planned with FFTW_MEASURE (seconds, once), remembered in a wisdom file.
+        let large = count * batch >= 1 << 20 && ProcessInfo.processInfo.environment["GANTRY_FFTW_PLANNER"] != "estimate"
+        if large { FFTPlan.loadWisdom() }
+        let flags = UInt32(large ? FFTW_MEASURE : FFTW_ESTIMATE)
         guard let f = fftwf_plan_many_dft(Int32(shape.count), &n, Int32(batch), b, nil, 1, dist, b, nil, 1, dist, FFTW_FORWARD, flags),
               let i = fftwf_plan_many_dft(Int32(shape.count), &n, Int32(batch), b, nil, 1, dist, b, nil, 1, dist, FFTW_BACKWARD, flags) else {
             fftwf_free(b)
@@ -61,12 +70,43 @@ public final class FFTPlan: @unchecked Sendable {
         }
         forwardPlan = f
         inversePlan = i
+        if large { FFTPlan.saveWisdom() }
+        allEven = shape.allSatisfy { $0 % 2 == 0 }
+        srcMap = allEven ? [] : CenteredIndex.map(shape: shape, shift: shape.map { $0 / 2 })          // buf[k] = x[(k + n/2) % n]
+        dstMap = allEven ? [] : CenteredIndex.map(shape: shape, shift: shape.map { $0 - $0 / 2 })     // y[k] = buf[(k + n − n/2) % n]
+    }
+
+    /// Where FFTW wisdom is kept: $GANTRY_FFTW_WISDOM, else ~/.cache/gantry/fftwf.wisdom.
+    static var wisdomPath: String {
+        if let p = ProcessInfo.processInfo.environment["GANTRY_FFTW_WISDOM"] { return p }
+        return NSHomeDirectory() + "/.cache/gantry/fftwf.wisdom"
+    }
+    nonisolated(unsafe) static var wisdomLoaded = false
+
+    static func loadWisdom() {
+        guard !wisdomLoaded else { return }
+        wisdomLoaded = true
+        if FileManager.default.fileExists(atPath: wisdomPath) { _ = fftwf_import_wisdom_from_filename(wisdomPath) }
+    }
+
+    static func saveWisdom() {
+        let dir = (wisdomPath as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let tmp = wisdomPath + ".tmp-\(getpid())"
+        if fftwf_export_wisdom_to_filename(tmp) != 0 { rename(tmp, wisdomPath) } else { unlink(tmp) }
     }
 
     deinit {
         fftwf_destroy_plan(forwardPlan)
         fftwf_destroy_plan(inversePlan)
         fftwf_free(buffer)
+    }
+
+    /// Runs the bare FFTW plan on its own buffer (no centring, scaling or copies): the floor the
+    /// wrapper is benchmarked against.
+    public func rawExecute(inverse: Bool = false) {
+        lock.lock(); defer { lock.unlock() }
+        fftwf_execute(inverse ? inversePlan : forwardPlan)
     }
 
     /// Centred orthonormal forward FFT, in place on interleaved (re, im) data of `batch · ∏shape` values.
@@ -81,17 +121,50 @@ public final class FFTPlan: @unchecked Sendable {
         }
         lock.lock(); defer { lock.unlock() }
         let scale = Float(1 / Double(count).squareRoot())
-        // Per-axis index maps: in (ifftshift) and out (fftshift), flattened through strides.
-        let src = CenteredIndex.map(shape: shape, shift: shape.map { $0 / 2 })               // buf[k] = x[(k + n/2) % n]
-        let dst = CenteredIndex.map(shape: shape, shift: shape.map { $0 - $0 / 2 })          // y[k] = buf[(k + n - n/2) % n]
         let buf = UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: Float.self)
         let n = count
         data.withUnsafeMutableBufferPointer { x in
             let xp = x.baseAddress!
+            if allEven {
+                let nx = shape[shape.count - 1], rows = n / nx
+                let outer = shape.dropLast().reduce(0) { $0 + $1 / 2 } + nx / 2
+                let lines = rows * batch
+                // Parity of the coordinate sum of row r (all axes but the last).
+                let rowShape = Array(shape.dropLast())
+                func parity(_ r: Int) -> Int {
+                    var r = r, p = 0
+                    for a in stride(from: rowShape.count - 1, through: 0, by: -1) { p += r % rowShape[a]; r /= rowShape[a] }
+                    return p & 1
+                }
+                let chunks = lines * nx >= 1 << 16 ? Parallel.threads : 1
+                Parallel.forEach(chunks) { c in
+                    for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
+                        let o = 2 * line * nx
+                        var sgn: Float = parity(line % rows) == 0 ? 1 : -1
+                        for i in 0..<nx {
+                            buf[o + 2 * i] = sgn * xp[o + 2 * i]; buf[o + 2 * i + 1] = sgn * xp[o + 2 * i + 1]
+                            sgn = -sgn
+                        }
+                    }
+                }
+                fftwf_execute(inverse ? inversePlan : forwardPlan)
+                let outSign: Float = outer & 1 == 0 ? scale : -scale
+                Parallel.forEach(chunks) { c in
+                    for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
+                        let o = 2 * line * nx
+                        var sgn: Float = parity(line % rows) == 0 ? outSign : -outSign
+                        for i in 0..<nx {
+                            xp[o + 2 * i] = sgn * buf[o + 2 * i]; xp[o + 2 * i + 1] = sgn * buf[o + 2 * i + 1]
+                            sgn = -sgn
+                        }
+                    }
+                }
+                return
+            }
             for b in 0..<batch {
                 let base = b * n
                 for k in 0..<n {
-                    let s = base + src[k]
+                    let s = base + srcMap[k]
                     buf[2 * (base + k)] = xp[2 * s]
                     buf[2 * (base + k) + 1] = xp[2 * s + 1]
                 }
@@ -100,7 +173,7 @@ public final class FFTPlan: @unchecked Sendable {
             for b in 0..<batch {
                 let base = b * n
                 for k in 0..<n {
-                    let s = base + dst[k]
+                    let s = base + dstMap[k]
                     xp[2 * (base + k)] = buf[2 * s] * scale
                     xp[2 * (base + k) + 1] = buf[2 * s + 1] * scale
                 }

@@ -26,14 +26,21 @@ public struct SenseOperator: LinearOperator {
 
     public func forward(_ x: [Float]) throws -> [Float] {
         guard x.count == 2 * inputCount else { throw GantryError.invalidArgument("SENSE forward: image needs \(inputCount) complex values") }
-        let n = ny * nx
+        let n = ny * nx, coils = self.coils
         var y = [Float](repeating: 0, count: 2 * coils * n)
-        for c in 0..<coils {
-            for p in 0..<n {
-                let s = 2 * (c * n + p)
-                let (sr, si, xr, xi) = (maps[s], maps[s + 1], x[2 * p], x[2 * p + 1])
-                y[s] = sr * xr - si * xi
-                y[s + 1] = sr * xi + si * xr
+        maps.withUnsafeBufferPointer { mb in
+            x.withUnsafeBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { yb in
+                    let (m, xp, yp) = (mb.baseAddress!, xb.baseAddress!, yb.baseAddress!)
+                    Parallel.forEach(coils) { c in
+                        let o = 2 * c * n
+                        for p in 0..<n {
+                            let (sr, si, xr, xi) = (m[o + 2 * p], m[o + 2 * p + 1], xp[2 * p], xp[2 * p + 1])
+                            yp[o + 2 * p] = sr * xr - si * xi
+                            yp[o + 2 * p + 1] = sr * xi + si * xr
+                        }
+                    }
+                }
             }
         }
         try fft.forward(&y)
@@ -46,14 +53,25 @@ public struct SenseOperator: LinearOperator {
         var k = y
         applyMask(&k)
         try fft.inverse(&k)
-        let n = ny * nx
+        let n = ny * nx, coils = self.coils
         var x = [Float](repeating: 0, count: 2 * n)
-        for c in 0..<coils {
-            for p in 0..<n {
-                let s = 2 * (c * n + p)
-                let (sr, si, kr, ki) = (maps[s], maps[s + 1], k[s], k[s + 1])
-                x[2 * p] += sr * kr + si * ki
-                x[2 * p + 1] += sr * ki - si * kr
+        let chunks = n >= 1 << 14 ? Parallel.threads : 1
+        maps.withUnsafeBufferPointer { mb in
+            k.withUnsafeBufferPointer { kb in
+                x.withUnsafeMutableBufferPointer { xb in
+                    let (m, kp, xp) = (mb.baseAddress!, kb.baseAddress!, xb.baseAddress!)
+                    Parallel.forEach(chunks) { ch in
+                        let lo = n * ch / chunks, hi = n * (ch + 1) / chunks
+                        for c in 0..<coils {
+                            let o = 2 * c * n
+                            for p in lo..<hi {
+                                let (sr, si, kr, ki) = (m[o + 2 * p], m[o + 2 * p + 1], kp[o + 2 * p], kp[o + 2 * p + 1])
+                                xp[2 * p] += sr * kr + si * ki
+                                xp[2 * p + 1] += sr * ki - si * kr
+                            }
+                        }
+                    }
+                }
             }
         }
         return x

@@ -5,6 +5,7 @@ import Foundation
 import GantryCore
 import GantryIO
 import GantryPhantoms
+import GantryRecon
 
 func now() -> Double {
     var t = timespec()
@@ -12,7 +13,7 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-func time(_ name: String, repeats: Int, extra: [String: Any] = [:], _ body: () throws -> Void) rethrows {
+func time(_ name: String, tool: String = "gantry", repeats: Int, extra: [String: Any] = [:], _ body: () throws -> Void) rethrows {
     var runs: [Double] = []
     for _ in 0..<repeats {
         let t0 = now()
@@ -20,7 +21,7 @@ func time(_ name: String, repeats: Int, extra: [String: Any] = [:], _ body: () t
         runs.append(now() - t0)
     }
     let sorted = runs.sorted()
-    var obj: [String: Any] = ["name": name, "tool": "gantry", "median_s": sorted[sorted.count / 2], "runs": runs, "threads": Parallel.threads]
+    var obj: [String: Any] = ["name": name, "tool": tool, "median_s": sorted[sorted.count / 2], "runs": runs, "threads": Parallel.threads]
     for (k, v) in extra { obj[k] = v }
     let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
     print(String(decoding: data, as: UTF8.self))
@@ -41,7 +42,7 @@ func testVolume(shape: [Int]) throws -> Volume {
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    FileHandle.standardError.write("usage: gantry-bench make-inputs DIR | nifti DIR\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: gantry-bench make-inputs|nifti|fft|pics DIR [REPEATS]\n".data(using: .utf8)!)
     exit(64)
 }
 let dir = args[2]
@@ -80,6 +81,31 @@ do {
                 }
                 if sink.isNaN { print("") }
             }
+        }
+    case "fft":
+        let reps = Int(args.count > 3 ? args[3] : "5") ?? 5
+        for (label, shape, batch) in [("2D 15×320×320", [320, 320], 15), ("3D 256³", [256, 256, 256], 1)] {
+            let plan = try FFTPlan.plan(shape: shape, batch: batch)
+            var x = [Float](repeating: 0, count: 2 * shape.reduce(1, *) * batch)
+            var s: UInt64 = 1
+            for i in 0..<x.count { s = s &* 6364136223846793005 &+ 1442695040888963407; x[i] = Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
+            try plan.forward(&x)  // warm up
+            try time("fft \(label) centred ortho", repeats: reps, extra: ["variant": "Gantry FFTPlan.forward (shifts + scaling + copies)"]) { try plan.forward(&x) }
+            time("fft \(label) centred ortho", tool: "FFTW (bare execute)", repeats: reps) { plan.rawExecute() }
+        }
+    case "pics":
+        // CS-L1 (50 iterations, λ 0.01) on BART-made 8-coil slices with BART ESPIRiT maps.
+        for size in [256, 320] {
+            let base = "\(dir)/pics\(size)"
+            let k = try BARTFile.read(base + "_us").data, maps = try BARTFile.read(base + "_maps").data
+            let maskC = try BARTFile.read(base + "_mask").data
+            let mask = (0..<(size * size)).map { maskC[2 * $0] }
+            var result: [Float] = []
+            try time("pics -l1 8-coil \(size)² 50 it", repeats: 3, extra: ["variant": "Gantry cs-l1, BART maps"]) {
+                result = try Reconstructor.reconstructSlice(k, mask: mask, coils: 8, ny: size, nx: size,
+                                                            options: ReconOptions(method: .csL1, lambda: 0.01, iterations: 50, mapsFromFile: true), fileMaps: maps)
+            }
+            try BARTFile.write(base + "_gantry", dims: [size, size], data: result.flatMap { [$0, 0] })
         }
     default:
         FileHandle.standardError.write("unknown benchmark \(args[1])\n".data(using: .utf8)!)

@@ -14,6 +14,7 @@ from collections import OrderedDict
 def main():
     rows = OrderedDict()
     sizes = OrderedDict()
+    quality = OrderedDict()
     for line in open(sys.argv[1]):
         line = line.strip()
         if not line.startswith("{"):
@@ -21,6 +22,9 @@ def main():
         r = json.loads(line)
         if "bytes" in r:
             sizes.setdefault(r["name"], {})[r["tool"]] = r["bytes"]
+            continue
+        if "psnr_db" in r:
+            quality.setdefault(r["name"], {})[r["tool"]] = r["psnr_db"]
             continue
         rows.setdefault(r["name"], {})[r["tool"]] = r
     cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
@@ -46,6 +50,12 @@ def main():
             cells += [f"**{g / tools[p]['median_s']:.2f}×**" if (g is not None and p in tools) else "—" for p in peers]
             print(f"| {name} | " + " | ".join(cells) + " |")
         print()
+        gq = [(n, q) for n, q in quality.items() if n.split(" ")[0] == group]
+        if gq:
+            print("Quality of the timed reconstructions (PSNR against the fully sampled RSS):\n")
+            for n, q in gq:
+                print(f"- {n}: " + ", ".join(f"{t} {v:.2f} dB" for t, v in q.items()))
+            print()
         gsizes = [(n, s) for n, s in sizes.items() if n.split(" ")[0] == group]
         if gsizes:
             print("Compressed sizes (all gzip level 1):\n")

@@ -20,5 +20,16 @@ echo "== NIfTI: Gantry" >&2
 echo "== NIfTI: nibabel, SimpleITK" >&2
 "$PY" scripts/bench/peers_nifti.py "$WORK" "$REPS" | tee -a "$RESULTS" >&2
 
+echo "== FFT: Gantry, numpy" >&2
+"$BENCH" fft "$WORK" "$REPS" | tee -a "$RESULTS" >&2
+"$PY" scripts/bench/peers_recon.py "$WORK" fft | tee -a "$RESULTS" >&2
+
+if command -v bart >/dev/null; then
+  echo "== CS-L1: BART pics vs Gantry" >&2
+  "$PY" scripts/bench/peers_recon.py "$WORK" make-inputs >/dev/null
+  "$BENCH" pics "$WORK" | tee -a "$RESULTS" >&2
+  "$PY" scripts/bench/peers_recon.py "$WORK" pics | tee -a "$RESULTS" >&2
+fi
+
 "$PY" scripts/bench/report.py "$RESULTS" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md" >&2
