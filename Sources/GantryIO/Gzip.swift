@@ -1,4 +1,5 @@
 import CDeflate
+import Dispatch
 import Foundation
 import GantryCore
 
@@ -164,6 +165,10 @@ public enum Gzip {
         var capacity = min(max(Int(get32(b, b.count - 4)), 1 << 16), bound)
         var out = storage(bytes: capacity, as: T.self)
         var inPos = 0, outPos = 0
+        // Fault the output pages in on another core while this one inflates (the page faults of a
+        // fresh 64 MB buffer cost a quarter of the time otherwise).
+        let prefault = out.withUnsafeMutableBytes { Prefault.start($0) }
+        defer { prefault?.wait() }
         while inPos < b.count {
             // Trailing zero padding after the last member is tolerated (as gzip(1) does).
             if b[inPos] == 0 && b[inPos...].allSatisfy({ $0 == 0 }) { break }
@@ -186,4 +191,33 @@ public enum Gzip {
         }
         return (out, outPos)
     }
+}
+
+/// Populates the page tables of a fresh buffer from a background thread with
+/// `madvise(MADV_POPULATE_WRITE)` (Linux ≥ 5.14), which never changes the contents, so it can race
+/// safely with the thread writing the data. A no-op elsewhere or for small buffers.
+final class Prefault: @unchecked Sendable {
+    private let group = DispatchGroup()
+
+    static func start(_ buffer: UnsafeMutableRawBufferPointer) -> Prefault? {
+        #if os(Linux)
+        guard buffer.count >= 8 << 20, Parallel.threads > 1, let base = buffer.baseAddress else { return nil }
+        let page = 4096
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + buffer.count) / page * page
+        guard end > start else { return nil }
+        let f = Prefault()
+        let length = end - start
+        f.group.enter()
+        DispatchQueue.global().async {
+            if let p = UnsafeMutableRawPointer(bitPattern: start) { _ = madvise(p, length, 23) }  // MADV_POPULATE_WRITE
+            f.group.leave()
+        }
+        return f
+        #else
+        return nil
+        #endif
+    }
+
+    func wait() { group.wait() }
 }
