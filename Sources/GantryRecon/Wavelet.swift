@@ -67,26 +67,25 @@ public struct Wavelet2D: Sendable {
         for i in 0..<n { p[2 * i * stride] = tmp[2 * i]; p[2 * i * stride + 1] = tmp[2 * i + 1] }
     }
 
+    /// Transforms the first `w` entries of the first `h` rows (along x) …
     func rows(_ x: inout [Float], _ h: Int, _ w: Int, inverse: Bool) {
-        let nx = self.nx
-        x.withUnsafeMutableBufferPointer { b in
-            let p = b.baseAddress!
-            let chunks = h * w >= 1 << 14 ? Parallel.threads : 1
-            Parallel.forEach(chunks) { c in
-                var tmp = [Float](repeating: 0, count: 2 * w)
-                for y in (h * c / chunks)..<(h * (c + 1) / chunks) { Wavelet2D.line(p + 2 * y * nx, w, 1, &tmp, inverse: inverse) }
-            }
-        }
+        lines(&x, count: h, length: w, lineStep: nx, sampleStride: 1, inverse: inverse)
     }
 
+    /// … or the first `h` entries of the first `w` columns (along y), split over the cores.
     func cols(_ x: inout [Float], _ h: Int, _ w: Int, inverse: Bool) {
-        let nx = self.nx
+        lines(&x, count: w, length: h, lineStep: 1, sampleStride: nx, inverse: inverse)
+    }
+
+    private func lines(_ x: inout [Float], count: Int, length: Int, lineStep: Int, sampleStride: Int, inverse: Bool) {
         x.withUnsafeMutableBufferPointer { b in
             let p = b.baseAddress!
-            let chunks = h * w >= 1 << 14 ? Parallel.threads : 1
+            let chunks = count * length >= 1 << 14 ? Parallel.threads : 1
             Parallel.forEach(chunks) { c in
-                var tmp = [Float](repeating: 0, count: 2 * h)
-                for xi in (w * c / chunks)..<(w * (c + 1) / chunks) { Wavelet2D.line(p + 2 * xi, h, nx, &tmp, inverse: inverse) }
+                var tmp = [Float](repeating: 0, count: 2 * length)
+                for i in (count * c / chunks)..<(count * (c + 1) / chunks) {
+                    Wavelet2D.line(p + 2 * i * lineStep, length, sampleStride, &tmp, inverse: inverse)
+                }
             }
         }
     }

@@ -49,52 +49,39 @@ enum ReconStageShared {
     }
 }
 
-public enum ZeroFilledStage: StageKind {
-    public static let name = "recon.zero-filled"
+/// A reconstruction stage kind: everything but the method is shared.
+public protocol ReconStageKind: StageKind {
+    static var method: ReconMethod { get }
+}
+
+extension ReconStageKind {
+    public static var scope: StageScope { .subject }
+    public static var requiredInputs: [String] { ReconStageShared.requiredInputs }
+    public static var outputs: [String: String] { ReconStageShared.outputs }
+    public static var parameters: [ParameterSpec] { ReconStageShared.parameters }
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        try ReconStageShared.run(method, inputs: inputs, parameters: parameters, outputs: outputs)
+    }
+}
+
+public enum ZeroFilledStage: ReconStageKind {
+    public static let name = "recon.zero-filled", method = ReconMethod.zeroFilled
     public static let summary = "Zero-filled RSS reconstruction (fastMRI baseline) + NMSE/PSNR/SSIM."
-    public static let scope = StageScope.subject
-    public static let requiredInputs = ReconStageShared.requiredInputs
-    public static let outputs = ReconStageShared.outputs
-    public static let parameters = ReconStageShared.parameters
-    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
-        try ReconStageShared.run(.zeroFilled, inputs: inputs, parameters: parameters, outputs: outputs)
-    }
 }
 
-public enum SenseStage: StageKind {
-    public static let name = "recon.sense"
+public enum SenseStage: ReconStageKind {
+    public static let name = "recon.sense", method = ReconMethod.sense
     public static let summary = "CG-SENSE with Tikhonov (maps from the calibration region) + metrics."
-    public static let scope = StageScope.subject
-    public static let requiredInputs = ReconStageShared.requiredInputs
-    public static let outputs = ReconStageShared.outputs
-    public static let parameters = ReconStageShared.parameters
-    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
-        try ReconStageShared.run(.sense, inputs: inputs, parameters: parameters, outputs: outputs)
-    }
 }
 
-public enum CSL1Stage: StageKind {
-    public static let name = "recon.cs-l1"
+public enum CSL1Stage: ReconStageKind {
+    public static let name = "recon.cs-l1", method = ReconMethod.csL1
     public static let summary = "Compressed sensing, ℓ1-wavelet (FISTA, cycle spinning) + metrics."
-    public static let scope = StageScope.subject
-    public static let requiredInputs = ReconStageShared.requiredInputs
-    public static let outputs = ReconStageShared.outputs
-    public static let parameters = ReconStageShared.parameters
-    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
-        try ReconStageShared.run(.csL1, inputs: inputs, parameters: parameters, outputs: outputs)
-    }
 }
 
-public enum CSTVStage: StageKind {
-    public static let name = "recon.cs-tv"
+public enum CSTVStage: ReconStageKind {
+    public static let name = "recon.cs-tv", method = ReconMethod.csTV
     public static let summary = "Compressed sensing, total variation (primal–dual) + metrics."
-    public static let scope = StageScope.subject
-    public static let requiredInputs = ReconStageShared.requiredInputs
-    public static let outputs = ReconStageShared.outputs
-    public static let parameters = ReconStageShared.parameters
-    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
-        try ReconStageShared.run(.csTV, inputs: inputs, parameters: parameters, outputs: outputs)
-    }
 }
 
 /// `report.recon`: recon.csv (subject × method: R, NMSE, PSNR, SSIM, seconds per slice) over all
