@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "GantryCore"),
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
         .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
-        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "CFFTW"]),
+        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
         .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "Yams"]),

@@ -19,6 +19,20 @@ public enum BLAS {
                     beta, c, Int32(n))
     }
 
+    /// Gram matrix AᴴA (n×n, row-major, interleaved complex) of the complex m×n row-major matrix A.
+    public static func gram(_ a: [Float], rows m: Int, cols n: Int) throws -> [Float] {
+        guard a.count == 2 * m * n else { throw GantryError.invalidArgument("gram: A has \(a.count / 2) values, need \(m * n)") }
+        var c = [Float](repeating: 0, count: 2 * n * n)
+        var one: (Float, Float) = (1, 0), zero: (Float, Float) = (0, 0)
+        a.withUnsafeBufferPointer { ap in
+            c.withUnsafeMutableBufferPointer { cp in
+                cblas_cgemm(CblasRowMajor, CblasConjTrans, CblasNoTrans, Int32(n), Int32(n), Int32(m),
+                            &one, ap.baseAddress, Int32(n), ap.baseAddress, Int32(n), &zero, cp.baseAddress, Int32(n))
+            }
+        }
+        return c
+    }
+
     /// Array convenience: returns op(A)·op(B) (m×n).
     public static func matmul(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false) throws -> [Float] {
         guard a.count == m * k, b.count == k * n else {

@@ -106,6 +106,10 @@ do {
                                                             options: ReconOptions(method: .csL1, lambda: 0.01, iterations: 50, mapsFromFile: true), fileMaps: maps)
             }
             try BARTFile.write(base + "_gantry", dims: [size, size], data: result.flatMap { [$0, 0] })
+            let kc = try BARTFile.read(base + "_us").data
+            try time("ecalib 8-coil \(size)²", repeats: 3, extra: ["variant": "Gantry ESPIRiT (24² calibration, 6² kernel)"]) {
+                _ = try ESPIRiT.maps(kspace: kc, mask: mask, coils: 8, ny: size, nx: size)
+            }
         }
     default:
         FileHandle.standardError.write("unknown benchmark \(args[1])\n".data(using: .utf8)!)

@@ -11,7 +11,7 @@ extension Gantry {
             abstract: "Reconstruct fastMRI-layout k-space: zero-filled, SENSE, compressed sensing (ℓ1-wavelet, TV).",
             discussion: """
             Fully sampled input is undersampled retrospectively with --accel/--center/--mask-kind; otherwise the \
-            file's mask is used. Coil maps are estimated from the calibration region (or --maps-from-file). \
+            file's mask is used. Coil maps: a quick RSS-normalised calibration estimate (default), ESPIRiT, or the file's. \
             Output .nii/.nii.gz (magnitude, voxel x, y, slice) or .h5 (a copy of the input plus reconstruction_<method>). \
             Prints NMSE/PSNR/SSIM against reconstruction_rss when the file has it.
             """
@@ -44,7 +44,10 @@ extension Gantry {
         @Option(help: "Iterations.")
         var iterations: Int?
 
-        @Flag(help: "Use the file's sensitivity_map instead of estimating maps.")
+        @Option(help: "Coil maps: calibration (RSS-normalised low-resolution, default), espirit (as BART ecalib), or file (the file's sensitivity_map).")
+        var maps: String = "calibration"
+
+        @Flag(help: "Same as --maps file.")
         var mapsFromFile = false
 
         @OptionGroup var compute: ComputeOptions
@@ -54,10 +57,11 @@ extension Gantry {
             guard let m = ReconMethod(rawValue: method) else { throw ValidationError("--method must be zf, sense, cs-l1 or cs-tv") }
             guard let kind = MaskKind(rawValue: maskKind) else { throw ValidationError("--mask-kind must be one of \(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))") }
             if let it = iterations, it < 1 { throw ValidationError("--iterations must be positive") }
+            guard let mapSource = mapsFromFile ? CoilMaps.file : CoilMaps(rawValue: maps) else { throw ValidationError("--maps must be espirit, calibration or file") }
             let file = try KSpaceFile.read(input)
             let mask = accel.map { SamplingMask(kind: kind, acceleration: $0, centerFraction: center, seed: UInt64(max(0, seed))) }
             let t0 = Date()
-            let result = try Reconstructor.run(file, options: ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, mapsFromFile: mapsFromFile)) { s in
+            let result = try Reconstructor.run(file, options: ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, maps: mapSource)) { s in
                 FileHandle.standardError.write("  slice \(s + 1)/\(file.slices) done\n".data(using: .utf8)!)
             }
             let seconds = Date().timeIntervalSince(t0)

@@ -17,6 +17,7 @@ enum ReconStageShared {
         ParameterSpec("seed", .int, default: .int(0), help: "mask seed"),
         ParameterSpec("lambda", .double, default: .double(-1), help: "regularisation (−1: the method's default)"),
         ParameterSpec("iterations", .int, default: .int(0), help: "iterations (0: the method's default)"),
+        ParameterSpec("maps", .string, default: .string("calibration"), help: "coil maps: calibration, espirit or file"),
     ]
 
     static func run(_ method: ReconMethod, inputs: StageInputs, parameters p: [String: ParameterValue], outputs: [String: String]) throws {
@@ -32,7 +33,8 @@ enum ReconStageShared {
         let lambda = p["lambda"]?.doubleValue.flatMap { $0 >= 0 ? Float($0) : nil }
         let iterations = p["iterations"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
         let t0 = Date()
-        let r = try Reconstructor.run(file, options: ReconOptions(method: method, mask: mask, lambda: lambda, iterations: iterations))
+        guard let maps = CoilMaps(rawValue: p["maps"]?.stringValue ?? "calibration") else { throw GantryError.invalidArgument("maps must be espirit, calibration or file") }
+        let r = try Reconstructor.run(file, options: ReconOptions(method: method, mask: mask, lambda: lambda, iterations: iterations, maps: maps))
         let seconds = Date().timeIntervalSince(t0)
         if let out = outputs["image"] { try NIfTI.write(try r.volume(), to: out) }
         var m: [String: Any] = ["method": method.rawValue, "acceleration": r.acceleration, "slices": r.slices]

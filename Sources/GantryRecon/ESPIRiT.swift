@@ -1,0 +1,121 @@
+import Foundation
+import GantryCore
+import GantryNN
+
+/// ESPIRiT coil sensitivities (Uecker et al. 2014), as BART's `ecalib -m 1`: k×k patches of the
+/// calibration region form the calibration matrix; its dominant right singular vectors (σ above
+/// `threshold`·σ_max) span the signal subspace; transformed to image space they give, per pixel, a
+/// coil×coil matrix whose top eigenvector is the sensitivity and whose eigenvalue is ≈ 1 inside the
+/// object (maps are zero where it is below `crop`). Phase is referenced to the first coil.
+public enum ESPIRiT {
+    public struct Options: Sendable {
+        public var calibration = 24
+        public var kernel = 6
+        public var threshold: Float = 0.001
+        public var crop: Float = 0.8
+        public init(calibration: Int = 24, kernel: Int = 6, threshold: Float = 0.001, crop: Float = 0.8) {
+            self.calibration = calibration; self.kernel = kernel; self.threshold = threshold; self.crop = crop
+        }
+    }
+
+    /// Maps [coils, ny, nx] and the per-pixel eigenvalues [ny, nx].
+    public static func maps(kspace: [Float], mask: [Float]? = nil, coils nc: Int, ny: Int, nx: Int, options o: Options = Options()) throws -> (maps: [Float], eigenvalues: [Float]) {
+        let box: (width: Int, height: Int) = mask.map { CoilSensitivity.calibrationBox(mask: $0, ny: ny, nx: nx) } ?? (nx, ny)
+        let calY = min(o.calibration, box.height, ny), calX = min(o.calibration, box.width, nx), k = o.kernel
+        guard calY > k, calX > k else { throw GantryError.invalidArgument("ESPIRiT: calibration region \(calX)×\(calY) is not larger than the \(k)×\(k) kernel") }
+        let y0 = ny / 2 - calY / 2, x0 = nx / 2 - calX / 2
+        let n = ny * nx, kk = k * k * nc
+        // Calibration matrix: one row per patch position, columns (coil, dy, dx).
+        let py = calY - k + 1, px = calX - k + 1
+        var a = [Float](repeating: 0, count: 2 * py * px * kk)
+        for r in 0..<(py * px) {
+            let (sy, sx) = (y0 + r / px, x0 + r % px)
+            for c in 0..<nc { for dy in 0..<k { for dx in 0..<k {
+                let src = 2 * (c * n + (sy + dy) * nx + sx + dx), dst = 2 * (r * kk + (c * k + dy) * k + dx)
+                a[dst] = kspace[src]; a[dst + 1] = kspace[src + 1]
+            } } }
+        }
+        let (values, vectors) = try HermitianEigen.decompose(try BLAS.gram(a, rows: py * px, cols: kk), n: kk)
+        let sMax = max(values.last ?? 0, 0).squareRoot()
+        let kept = (0..<kk).filter { max(values[$0], 0).squareRoot() > o.threshold * sMax }
+        guard !kept.isEmpty else { throw GantryError.invalidArgument("ESPIRiT: no signal in the calibration region") }
+        // Signal-subspace projector P = Σ_j v_j v_jᴴ (K×K). The per-pixel matrix
+        // G_{c1,c2}(x) = (1/k²) Σ_d e^{2πi d·x/N} Σ_{p1−p2=d} conj(P[(c1,p1),(c2,p2)])
+        // is one small (2k−1)² correlation per coil pair, zero-padded and inverse FFT'd: nc² FFTs
+        // instead of (kernels × coils), and no per-pixel sum over kernels.
+        var proj = [Float](repeating: 0, count: 2 * kk * kk)
+        for e in kept {
+            let v = vectors[e]
+            for a in 0..<kk {
+                let (ar, ai) = (v[2 * a], v[2 * a + 1])
+                for b in 0..<kk {
+                    let (br, bi) = (v[2 * b], v[2 * b + 1])
+                    proj[2 * (a * kk + b)] += ar * br + ai * bi
+                    proj[2 * (a * kk + b) + 1] += ai * br - ar * bi
+                }
+            }
+        }
+        var gimg = [Float](repeating: 0, count: 2 * nc * nc * n)
+        let scale = Float(Double(n).squareRoot() / Double(k * k))
+        for c1 in 0..<nc { for c2 in 0..<nc {
+            let plane = (c1 * nc + c2) * n
+            for p1 in 0..<(k * k) { for p2 in 0..<(k * k) {
+                let (dy, dx) = (p1 / k - p2 / k, p1 % k - p2 % k)
+                let a = c1 * k * k + p1, b = c2 * k * k + p2
+                let o = 2 * (plane + (ny / 2 + dy) * nx + nx / 2 + dx)
+                gimg[o] += scale * proj[2 * (a * kk + b)]
+                gimg[o + 1] -= scale * proj[2 * (a * kk + b) + 1]
+            } }
+        } }
+        try FFTPlan.plan(shape: [ny, nx], batch: nc * nc).inverse(&gimg)
+        // Per pixel: top eigenvector of G by power iteration (warm-started from the left neighbour).
+        var maps = [Float](repeating: 0, count: 2 * nc * n)
+        var eig = [Float](repeating: 0, count: n)
+        let rows = ny
+        maps.withUnsafeMutableBufferPointer { mb in
+            eig.withUnsafeMutableBufferPointer { eb in
+                let (mp, ep) = (mb.baseAddress!, eb.baseAddress!)
+                Parallel.forEach(rows) { yy in
+                    var g = [Float](repeating: 0, count: 2 * nc * nc)
+                    var v = [Float](repeating: 0, count: 2 * nc), t = v
+                    for c in 0..<nc { v[2 * c] = 1 }
+                    for xx in 0..<nx {
+                        let p = yy * nx + xx
+                        for c1 in 0..<nc { for c2 in 0..<nc {
+                            let o = 2 * ((c1 * nc + c2) * n + p)
+                            g[2 * (c1 * nc + c2)] = gimg[o]; g[2 * (c1 * nc + c2) + 1] = gimg[o + 1]
+                        } }
+                        var lambda: Float = 0
+                        for _ in 0..<40 {
+                            var norm: Float = 0
+                            for c1 in 0..<nc {
+                                var re: Float = 0, im: Float = 0
+                                for c2 in 0..<nc {
+                                    let (gr, gi, vr, vi) = (g[2 * (c1 * nc + c2)], g[2 * (c1 * nc + c2) + 1], v[2 * c2], v[2 * c2 + 1])
+                                    re += gr * vr - gi * vi; im += gr * vi + gi * vr
+                                }
+                                t[2 * c1] = re; t[2 * c1 + 1] = im
+                                norm += re * re + im * im
+                            }
+                            norm = norm.squareRoot()
+                            if norm == 0 { break }
+                            lambda = norm
+                            for i in 0..<(2 * nc) { v[i] = t[i] / norm }
+                        }
+                        ep[p] = lambda
+                        // phase relative to coil 0
+                        let m0 = (v[0] * v[0] + v[1] * v[1]).squareRoot()
+                        let (pr, pi) = m0 > 0 ? (v[0] / m0, -v[1] / m0) : (1, 0)
+                        for c in 0..<nc {
+                            let (vr, vi) = (v[2 * c], v[2 * c + 1])
+                            let keep: Float = lambda >= o.crop ? 1 : 0
+                            mp[2 * (c * n + p)] = keep * (vr * pr - vi * pi)
+                            mp[2 * (c * n + p) + 1] = keep * (vr * pi + vi * pr)
+                        }
+                    }
+                }
+            }
+        }
+        return (maps, eig)
+    }
+}
