@@ -60,7 +60,7 @@ public final class FFTPlan: @unchecked Sendable {
         var n = shape.map { Int32($0) }
         let dist = Int32(count)
         // Large transforms are planned with FFTW_MEASURE (seconds, once), remembered in a wisdom file.
-        let large = count * batch >= 1 << 20 && ProcessInfo.processInfo.environment["GANTRY_FFTW_PLANNER"] != "estimate"
+        let large = count * batch >= 1 << 18 && ProcessInfo.processInfo.environment["GANTRY_FFTW_PLANNER"] != "estimate"
         if large { FFTPlan.loadWisdom() }
         let flags = UInt32(large ? FFTW_MEASURE : FFTW_ESTIMATE)
         guard let f = fftwf_plan_many_dft(Int32(shape.count), &n, Int32(batch), b, nil, 1, dist, b, nil, 1, dist, FFTW_FORWARD, flags),

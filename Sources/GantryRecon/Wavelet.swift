@@ -83,8 +83,31 @@ public struct Wavelet2D: Sendable {
             let chunks = count * length >= 1 << 14 ? Parallel.threads : 1
             Parallel.forEach(chunks) { c in
                 var tmp = [Float](repeating: 0, count: 2 * length)
-                for i in (count * c / chunks)..<(count * (c + 1) / chunks) {
-                    Wavelet2D.line(p + 2 * i * lineStep, length, sampleStride, &tmp, inverse: inverse)
+                let lo = count * c / chunks, hi = count * (c + 1) / chunks
+                if sampleStride == 1 {
+                    for i in lo..<hi { Wavelet2D.line(p + 2 * i * lineStep, length, 1, &tmp, inverse: inverse) }
+                    return
+                }
+                // Columns: gather blocks of 8 into a contiguous buffer row by row (a power-of-two row
+                // stride would otherwise thrash the cache), transform, scatter back.
+                let block = 8
+                var cols = [Float](repeating: 0, count: 2 * block * length)
+                var i0 = lo
+                while i0 < hi {
+                    let w = min(block, hi - i0)
+                    cols.withUnsafeMutableBufferPointer { cb in
+                        let q = cb.baseAddress!
+                        for t in 0..<length {
+                            let row = p + 2 * (t * sampleStride + i0 * lineStep)
+                            for j in 0..<w { q[2 * (j * length + t)] = row[2 * j]; q[2 * (j * length + t) + 1] = row[2 * j + 1] }
+                        }
+                        for j in 0..<w { Wavelet2D.line(q + 2 * j * length, length, 1, &tmp, inverse: inverse) }
+                        for t in 0..<length {
+                            let row = p + 2 * (t * sampleStride + i0 * lineStep)
+                            for j in 0..<w { row[2 * j] = q[2 * (j * length + t)]; row[2 * j + 1] = q[2 * (j * length + t) + 1] }
+                        }
+                    }
+                    i0 += w
                 }
             }
         }
