@@ -13,15 +13,17 @@ public struct CoilSimulation: Sendable {
     /// keeps the same σ in k-space).
     public var snr: Double
     public var seed: UInt64
+    /// Coil geometry (`phantoms/coils.json` holds the defaults).
+    public var geometry: CoilGeometry
 
-    public init(coils: Int = 8, snr: Double = 40, seed: UInt64 = 0) {
-        self.coils = coils; self.snr = snr; self.seed = seed
+    public init(coils: Int = 8, snr: Double = 40, seed: UInt64 = 0, geometry: CoilGeometry = .default) {
+        self.coils = coils; self.snr = snr; self.seed = seed; self.geometry = geometry
     }
 
     /// Sensitivity maps for an ny × nx slice: `coils` complex maps, C order [coil, y, x].
     public func sensitivities(ny: Int, nx: Int) -> [Float] {
         var maps = [Float](repeating: 0, count: 2 * coils * ny * nx)
-        let ringRadius = 1.25, width = 0.9
+        let ringRadius = geometry.ringRadius, width = geometry.width
         for y in 0..<ny { for x in 0..<nx {
             let (u, v) = (2 * Double(x) / Double(nx - 1) - 1, 2 * Double(y) / Double(ny - 1) - 1)
             var norm = 0.0
@@ -31,7 +33,7 @@ public struct CoilSimulation: Sendable {
                 let (px, py) = (ringRadius * cos(theta), ringRadius * sin(theta))
                 let d2 = (u - px) * (u - px) + (v - py) * (v - py)
                 let mag = 1 / pow(1 + d2 / (width * width), 1.5)
-                let phase = theta + 0.6 * (u * cos(theta + 0.5) + v * sin(theta + 0.5))
+                let phase = theta + geometry.phaseGradient * (u * cos(theta + geometry.phaseRotation) + v * sin(theta + geometry.phaseRotation))
                 vals.append((mag * cos(phase), mag * sin(phase)))
                 norm += mag * mag
             }
@@ -101,4 +103,16 @@ public struct CoilSimulation: Sendable {
         file.acquisition = acquisition
         return file
     }
+}
+
+/// Receive-coil geometry in normalised field-of-view units ([-1, 1] across the slice): loops evenly
+/// spaced on a ring of `ringRadius`, magnitude 1/(1 + d²/width²)^{3/2} with d the distance to the
+/// loop, phase = loop angle + `phaseGradient`·(position · direction rotated by `phaseRotation`).
+public struct CoilGeometry: Codable, Equatable, Sendable {
+    public var ringRadius: Double
+    public var width: Double
+    public var phaseGradient: Double
+    public var phaseRotation: Double
+
+    public static let `default` = CoilGeometry(ringRadius: 1.25, width: 0.9, phaseGradient: 0.6, phaseRotation: 0.5)
 }

@@ -66,46 +66,72 @@ public enum Solvers {
         var xBar = x
         var p = [Float](repeating: 0, count: y.count)           // dual of the data term
         var q = [Float](repeating: 0, count: 4 * n)             // dual of the gradient: (dx re, dx im, dy re, dy im)
-        func grad(_ v: [Float]) -> [Float] {
-            var gq = [Float](repeating: 0, count: 4 * n)
-            for yy in 0..<ny { for xx in 0..<nx {
-                let i = yy * nx + xx
-                if xx + 1 < nx { gq[4 * i] = v[2 * (i + 1)] - v[2 * i]; gq[4 * i + 1] = v[2 * (i + 1) + 1] - v[2 * i + 1] }
-                if yy + 1 < ny { gq[4 * i + 2] = v[2 * (i + nx)] - v[2 * i]; gq[4 * i + 3] = v[2 * (i + nx) + 1] - v[2 * i + 1] }
-            } }
-            return gq
-        }
-        func gradAdjoint(_ gq: [Float]) -> [Float] {   // −div
-            var v = [Float](repeating: 0, count: 2 * n)
-            for yy in 0..<ny { for xx in 0..<nx {
-                let i = yy * nx + xx
-                if xx + 1 < nx {
-                    v[2 * (i + 1)] += gq[4 * i]; v[2 * i] -= gq[4 * i]
-                    v[2 * (i + 1) + 1] += gq[4 * i + 1]; v[2 * i + 1] -= gq[4 * i + 1]
-                }
-                if yy + 1 < ny {
-                    v[2 * (i + nx)] += gq[4 * i + 2]; v[2 * i] -= gq[4 * i + 2]
-                    v[2 * (i + nx) + 1] += gq[4 * i + 3]; v[2 * i + 1] -= gq[4 * i + 3]
-                }
-            } }
-            return v
-        }
+        let d = FiniteDifference2D(ny: ny, nx: nx)
         for _ in 0..<iterations {
             let ax = try a.forward(xBar)
             for i in 0..<p.count { p[i] = (p[i] + sigma * (ax[i] - y[i])) / (1 + sigma) }
-            let gx = grad(xBar)
+            let gx = d.apply(xBar)
             for i in 0..<n {
                 var v = (q[4 * i] + sigma * gx[4 * i], q[4 * i + 1] + sigma * gx[4 * i + 1], q[4 * i + 2] + sigma * gx[4 * i + 2], q[4 * i + 3] + sigma * gx[4 * i + 3])
                 let mag = (v.0 * v.0 + v.1 * v.1 + v.2 * v.2 + v.3 * v.3).squareRoot()
                 if mag > lambda { let s = lambda / mag; v = (v.0 * s, v.1 * s, v.2 * s, v.3 * s) }
                 q[4 * i] = v.0; q[4 * i + 1] = v.1; q[4 * i + 2] = v.2; q[4 * i + 3] = v.3
             }
-            let atp = try a.adjoint(p), gtq = gradAdjoint(q)
+            let atp = try a.adjoint(p), gtq = d.applyAdjoint(q)
             var xNew = x
             for i in 0..<x.count { xNew[i] = x[i] - tau * (atp[i] + gtq[i]) }
             for i in 0..<x.count { xBar[i] = 2 * xNew[i] - x[i] }
             x = xNew
         }
         return x
+    }
+}
+
+/// Forward differences of a complex [ny, nx] image along x and y (zero at the last column/row):
+/// output per pixel the complex pair (∂x, ∂y). The TV regulariser's operator; dot-tested.
+public struct FiniteDifference2D: LinearOperator {
+    public let ny: Int, nx: Int
+    public var inputCount: Int { ny * nx }
+    public var outputCount: Int { 2 * ny * nx }
+
+    public init(ny: Int, nx: Int) { self.ny = ny; self.nx = nx }
+
+    public func forward(_ x: [Float]) throws -> [Float] {
+        guard x.count == 2 * inputCount else { throw GantryError.invalidArgument("gradient: image needs \(inputCount) complex values") }
+        return apply(x)
+    }
+
+    public func adjoint(_ y: [Float]) throws -> [Float] {
+        guard y.count == 2 * outputCount else { throw GantryError.invalidArgument("gradient adjoint needs \(outputCount) complex values") }
+        return applyAdjoint(y)
+    }
+
+    func apply(_ v: [Float]) -> [Float] {
+        let n = ny * nx
+        var g = [Float](repeating: 0, count: 4 * n)
+        for yy in 0..<ny { for xx in 0..<nx {
+            let i = yy * nx + xx
+            if xx + 1 < nx { g[4 * i] = v[2 * (i + 1)] - v[2 * i]; g[4 * i + 1] = v[2 * (i + 1) + 1] - v[2 * i + 1] }
+            if yy + 1 < ny { g[4 * i + 2] = v[2 * (i + nx)] - v[2 * i]; g[4 * i + 3] = v[2 * (i + nx) + 1] - v[2 * i + 1] }
+        } }
+        return g
+    }
+
+    /// The adjoint (−divergence).
+    func applyAdjoint(_ g: [Float]) -> [Float] {
+        let n = ny * nx
+        var v = [Float](repeating: 0, count: 2 * n)
+        for yy in 0..<ny { for xx in 0..<nx {
+            let i = yy * nx + xx
+            if xx + 1 < nx {
+                v[2 * (i + 1)] += g[4 * i]; v[2 * i] -= g[4 * i]
+                v[2 * (i + 1) + 1] += g[4 * i + 1]; v[2 * i + 1] -= g[4 * i + 1]
+            }
+            if yy + 1 < ny {
+                v[2 * (i + nx)] += g[4 * i + 2]; v[2 * i] -= g[4 * i + 2]
+                v[2 * (i + nx) + 1] += g[4 * i + 3]; v[2 * i + 1] -= g[4 * i + 3]
+            }
+        } }
+        return v
     }
 }

@@ -18,6 +18,11 @@ final class BrainTumourPhantomTests: XCTestCase {
         XCTAssertEqual(spec, .default)
     }
 
+    func testCoilSpecFileMatchesDefaults() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../phantoms/coils.json").standardized
+        XCTAssertEqual(try JSONDecoder().decode(CoilGeometry.self, from: Data(contentsOf: url)), .default)
+    }
+
     func testDeterministicAndSeedDependent() throws {
         let a = try phantom().subject(seed: 5), b = try phantom().subject(seed: 5), c = try phantom().subject(seed: 6)
         XCTAssertEqual(a.contrasts[.flair]?.data, b.contrasts[.flair]?.data)

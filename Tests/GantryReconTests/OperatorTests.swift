@@ -20,6 +20,14 @@ final class OperatorTests: XCTestCase {
         XCTAssertEqual(try full.maxEigenvalue(), 1, accuracy: 1e-4)
     }
 
+    func testFiniteDifferenceDotTestAndNorm() throws {
+        let d = FiniteDifference2D(ny: 9, nx: 7)
+        XCTAssertLessThan(try d.dotTest(seed: 4), 1e-5)
+        XCTAssertLessThanOrEqual(try d.maxEigenvalue(iterations: 100), 8.0001)   // ‖∇‖² ≤ 8 used for the TV step sizes
+        // a constant image has zero gradient
+        XCTAssertEqual(try d.forward([Float](repeating: 1, count: 2 * 63)).map(abs).max(), 0)
+    }
+
     func testWaveletIsOrthonormalAndInvertible() throws {
         let w = try Wavelet2D(ny: 16, nx: 24, levels: 3)
         let x = ComplexBuffer.random(16 * 24, seed: 2)
