@@ -64,5 +64,23 @@ def main():
             print()
 
 
+NOTES = """## Notes
+
+- Gantry runs with its default of all cores (2 here); nibabel is single-threaded; SimpleITK was set to
+  2 threads. NIfTI reads are "load + to a float32 array" (nibabel `nib.load(p, mmap=False).get_fdata(np.float32)`,
+  SimpleITK `GetArrayViewFromImage(ReadImage(p, sitkFloat32))`) of the *nibabel-written* file, so
+  Gantry's gzip path is the serial one there; the "(Gantry-written)" rows show its parallel path.
+  Writes use gzip level 1 everywhere (nibabel's default; SimpleITK asked for level 1 but its writer
+  is visibly slower, so it may not honour it).
+- FFT rows: "FFTW (bare execute)" is `fftwf_execute` on the same plan with no centring, scaling or
+  copies — the floor; numpy does the same centred orthonormal transform with `ifftshift`/`fftshift`.
+- BART rows time the whole `bart` command (process start and .cfl I/O included, a few ms) with
+  `OMP_NUM_THREADS` 1 and 2; Gantry's `pics` row is its CS-L1 (FISTA, Daubechies-4, cycle spinning)
+  with BART's ESPIRiT maps, λ 0.01, 50 iterations, timed in-process; its `ecalib` row is Gantry's
+  ESPIRiT (24² calibration, 6² kernel, threshold 0.001, crop 0.8).
+"""
+
+
 if __name__ == "__main__":
     main()
+    print(NOTES)
