@@ -221,8 +221,8 @@ public enum Executor {
             throw GantryError.invalidArgument("stage '\(step.stage.id)' (\(step.kind.name)): \(error)")
         }
         for (name, p) in outputs {
-            guard fm.fileExists(atPath: p) else { throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'") }
-            guard rename(p, finalPaths[name]!) == 0 else { throw GantryError.writeFailed(path: finalPaths[name]!, problem: String(cString: strerror(errno))) }
+            guard fm.fileExists(atPath: p), let final = finalPaths[name] else { throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'") }
+            guard rename(p, final) == 0 else { throw GantryError.writeFailed(path: final, problem: String(cString: strerror(errno))) }
         }
         let seconds = Date().timeIntervalSince(t0)
         try FileIO.writeAtomically(prov, bytes: try provenance(step, subject: nil, key: key, inputs: inputRecord, outputs: outFiles.values.sorted(), seconds: seconds))

@@ -75,10 +75,10 @@ public struct PipelineSpec: Sendable {
             }
             guard let id = m["id"]?.string, !id.isEmpty else { throw error(path, line(s), "stage without 'id'") }
             guard id.range(of: "^[A-Za-z0-9_-]+$", options: .regularExpression) != nil else {
-                throw error(path, line(m["id"]!), "stage id '\(id)' may use letters, digits, '-' and '_' only")
+                throw error(path, m["id"].flatMap(line), "stage id '\(id)' may use letters, digits, '-' and '_' only")
             }
             guard let uses = m["uses"]?.string else { throw error(path, line(s), "stage '\(id)' has no 'uses'") }
-            var stage = Stage(id: id, uses: uses, inputs: [:], parameters: [:], line: line(s) ?? 0, lines: ["uses": line(m["uses"]!) ?? 0])
+            var stage = Stage(id: id, uses: uses, inputs: [:], parameters: [:], line: line(s) ?? 0, lines: ["uses": m["uses"].flatMap(line) ?? 0])
             if let ins = m["inputs"] {
                 guard let im = ins.mapping else { throw error(path, line(ins), "stage '\(id)': 'inputs' must map input names to references") }
                 for (k, v) in im {
