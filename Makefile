@@ -25,10 +25,15 @@ deps:
 build: deps
 	swift build -c release --product gantry
 
-## The whole test suite.
+## The whole test suite (XCTest; a closing "N passed, N failed" line summarises it).
 test: deps
 	swift build --build-tests
-	swift test --skip-build
+	@set -o pipefail; swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
+	summary=$$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
+	if [ -n "$$total" ]; then echo "$$((total - failed)) passed, $$failed failed"; fi; \
+	exit $$status
 
 ## The most complete end-to-end job Gantry can do today, on a phantom.
 demo: build
