@@ -25,11 +25,14 @@ deps:
 build: deps
 	swift build -c release --product gantry
 
-## The whole test suite (XCTest; a closing "N passed, N failed" line summarises it).
+## The whole test suite (XCTest; a closing "N passed, N failed" line summarises it). Built in release
+## mode with testing enabled: the numeric tests (registration, reconstruction) run ~10× faster than in
+## debug. A separate build folder keeps `make demo`'s release build from being rebuilt with other flags.
+TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-test
 test: deps
-	swift build --build-tests
-	@set -o pipefail; swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
-	summary=$$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1); \
+	swift build --build-tests $(TEST_FLAGS)
+	@set -o pipefail; swift test --skip-build --disable-swift-testing $(TEST_FLAGS) 2>&1 | tee .build-test/test.log; status=$$?; \
+	summary=$$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" .build-test/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
 	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
 	if [ -n "$$total" ]; then echo "$$((total - failed)) passed, $$failed failed"; fi; \
@@ -56,4 +59,4 @@ fixtures: peers
 	.venv-peers/bin/python scripts/fixtures/make_bart_fixtures.py
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-test out

@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
+        .target(name: "GantryRegistration", dependencies: ["GantryCore"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
         .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "Yams"]),
         .executableTarget(
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
+        .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"]),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),

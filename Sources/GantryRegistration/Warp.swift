@@ -1,0 +1,70 @@
+import GantryCore
+
+/// Sampling a moving image on a fixed grid through a transform.
+public enum Warp {
+    /// Moving intensities at every voxel of the fixed grid (`shape`, `affine`), pulled through the
+    /// world-space `transform` (fixed world → moving world); `valid` marks samples inside the moving grid.
+    public static func affine(_ moving: Volume, shape: [Int], affine fixedAffine: Affine, transform: Affine, interpolation: Interpolation = .linear) throws -> (data: [Float], valid: [Bool]) {
+        guard let inv = moving.affine.inverse else { throw GantryError.invalidArgument("moving image affine is singular") }
+        let m = inv * transform * fixedAffine
+        return sample(moving, shape: shape) { i, j, k in m.apply((Double(i), Double(j), Double(k))) }
+    }
+
+    /// Moving intensities where `position(i, j, k)` gives the moving voxel coordinates of fixed voxel (i, j, k).
+    public static func sample(_ moving: Volume, shape: [Int], interpolation: Interpolation = .linear, position: (Int, Int, Int) -> (Double, Double, Double)) -> (data: [Float], valid: [Bool]) {
+        let (nx, ny, nz) = (shape[0], shape[1], shape[2])
+        var out = [Float](repeating: 0, count: nx * ny * nz)
+        var valid = [Bool](repeating: false, count: nx * ny * nz)
+        let s = moving.spatialShape
+        withoutActuallyEscaping(position) { position in
+            moving.data.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { ob in
+                    valid.withUnsafeMutableBufferPointer { vb in
+                        let (sp, op, vp) = (src.baseAddress!, ob.baseAddress!, vb.baseAddress!)
+                        Parallel.forEach(nz) { k in
+                            for j in 0..<ny { for i in 0..<nx {
+                                let p = position(i, j, k)
+                                let o = i + nx * (j + ny * k)
+                                if let v = value(sp, s, p, interpolation) { op[o] = v; vp[o] = true }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+        return (out, valid)
+    }
+
+    @inline(__always)
+    static func value(_ b: UnsafePointer<Float>, _ s: [Int], _ p: (Double, Double, Double), _ interpolation: Interpolation) -> Float? {
+        let (x, y, z) = p
+        guard x >= -0.5, y >= -0.5, z >= -0.5, x <= Double(s[0]) - 0.5, y <= Double(s[1]) - 0.5, z <= Double(s[2]) - 0.5 else { return nil }
+        if interpolation == .nearest {
+            let (i, j, k) = (min(s[0] - 1, max(0, Int(x.rounded()))), min(s[1] - 1, max(0, Int(y.rounded()))), min(s[2] - 1, max(0, Int(z.rounded()))))
+            return b[i + s[0] * (j + s[1] * k)]
+        }
+        let cx = min(max(x, 0), Double(s[0] - 1)), cy = min(max(y, 0), Double(s[1] - 1)), cz = min(max(z, 0), Double(s[2] - 1))
+        let x0 = min(Int(cx), max(s[0] - 2, 0)), y0 = min(Int(cy), max(s[1] - 2, 0)), z0 = min(Int(cz), max(s[2] - 2, 0))
+        let x1 = min(x0 + 1, s[0] - 1), y1 = min(y0 + 1, s[1] - 1), z1 = min(z0 + 1, s[2] - 1)
+        let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0)), fz = Float(cz - Double(z0))
+        @inline(__always) func v(_ a: Int, _ bb: Int, _ c: Int) -> Float { b[a + s[0] * (bb + s[1] * c)] }
+        let c00 = v(x0, y0, z0) + (v(x1, y0, z0) - v(x0, y0, z0)) * fx
+        let c10 = v(x0, y1, z0) + (v(x1, y1, z0) - v(x0, y1, z0)) * fx
+        let c01 = v(x0, y0, z1) + (v(x1, y0, z1) - v(x0, y0, z1)) * fx
+        let c11 = v(x0, y1, z1) + (v(x1, y1, z1) - v(x0, y1, z1)) * fx
+        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+        return c0 + (c1 - c0) * fz
+    }
+
+    /// Per-label linear interpolation + argmax: smoother label warping than nearest neighbour.
+    public static func labels(_ moving: Volume, labels: [Int], shape: [Int], position: (Int, Int, Int) -> (Double, Double, Double)) throws -> [Float] {
+        let n = shape.reduce(1, *)
+        var best = [Float](repeating: 0, count: n), score = [Float](repeating: 0.5, count: n)
+        for l in labels {
+            let indicator = try moving.with(data: moving.data.map { Int($0.rounded()) == l ? 1 : 0 })
+            let (p, _) = sample(indicator, shape: shape, position: position)
+            for i in 0..<n where p[i] > score[i] { score[i] = p[i]; best[i] = Float(l) }
+        }
+        return best
+    }
+}
