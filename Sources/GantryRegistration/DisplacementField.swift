@@ -1,0 +1,125 @@
+import Foundation
+import GantryCore
+
+/// A dense displacement field on a grid (`shape`, `affine`): u(x) in world mm (RAS), one value per
+/// voxel and component, x fastest. The mapping it represents is x ↦ x + u(x).
+public struct DisplacementField: Sendable {
+    public var shape: [Int]
+    public var affine: Affine
+    /// Components x, y, z, each `shape.reduce(1, *)` values.
+    public var u: [[Float]]
+
+    public init(shape: [Int], affine: Affine) {
+        self.shape = shape; self.affine = affine
+        u = Array(repeating: [Float](repeating: 0, count: shape.reduce(1, *)), count: 3)
+    }
+
+    var count: Int { shape.reduce(1, *) }
+
+    /// World → voxel matrix of the grid.
+    var toVoxel: Affine { affine.inverse ?? .identity }
+
+    /// u at a world point (trilinear, zero outside).
+    @inline(__always)
+    func value(atVoxel p: (Double, Double, Double)) -> (Float, Float, Float) {
+        let s = shape
+        let (x, y, z) = p
+        guard x >= 0, y >= 0, z >= 0, x <= Double(s[0] - 1), y <= Double(s[1] - 1), z <= Double(s[2] - 1) else {
+            // clamp to the border (fields are smooth; zero would tear the edge)
+            return value(atVoxel: (min(max(x, 0), Double(s[0] - 1)), min(max(y, 0), Double(s[1] - 1)), min(max(z, 0), Double(s[2] - 1))))
+        }
+        let x0 = min(Int(x), s[0] - 2), y0 = min(Int(y), s[1] - 2), z0 = min(Int(z), s[2] - 2)
+        let fx = Float(x - Double(x0)), fy = Float(y - Double(y0)), fz = Float(z - Double(z0))
+        func lerp(_ c: [Float]) -> Float {
+            @inline(__always) func v(_ a: Int, _ b: Int, _ cc: Int) -> Float { c[a + s[0] * (b + s[1] * cc)] }
+            let c00 = v(x0, y0, z0) + (v(x0 + 1, y0, z0) - v(x0, y0, z0)) * fx
+            let c10 = v(x0, y0 + 1, z0) + (v(x0 + 1, y0 + 1, z0) - v(x0, y0 + 1, z0)) * fx
+            let c01 = v(x0, y0, z0 + 1) + (v(x0 + 1, y0, z0 + 1) - v(x0, y0, z0 + 1)) * fx
+            let c11 = v(x0, y0 + 1, z0 + 1) + (v(x0 + 1, y0 + 1, z0 + 1) - v(x0, y0 + 1, z0 + 1)) * fx
+            let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+            return c0 + (c1 - c0) * fz
+        }
+        return (lerp(u[0]), lerp(u[1]), lerp(u[2]))
+    }
+
+    /// (self ∘ other)(x) = other(x) + self(x + other(x)): apply `other` first.
+    public func composed(after other: DisplacementField) -> DisplacementField {
+        var out = DisplacementField(shape: shape, affine: affine)
+        let s = shape, inv = toVoxel, a = affine
+        for c in 0..<3 { out.u[c] = other.u[c] }
+        let n = count
+        var r0 = [Float](repeating: 0, count: n), r1 = r0, r2 = r0
+        r0.withUnsafeMutableBufferPointer { b0 in r1.withUnsafeMutableBufferPointer { b1 in r2.withUnsafeMutableBufferPointer { b2 in
+            let (p0, p1, p2) = (b0.baseAddress!, b1.baseAddress!, b2.baseAddress!)
+            Parallel.forEach(s[2]) { k in
+                for j in 0..<s[1] { for i in 0..<s[0] {
+                    let o = i + s[0] * (j + s[1] * k)
+                    let w = a.apply((Double(i), Double(j), Double(k)))
+                    let q = inv.apply((w.0 + Double(other.u[0][o]), w.1 + Double(other.u[1][o]), w.2 + Double(other.u[2][o])))
+                    let v = self.value(atVoxel: q)
+                    p0[o] = other.u[0][o] + v.0; p1[o] = other.u[1][o] + v.1; p2[o] = other.u[2][o] + v.2
+                } }
+            }
+        } } }
+        out.u = [r0, r1, r2]
+        return out
+    }
+
+    /// exp(v) of a stationary velocity field by scaling and squaring (a diffeomorphism when the
+    /// scaled field moves less than half a voxel).
+    public static func exponential(_ v: DisplacementField) -> DisplacementField {
+        let sp = v.affine.columnNorms.min() ?? 1
+        var maxNorm: Float = 0
+        for o in 0..<v.count { maxNorm = max(maxNorm, (v.u[0][o] * v.u[0][o] + v.u[1][o] * v.u[1][o] + v.u[2][o] * v.u[2][o]).squareRoot()) }
+        var steps = 0
+        while Double(maxNorm) / Double(1 << steps) > 0.5 * sp && steps < 20 { steps += 1 }
+        var phi = v
+        let f = 1 / Float(1 << steps)
+        for c in 0..<3 { phi.u[c] = v.u[c].map { $0 * f } }
+        for _ in 0..<steps { phi = phi.composed(after: phi) }
+        return phi
+    }
+
+    /// Jacobian determinant of x ↦ x + u(x) at every voxel (central differences, world mm).
+    public func jacobianDeterminant() -> [Float] {
+        let s = shape, sp = affine.columnNorms
+        // Axis-aligned grid assumed for the differences (resampled grids are); directions from the affine.
+        var out = [Float](repeating: 1, count: count)
+        for k in 0..<s[2] { for j in 0..<s[1] { for i in 0..<s[0] {
+            let o = i + s[0] * (j + s[1] * k)
+            func d(_ c: Int, _ axis: Int) -> Float {
+                let (st, idx, n) = axis == 0 ? (1, i, s[0]) : axis == 1 ? (s[0], j, s[1]) : (s[0] * s[1], k, s[2])
+                let lo = idx > 0 ? o - st : o, hi = idx < n - 1 ? o + st : o
+                let h = Float(sp[axis]) * Float((idx > 0 ? 1 : 0) + (idx < n - 1 ? 1 : 0))
+                return h > 0 ? (u[c][hi] - u[c][lo]) / h : 0
+            }
+            // ∂u_c/∂(voxel axis) / spacing ≈ ∂u_c/∂x_world along that axis direction (RAS-aligned grids).
+            let m = [[1 + d(0, 0), d(0, 1), d(0, 2)], [d(1, 0), 1 + d(1, 1), d(1, 2)], [d(2, 0), d(2, 1), 1 + d(2, 2)]]
+            out[o] = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+        } } }
+        return out
+    }
+
+    /// The field resampled onto another grid (components interpolated, values in mm unchanged).
+    public func resampled(toShape target: [Int], affine targetAffine: Affine) throws -> DisplacementField {
+        var out = DisplacementField(shape: target, affine: targetAffine)
+        for c in 0..<3 {
+            let v = try Volume(shape: shape, affine: affine, data: u[c])
+            out.u[c] = try v.resampled(toShape: target, affine: targetAffine, interpolation: .linear, fill: 0).data
+        }
+        return out
+    }
+
+    /// Gaussian smoothing of each component (σ in mm).
+    public func smoothed(sigmaMM: Double) throws -> DisplacementField {
+        guard sigmaMM > 0 else { return self }
+        var out = self
+        for c in 0..<3 { out.u[c] = try Volume(shape: shape, affine: affine, data: u[c]).gaussianSmoothed(sigmaMM: [sigmaMM, sigmaMM, sigmaMM]).data }
+        return out
+    }
+
+    /// As a 4D NIfTI-ready volume [x, y, z, 3] (displacements in mm, RAS).
+    public func volume() throws -> Volume {
+        try Volume(shape: shape + [3], affine: affine, data: u[0] + u[1] + u[2])
+    }
+}
