@@ -36,13 +36,13 @@ let package = Package(
         .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
-        .target(name: "GantryRegistration", dependencies: ["GantryCore"]),
+        .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
-        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "Yams"]),
+        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "GantryRegistration", "Yams"]),
         .executableTarget(
             name: "gantry",
             dependencies: [
-                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon",
+                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon", "GantryRegistration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"]),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
-        .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO"]),
+        .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"]),
     ],

@@ -8,7 +8,7 @@ import Yams
 ///     name: tissue-segmentation
 ///     description: …
 ///     inputs:                        # per-subject files, relative to the subject folder
-///       t1w: anat/{subject}_T1w.nii.gz
+///       t1w: anat/{subject}_T1w.nii.gz  # ("../sub-01/…" reaches another subject in the study)
 ///     stages:
 ///       - id: segment                # unique; outputs go to OUT/derivatives/gantry/<subject>/<id>/
 ///         uses: segment.tissue-kmeans
@@ -62,7 +62,12 @@ public struct PipelineSpec: Sendable {
             for (k, v) in m {
                 guard let n = k.string, let p = v.string else { throw error(path, line(k), "input '\(k.string ?? "?")' must be a file pattern string") }
                 guard p.contains("{subject}") || p.contains("*") || !p.isEmpty else { throw error(path, line(v), "empty pattern for input '\(n)'") }
-                if p.hasPrefix("/") || p.split(separator: "/").contains("..") { throw error(path, line(v), "input pattern '\(p)' must stay inside the subject folder") }
+                // Relative to the subject folder; one leading "../" reaches the study folder (e.g. a
+                // reference subject or template), nothing may go further up.
+                let parts = p.split(separator: "/")
+                if p.hasPrefix("/") || parts.dropFirst(parts.first == ".." ? 1 : 0).contains("..") {
+                    throw error(path, line(v), "input pattern '\(p)' must stay inside the study folder")
+                }
                 spec.inputs.append(Input(name: n, pattern: p, line: line(k) ?? 0))
             }
         }

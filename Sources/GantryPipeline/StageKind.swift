@@ -76,6 +76,7 @@ public enum StageRegistry {
         ConvertStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
         DiceReportStage.self, HTMLReportStage.self,
         ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, ReconReportStage.self,
+        RigidRegistrationStage.self, AffineRegistrationStage.self, SyNRegistrationStage.self,
     ]
 
     /// Adds a stage kind (tests, plug-ins).

@@ -14,10 +14,10 @@ public struct DisplacementField: Sendable {
         u = Array(repeating: [Float](repeating: 0, count: shape.reduce(1, *)), count: 3)
     }
 
-    var count: Int { shape.reduce(1, *) }
+    public var count: Int { shape.reduce(1, *) }
 
     /// World → voxel matrix of the grid.
-    var toVoxel: Affine { affine.inverse ?? .identity }
+    public var toVoxel: Affine { affine.inverse ?? .identity }
 
     /// u at a world point (trilinear, zero outside).
     @inline(__always)

@@ -2,6 +2,7 @@ import Foundation
 import GantryCore
 import GantryIO
 @testable import GantryPipeline
+import GantryRegistration
 import XCTest
 
 /// A stage that writes half its output and then fails, as a run killed mid-stage would leave it.
@@ -115,6 +116,33 @@ final class ExecutorTests: XCTestCase {
         let ok = try Executor.run(try TestStudy.plan(yaml, out: out))
         XCTAssertEqual(ok.ran, 2)
         XCTAssertEqual(try FileIO.readAll(out + "/derivatives/gantry/sub-01/boom/out.bin"), [1, 2, 3, 4, 5, 6])
+    }
+
+    func testRegistrationStageWarpsLabelsOntoTheFixedGrid() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let yaml = """
+        name: reg
+        inputs:
+          t1w: anat/{subject}_T1w.nii.gz
+          tissue: anat/{subject}_label-tissue_dseg.nii.gz
+          ref: ../sub-01/anat/sub-01_T1w.nii.gz
+          ref_tissue: ../sub-01/anat/sub-01_label-tissue_dseg.nii.gz
+        stages:
+          - id: reg
+            uses: register.affine
+            inputs: {fixed: inputs.ref, moving: inputs.t1w, moving_labels: inputs.tissue, fixed_labels: inputs.ref_tissue}
+        """
+        let r = try Executor.run(try TestStudy.plan(yaml, out: out))
+        XCTAssertEqual(r.ran, 2)
+        let warped = try NIfTI.read(out + "/derivatives/gantry/sub-02/reg/warped_labels.nii.gz")
+        let ref = try NIfTI.read(TestStudy.path + "/sub-01/anat/sub-01_label-tissue_dseg.nii.gz")
+        XCTAssertEqual(warped.affine, ref.affine)
+        XCTAssertEqual(warped.shape, ref.shape)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/sub-02/reg/registration.json"))) as? [String: Any])
+        let before = try XCTUnwrap(report["mean_dice_before"] as? Double), after = try XCTUnwrap(report["mean_dice_after"] as? Double)
+        XCTAssertGreaterThan(after, before)
+        XCTAssertNoThrow(try ITKTransformFile.parse(String(contentsOfFile: out + "/derivatives/gantry/sub-02/reg/affine.txt", encoding: .utf8), path: "affine.txt"))
     }
 
     func testTwoRunsGiveIdenticalMasksAndReports() throws {

@@ -77,6 +77,14 @@ final class SpecValidationTests: XCTestCase {
         assertInvalid(replacing("  - id: dice\n", "  - id: dice\n    run: now\n"), "unknown stage key 'run'")
     }
 
+    func testInputPatternsStayInsideTheStudy() throws {
+        assertInvalid(replacing("t1w: anat/{subject}_T1w.nii.gz", "t1w: ../../etc/passwd"), "must stay inside the study folder", line: 3)
+        assertInvalid(replacing("t1w: anat/{subject}_T1w.nii.gz", "t1w: /etc/passwd"), "must stay inside the study folder", line: 3)
+        // one leading ../ reaches another subject (a reference / template)
+        let plan = try TestStudy.plan(replacing("t1w: anat/{subject}_T1w.nii.gz", "t1w: ../sub-01/anat/sub-01_T1w.nii.gz"), out: tempOut())
+        XCTAssertTrue(plan.inputFiles["sub-02"]?["t1w"]?.hasSuffix("sub-02/../sub-01/anat/sub-01_T1w.nii.gz") ?? false)
+    }
+
     func testUnknownInputName() {
         assertInvalid(replacing("inputs: {pred: seg.mask, ref: inputs.tissue}", "inputs: {pred: seg.mask, ref: inputs.tissue, extra: inputs.t1w}"), "has no input 'extra'")
         assertInvalid(replacing("inputs: {pred: seg.mask, ref: inputs.tissue}", "inputs: {pred: seg.mask}"), "missing input 'ref'")

@@ -1,0 +1,84 @@
+import Foundation
+import GantryCore
+
+/// The registration types the CLI and pipeline stages offer.
+public enum RegistrationType: String, CaseIterable, Sendable {
+    case rigid, affine
+    /// Affine followed by diffeomorphic, inverse-consistent deformable registration (log-domain demons).
+    case syn
+}
+
+/// A finished registration: fixed world → moving world is x ↦ affine(x + field(x)).
+public struct RegistrationResult: Sendable {
+    public var affine: Affine
+    public var field: DisplacementField?
+    public var inverseField: DisplacementField?
+    public var seconds: Double
+
+    /// Moving-image voxel coordinates for every voxel of a target grid (`shape`, `gridAffine`).
+    func positions(moving: Volume, shape: [Int], gridAffine: Affine) throws -> (Int, Int, Int) -> (Double, Double, Double) {
+        guard let toMoving = moving.affine.inverse else { throw GantryError.invalidArgument("moving image affine is singular") }
+        let t = toMoving * affine
+        let f = field
+        let fv = field?.toVoxel
+        return { i, j, k in
+            var w = gridAffine.apply((Double(i), Double(j), Double(k)))
+            if let f, let fv {
+                let u = f.value(atVoxel: fv.apply(w))
+                w = (w.0 + Double(u.0), w.1 + Double(u.1), w.2 + Double(u.2))
+            }
+            return t.apply(w)
+        }
+    }
+
+    /// `moving` resampled onto `grid`'s voxels (its affine and header kept): trilinear for images.
+    public func warp(_ moving: Volume, onto grid: Volume, interpolation: Interpolation = .linear) throws -> Volume {
+        let p = try positions(moving: moving, shape: grid.spatialShape, gridAffine: grid.affine)
+        return try grid.with(data: Warp.sample(moving, shape: grid.spatialShape, interpolation: interpolation, position: p).data)
+    }
+
+    /// A label map resampled onto `grid` (per-label linear interpolation + argmax).
+    public func warpLabels(_ labels: Volume, onto grid: Volume) throws -> Volume {
+        let values = Set(labels.data.map { Int($0.rounded()) }).filter { $0 != 0 }.sorted()
+        let p = try positions(moving: labels, shape: grid.spatialShape, gridAffine: grid.affine)
+        return try grid.with(data: Warp.labels(labels, labels: values, shape: grid.spatialShape, position: p))
+    }
+
+    /// Jacobian determinant summary of the deformable part (min, fraction ≤ 0); nil for linear transforms.
+    public var jacobian: (min: Double, negativeFraction: Double)? {
+        guard let f = field else { return nil }
+        let j = f.jacobianDeterminant()
+        return (Double(j.min() ?? 1), Double(j.filter { $0 <= 0 }.count) / Double(max(1, j.count)))
+    }
+
+    /// Mean |φ⁻¹∘φ − id| in mm over the grid.
+    public var inverseConsistencyError: Double? {
+        guard let f = field, let g = inverseField else { return nil }
+        let r = g.composed(after: f)
+        var s = 0.0
+        for o in 0..<r.count { s += Double((r.u[0][o] * r.u[0][o] + r.u[1][o] * r.u[1][o] + r.u[2][o] * r.u[2][o]).squareRoot()) }
+        return s / Double(max(1, r.count))
+    }
+}
+
+public enum Registration {
+    /// Registers `moving` to `fixed` (both brought to RAS voxel order internally; world positions
+    /// are unchanged, so results apply to the original grids).
+    public static func run(fixed: Volume, moving: Volume, type: RegistrationType, metric: Similarity = .ncc,
+                           progress: @escaping (String) -> Void = { _ in }) throws -> RegistrationResult {
+        let t0 = Date()
+        let f = try fixed.reorientedToRAS(), m = try moving.reorientedToRAS()
+        let kind: AffineTransform.Kind = type == .rigid ? .rigid : .affine
+        progress("\(kind.rawValue) (\(metric.rawValue))")
+        let linear = try AffineRegistration(kind: kind, metric: metric).run(fixed: f, moving: m, progress: progress).matrix
+        var result = RegistrationResult(affine: linear, field: nil, inverseField: nil, seconds: 0)
+        if type == .syn {
+            progress("deformable (symmetric log-domain demons)")
+            let d = try Demons().run(fixed: f, moving: m, prealign: linear, progress: progress)
+            result.field = d.forward
+            result.inverseField = d.inverse
+        }
+        result.seconds = Date().timeIntervalSince(t0)
+        return result
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import GantryCore
+import GantryIO
+import GantryMetrics
+
+/// Runs a registration and writes its outputs into a folder: `warped.nii.gz` (moving on the fixed
+/// grid), `warped_labels.nii.gz`, `affine.txt` (ITK/ANTs text, LPS), `field.nii.gz` (displacement
+/// [x, y, z, 3] in mm, RAS, on the fixed grid reoriented to RAS) and `registration.json` (Dice per
+/// label before/after when both label maps are given, Jacobian summary, inverse consistency, time).
+public enum RegistrationJob {
+    public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
+                           type: RegistrationType, metric: Similarity, out: String, progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
+        let fixed = try VolumeFile.read(fixedPath), moving = try VolumeFile.read(movingPath)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, progress: progress)
+        try NIfTI.write(try r.warp(moving, onto: fixed), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
+        try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
+        if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: .init(datatype: .float32)) }
+        var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue, "seconds": r.seconds,
+                                     "affine_ras": (0..<4).map { i in (0..<4).map { r.affine[i, $0] } }]
+        if let j = r.jacobian { report["jacobian_min"] = j.min; report["jacobian_nonpositive_fraction"] = j.negativeFraction }
+        if let ic = r.inverseConsistencyError { report["inverse_consistency_mm"] = ic }
+        if let ml = movingLabels {
+            let labels = try VolumeFile.read(ml)
+            let warped = try r.warpLabels(labels, onto: fixed)
+            try NIfTI.write(warped, to: out + "/warped_labels.nii.gz", options: .init(datatype: (warped.data.max() ?? 0) > 255 ? .int16 : .uint8))
+            if let fl = fixedLabels {
+                let ref = try VolumeFile.read(fl)
+                let ids = Set(ref.data.map { Int($0.rounded()) }).filter { $0 != 0 }.sorted()
+                // "before": the moving labels on the fixed grid by world position alone
+                let before = try labels.resampled(toShape: fixed.spatialShape, affine: fixed.affine, interpolation: .nearest)
+                var dice: [[String: Any]] = []
+                for l in ids {
+                    let b = try SegmentationMetrics.compare(pred: before.data.map { Int($0.rounded()) == l }, ref: ref.data.map { Int($0.rounded()) == l }, shape: ref.spatialShape, affine: ref.affine, withHD95: false)
+                    let a = try SegmentationMetrics.compare(pred: warped.data.map { Int($0.rounded()) == l }, ref: ref.data.map { Int($0.rounded()) == l }, shape: ref.spatialShape, affine: ref.affine, withHD95: false)
+                    dice.append(["label": l, "before": b.dice, "after": a.dice])
+                }
+                report["dice"] = dice
+                report["mean_dice_before"] = dice.map { $0["before"] as? Double ?? 0 }.reduce(0, +) / Double(max(1, dice.count))
+                report["mean_dice_after"] = dice.map { $0["after"] as? Double ?? 0 }.reduce(0, +) / Double(max(1, dice.count))
+            }
+        }
+        try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
+        return report
+    }
+}
