@@ -9,7 +9,8 @@ import GantryMetrics
 /// label before/after when both label maps are given, Jacobian summary, inverse consistency, time).
 public enum RegistrationJob {
     public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
-                           type: RegistrationType, metric: Similarity, out: String, progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
+                           type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [],
+                           progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
         let fixed = try VolumeFile.read(fixedPath), moving = try VolumeFile.read(movingPath)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, progress: progress)
@@ -39,6 +40,11 @@ public enum RegistrationJob {
                 report["mean_dice_before"] = dice.map { $0["before"] as? Double ?? 0 }.reduce(0, +) / Double(max(1, dice.count))
                 report["mean_dice_after"] = dice.map { $0["after"] as? Double ?? 0 }.reduce(0, +) / Double(max(1, dice.count))
             }
+        }
+        // Further label maps ride along: warped_labels_2.nii.gz, warped_labels_3.nii.gz, …
+        for (i, path) in extraLabels.enumerated() {
+            let w = try r.warpLabels(try VolumeFile.read(path), onto: fixed)
+            try NIfTI.write(w, to: out + "/warped_labels_\(i + 2).nii.gz", options: .init(datatype: (w.data.max() ?? 0) > 255 ? .int16 : .uint8))
         }
         try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
         return report

@@ -15,7 +15,7 @@ extension Gantry {
 
         @Option(help: "Fixed image.") var fixed: String
         @Option(help: "Moving image.") var moving: String
-        @Option(help: "Label map on the moving grid, warped with the image.") var movingLabels: String?
+        @Option(help: "Label map on the moving grid, warped with the image (repeat for more: warped_labels_2.nii.gz, …).") var movingLabels: [String] = []
         @Option(help: "Label map on the fixed grid, for Dice before/after.") var fixedLabels: String?
         @Option(help: "rigid, affine or syn.") var type: String = "affine"
         @Option(help: "Similarity for the linear part: mse, ncc or mi (different contrasts).") var metric: String = "ncc"
@@ -26,8 +26,8 @@ extension Gantry {
             try compute.apply()
             guard let t = RegistrationType(rawValue: type) else { throw ValidationError("--type must be rigid, affine or syn") }
             guard let m = Similarity(rawValue: metric) else { throw ValidationError("--metric must be mse, ncc or mi") }
-            let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels, fixedLabels: fixedLabels,
-                                                 type: t, metric: m, out: out) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
+            let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
+                                                 type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst())) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
             var line = String(format: "%@ registration in %.1f s", t.rawValue, report["seconds"] as? Double ?? 0)
             if let b = report["mean_dice_before"] as? Double, let a = report["mean_dice_after"] as? Double { line += String(format: "; mean Dice %.3f → %.3f", b, a) }
             if let j = report["jacobian_min"] as? Double { line += String(format: "; min Jacobian %.3f", j) }

@@ -15,6 +15,7 @@ def main():
     rows = OrderedDict()
     sizes = OrderedDict()
     quality = OrderedDict()
+    scores = OrderedDict()
     for line in open(sys.argv[1]):
         line = line.strip()
         if not line.startswith("{"):
@@ -25,6 +26,9 @@ def main():
             continue
         if "psnr_db" in r:
             quality.setdefault(r["name"], {})[r["tool"]] = r["psnr_db"]
+            continue
+        if "score" in r:
+            scores.setdefault(r["name"], {})[r["tool"]] = r["score"]
             continue
         rows.setdefault(r["name"], {})[r["tool"]] = r
     cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
@@ -55,6 +59,15 @@ def main():
             print("Quality of the timed reconstructions (PSNR against the fully sampled RSS):\n")
             for n, q in gq:
                 print(f"- {n}: " + ", ".join(f"{t} {v:.2f} dB" for t, v in q.items()))
+            print()
+        gs = [(n, q) for n, q in scores.items() if n.split(" ")[0] == group]
+        if gs:
+            print("Quality:\n")
+            print("| measure | " + " | ".join(sorted({t for _, q in gs for t in q})) + " |")
+            tools = sorted({t for _, q in gs for t in q})
+            print("|" + "---|" * (1 + len(tools)))
+            for n, q in gs:
+                print(f"| {n} | " + " | ".join(f"{q[t]:.3f}" if q.get(t) is not None else "—" for t in tools) + " |")
             print()
         gsizes = [(n, s) for n, s in sizes.items() if n.split(" ")[0] == group]
         if gsizes:

@@ -31,5 +31,10 @@ if command -v bart >/dev/null; then
   "$PY" scripts/bench/peers_recon.py "$WORK" pics | tee -a "$RESULTS" >&2
 fi
 
+if [ -f /usr/share/mricron/templates/ch2bet.nii.gz ]; then
+  echo "== registration: Gantry, elastix, ANTs SyN" >&2
+  "$PY" scripts/bench/registration_compare.py "$WORK/registration" | tee -a "$RESULTS" >&2
+fi
+
 "$PY" scripts/bench/report.py "$RESULTS" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md" >&2
