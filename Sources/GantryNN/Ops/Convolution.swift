@@ -1,0 +1,166 @@
+import Foundation
+import GantryCore
+
+/// Convolution geometry for 2D (`N C H W`, kernel `[Cout, Cin/groups, kH, kW]`) and 3D
+/// (`N C D H W`, kernel `[Cout, Cin/groups, kD, kH, kW]`) — PyTorch's conv2d/conv3d: cross-correlation,
+/// zero padding, stride, dilation, groups (groups = Cin: depthwise).
+public struct ConvParameters: Sendable, Equatable {
+    public var stride: [Int]
+    public var padding: [Int]
+    public var dilation: [Int]
+    public var groups: Int
+
+    public init(stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1], groups: Int = 1) {
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    }
+
+    /// Same value on every spatial axis.
+    public static func uniform(stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, dims: Int = 3) -> ConvParameters {
+        ConvParameters(stride: Array(repeating: stride, count: dims), padding: Array(repeating: padding, count: dims),
+                       dilation: Array(repeating: dilation, count: dims), groups: groups)
+    }
+}
+
+extension Tensor {
+    /// PyTorch conv2d / conv3d (by the input's rank), im2col + OpenBLAS GEMM per output depth plane,
+    /// so the column buffer stays at (Cin/groups·k³) × (oH·oW).
+    public func conv(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters()) throws -> Tensor {
+        let is2D = shape.count == 4
+        guard shape.count == 4 || shape.count == 5, weight.shape.count == shape.count else {
+            throw GantryError.invalidArgument("conv: input \(shape) and weight \(weight.shape) must both be 4-D or 5-D")
+        }
+        // Work in 3D: a 2D input is D = 1 with a 1-deep kernel.
+        let x5 = is2D ? [shape[0], shape[1], 1, shape[2], shape[3]] : shape
+        let w5 = is2D ? [weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]] : weight.shape
+        let sp = p.stride.count == 3 ? p.stride : [1] + p.stride, pd = p.padding.count == 3 ? p.padding : [0] + p.padding
+        let dl = p.dilation.count == 3 ? p.dilation : [1] + p.dilation
+        let (n, cin, d, h, w) = (x5[0], x5[1], x5[2], x5[3], x5[4])
+        let (cout, cg, kd, kh, kw) = (w5[0], w5[1], w5[2], w5[3], w5[4])
+        let g = p.groups
+        guard g >= 1, cin % g == 0, cout % g == 0, cg == cin / g else {
+            throw GantryError.invalidArgument("conv: \(cin) input channels, weight \(weight.shape), groups \(g) do not fit")
+        }
+        let od = (d + 2 * pd[0] - dl[0] * (kd - 1) - 1) / sp[0] + 1
+        let oh = (h + 2 * pd[1] - dl[1] * (kh - 1) - 1) / sp[1] + 1
+        let ow = (w + 2 * pd[2] - dl[2] * (kw - 1) - 1) / sp[2] + 1
+        guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
+        let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
+        var out = [Float](repeating: 0, count: n * cout * od * plane)
+        let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
+        let xData = data, wData = weight.data
+        // Forward: out[n, g·coutG + o, z, :] = W_g[o, :] · cols(n, g, z)
+        Parallel.forEach(n * g * od) { job in
+            let z = job % od, gi = (job / od) % g, b = job / (od * g)
+            var cols = [Float](repeating: 0, count: K * plane)
+            xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, into: &cols) }
+            var res = [Float](repeating: 0, count: coutG * plane)
+            wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in res.withUnsafeMutableBufferPointer { rb in
+                BLAS.sgemm(m: coutG, n: plane, k: K, a: wb.baseAddress! + gi * coutG * K, b: cb.baseAddress!, c: rb.baseAddress!)
+            } } }
+            out.withUnsafeMutableBufferPointer { ob in
+                for o in 0..<coutG {
+                    let dst = ob.baseAddress! + ((b * cout + gi * coutG + o) * od + z) * plane
+                    res.withUnsafeBufferPointer { rb in dst.update(from: rb.baseAddress! + o * plane, count: plane) }
+                }
+            }
+        }
+        let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
+        let y = Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
+            var gx = [Float](repeating: 0, count: self.count)
+            var gw = [Float](repeating: 0, count: weight.count)
+            let lock = NSLock()
+            // Jobs over (batch, group); planes inside, so dx and dW accumulate without races per job.
+            Parallel.forEach(n * g) { job in
+                let gi = job % g, b = job / g
+                var localGW = [Float](repeating: 0, count: coutG * K)
+                var gxLocal = [Float](repeating: 0, count: cg * d * h * w)
+                var cols = [Float](repeating: 0, count: K * plane)
+                var dcols = [Float](repeating: 0, count: K * plane)
+                for z in 0..<od {
+                    xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, into: &cols) }
+                    // dY_g for this plane: [coutG, plane]
+                    var dy = [Float](repeating: 0, count: coutG * plane)
+                    for o in 0..<coutG {
+                        let src = ((b * cout + gi * coutG + o) * od + z) * plane
+                        for i in 0..<plane { dy[o * plane + i] = gy[src + i] }
+                    }
+                    dy.withUnsafeBufferPointer { db in cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { gb in
+                        // dW += dY · colsᵀ
+                        BLAS.sgemm(transB: true, m: coutG, n: K, k: plane, a: db.baseAddress!, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!)
+                    } } }
+                    wData.withUnsafeBufferPointer { wb in dy.withUnsafeBufferPointer { db in dcols.withUnsafeMutableBufferPointer { dc in
+                        // dcols = Wᵀ · dY
+                        BLAS.sgemm(transA: true, m: K, n: plane, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress!, c: dc.baseAddress!)
+                    } } }
+                    geo.scatterAdd(dcols, z: z, into: &gxLocal)
+                }
+                lock.lock()
+                for i in 0..<localGW.count { gw[gi * coutG * K + i] += localGW[i] }
+                let base = (b * cin + gi * cg) * d * h * w
+                for i in 0..<gxLocal.count { gx[base + i] += gxLocal[i] }
+                lock.unlock()
+            }
+            self.accumulate(gx)
+            weight.accumulate(gw)
+        }
+        return bias.map { y.addingChannelBias($0) } ?? y
+    }
+}
+
+/// Gathers input patches for one output depth plane (and scatters their gradients back).
+struct Im2Col {
+    let c: Int, d: Int, h: Int, w: Int
+    let kd: Int, kh: Int, kw: Int
+    let od: Int, oh: Int, ow: Int
+    let stride: [Int], padding: [Int], dilation: [Int]
+
+    /// cols[(ci, a, bb, cc), (y, x)] = input[ci, z·s − p + a·dil, …] (0 outside).
+    func gather(_ x: UnsafePointer<Float>, z: Int, into cols: inout [Float]) {
+        let plane = oh * ow
+        cols.withUnsafeMutableBufferPointer { cb in
+            let cp = cb.baseAddress!
+            var row = 0
+            for ci in 0..<c { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {
+                let iz = z * stride[0] - padding[0] + a * dilation[0]
+                let dst = cp + row * plane
+                row += 1
+                guard iz >= 0, iz < d else { for i in 0..<plane { dst[i] = 0 }; continue }
+                let src = x + (ci * d + iz) * h * w
+                for y in 0..<oh {
+                    let iy = y * stride[1] - padding[1] + bb * dilation[1]
+                    let drow = dst + y * ow
+                    guard iy >= 0, iy < h else { for i in 0..<ow { drow[i] = 0 }; continue }
+                    let srow = src + iy * w
+                    for xx in 0..<ow {
+                        let ix = xx * stride[2] - padding[2] + cc * dilation[2]
+                        drow[xx] = (ix >= 0 && ix < w) ? srow[ix] : 0
+                    }
+                }
+            } } } }
+        }
+    }
+
+    /// The adjoint of `gather`: input gradient += patches.
+    func scatterAdd(_ cols: [Float], z: Int, into gx: inout [Float]) {
+        let plane = oh * ow
+        cols.withUnsafeBufferPointer { cb in gx.withUnsafeMutableBufferPointer { gb in
+            let (cp, gp) = (cb.baseAddress!, gb.baseAddress!)
+            var row = 0
+            for ci in 0..<c { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {
+                let iz = z * stride[0] - padding[0] + a * dilation[0]
+                let src = cp + row * plane
+                row += 1
+                guard iz >= 0, iz < d else { continue }
+                let dst = gp + (ci * d + iz) * h * w
+                for y in 0..<oh {
+                    let iy = y * stride[1] - padding[1] + bb * dilation[1]
+                    guard iy >= 0, iy < h else { continue }
+                    for xx in 0..<ow {
+                        let ix = xx * stride[2] - padding[2] + cc * dilation[2]
+                        if ix >= 0 && ix < w { dst[iy * w + ix] += src[y * ow + xx] }
+                    }
+                }
+            } } } }
+        } }
+    }
+}

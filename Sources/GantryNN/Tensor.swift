@@ -1,0 +1,98 @@
+import Foundation
+import GantryCore
+
+/// A Float32 tensor in row-major (PyTorch) order — `N C H W` or `N C D H W` for images — with
+/// reverse-mode automatic differentiation. A reference type: operations record how they were made
+/// (`backwardFn`) so `backward()` can walk the graph from a scalar loss to every leaf that
+/// `requiresGrad`. Inside `Tensor.noGrad { … }` nothing is recorded (inference allocates no tape).
+public final class Tensor: @unchecked Sendable, CustomStringConvertible {
+    public let shape: [Int]
+    public var data: [Float]
+    public var requiresGrad: Bool
+    /// Accumulated gradient (same shape), after `backward()`.
+    public var grad: [Float]?
+    /// Parents in the graph and the function that pushes this tensor's gradient into them.
+    var parents: [Tensor] = []
+    var backwardFn: (([Float]) -> Void)?
+    public var name: String?
+
+    public init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
+        precondition(shape.reduce(1, *) == data.count, "Tensor: shape \(shape) does not match \(data.count) values")
+        self.shape = shape; self.data = data; self.requiresGrad = requiresGrad
+    }
+
+    /// Checked initialiser for data that came from outside (files, users).
+    public static func make(shape: [Int], data: [Float], requiresGrad: Bool = false) throws -> Tensor {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == data.count else {
+            throw GantryError.invalidArgument("tensor shape \(shape) does not match \(data.count) values")
+        }
+        return Tensor(shape: shape, data: data, requiresGrad: requiresGrad)
+    }
+
+    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
+        self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    /// Deterministic uniform(−bound, bound) values (PyTorch's kaiming-uniform style initialisation uses
+    /// bound = 1/sqrt(fan_in) for biases and sqrt(6/((1+a²)·fan_in)) for weights).
+    public convenience init(uniform shape: [Int], bound: Float, seed: UInt64, requiresGrad: Bool = true) {
+        var g = SeededRandom(seed: seed)
+        let n = shape.reduce(1, *)
+        self.init(shape: shape, data: (0..<n).map { _ in Float(g.uniform(-Double(bound), Double(bound))) }, requiresGrad: requiresGrad)
+    }
+
+    public var count: Int { data.count }
+    public var description: String { "Tensor\(shape)" }
+
+    // MARK: Recording
+
+    nonisolated(unsafe) static var recordingDisabled = 0
+
+    /// Runs `body` without recording the graph (inference).
+    public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
+        recordingDisabled += 1
+        defer { recordingDisabled -= 1 }
+        return try body()
+    }
+
+    /// An op's output: records parents and the backward function when any parent needs gradients.
+    static func result(shape: [Int], data: [Float], parents: [Tensor], backward: @escaping ([Float]) -> Void) -> Tensor {
+        let needs = recordingDisabled == 0 && parents.contains { $0.requiresGrad }
+        let t = Tensor(shape: shape, data: data, requiresGrad: needs)
+        if needs { t.parents = parents; t.backwardFn = backward }
+        return t
+    }
+
+    /// Adds `g` into this tensor's gradient.
+    func accumulate(_ g: [Float]) {
+        guard requiresGrad else { return }
+        guard var acc = grad else { grad = g; return }
+        grad = nil  // keep the buffer uniquely referenced while adding in place
+        acc.withUnsafeMutableBufferPointer { a in g.withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] += b[i] } } }
+        grad = acc
+    }
+
+    /// Back-propagates from this tensor (a scalar loss unless `seed` is given).
+    public func backward(seed: [Float]? = nil) {
+        // Topological order by depth-first search.
+        var order: [Tensor] = []
+        var seen = Set<ObjectIdentifier>()
+        func visit(_ t: Tensor) {
+            guard seen.insert(ObjectIdentifier(t)).inserted else { return }
+            for p in t.parents where p.requiresGrad { visit(p) }
+            order.append(t)
+        }
+        visit(self)
+        grad = seed ?? [Float](repeating: 1, count: count)
+        for t in order.reversed() {
+            guard let fn = t.backwardFn, let g = t.grad else { continue }
+            fn(g)
+        }
+    }
+
+    /// Clears gradients of this tensor (leaves keep `requiresGrad`).
+    public func zeroGrad() { grad = nil }
+
+    /// Cuts the graph here (a leaf with the same values).
+    public func detached() -> Tensor { Tensor(shape: shape, data: data) }
+}
