@@ -51,12 +51,14 @@ bench: build peers
 peers:
 	@scripts/peers.sh
 
-## Regenerate the committed reference fixtures (nibabel, h5py, scikit-image).
+## Regenerate the committed reference fixtures (nibabel, h5py, scikit-image, BART, PyTorch).
 fixtures: peers
+	@scripts/peers.sh torch
 	@command -v bart >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends bart >/dev/null; }
 	.venv-peers/bin/python scripts/fixtures/make_io_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_metrics_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_bart_fixtures.py
+	.venv-peers/bin/python scripts/parity/make_nn_fixtures.py
 
 clean:
 	rm -rf .build .build-test out

@@ -33,7 +33,7 @@ let package = Package(
         // Swift modules.
         .target(name: "GantryCore"),
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
-        .target(name: "GantryNN", dependencies: ["GantryCore", "COpenBLAS"]),
+        .target(name: "GantryNN", dependencies: ["GantryCore", "GantryIO", "COpenBLAS"]),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"]),
@@ -51,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"]),
+        .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"]),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"]),

@@ -16,3 +16,9 @@ if [ -n "$missing" ]; then
   echo "installing Python peers:$missing" >&2
   "$VENV/bin/pip" install -q $missing
 fi
+# PyTorch (CPU wheel from the machine's find-links; installed first so nothing pulls the CUDA build)
+# and safetensors, for the tensor-engine parity fixtures and benchmarks: `scripts/peers.sh torch`.
+if [ "${1:-}" = "torch" ] && ! "$VENV/bin/python" -c "import torch, safetensors" 2>/dev/null; then
+  echo "installing PyTorch (CPU) and safetensors" >&2
+  "$VENV/bin/pip" install -q torch==2.13.0+cpu safetensors
+fi

@@ -1,0 +1,64 @@
+import Foundation
+import GantryNN
+import XCTest
+
+/// Forward outputs and gradients against PyTorch (scripts/parity/make_nn_fixtures.py).
+final class ParityTests: XCTestCase {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity.safetensors").path
+
+    func close(_ a: [Float], _ b: [Float], _ what: String, tol: Float = 1e-4) {
+        XCTAssertEqual(a.count, b.count, what)
+        let scale = max(1, b.map(abs).max() ?? 1)
+        var worst: Float = 0
+        for (x, y) in zip(a, b) { worst = max(worst, abs(x - y)) }
+        XCTAssertLessThanOrEqual(worst / scale, tol, "\(what): max |Δ| \(worst) (scale \(scale))")
+    }
+
+    func testEveryCaseMatchesPyTorch() throws {
+        let (t, meta) = try SafeTensors.readWithMetadata(Self.fixture)
+        let cases = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(meta["cases"]).utf8)) as? [String: [String: Any]])
+        XCTAssertGreaterThanOrEqual(cases.count, 12)
+        for (name, p) in cases.sorted(by: { $0.key < $1.key }) {
+            func get(_ k: String) throws -> Tensor { try XCTUnwrap(t["\(name).\(k)"], "\(name).\(k)") }
+            let x = try get("x"), r = try get("r")
+            x.requiresGrad = true
+            var w: Tensor? = nil, b: Tensor? = nil
+            let y: Tensor
+            switch p["op"] as? String {
+            case "conv":
+                w = try get("w"); b = try get("b")
+                w?.requiresGrad = true; b?.requiresGrad = true
+                let dims = p["dims"] as? Int ?? 3
+                y = try x.conv(try XCTUnwrap(w), bias: b, .uniform(stride: p["stride"] as? Int ?? 1, padding: p["padding"] as? Int ?? 0,
+                                                                 dilation: p["dilation"] as? Int ?? 1, groups: p["groups"] as? Int ?? 1, dims: dims))
+            case "relu": y = x.relu()
+            case "sigmoid": y = x.sigmoid()
+            case "tanh": y = x.tanh()
+            case "leaky_relu": y = x.leakyReLU(Float(p["slope"] as? Double ?? 0.01))
+            default: XCTFail("unknown case \(name)"); continue
+            }
+            close(y.data, try get("y").data, "\(name) forward")
+            (y * r).sum().backward()
+            close(x.grad ?? [], try get("gx").data, "\(name) dx")
+            if let w { close(w.grad ?? [], try get("gw").data, "\(name) dw") }
+            if let b { close(b.grad ?? [], try get("gb").data, "\(name) db") }
+        }
+    }
+
+    func testSafeTensorsRoundTripAndBadInput() throws {
+        let dir = NSTemporaryDirectory() + "st-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = Tensor(uniform: [2, 3, 4], bound: 1, seed: 1), b = Tensor(uniform: [5], bound: 2, seed: 2)
+        try SafeTensors.write(["layer.weight": a, "layer.bias": b], to: dir + "/m.safetensors", metadata: ["format": "pt"])
+        let (back, meta) = try SafeTensors.readWithMetadata(dir + "/m.safetensors")
+        XCTAssertEqual(back["layer.weight"]?.data, a.data)
+        XCTAssertEqual(back["layer.weight"]?.shape, [2, 3, 4])
+        XCTAssertEqual(back["layer.bias"]?.data, b.data)
+        XCTAssertEqual(meta["format"], "pt")
+        FileManager.default.createFile(atPath: dir + "/bad.safetensors", contents: Data([1, 2, 3]))
+        XCTAssertThrowsError(try SafeTensors.read(dir + "/bad.safetensors"))
+        FileManager.default.createFile(atPath: dir + "/bad2.safetensors", contents: Data([255, 255, 0, 0, 0, 0, 0, 0, 123]))
+        XCTAssertThrowsError(try SafeTensors.read(dir + "/bad2.safetensors"))
+    }
+}
