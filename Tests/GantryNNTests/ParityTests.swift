@@ -17,7 +17,7 @@ final class ParityTests: XCTestCase {
     func testEveryCaseMatchesPyTorch() throws {
         let (t, meta) = try SafeTensors.readWithMetadata(Self.fixture)
         let cases = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(meta["cases"]).utf8)) as? [String: [String: Any]])
-        XCTAssertGreaterThanOrEqual(cases.count, 12)
+        XCTAssertGreaterThanOrEqual(cases.count, 26)
         for (name, p) in cases.sorted(by: { $0.key < $1.key }) {
             func get(_ k: String) throws -> Tensor { try XCTUnwrap(t["\(name).\(k)"], "\(name).\(k)") }
             let x = try get("x"), r = try get("r")
@@ -31,6 +31,27 @@ final class ParityTests: XCTestCase {
                 let dims = p["dims"] as? Int ?? 3
                 y = try x.conv(try XCTUnwrap(w), bias: b, .uniform(stride: p["stride"] as? Int ?? 1, padding: p["padding"] as? Int ?? 0,
                                                                  dilation: p["dilation"] as? Int ?? 1, groups: p["groups"] as? Int ?? 1, dims: dims))
+            case "group_norm", "instance_norm":
+                w = try get("w"); b = try get("b")
+                w?.requiresGrad = true; b?.requiresGrad = true
+                y = p["op"] as? String == "group_norm" ? try x.groupNorm(groups: p["groups"] as? Int ?? 1, weight: w, bias: b) : try x.instanceNorm(weight: w, bias: b)
+            case "batch_norm":
+                w = try get("w"); b = try get("b")
+                w?.requiresGrad = true; b?.requiresGrad = true
+                var rm = try get("rm0").data, rv = try get("rv0").data
+                let training = p["training"] as? Bool ?? false
+                y = try x.batchNorm(runningMean: &rm, runningVar: &rv, weight: w, bias: b, training: training, momentum: 0.1)
+                if training {
+                    close(rm, try get("rm1").data, "\(name) running mean", tol: 1e-5)
+                    close(rv, try get("rv1").data, "\(name) running var", tol: 1e-5)
+                }
+            case "max_pool": y = try x.maxPool(p["k"] as? Int ?? 2)
+            case "avg_pool": y = try x.avgPool(p["k"] as? Int ?? 2)
+            case "upsample_nearest": y = x.upsampleNearest(p["f"] as? Int ?? 2)
+            case "softmax": y = x.softmaxChannels()
+            case "log_softmax": y = x.logSoftmaxChannels()
+            case "cross_entropy": y = try x.crossEntropy(labels: try get("labels"))
+            case "dice_loss": y = try x.softDiceLoss(labels: try get("labels"), includeBackground: p["background"] as? Bool ?? true)
             case "relu": y = x.relu()
             case "sigmoid": y = x.sigmoid()
             case "tanh": y = x.tanh()

@@ -57,5 +57,50 @@ for act in ("relu", "sigmoid", "tanh"):
     add(act, {"op": act}, torch.randn(2, 3, 4, 5), fn=getattr(torch, act))
 add("leaky_relu", {"op": "leaky_relu", "slope": 0.1}, torch.randn(2, 3, 4, 5), fn=lambda x: F.leaky_relu(x, 0.1))
 
-save_file({k: v.contiguous().float() for k, v in tensors.items()}, OUT, metadata={"cases": json.dumps(cases), "torch": torch.__version__})
+# normalisation (weights are the per-channel affine γ, biases β)
+c = 4
+add("group_norm_g2", {"op": "group_norm", "groups": 2}, torch.randn(2, c, 3, 4, 5), torch.randn(c), torch.randn(c),
+    lambda x, w, b: F.group_norm(x, 2, w, b, eps=1e-5))
+add("instance_norm", {"op": "instance_norm"}, torch.randn(2, c, 4, 5, 3), torch.randn(c), torch.randn(c),
+    lambda x, w, b: F.instance_norm(x, weight=w, bias=b, eps=1e-5))
+rm, rv = torch.randn(c) * 0.1, torch.rand(c) + 0.5
+bn_rm, bn_rv = rm.clone(), rv.clone()
+add("batch_norm_train", {"op": "batch_norm", "training": True, "momentum": 0.1}, torch.randn(3, c, 4, 5), torch.randn(c), torch.randn(c),
+    lambda x, w, b: F.batch_norm(x, bn_rm, bn_rv, w, b, training=True, momentum=0.1, eps=1e-5))
+tensors.update({"batch_norm_train.rm0": rm, "batch_norm_train.rv0": rv, "batch_norm_train.rm1": bn_rm, "batch_norm_train.rv1": bn_rv})
+add("batch_norm_eval", {"op": "batch_norm", "training": False}, torch.randn(2, c, 5), torch.randn(c), torch.randn(c),
+    lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-5))
+tensors.update({"batch_norm_eval.rm0": rm, "batch_norm_eval.rv0": rv})
+# pooling and up-sampling
+add("max_pool3d", {"op": "max_pool", "k": 2}, torch.randn(2, 3, 4, 6, 4), fn=lambda x: F.max_pool3d(x, 2))
+add("max_pool2d", {"op": "max_pool", "k": 2}, torch.randn(1, 3, 6, 8), fn=lambda x: F.max_pool2d(x, 2))
+add("avg_pool3d", {"op": "avg_pool", "k": 2}, torch.randn(1, 2, 4, 4, 6), fn=lambda x: F.avg_pool3d(x, 2))
+add("upsample_nearest3d", {"op": "upsample_nearest", "f": 2}, torch.randn(1, 2, 2, 3, 2), fn=lambda x: F.interpolate(x, scale_factor=2, mode="nearest"))
+add("upsample_nearest2d", {"op": "upsample_nearest", "f": 2}, torch.randn(2, 2, 3, 4), fn=lambda x: F.interpolate(x, scale_factor=2, mode="nearest"))
+# softmax family and losses (labels stored as floats in `<case>.labels`)
+add("softmax", {"op": "softmax"}, torch.randn(2, 4, 3, 5), fn=lambda x: torch.softmax(x, 1))
+add("log_softmax", {"op": "log_softmax"}, torch.randn(2, 4, 3, 5), fn=lambda x: torch.log_softmax(x, 1))
+labels = torch.randint(0, 4, (2, 3, 4, 5))
+add("cross_entropy", {"op": "cross_entropy"}, torch.randn(2, 4, 3, 4, 5), fn=lambda x: F.cross_entropy(x, labels).reshape(1))
+tensors["cross_entropy.labels"] = labels.float().unsqueeze(1)
+
+
+def soft_dice(x, include_background):
+    # MONAI DiceLoss(softmax=True, to_onehot_y=True, include_background=…, smooth_nr=smooth_dr=1e-5), batch=False
+    p = torch.softmax(x, 1)
+    onehot = F.one_hot(labels, 4).permute(0, 4, 1, 2, 3).float()
+    if not include_background:
+        p, onehot = p[:, 1:], onehot[:, 1:]
+    dims = tuple(range(2, p.ndim))
+    inter = (p * onehot).sum(dims)
+    den = p.sum(dims) + onehot.sum(dims)
+    return (1 - (2 * inter + 1e-5) / (den + 1e-5)).mean().reshape(1)
+
+
+add("dice_loss", {"op": "dice_loss", "background": True}, torch.randn(2, 4, 3, 4, 5), fn=lambda x: soft_dice(x, True))
+tensors["dice_loss.labels"] = labels.float().unsqueeze(1)
+add("dice_loss_nobg", {"op": "dice_loss", "background": False}, torch.randn(2, 4, 3, 4, 5), fn=lambda x: soft_dice(x, False))
+tensors["dice_loss_nobg.labels"] = labels.float().unsqueeze(1)
+
+save_file({k: v.detach().clone().contiguous().float() for k, v in tensors.items()}, OUT, metadata={"cases": json.dumps(cases), "torch": torch.__version__})
 print(OUT, len(cases), "cases,", sum(v.numel() for v in tensors.values()), "values")

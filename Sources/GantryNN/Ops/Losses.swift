@@ -1,0 +1,99 @@
+import Foundation
+import GantryCore
+
+extension Tensor {
+    /// Softmax over the channel axis (dim 1).
+    public func softmaxChannels() -> Tensor {
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        var y = data
+        for b in 0..<n { for i in 0..<inner {
+            var m = -Float.infinity
+            for ch in 0..<c { m = max(m, data[(b * c + ch) * inner + i]) }
+            var s: Float = 0
+            for ch in 0..<c { let e = exp(data[(b * c + ch) * inner + i] - m); y[(b * c + ch) * inner + i] = e; s += e }
+            for ch in 0..<c { y[(b * c + ch) * inner + i] /= s }
+        } }
+        return Tensor.result(shape: shape, data: y, parents: [self]) { gy in
+            var gx = [Float](repeating: 0, count: self.count)
+            for b in 0..<n { for i in 0..<inner {
+                var dot: Float = 0
+                for ch in 0..<c { let o = (b * c + ch) * inner + i; dot += gy[o] * y[o] }
+                for ch in 0..<c { let o = (b * c + ch) * inner + i; gx[o] = y[o] * (gy[o] - dot) }
+            } }
+            self.accumulate(gx)
+        }
+    }
+
+    /// Log-softmax over channels (numerically stable).
+    public func logSoftmaxChannels() -> Tensor {
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        var y = data
+        for b in 0..<n { for i in 0..<inner {
+            var m = -Float.infinity
+            for ch in 0..<c { m = max(m, data[(b * c + ch) * inner + i]) }
+            var s: Float = 0
+            for ch in 0..<c { s += exp(data[(b * c + ch) * inner + i] - m) }
+            let lse = m + log(s)
+            for ch in 0..<c { y[(b * c + ch) * inner + i] -= lse }
+        } }
+        return Tensor.result(shape: shape, data: y, parents: [self]) { gy in
+            var gx = [Float](repeating: 0, count: self.count)
+            for b in 0..<n { for i in 0..<inner {
+                var s: Float = 0
+                for ch in 0..<c { s += gy[(b * c + ch) * inner + i] }
+                for ch in 0..<c { let o = (b * c + ch) * inner + i; gx[o] = gy[o] - exp(y[o]) * s }
+            } }
+            self.accumulate(gx)
+        }
+    }
+
+    /// Mean cross-entropy of logits [N, C, …] against integer class labels [N, 1, …] (PyTorch's
+    /// `cross_entropy` with reduction mean).
+    public func crossEntropy(labels: Tensor) throws -> Tensor {
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        guard labels.count == n * inner else { throw GantryError.invalidArgument("cross entropy: labels \(labels.shape) vs logits \(shape)") }
+        let lsm = logSoftmaxChannels()
+        var pick = [Float](repeating: 0, count: count)
+        for b in 0..<n { for i in 0..<inner {
+            let l = Int(labels.data[b * inner + i])
+            guard l >= 0, l < c else { continue }
+            pick[(b * c + l) * inner + i] = -1 / Float(n * inner)
+        } }
+        return (lsm * Tensor(shape: shape, data: pick)).sum()
+    }
+
+    /// Soft Dice loss of softmax probabilities against one-hot labels, mean over classes
+    /// (`includeBackground` false drops class 0), smooth 1e-5 in numerator and denominator (MONAI's
+    /// DiceLoss(softmax=True, to_onehot_y=True) defaults, batch = False: per sample then mean).
+    public func softDiceLoss(labels: Tensor, includeBackground: Bool = true, smooth: Float = 1e-5) throws -> Tensor {
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        guard labels.count == n * inner else { throw GantryError.invalidArgument("dice loss: labels \(labels.shape) vs logits \(shape)") }
+        let p = softmaxChannels()
+        var onehot = [Float](repeating: 0, count: count)
+        for b in 0..<n { for i in 0..<inner { let l = Int(labels.data[b * inner + i]); if l >= 0 && l < c { onehot[(b * c + l) * inner + i] = 1 } } }
+        let first = includeBackground ? 0 : 1
+        let pd = p.data
+        var lossValue: Float = 0
+        var parts: [(b: Int, ch: Int, inter: Float, denom: Float)] = []
+        for b in 0..<n { for ch in first..<c {
+            var inter: Float = 0, sp: Float = 0, sg: Float = 0
+            for i in 0..<inner { let o = (b * c + ch) * inner + i; inter += pd[o] * onehot[o]; sp += pd[o]; sg += onehot[o] }
+            let denom = sp + sg
+            lossValue += 1 - (2 * inter + smooth) / (denom + smooth)
+            parts.append((b, ch, inter, denom))
+        } }
+        let k = Float(parts.count)
+        return Tensor.result(shape: [1], data: [lossValue / k], parents: [p]) { g in
+            var gp = [Float](repeating: 0, count: p.count)
+            for part in parts {
+                let num = 2 * part.inter + smooth, den = part.denom + smooth
+                for i in 0..<inner {
+                    let o = (part.b * c + part.ch) * inner + i
+                    // d/dp of −num/den = −(2·onehot·den − num)/den²
+                    gp[o] = g[0] / k * -(2 * onehot[o] * den - num) / (den * den)
+                }
+            }
+            p.accumulate(gp)
+        }
+    }
+}
