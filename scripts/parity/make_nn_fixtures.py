@@ -102,5 +102,27 @@ tensors["dice_loss.labels"] = labels.float().unsqueeze(1)
 add("dice_loss_nobg", {"op": "dice_loss", "background": False}, torch.randn(2, 4, 3, 4, 5), fn=lambda x: soft_dice(x, False))
 tensors["dice_loss_nobg.labels"] = labels.float().unsqueeze(1)
 
+# optimisers: 5 steps on a fixed quadratic-ish loss, parameters after each run
+def optimise(name, make, steps=5):
+    torch.manual_seed(3)
+    p = torch.randn(6, requires_grad=True)
+    target = torch.randn(6)
+    tensors[f"{name}.p0"] = p.detach().clone()
+    tensors[f"{name}.target"] = target
+    opt = make([p])
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((p - target) ** 2 * torch.arange(1, 7)).sum() + (p ** 3).sum() * 0.1
+        loss.backward()
+        opt.step()
+    tensors[f"{name}.p5"] = p.detach().clone()
+    cases[name] = {"op": "optimizer"}
+
+
+optimise("opt_sgd_momentum", lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, weight_decay=0.01))
+optimise("opt_sgd_nesterov", lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, nesterov=True))
+optimise("opt_adam", lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=0.01))
+optimise("opt_adamw", lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=0.1))
+
 save_file({k: v.detach().clone().contiguous().float() for k, v in tensors.items()}, OUT, metadata={"cases": json.dumps(cases), "torch": torch.__version__})
 print(OUT, len(cases), "cases,", sum(v.numel() for v in tensors.values()), "values")
