@@ -69,7 +69,9 @@ extension Tensor {
             var gx = [Float](repeating: 0, count: self.count)
             var gw = [Float](repeating: 0, count: weight.count)
             let lock = NSLock()
-            // Jobs over (batch, group); planes inside, so dx and dW accumulate without races per job.
+            // Jobs over (batch, group); each writes its own dx slice, and its dW contribution is kept
+            // apart and summed in job order afterwards, so results do not depend on thread timing.
+            var perJobGW = [[Float]](repeating: [], count: n * g)
             Parallel.forEach(n * g) { job in
                 let gi = job % g, b = job / g
                 var localGW = [Float](repeating: 0, count: coutG * K)
@@ -95,10 +97,14 @@ extension Tensor {
                     geo.scatterAdd(dcols, z: z, into: &gxLocal)
                 }
                 lock.lock()
-                for i in 0..<localGW.count { gw[gi * coutG * K + i] += localGW[i] }
+                perJobGW[job] = localGW
                 let base = (b * cin + gi * cg) * d * h * w
                 for i in 0..<gxLocal.count { gx[base + i] += gxLocal[i] }
                 lock.unlock()
+            }
+            for job in 0..<(n * g) {
+                let gi = job % g
+                for i in 0..<perJobGW[job].count { gw[gi * coutG * K + i] += perJobGW[job][i] }
             }
             self.accumulate(gx)
             weight.accumulate(gw)
