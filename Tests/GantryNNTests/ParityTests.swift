@@ -17,7 +17,7 @@ final class ParityTests: XCTestCase {
     func testEveryCaseMatchesPyTorch() throws {
         let (t, meta) = try SafeTensors.readWithMetadata(Self.fixture)
         let cases = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(meta["cases"]).utf8)) as? [String: [String: Any]])
-        XCTAssertGreaterThanOrEqual(cases.count, 30)
+        XCTAssertGreaterThanOrEqual(cases.count, 35)
         for (name, p) in cases.sorted(by: { $0.key < $1.key }) {
             func get(_ k: String) throws -> Tensor { try XCTUnwrap(t["\(name).\(k)"], "\(name).\(k)") }
             if p["op"] as? String == "optimizer" {
@@ -67,6 +67,17 @@ final class ParityTests: XCTestCase {
                     close(rm, try get("rm1").data, "\(name) running mean", tol: 1e-5)
                     close(rv, try get("rv1").data, "\(name) running var", tol: 1e-5)
                 }
+            case "conv_transpose":
+                w = try get("w"); b = try get("b")
+                w?.requiresGrad = true; b?.requiresGrad = true
+                let dims = p["dims"] as? Int ?? 3, opad = p["output_padding"] as? Int ?? 0
+                y = try x.convTranspose(try XCTUnwrap(w), bias: b, .uniform(stride: p["stride"] as? Int ?? 1, padding: p["padding"] as? Int ?? 0,
+                                                                          dilation: p["dilation"] as? Int ?? 1, groups: p["groups"] as? Int ?? 1, dims: dims),
+                                        outputPadding: Array(repeating: opad, count: dims))
+            case "prelu":
+                w = try get("w")
+                w?.requiresGrad = true
+                y = try x.prelu(try XCTUnwrap(w))
             case "max_pool": y = try x.maxPool(p["k"] as? Int ?? 2)
             case "avg_pool": y = try x.avgPool(p["k"] as? Int ?? 2)
             case "upsample_nearest": y = x.upsampleNearest(p["f"] as? Int ?? 2)

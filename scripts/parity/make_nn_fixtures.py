@@ -102,6 +102,23 @@ tensors["dice_loss.labels"] = labels.float().unsqueeze(1)
 add("dice_loss_nobg", {"op": "dice_loss", "background": False}, torch.randn(2, 4, 3, 4, 5), fn=lambda x: soft_dice(x, False))
 tensors["dice_loss_nobg.labels"] = labels.float().unsqueeze(1)
 
+# transposed convolutions (weight [Cin, Cout/groups, k…]) and PReLU
+def convT(name, dims, n, cin, cout, size, k, stride=1, padding=0, dilation=1, groups=1, output_padding=0):
+    x = torch.randn(n, cin, *([size] * dims))
+    w = torch.randn(cin, cout // groups, *([k] * dims)) * 0.3
+    b = torch.randn(cout)
+    f = F.conv_transpose3d if dims == 3 else F.conv_transpose2d
+    add(name, {"op": "conv_transpose", "dims": dims, "stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
+               "output_padding": output_padding}, x, w, b,
+        lambda x, w, b: f(x, w, b, stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation))
+
+
+convT("convT3d_s2_k2", 3, 2, 4, 3, 3, 2, stride=2)
+convT("convT3d_s2_k3_p1_op1", 3, 1, 3, 2, 4, 3, stride=2, padding=1, output_padding=1)
+convT("convT2d_s2_k3_p1_op1", 2, 2, 3, 4, 5, 3, stride=2, padding=1, output_padding=1)
+convT("convT2d_groups2_d2", 2, 1, 4, 4, 5, 3, padding=1, dilation=2, groups=2)
+add("prelu", {"op": "prelu"}, torch.randn(2, 3, 4, 5), torch.rand(3) * 0.5, fn=lambda x, a: F.prelu(x, a))
+
 # optimisers: 5 steps on a fixed quadratic-ish loss, parameters after each run
 def optimise(name, make, steps=5):
     torch.manual_seed(3)

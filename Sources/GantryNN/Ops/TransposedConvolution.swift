@@ -1,0 +1,111 @@
+import Foundation
+import GantryCore
+
+extension Tensor {
+    /// PyTorch conv_transpose2d / conv_transpose3d: weight `[Cin, Cout/groups, k…]`, stride, padding,
+    /// dilation, output padding, groups. Computed as the adjoint of a convolution (its input-gradient),
+    /// with the same column machinery: y = col2im(W_gᵀ · x) per input depth plane.
+    public func convTranspose(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters(), outputPadding: [Int] = [0, 0, 0]) throws -> Tensor {
+        let is2D = shape.count == 4
+        guard shape.count == 4 || shape.count == 5, weight.shape.count == shape.count else {
+            throw GantryError.invalidArgument("conv transpose: input \(shape) and weight \(weight.shape) must both be 4-D or 5-D")
+        }
+        let x5 = is2D ? [shape[0], shape[1], 1, shape[2], shape[3]] : shape
+        let w5 = is2D ? [weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]] : weight.shape
+        let sp = p.stride.count == 3 ? p.stride : [1] + p.stride, pd = p.padding.count == 3 ? p.padding : [0] + p.padding
+        let dl = p.dilation.count == 3 ? p.dilation : [1] + p.dilation
+        let op = outputPadding.count == 3 ? outputPadding : [0] + outputPadding
+        let (n, cin, id, ih, iw) = (x5[0], x5[1], x5[2], x5[3], x5[4])
+        let (wcin, coutG, kd, kh, kw) = (w5[0], w5[1], w5[2], w5[3], w5[4])
+        let g = p.groups
+        guard g >= 1, wcin == cin, cin % g == 0 else { throw GantryError.invalidArgument("conv transpose: weight \(weight.shape) does not fit \(cin) input channels, groups \(g)") }
+        let cout = coutG * g, cinG = cin / g
+        let od = (id - 1) * sp[0] - 2 * pd[0] + dl[0] * (kd - 1) + op[0] + 1
+        let oh = (ih - 1) * sp[1] - 2 * pd[1] + dl[1] * (kh - 1) + op[1] + 1
+        let ow = (iw - 1) * sp[2] - 2 * pd[2] + dl[2] * (kw - 1) + op[2] + 1
+        guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv transpose: output would be empty") }
+        // The convolution this is the adjoint of: input = y (cout channels), output = x (cin channels).
+        let geo = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: id, oh: ih, ow: iw, stride: sp, padding: pd, dilation: dl)
+        let K = coutG * kd * kh * kw, plane = ih * iw
+        let xData = data, wData = weight.data
+        var y = [Float](repeating: 0, count: n * cout * od * oh * ow)
+        Parallel.forEach(n * g) { job in
+            let gi = job % g, b = job / g
+            var local = [Float](repeating: 0, count: coutG * od * oh * ow)
+            var cols = [Float](repeating: 0, count: K * plane)
+            var xp = [Float](repeating: 0, count: cinG * plane)
+            for z in 0..<id {
+                for c in 0..<cinG { for i in 0..<plane { xp[c * plane + i] = xData[((b * cin + gi * cinG + c) * id + z) * plane + i] } }
+                wData.withUnsafeBufferPointer { wb in xp.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
+                    BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K, b: xb.baseAddress!, c: cb.baseAddress!)
+                } } }
+                geo.scatterAdd(cols, z: z, into: &local)
+            }
+            y.withUnsafeMutableBufferPointer { yb in
+                let base = (b * cout + gi * coutG) * od * oh * ow
+                for i in 0..<local.count { yb[base + i] = local[i] }
+            }
+        }
+        let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
+        let out = Tensor.result(shape: outShape, data: y, parents: [self, weight]) { gy in
+            var gx = [Float](repeating: 0, count: self.count)
+            var perJob = [[Float]](repeating: [], count: n * g)
+            let lock = NSLock()
+            Parallel.forEach(n * g) { job in
+                let gi = job % g, b = job / g
+                var localGW = [Float](repeating: 0, count: cinG * K)
+                var cols = [Float](repeating: 0, count: K * plane)
+                var xp = [Float](repeating: 0, count: cinG * plane)
+                var res = [Float](repeating: 0, count: cinG * plane)
+                gy.withUnsafeBufferPointer { gb in
+                    for z in 0..<id {
+                        geo.gather(gb.baseAddress! + (b * cout + gi * coutG) * od * oh * ow, z: z, into: &cols)
+                        for c in 0..<cinG { for i in 0..<plane { xp[c * plane + i] = xData[((b * cin + gi * cinG + c) * id + z) * plane + i] } }
+                        wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in res.withUnsafeMutableBufferPointer { rb in
+                            BLAS.sgemm(m: cinG, n: plane, k: K, a: wb.baseAddress! + gi * cinG * K, b: cb.baseAddress!, c: rb.baseAddress!)
+                        } } }
+                        xp.withUnsafeBufferPointer { xb in cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { lw in
+                            BLAS.sgemm(transB: true, m: cinG, n: K, k: plane, a: xb.baseAddress!, b: cb.baseAddress!, beta: 1, c: lw.baseAddress!)
+                        } } }
+                        lock.lock()
+                        for c in 0..<cinG { for i in 0..<plane { gx[((b * cin + gi * cinG + c) * id + z) * plane + i] = res[c * plane + i] } }
+                        lock.unlock()
+                    }
+                }
+                lock.lock(); perJob[job] = localGW; lock.unlock()
+            }
+            var gw = [Float](repeating: 0, count: weight.count)
+            for job in 0..<(n * g) { let gi = job % g; for i in 0..<perJob[job].count { gw[gi * cinG * K + i] += perJob[job][i] } }
+            self.accumulate(gx)
+            weight.accumulate(gw)
+        }
+        return bias.map { out.addingChannelBias($0) } ?? out
+    }
+
+    /// PReLU with one slope per channel (or a single shared slope).
+    public func prelu(_ slope: Tensor) throws -> Tensor {
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        guard slope.count == 1 || slope.count == c else { throw GantryError.invalidArgument("prelu: \(slope.count) slopes for \(c) channels") }
+        var y = data
+        for b in 0..<n { for ch in 0..<c { let a = slope.data[slope.count == 1 ? 0 : ch], o = (b * c + ch) * inner
+            for i in 0..<inner where y[o + i] < 0 { y[o + i] *= a } } }
+        return Tensor.result(shape: shape, data: y, parents: [self, slope]) { gy in
+            var gx = gy, ga = [Float](repeating: 0, count: slope.count)
+            for b in 0..<n { for ch in 0..<c {
+                let k = slope.count == 1 ? 0 : ch, a = slope.data[k], o = (b * c + ch) * inner
+                for i in 0..<inner where self.data[o + i] < 0 { gx[o + i] *= a; ga[k] += gy[o + i] * self.data[o + i] }
+            } }
+            self.accumulate(gx)
+            slope.accumulate(ga)
+        }
+    }
+
+    /// Dropout with a seeded mask (inverted scaling, as PyTorch in training); identity when not training.
+    public func dropout(_ p: Float, training: Bool, seed: UInt64) -> Tensor {
+        guard training, p > 0 else { return self }
+        var g = SeededRandom(seed: seed)
+        let keep = 1 - p
+        let mask = (0..<count).map { _ in Float(g.uniform() < Double(keep) ? 1 / keep : 0) }
+        return self * Tensor(shape: shape, data: mask)
+    }
+}
