@@ -44,6 +44,7 @@ demo: build
 
 ## Benchmarks side by side with the peers (nibabel, SimpleITK, …) → BENCHMARKS.md. Not part of tests.
 bench: build peers
+	@scripts/peers.sh torch
 	@command -v bart >/dev/null && command -v elastix >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends bart elastix >/dev/null; }
 	@scripts/bench/run.sh
 

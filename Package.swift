@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms", "GantryRecon"]),
+        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms", "GantryRecon", "GantryNN"]),
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),

@@ -9,6 +9,14 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    nonisolated(unsafe) static var singleThreaded = false
+
+    /// Convolutions parallelise over planes themselves; OpenBLAS's own threads inside those jobs
+    /// would oversubscribe the cores, so GEMMs run single-threaded from then on.
+    public static func useSingleThreadInsideParallelJobs() {
+        if !singleThreaded { openblas_set_num_threads(1); singleThreaded = true }
+    }
+
     /// C = alpha · op(A) · op(B) + beta · C, row-major; op transposes when asked.
     /// A is m×k (k×m if transposed), B is k×n (n×k if transposed), C is m×n.
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,

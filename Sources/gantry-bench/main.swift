@@ -6,6 +6,7 @@ import GantryCore
 import GantryIO
 import GantryPhantoms
 import GantryRecon
+import GantryNN
 
 func now() -> Double {
     var t = timespec()
@@ -111,6 +112,21 @@ do {
                 _ = try ESPIRiT.maps(kspace: kc, mask: mask, coils: 8, ny: size, nx: size)
             }
         }
+    case "nn":
+        let reps = Int(args.count > 3 ? args[3] : "3") ?? 3
+        for c in NNBench.cases {
+            let x = Tensor(uniform: c.input, bound: 1, seed: 1, requiresGrad: true)
+            let w = Tensor(uniform: c.weight, bound: 0.1, seed: 2, requiresGrad: true)
+            var y = try c.run(x, w)
+            try time("\(c.name) forward", repeats: reps, extra: ["gflop": c.gflop]) { y = try Tensor.noGrad { try c.run(x, w) } }
+            y = try c.run(x, w)
+            let r = Tensor(uniform: y.shape, bound: 1, seed: 3, requiresGrad: false)
+            try time("\(c.name) forward+backward", repeats: reps, extra: ["gflop": 3 * c.gflop]) {
+                x.zeroGrad(); w.zeroGrad()
+                let out = try c.run(x, w)
+                (out * r).sum().backward()
+            }
+        }
     default:
         FileHandle.standardError.write("unknown benchmark \(args[1])\n".data(using: .utf8)!)
         exit(64)
@@ -118,4 +134,16 @@ do {
 } catch {
     FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
     exit(1)
+}
+
+/// The conv shapes of issue #3's benchmark rows (PyTorch runs the same in scripts/bench/peers_nn.py).
+enum NNBench {
+    struct Case { let name: String; let input: [Int]; let weight: [Int]; let gflop: Double; let run: (Tensor, Tensor) throws -> Tensor }
+    static let cases: [Case] = [
+        Case(name: "conv3d 1×32×64³→32 k3", input: [1, 32, 64, 64, 64], weight: [32, 32, 3, 3, 3], gflop: 2 * 32 * 32 * 27 * 262144 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1)) },
+        Case(name: "conv3d 1×16×128³→16 k3", input: [1, 16, 128, 128, 128], weight: [16, 16, 3, 3, 3], gflop: 2 * 16 * 16 * 27 * 2097152 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1)) },
+        Case(name: "depthwise conv3d 3³ 1×64×64³", input: [1, 64, 64, 64, 64], weight: [64, 1, 3, 3, 3], gflop: 2 * 64 * 27 * 262144 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1, groups: 64)) },
+        Case(name: "conv-transpose3d 2× 1×32×32³→16", input: [1, 32, 32, 32, 32], weight: [32, 16, 2, 2, 2], gflop: 2 * 32 * 16 * 8 * 32768 / 1e9) { x, w in try x.convTranspose(w, .uniform(stride: 2)) },
+        Case(name: "conv2d 1×64×320²→64 k3", input: [1, 64, 320, 320], weight: [64, 64, 3, 3], gflop: 2 * 64 * 64 * 9 * 102400 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1, dims: 2)) },
+    ]
 }

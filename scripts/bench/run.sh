@@ -31,6 +31,12 @@ if command -v bart >/dev/null; then
   "$PY" scripts/bench/peers_recon.py "$WORK" pics | tee -a "$RESULTS" >&2
 fi
 
+if "$PY" -c "import torch" 2>/dev/null; then
+  echo "== tensor engine: Gantry vs PyTorch CPU (2 threads)" >&2
+  "$BENCH" nn "$WORK" 3 | tee -a "$RESULTS" >&2
+  "$PY" scripts/bench/peers_nn.py 3 | tee -a "$RESULTS" >&2
+fi
+
 if [ -f /usr/share/mricron/templates/ch2bet.nii.gz ]; then
   echo "== registration: Gantry, elastix, ANTs SyN" >&2
   "$PY" scripts/bench/registration_compare.py "$WORK/registration" | tee -a "$RESULTS" >&2

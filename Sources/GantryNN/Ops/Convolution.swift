@@ -48,6 +48,7 @@ extension Tensor {
         var out = [Float](repeating: 0, count: n * cout * od * plane)
         let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
         let xData = data, wData = weight.data
+        BLAS.useSingleThreadInsideParallelJobs()
         // Forward: out[n, g·coutG + o, z, :] = W_g[o, :] · cols(n, g, z)
         Parallel.forEach(n * g * od) { job in
             let z = job % od, gi = (job / od) % g, b = job / (od * g)
@@ -69,19 +70,22 @@ extension Tensor {
             var gx = [Float](repeating: 0, count: self.count)
             var gw = [Float](repeating: 0, count: weight.count)
             let lock = NSLock()
-            // Jobs over (batch, group); each writes its own dx slice, and its dW contribution is kept
-            // apart and summed in job order afterwards, so results do not depend on thread timing.
-            var perJobGW = [[Float]](repeating: [], count: n * g)
-            Parallel.forEach(n * g) { job in
-                let gi = job % g, b = job / g
+            // Jobs over (batch, group, chunk of output planes). Each keeps its own dW and dx slice
+            // (col2im of neighbouring planes overlaps in depth); both are summed in job order
+            // afterwards, so results do not depend on thread timing.
+            let chunks = max(1, min(od, Parallel.threads))
+            let slice = cg * d * h * w
+            var perJobGW = [[Float]](repeating: [], count: n * g * chunks)
+            var perJobGX = [[Float]](repeating: [], count: n * g * chunks)
+            Parallel.forEach(n * g * chunks) { job in
+                let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 var localGW = [Float](repeating: 0, count: coutG * K)
-                var gxLocal = [Float](repeating: 0, count: cg * d * h * w)
+                var gxLocal = [Float](repeating: 0, count: slice)
                 var cols = [Float](repeating: 0, count: K * plane)
                 var dcols = [Float](repeating: 0, count: K * plane)
-                for z in 0..<od {
+                var dy = [Float](repeating: 0, count: coutG * plane)
+                for z in (od * ch / chunks)..<(od * (ch + 1) / chunks) {
                     xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, into: &cols) }
-                    // dY_g for this plane: [coutG, plane]
-                    var dy = [Float](repeating: 0, count: coutG * plane)
                     for o in 0..<coutG {
                         let src = ((b * cout + gi * coutG + o) * od + z) * plane
                         for i in 0..<plane { dy[o * plane + i] = gy[src + i] }
@@ -98,13 +102,16 @@ extension Tensor {
                 }
                 lock.lock()
                 perJobGW[job] = localGW
-                let base = (b * cin + gi * cg) * d * h * w
-                for i in 0..<gxLocal.count { gx[base + i] += gxLocal[i] }
+                perJobGX[job] = gxLocal
                 lock.unlock()
             }
-            for job in 0..<(n * g) {
-                let gi = job % g
+            for job in 0..<(n * g * chunks) {
+                let gi = (job / chunks) % g, b = job / (chunks * g)
                 for i in 0..<perJobGW[job].count { gw[gi * coutG * K + i] += perJobGW[job][i] }
+                let base = (b * cin + gi * cg) * d * h * w
+                perJobGX[job].withUnsafeBufferPointer { src in gx.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<slice { dst[base + i] += src[i] }
+                } }
             }
             self.accumulate(gx)
             weight.accumulate(gw)

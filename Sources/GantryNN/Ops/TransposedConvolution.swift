@@ -28,6 +28,7 @@ extension Tensor {
         let geo = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: id, oh: ih, ow: iw, stride: sp, padding: pd, dilation: dl)
         let K = coutG * kd * kh * kw, plane = ih * iw
         let xData = data, wData = weight.data
+        BLAS.useSingleThreadInsideParallelJobs()
         var y = [Float](repeating: 0, count: n * cout * od * oh * ow)
         Parallel.forEach(n * g) { job in
             let gi = job % g, b = job / g
