@@ -57,7 +57,7 @@ public struct AffineRegistration: Sendable {
             let voxel = f.spacing.reduce(0, +) / 3
             func cost(_ p: [Double]) throws -> Double {
                 let w = try Warp.affine(m, shape: f.spatialShape, affine: f.affine, transform: AffineTransform(parameters: p, centre: t.centre).matrix)
-                return metric.cost(f.data, w.data, valid: w.valid)
+                return metric.cost(f.data, w.data, valid: w.valid, shape: f.spatialShape)
             }
             var p = t.parameters
             var current = try cost(p)

@@ -8,12 +8,18 @@ public enum Similarity: String, Sendable, CaseIterable {
     case mse
     /// Negative normalised cross-correlation: same modality, any linear intensity relation.
     case ncc
+    /// Negative local (windowed) normalised cross-correlation, averaged over the image: robust to
+    /// slowly varying intensity differences such as bias fields (ANTs' `CC` metric; 5³ windows).
+    case lncc
     /// Negative mutual information (joint histogram, 32 bins, linear partial-volume binning, as
     /// Mattes): different contrasts.
     case mi
 
-    public func cost(_ fixed: [Float], _ moving: [Float], valid: [Bool]) -> Double {
+    public func cost(_ fixed: [Float], _ moving: [Float], valid: [Bool], shape: [Int]? = nil) -> Double {
         switch self {
+        case .lncc:
+            guard let shape else { return Similarity.ncc.cost(fixed, moving, valid: valid) }
+            return -Similarity.localNCC(fixed, moving, valid: valid, shape: shape, radius: 2)
         case .mse:
             var s = 0.0, n = 0
             for i in 0..<fixed.count where valid[i] { let d = Double(fixed[i] - moving[i]); s += d * d; n += 1 }
@@ -29,6 +35,53 @@ public enum Similarity: String, Sendable, CaseIterable {
             return vf > 0 && vm > 0 ? -cov / (vf * vm).squareRoot() : 0
         case .mi:
             return -Similarity.mutualInformation(fixed, moving, valid: valid, bins: 32)
+        }
+    }
+
+    /// Mean over valid voxels of the windowed correlation coefficient (box windows of side 2r+1).
+    static func localNCC(_ f: [Float], _ m: [Float], valid: [Bool], shape s: [Int], radius r: Int) -> Double {
+        let n = f.count
+        var a = [Float](repeating: 0, count: n), b = a, aa = a, bb = a, ab = a
+        for i in 0..<n where valid[i] { a[i] = f[i]; b[i] = m[i]; aa[i] = f[i] * f[i]; bb[i] = m[i] * m[i]; ab[i] = f[i] * m[i] }
+        var cnt = valid.map { $0 ? Float(1) : 0 }
+        for buf in [0, 1, 2, 3, 4, 5] {
+            switch buf {
+            case 0: boxSum(&a, s, r)
+            case 1: boxSum(&b, s, r)
+            case 2: boxSum(&aa, s, r)
+            case 3: boxSum(&bb, s, r)
+            case 4: boxSum(&ab, s, r)
+            default: boxSum(&cnt, s, r)
+            }
+        }
+        var total = 0.0, k = 0
+        for i in 0..<n where valid[i] && cnt[i] > 1 {
+            let c = Double(cnt[i])
+            let cov = Double(ab[i]) - Double(a[i]) * Double(b[i]) / c
+            let va = Double(aa[i]) - Double(a[i]) * Double(a[i]) / c, vb = Double(bb[i]) - Double(b[i]) * Double(b[i]) / c
+            if va > 1e-12 && vb > 1e-12 { total += cov / (va * vb).squareRoot(); k += 1 }
+        }
+        return k > 0 ? total / Double(k) : 0
+    }
+
+    /// In-place separable box sum over a (2r+1)³ window (clipped at the borders).
+    static func boxSum(_ v: inout [Float], _ s: [Int], _ r: Int) {
+        let strides = [1, s[0], s[0] * s[1]]
+        for axis in 0..<3 {
+            let len = s[axis], st = strides[axis], lines = v.count / len
+            let src = v
+            for line in 0..<lines {
+                let inner = line % st, outer = line / st
+                let base = inner + outer * st * len
+                var acc: Float = 0
+                // running window sum
+                for i in 0..<min(r, len) { acc += src[base + i * st] }
+                for i in 0..<len {
+                    if i + r < len { acc += src[base + (i + r) * st] }
+                    if i - r - 1 >= 0 { acc -= src[base + (i - r - 1) * st] }
+                    v[base + i * st] = acc
+                }
+            }
         }
     }
 

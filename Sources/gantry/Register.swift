@@ -18,14 +18,14 @@ extension Gantry {
         @Option(help: "Label map on the moving grid, warped with the image (repeat for more: warped_labels_2.nii.gz, …).") var movingLabels: [String] = []
         @Option(help: "Label map on the fixed grid, for Dice before/after.") var fixedLabels: String?
         @Option(help: "rigid, affine or syn.") var type: String = "affine"
-        @Option(help: "Similarity for the linear part: mse, ncc or mi (different contrasts).") var metric: String = "ncc"
+        @Option(help: "Similarity for the linear part: mse, ncc, lncc (local, bias-robust) or mi (different contrasts).") var metric: String = "ncc"
         @Option(help: "Output folder.") var out: String
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
             try compute.apply()
             guard let t = RegistrationType(rawValue: type) else { throw ValidationError("--type must be rigid, affine or syn") }
-            guard let m = Similarity(rawValue: metric) else { throw ValidationError("--metric must be mse, ncc or mi") }
+            guard let m = Similarity(rawValue: metric) else { throw ValidationError("--metric must be mse, ncc, lncc or mi") }
             let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
                                                  type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst())) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
             var line = String(format: "%@ registration in %.1f s", t.rawValue, report["seconds"] as? Double ?? 0)

@@ -24,6 +24,21 @@ final class AffineRegistrationTests: XCTestCase {
         return sum / Double(max(n, 1))
     }
 
+    func testLocalNCCIsInvariantToASmoothIntensityBias() throws {
+        // f·(1 + slow ramp) has global NCC < 1 with f, but local NCC ≈ 1 (windows see ~constant gain).
+        let s = [20, 20, 20]
+        var g = SeededRandom(seed: 2)
+        let f = (0..<8000).map { _ in Float(g.uniform()) }
+        let m = (0..<8000).map { i -> Float in f[i] * (1 + 2 * Float(i % 20) / 20) }
+        let valid = [Bool](repeating: true, count: 8000)
+        let local = -Similarity.lncc.cost(f, m, valid: valid, shape: s), global = -Similarity.ncc.cost(f, m, valid: valid)
+        XCTAssertGreaterThan(local, 0.97)
+        XCTAssertLessThan(global, local - 0.05)
+        // an unrelated image scores near zero
+        let u = (0..<8000).map { _ in Float(g.uniform()) }
+        XCTAssertLessThan(abs(Similarity.lncc.cost(f, u, valid: valid, shape: s)), 0.1)
+    }
+
     func testParameterisationAndITKRoundTrip() throws {
         let t = AffineTransform(parameters: [1, 2, 3, 0.1, -0.2, 0.3, 0.05, -0.02, 0.01, 0.03, 0, -0.04], centre: [10, -5, 7])
         let m = t.matrix
