@@ -60,14 +60,7 @@ final class BARTAgreementTests: XCTestCase {
         let thresh = 0.2 * (rss.max() ?? 1)
         var sum = 0.0, count = 0
         for p in 0..<(n * n) where rss[p] > thresh {
-            var re = 0.0, im = 0.0, na = 0.0, nb = 0.0
-            for c in 0..<coils {
-                let o = 2 * (c * n * n + p)
-                let (ar, ai, br, bi) = (Double(ours[o]), Double(ours[o + 1]), Double(bart[o]), Double(bart[o + 1]))
-                re += ar * br + ai * bi; im += ar * bi - ai * br
-                na += ar * ar + ai * ai; nb += br * br + bi * bi
-            }
-            sum += (re * re + im * im).squareRoot() / max((na * nb).squareRoot(), 1e-30)
+            sum += MapComparison.pixel(ours, bart, pixel: p, pixels: n * n, coils: coils).cosine
             count += 1
         }
         XCTAssertGreaterThan(count, 200)
@@ -84,16 +77,10 @@ final class ESPIRiTTests: XCTestCase {
         let (ours, eig) = try ESPIRiT.maps(kspace: k, coils: coils, ny: n, nx: n)
         var sum = 0.0, count = 0, support = 0, agree = 0
         for p in 0..<(n * n) {
-            var re = 0.0, im = 0.0, na = 0.0, nb = 0.0
-            for c in 0..<coils {
-                let o = 2 * (c * n * n + p)
-                let (ar, ai, br, bi) = (Double(ours[o]), Double(ours[o + 1]), Double(bart[o]), Double(bart[o + 1]))
-                re += ar * br + ai * bi; im += ar * bi - ai * br
-                na += ar * ar + ai * ai; nb += br * br + bi * bi
-            }
-            if (na > 0) == (nb > 0) { agree += 1 }
-            if nb > 0 { support += 1 }
-            if na > 0 && nb > 0 { sum += (re * re + im * im).squareRoot() / (na * nb).squareRoot(); count += 1 }
+            let m = MapComparison.pixel(ours, bart, pixel: p, pixels: n * n, coils: coils)
+            if (m.normA > 0) == (m.normB > 0) { agree += 1 }
+            if m.normB > 0 { support += 1 }
+            if m.normA > 0 && m.normB > 0 { sum += m.cosine; count += 1 }
         }
         var outside: [Float] = []
         for p in 0..<(n * n) { var nb: Float = 0; for c in 0..<coils { nb += abs(bart[2 * (c * n * n + p)]) }; if nb == 0 { outside.append(eig[p]) } }
@@ -104,5 +91,19 @@ final class ESPIRiTTests: XCTestCase {
         // larger: outside the object our eigenvalues stay above the 0.8 crop where BART's fall below.)
         XCTAssertGreaterThan(Double(count), 0.99 * Double(support))
         XCTAssertGreaterThan(sum / Double(count), 0.99)
+    }
+}
+
+/// Per-pixel comparison of two coil-map sets, invariant to a per-pixel phase: |⟨a, b⟩| / (‖a‖‖b‖).
+enum MapComparison {
+    static func pixel(_ a: [Float], _ b: [Float], pixel p: Int, pixels n: Int, coils: Int) -> (cosine: Double, normA: Double, normB: Double) {
+        var re = 0.0, im = 0.0, na = 0.0, nb = 0.0
+        for c in 0..<coils {
+            let o = 2 * (c * n + p)
+            let (ar, ai, br, bi) = (Double(a[o]), Double(a[o + 1]), Double(b[o]), Double(b[o + 1]))
+            re += ar * br + ai * bi; im += ar * bi - ai * br
+            na += ar * ar + ai * ai; nb += br * br + bi * bi
+        }
+        return ((re * re + im * im).squareRoot() / max((na * nb).squareRoot(), 1e-30), na, nb)
     }
 }

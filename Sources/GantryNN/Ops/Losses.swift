@@ -2,17 +2,26 @@ import Foundation
 import GantryCore
 
 extension Tensor {
-    /// Softmax over the channel axis (dim 1).
-    public func softmaxChannels() -> Tensor {
+    /// log Σ_c exp(x_c) per sample and voxel, stabilised by the channel maximum.
+    func logSumExpChannels() -> [Float] {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
-        var y = data
+        var out = [Float](repeating: 0, count: n * inner)
         for b in 0..<n { for i in 0..<inner {
             var m = -Float.infinity
             for ch in 0..<c { m = max(m, data[(b * c + ch) * inner + i]) }
             var s: Float = 0
-            for ch in 0..<c { let e = exp(data[(b * c + ch) * inner + i] - m); y[(b * c + ch) * inner + i] = e; s += e }
-            for ch in 0..<c { y[(b * c + ch) * inner + i] /= s }
+            for ch in 0..<c { s += exp(data[(b * c + ch) * inner + i] - m) }
+            out[b * inner + i] = m + log(s)
         } }
+        return out
+    }
+
+    /// Softmax over the channel axis (dim 1).
+    public func softmaxChannels() -> Tensor {
+        let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        let lse = logSumExpChannels()
+        var y = data
+        for b in 0..<n { for ch in 0..<c { for i in 0..<inner { let o = (b * c + ch) * inner + i; y[o] = exp(data[o] - lse[b * inner + i]) } } }
         return Tensor.result(shape: shape, data: y, parents: [self]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             for b in 0..<n { for i in 0..<inner {
@@ -27,15 +36,9 @@ extension Tensor {
     /// Log-softmax over channels (numerically stable).
     public func logSoftmaxChannels() -> Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        let lse = logSumExpChannels()
         var y = data
-        for b in 0..<n { for i in 0..<inner {
-            var m = -Float.infinity
-            for ch in 0..<c { m = max(m, data[(b * c + ch) * inner + i]) }
-            var s: Float = 0
-            for ch in 0..<c { s += exp(data[(b * c + ch) * inner + i] - m) }
-            let lse = m + log(s)
-            for ch in 0..<c { y[(b * c + ch) * inner + i] -= lse }
-        } }
+        for b in 0..<n { for ch in 0..<c { for i in 0..<inner { y[(b * c + ch) * inner + i] -= lse[b * inner + i] } } }
         return Tensor.result(shape: shape, data: y, parents: [self]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             for b in 0..<n { for i in 0..<inner {
