@@ -90,6 +90,9 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// The graph parents (for tests of what a block keeps alive).
+    public var parentsForTesting: [Tensor] { parents }
+
     /// Clears gradients of this tensor (leaves keep `requiresGrad`).
     public func zeroGrad() { grad = nil }
 
