@@ -49,19 +49,24 @@ extension Tensor {
         let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
         let xData = data, wData = weight.data
         BLAS.useSingleThreadInsideParallelJobs()
-        // Forward: out[n, g·coutG + o, z, :] = W_g[o, :] · cols(n, g, z)
-        Parallel.forEach(n * g * od) { job in
-            let z = job % od, gi = (job / od) % g, b = job / (od * g)
-            var cols = [Float](repeating: 0, count: K * plane)
-            xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, into: &cols) }
-            var res = [Float](repeating: 0, count: coutG * plane)
+        // Work units: (output depth plane, tile of output rows), ~8k output voxels each, so 2D
+        // convolutions (one plane) spread over the cores and the column buffer stays in cache-sized pieces.
+        let tileRows = max(1, min(oh, 8192 / max(ow, 1)))
+        let tiles = (oh + tileRows - 1) / tileRows, units = od * tiles
+        // Forward: out[n, g·coutG + o, z, rows] = W_g[o, :] · cols(n, g, z, rows)
+        Parallel.forEach(n * g * units) { job in
+            let u = job % units, gi = (job / units) % g, b = job / (units * g)
+            let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
+            var cols = [Float](repeating: 0, count: K * m)
+            xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
+            var res = [Float](repeating: 0, count: coutG * m)
             wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in res.withUnsafeMutableBufferPointer { rb in
-                BLAS.sgemm(m: coutG, n: plane, k: K, a: wb.baseAddress! + gi * coutG * K, b: cb.baseAddress!, c: rb.baseAddress!)
+                BLAS.sgemm(m: coutG, n: m, k: K, a: wb.baseAddress! + gi * coutG * K, b: cb.baseAddress!, c: rb.baseAddress!)
             } } }
             out.withUnsafeMutableBufferPointer { ob in
                 for o in 0..<coutG {
-                    let dst = ob.baseAddress! + ((b * cout + gi * coutG + o) * od + z) * plane
-                    res.withUnsafeBufferPointer { rb in dst.update(from: rb.baseAddress! + o * plane, count: plane) }
+                    let dst = ob.baseAddress! + ((b * cout + gi * coutG + o) * od + z) * plane + y0 * ow
+                    res.withUnsafeBufferPointer { rb in dst.update(from: rb.baseAddress! + o * m, count: m) }
                 }
             }
         }
@@ -73,7 +78,7 @@ extension Tensor {
             // Jobs over (batch, group, chunk of output planes). Each keeps its own dW and dx slice
             // (col2im of neighbouring planes overlaps in depth); both are summed in job order
             // afterwards, so results do not depend on thread timing.
-            let chunks = max(1, min(od, Parallel.threads))
+            let chunks = max(1, min(units, Parallel.threads))
             let slice = cg * d * h * w
             var perJobGW = [[Float]](repeating: [], count: n * g * chunks)
             var perJobGX = [[Float]](repeating: [], count: n * g * chunks)
@@ -81,24 +86,25 @@ extension Tensor {
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 var localGW = [Float](repeating: 0, count: coutG * K)
                 var gxLocal = [Float](repeating: 0, count: slice)
-                var cols = [Float](repeating: 0, count: K * plane)
-                var dcols = [Float](repeating: 0, count: K * plane)
-                var dy = [Float](repeating: 0, count: coutG * plane)
-                for z in (od * ch / chunks)..<(od * (ch + 1) / chunks) {
-                    xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, into: &cols) }
+                var cols = [Float](repeating: 0, count: K * tileRows * ow)
+                var dcols = cols
+                var dy = [Float](repeating: 0, count: coutG * tileRows * ow)
+                for u in (units * ch / chunks)..<(units * (ch + 1) / chunks) {
+                    let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
+                    xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
                     for o in 0..<coutG {
-                        let src = ((b * cout + gi * coutG + o) * od + z) * plane
-                        for i in 0..<plane { dy[o * plane + i] = gy[src + i] }
+                        let src = ((b * cout + gi * coutG + o) * od + z) * plane + y0 * ow
+                        for i in 0..<m { dy[o * m + i] = gy[src + i] }
                     }
                     dy.withUnsafeBufferPointer { db in cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { gb in
                         // dW += dY · colsᵀ
-                        BLAS.sgemm(transB: true, m: coutG, n: K, k: plane, a: db.baseAddress!, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!)
+                        BLAS.sgemm(transB: true, m: coutG, n: K, k: m, a: db.baseAddress!, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!)
                     } } }
                     wData.withUnsafeBufferPointer { wb in dy.withUnsafeBufferPointer { db in dcols.withUnsafeMutableBufferPointer { dc in
                         // dcols = Wᵀ · dY
-                        BLAS.sgemm(transA: true, m: K, n: plane, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress!, c: dc.baseAddress!)
+                        BLAS.sgemm(transA: true, m: K, n: m, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress!, c: dc.baseAddress!)
                     } } }
-                    geo.scatterAdd(dcols, z: z, into: &gxLocal)
+                    geo.scatterAdd(dcols, z: z, rows: y0..<y1, into: &gxLocal)
                 }
                 lock.lock()
                 perJobGW[job] = localGW
@@ -127,9 +133,10 @@ struct Im2Col {
     let od: Int, oh: Int, ow: Int
     let stride: [Int], padding: [Int], dilation: [Int]
 
-    /// cols[(ci, a, bb, cc), (y, x)] = input[ci, z·s − p + a·dil, …] (0 outside).
-    func gather(_ x: UnsafePointer<Float>, z: Int, into cols: inout [Float]) {
-        let plane = oh * ow
+    /// cols[(ci, a, bb, cc), (y, x)] = input[ci, z·s − p + a·dil, …] (0 outside), for output rows `rows`.
+    func gather(_ x: UnsafePointer<Float>, z: Int, rows: Range<Int>? = nil, into cols: inout [Float]) {
+        let rows = rows ?? 0..<oh
+        let plane = rows.count * ow
         cols.withUnsafeMutableBufferPointer { cb in
             let cp = cb.baseAddress!
             var row = 0
@@ -139,9 +146,9 @@ struct Im2Col {
                 row += 1
                 guard iz >= 0, iz < d else { for i in 0..<plane { dst[i] = 0 }; continue }
                 let src = x + (ci * d + iz) * h * w
-                for y in 0..<oh {
+                for y in rows {
                     let iy = y * stride[1] - padding[1] + bb * dilation[1]
-                    let drow = dst + y * ow
+                    let drow = dst + (y - rows.lowerBound) * ow
                     guard iy >= 0, iy < h else { for i in 0..<ow { drow[i] = 0 }; continue }
                     let srow = src + iy * w
                     for xx in 0..<ow {
@@ -154,8 +161,9 @@ struct Im2Col {
     }
 
     /// The adjoint of `gather`: input gradient += patches.
-    func scatterAdd(_ cols: [Float], z: Int, into gx: inout [Float]) {
-        let plane = oh * ow
+    func scatterAdd(_ cols: [Float], z: Int, rows: Range<Int>? = nil, into gx: inout [Float]) {
+        let rows = rows ?? 0..<oh
+        let plane = rows.count * ow
         cols.withUnsafeBufferPointer { cb in gx.withUnsafeMutableBufferPointer { gb in
             let (cp, gp) = (cb.baseAddress!, gb.baseAddress!)
             var row = 0
@@ -165,12 +173,13 @@ struct Im2Col {
                 row += 1
                 guard iz >= 0, iz < d else { continue }
                 let dst = gp + (ci * d + iz) * h * w
-                for y in 0..<oh {
+                for y in rows {
                     let iy = y * stride[1] - padding[1] + bb * dilation[1]
                     guard iy >= 0, iy < h else { continue }
+                    let srow = src + (y - rows.lowerBound) * ow
                     for xx in 0..<ow {
                         let ix = xx * stride[2] - padding[2] + cc * dilation[2]
-                        if ix >= 0 && ix < w { dst[iy * w + ix] += src[y * ow + xx] }
+                        if ix >= 0 && ix < w { dst[iy * w + ix] += srow[xx] }
                     }
                 }
             } } } }
