@@ -1,3 +1,4 @@
+import GantryCore
 import GantryNN
 import XCTest
 
@@ -89,5 +90,22 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(a.count, b.count)
             for i in 0..<a.count { XCTAssertEqual(a[i], b[i], accuracy: 1e-5) }
         }
+    }
+}
+
+final class LayoutTests: XCTestCase {
+    func testComplexChannelsAndVolumeRoundTrip() throws {
+        let interleaved = (0..<(2 * 2 * 3 * 4)).map { Float($0) }
+        let t = try Tensor.fromComplex(interleaved, n: 2, h: 3, w: 4)
+        XCTAssertEqual(t.shape, [2, 2, 3, 4])
+        XCTAssertEqual(t.data[0], 0); XCTAssertEqual(t.data[12], 1)   // re and im of pixel 0
+        XCTAssertEqual(try t.toComplex(), interleaved)
+        let v = try Volume(shape: [4, 3, 2], affine: .scaling([1.5, 2, 3], origin: [1, 2, 3]), data: (0..<24).map(Float.init))
+        let tv = Tensor(volume: v)
+        XCTAssertEqual(tv.shape, [1, 1, 2, 3, 4])
+        let back = try tv.volume(like: v)
+        XCTAssertEqual(back.data, v.data)
+        XCTAssertEqual(back.affine, v.affine)
+        XCTAssertThrowsError(try Tensor(zeros: [1, 1, 2, 2, 2]).volume(like: v))
     }
 }

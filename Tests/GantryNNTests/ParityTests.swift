@@ -17,7 +17,7 @@ final class ParityTests: XCTestCase {
     func testEveryCaseMatchesPyTorch() throws {
         let (t, meta) = try SafeTensors.readWithMetadata(Self.fixture)
         let cases = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(meta["cases"]).utf8)) as? [String: [String: Any]])
-        XCTAssertGreaterThanOrEqual(cases.count, 35)
+        XCTAssertGreaterThanOrEqual(cases.count, 44)
         for (name, p) in cases.sorted(by: { $0.key < $1.key }) {
             func get(_ k: String) throws -> Tensor { try XCTUnwrap(t["\(name).\(k)"], "\(name).\(k)") }
             if p["op"] as? String == "optimizer" {
@@ -78,6 +78,20 @@ final class ParityTests: XCTestCase {
                 w = try get("w")
                 w?.requiresGrad = true
                 y = try x.prelu(try XCTUnwrap(w))
+            case "broadcast":
+                w = try get("w")
+                w?.requiresGrad = true
+                let other = try XCTUnwrap(w)
+                switch p["fn"] as? String {
+                case "add": y = try x.adding(other)
+                case "mul": y = try x.multiplying(other)
+                default: y = try x.dividing(other)
+                }
+            case "slice": y = try x.slice([nil, 1..<4, 2..<6, 0..<5])
+            case "pad": y = try x.pad(before: [2, 0, 1], after: [0, 1, 2])
+            case "upsample_linear": y = x.upsampleLinear(p["f"] as? Int ?? 2)
+            case "l1": y = try x.l1(try get("target"))
+            case "ssim_loss": y = try x.ssimLoss(try get("target"), dataRange: Float(p["range"] as? Double ?? 1))
             case "max_pool": y = try x.maxPool(p["k"] as? Int ?? 2)
             case "avg_pool": y = try x.avgPool(p["k"] as? Int ?? 2)
             case "upsample_nearest": y = x.upsampleNearest(p["f"] as? Int ?? 2)

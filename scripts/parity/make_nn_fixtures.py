@@ -119,6 +119,36 @@ convT("convT2d_s2_k3_p1_op1", 2, 2, 3, 4, 5, 3, stride=2, padding=1, output_padd
 convT("convT2d_groups2_d2", 2, 1, 4, 4, 5, 3, padding=1, dilation=2, groups=2)
 add("prelu", {"op": "prelu"}, torch.randn(2, 3, 4, 5), torch.rand(3) * 0.5, fn=lambda x, a: F.prelu(x, a))
 
+# broadcasting, slicing, padding, linear up-sampling, L1 and SSIM losses
+add("broadcast_add", {"op": "broadcast", "fn": "add"}, torch.randn(2, 3, 4, 5), torch.randn(3, 1, 1), fn=lambda x, w: x + w)
+add("broadcast_mul", {"op": "broadcast", "fn": "mul"}, torch.randn(2, 3, 4, 5), torch.randn(1, 3, 1, 5), fn=lambda x, w: x * w)
+add("broadcast_div", {"op": "broadcast", "fn": "div"}, torch.randn(2, 3, 4), torch.rand(4) + 0.5, fn=lambda x, w: x / w)
+add("slice", {"op": "slice"}, torch.randn(2, 5, 6, 7), fn=lambda x: x[:, 1:4, 2:6, :5])
+add("pad3d", {"op": "pad"}, torch.randn(1, 2, 3, 4, 2), fn=lambda x: F.pad(x, (1, 2, 0, 1, 2, 0)))
+add("upsample_trilinear", {"op": "upsample_linear", "f": 2}, torch.randn(1, 2, 3, 4, 3), fn=lambda x: F.interpolate(x, scale_factor=2, mode="trilinear", align_corners=False))
+add("upsample_bilinear", {"op": "upsample_linear", "f": 2}, torch.randn(2, 3, 4, 5), fn=lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+l1_target = torch.randn(2, 3, 4, 5)
+add("l1", {"op": "l1"}, torch.randn(2, 3, 4, 5), fn=lambda x: F.l1_loss(x, l1_target).reshape(1))
+tensors["l1.target"] = l1_target
+
+
+def ssim_loss(x, y, data_range, win=7, k1=0.01, k2=0.03):
+    # fastMRI's SSIMLoss (fastmri/losses.py), written out with torch ops
+    w = torch.ones(1, 1, win, win) / win ** 2
+    np_ = win * win
+    cov_norm = np_ / (np_ - 1)
+    ux, uy = F.conv2d(x, w), F.conv2d(y, w)
+    uxx, uyy, uxy = F.conv2d(x * x, w), F.conv2d(y * y, w), F.conv2d(x * y, w)
+    vx, vy, vxy = cov_norm * (uxx - ux * ux), cov_norm * (uyy - uy * uy), cov_norm * (uxy - ux * uy)
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux ** 2 + uy ** 2 + c1) * (vx + vy + c2))
+    return (1 - s.mean()).reshape(1)
+
+
+ssim_target = torch.rand(2, 1, 12, 11)
+add("ssim_loss", {"op": "ssim_loss", "range": 1.0}, (ssim_target + 0.1 * torch.randn(2, 1, 12, 11)), fn=lambda x: ssim_loss(x, ssim_target, 1.0))
+tensors["ssim_loss.target"] = ssim_target
+
 # optimisers: 5 steps on a fixed quadratic-ish loss, parameters after each run
 def optimise(name, make, steps=5):
     torch.manual_seed(3)

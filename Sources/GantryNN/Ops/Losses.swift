@@ -100,3 +100,61 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Mean absolute error against a constant target.
+    public func l1(_ target: Tensor) throws -> Tensor {
+        guard shape == target.shape else { throw GantryError.invalidArgument("l1: shapes \(shape) and \(target.shape) differ") }
+        let n = Float(count)
+        let y = zip(data, target.data).reduce(Float(0)) { $0 + abs($1.0 - $1.1) } / n
+        return Tensor.result(shape: [1], data: [y], parents: [self]) { g in
+            self.accumulate(zip(self.data, target.data).map { ($0 > $1 ? 1 : ($0 < $1 ? -1 : 0)) * g[0] / n })
+        }
+    }
+
+    /// 1 − SSIM for [N, 1, H, W] images against a target, fastMRI/atommic's SSIMLoss: 7×7 uniform
+    /// windows, K1 0.01, K2 0.03, sample covariance, data range given (typically the target's max).
+    public func ssimLoss(_ target: Tensor, dataRange: Float, window: Int = 7) throws -> Tensor {
+        guard shape.count == 4, shape[1] == 1, shape == target.shape, shape[2] >= window, shape[3] >= window else {
+            throw GantryError.invalidArgument("ssim loss: needs matching [N, 1, H, W] images ≥ \(window)×\(window), got \(shape) and \(target.shape)")
+        }
+        let (n, h, w) = (shape[0], shape[2], shape[3])
+        let (oh, ow) = (h - window + 1, w - window + 1)
+        let np = Float(window * window), cov = np / (np - 1)
+        let c1 = (0.01 * dataRange) * (0.01 * dataRange), c2 = (0.03 * dataRange) * (0.03 * dataRange)
+        let x = data, t = target.data
+        // per-window statistics and the partial derivatives of S w.r.t. (mx, vx, vxy)
+        var total: Float = 0
+        var dMx = [Float](repeating: 0, count: n * oh * ow), dVx = dMx, dVxy = dMx, mxs = dMx, mys = dMx
+        for b in 0..<n { for i in 0..<oh { for j in 0..<ow {
+            var sx: Float = 0, sy: Float = 0, sxx: Float = 0, syy: Float = 0, sxy: Float = 0
+            for a in 0..<window { for c in 0..<window {
+                let o = (b * h + i + a) * w + j + c
+                sx += x[o]; sy += t[o]; sxx += x[o] * x[o]; syy += t[o] * t[o]; sxy += x[o] * t[o]
+            } }
+            let mx = sx / np, my = sy / np
+            let vx = cov * (sxx / np - mx * mx), vy = cov * (syy / np - my * my), vxy = cov * (sxy / np - mx * my)
+            let a1 = 2 * mx * my + c1, a2 = 2 * vxy + c2, b1 = mx * mx + my * my + c1, b2 = vx + vy + c2
+            total += (a1 * a2) / (b1 * b2)
+            let k = (b * oh + i) * ow + j
+            dMx[k] = (2 * my * a2 * b1 * b2 - a1 * a2 * 2 * mx * b2) / (b1 * b1 * b2 * b2)
+            dVx[k] = -(a1 * a2) / (b1 * b2 * b2)
+            dVxy[k] = 2 * a1 / (b1 * b2)
+            mxs[k] = mx; mys[k] = my
+        } } }
+        let windows = Float(n * oh * ow)
+        return Tensor.result(shape: [1], data: [1 - total / windows], parents: [self]) { g in
+            var gx = [Float](repeating: 0, count: self.count)
+            let s = -g[0] / windows
+            for b in 0..<n { for i in 0..<oh { for j in 0..<ow {
+                let k = (b * oh + i) * ow + j
+                for a in 0..<window { for c in 0..<window {
+                    let o = (b * h + i + a) * w + j + c
+                    // ∂mx/∂x = 1/np; ∂vx/∂x = cov·2(x − mx)/np; ∂vxy/∂x = cov·(t − my)/np
+                    gx[o] += s * (dMx[k] / np + dVx[k] * cov * 2 * (x[o] - mxs[k]) / np + dVxy[k] * cov * (t[o] - mys[k]) / np)
+                } }
+            } } }
+            self.accumulate(gx)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GantryCore
+
+extension Tensor {
+    /// Elementwise binary op with NumPy/PyTorch broadcasting (trailing-aligned, size-1 axes stretch).
+    static func broadcast(_ a: Tensor, _ b: Tensor, _ f: @escaping (Float, Float) -> Float,
+                          da: @escaping (Float, Float) -> Float, db: @escaping (Float, Float) -> Float) throws -> Tensor {
+        let rank = max(a.shape.count, b.shape.count)
+        let sa = Array(repeating: 1, count: rank - a.shape.count) + a.shape, sb = Array(repeating: 1, count: rank - b.shape.count) + b.shape
+        var out = [Int]()
+        for i in 0..<rank {
+            guard sa[i] == sb[i] || sa[i] == 1 || sb[i] == 1 else { throw GantryError.invalidArgument("broadcast: shapes \(a.shape) and \(b.shape) do not broadcast") }
+            out.append(max(sa[i], sb[i]))
+        }
+        func strides(_ s: [Int]) -> [Int] {
+            var st = [Int](repeating: 0, count: rank), acc = 1
+            for i in stride(from: rank - 1, through: 0, by: -1) { st[i] = s[i] == 1 ? 0 : acc; acc *= s[i] }
+            return st
+        }
+        let (ta, tb) = (strides(sa), strides(sb))
+        let n = out.reduce(1, *)
+        var ia = [Int](repeating: 0, count: n), ib = ia
+        var idx = [Int](repeating: 0, count: rank)
+        for o in 0..<n {
+            var pa = 0, pb = 0
+            for i in 0..<rank { pa += idx[i] * ta[i]; pb += idx[i] * tb[i] }
+            ia[o] = pa; ib[o] = pb
+            var k = rank - 1
+            while k >= 0 { idx[k] += 1; if idx[k] < out[k] { break }; idx[k] = 0; k -= 1 }
+        }
+        let y = (0..<n).map { f(a.data[ia[$0]], b.data[ib[$0]]) }
+        return result(shape: out, data: y, parents: [a, b]) { g in
+            var ga = [Float](repeating: 0, count: a.count), gb = [Float](repeating: 0, count: b.count)
+            for o in 0..<n {
+                let (x, z) = (a.data[ia[o]], b.data[ib[o]])
+                ga[ia[o]] += g[o] * da(x, z); gb[ib[o]] += g[o] * db(x, z)
+            }
+            a.accumulate(ga); b.accumulate(gb)
+        }
+    }
+
+    public func adding(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 + $1 }, da: { _, _ in 1 }, db: { _, _ in 1 }) }
+    public func subtracting(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 - $1 }, da: { _, _ in 1 }, db: { _, _ in -1 }) }
+    public func multiplying(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 * $1 }, da: { _, y in y }, db: { x, _ in x }) }
+    public func dividing(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 / $1 }, da: { _, y in 1 / y }, db: { x, y in -x / (y * y) }) }
+
+    /// The sub-tensor `ranges` (one per axis; nil = whole axis).
+    public func slice(_ ranges: [Range<Int>?]) throws -> Tensor {
+        guard ranges.count == shape.count else { throw GantryError.invalidArgument("slice: \(ranges.count) ranges for \(shape.count) axes") }
+        let r = (0..<shape.count).map { ranges[$0] ?? 0..<shape[$0] }
+        for (i, rr) in r.enumerated() where rr.lowerBound < 0 || rr.upperBound > shape[i] || rr.isEmpty {
+            throw GantryError.invalidArgument("slice: \(rr) outside axis \(i) of size \(shape[i])")
+        }
+        let outShape = r.map(\.count)
+        let map = Tensor.indexMap(from: shape, offsets: r.map(\.lowerBound), shape: outShape)
+        let y = map.map { data[$0] }
+        return Tensor.result(shape: outShape, data: y, parents: [self]) { g in
+            var gx = [Float](repeating: 0, count: self.count)
+            for (o, i) in map.enumerated() { gx[i] += g[o] }
+            self.accumulate(gx)
+        }
+    }
+
+    /// Splits along the channel axis into parts of the given sizes (inverse of `concatChannels`).
+    public func splitChannels(_ sizes: [Int]) throws -> [Tensor] {
+        guard sizes.reduce(0, +) == shape[1] else { throw GantryError.invalidArgument("split: sizes \(sizes) do not add up to \(shape[1]) channels") }
+        var off = 0
+        return try sizes.map { s in
+            defer { off += s }
+            var r = [Range<Int>?](repeating: nil, count: shape.count)
+            r[1] = off..<(off + s)
+            return try slice(r)
+        }
+    }
+
+    /// Constant (zero) padding of the spatial axes: `before`/`after` per spatial axis.
+    public func pad(before: [Int], after: [Int]) throws -> Tensor {
+        let sp = shape.count - 2
+        guard before.count == sp, after.count == sp, (before + after).allSatisfy({ $0 >= 0 }) else {
+            throw GantryError.invalidArgument("pad: need \(sp) non-negative before/after sizes")
+        }
+        let outShape = Array(shape.prefix(2)) + (0..<sp).map { shape[2 + $0] + before[$0] + after[$0] }
+        let map = Tensor.indexMap(from: outShape, offsets: [0, 0] + before, shape: shape)  // input o → output index
+        var y = [Float](repeating: 0, count: outShape.reduce(1, *))
+        for (i, o) in map.enumerated() { y[o] = data[i] }
+        return Tensor.result(shape: outShape, data: y, parents: [self]) { g in self.accumulate(map.map { g[$0] }) }
+    }
+
+    /// Flat indices into an array of `full` shape for every element of a `shape` box at `offsets` (row-major).
+    static func indexMap(from full: [Int], offsets: [Int], shape: [Int]) -> [Int] {
+        let rank = full.count
+        var strides = [Int](repeating: 1, count: rank)
+        for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * full[i + 1] }
+        let n = shape.reduce(1, *)
+        var out = [Int](repeating: 0, count: n), idx = [Int](repeating: 0, count: rank)
+        for o in 0..<n {
+            var p = 0
+            for i in 0..<rank { p += (idx[i] + offsets[i]) * strides[i] }
+            out[o] = p
+            var k = rank - 1
+            while k >= 0 { idx[k] += 1; if idx[k] < shape[k] { break }; idx[k] = 0; k -= 1 }
+        }
+        return out
+    }
+
+    /// Linear up-sampling by an integer factor, bilinear (2D) or trilinear (3D), align_corners = false
+    /// (PyTorch's `interpolate(mode="bilinear"/"trilinear")`).
+    public func upsampleLinear(_ f: Int) -> Tensor {
+        let is2D = shape.count == 4
+        let s = spatial3, fd = is2D ? 1 : f
+        let (n, c) = (shape[0], shape[1])
+        let o = [s[0] * fd, s[1] * f, s[2] * f]
+        // per axis: source index pairs and weights
+        func axis(_ out: Int, _ len: Int, _ scale: Int) -> [(Int, Int, Float)] {
+            (0..<out).map { i in
+                let src = max(0, (Double(i) + 0.5) / Double(scale) - 0.5)
+                let i0 = min(Int(src), len - 1), i1 = min(i0 + 1, len - 1)
+                return (i0, i1, Float(src - Double(i0)))
+            }
+        }
+        let az = axis(o[0], s[0], fd), ay = axis(o[1], s[1], f), ax = axis(o[2], s[2], f)
+        var y = [Float](repeating: 0, count: n * c * o[0] * o[1] * o[2])
+        func each(_ body: (Int, Int, [(Int, Float)]) -> Void) {
+            for nc in 0..<(n * c) { for z in 0..<o[0] { for yy in 0..<o[1] { for x in 0..<o[2] {
+                let (z0, z1, wz) = az[z], (y0, y1, wy) = ay[yy], (x0, x1, wx) = ax[x]
+                func at(_ a: Int, _ b: Int, _ cc: Int) -> Int { ((nc * s[0] + a) * s[1] + b) * s[2] + cc }
+                let taps = [(at(z0, y0, x0), (1 - wz) * (1 - wy) * (1 - wx)), (at(z0, y0, x1), (1 - wz) * (1 - wy) * wx),
+                            (at(z0, y1, x0), (1 - wz) * wy * (1 - wx)), (at(z0, y1, x1), (1 - wz) * wy * wx),
+                            (at(z1, y0, x0), wz * (1 - wy) * (1 - wx)), (at(z1, y0, x1), wz * (1 - wy) * wx),
+                            (at(z1, y1, x0), wz * wy * (1 - wx)), (at(z1, y1, x1), wz * wy * wx)]
+                body(nc, ((nc * o[0] + z) * o[1] + yy) * o[2] + x, taps)
+            } } } }
+        }
+        each { _, oi, taps in var v: Float = 0; for (i, w) in taps { v += w * data[i] }; y[oi] = v }
+        let outShape = is2D ? [n, c, o[1], o[2]] : [n, c, o[0], o[1], o[2]]
+        return Tensor.result(shape: outShape, data: y, parents: [self]) { g in
+            var gx = [Float](repeating: 0, count: self.count)
+            each { _, oi, taps in for (i, w) in taps { gx[i] += w * g[oi] } }
+            self.accumulate(gx)
+        }
+    }
+}
