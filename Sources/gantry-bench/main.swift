@@ -112,6 +112,18 @@ do {
                 _ = try ESPIRiT.maps(kspace: kc, mask: mask, coils: 8, ny: size, nx: size)
             }
         }
+    case "nn-memory":
+        // One forward+backward of case `i` in a fresh process: peak resident memory (MB).
+        let i = Int(args.count > 3 ? args[3] : "0") ?? 0
+        guard NNBench.cases.indices.contains(i) else { exit(64) }
+        let c = NNBench.cases[i]
+        let x = Tensor(uniform: c.input, bound: 1, seed: 1, requiresGrad: true)
+        let w = Tensor(uniform: c.weight, bound: 0.1, seed: 2, requiresGrad: true)
+        let y = try c.run(x, w)
+        (y * Tensor(uniform: y.shape, bound: 1, seed: 3, requiresGrad: false)).sum().backward()
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print("{\"name\": \"\(c.name) fwd+bwd peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
     case "nn":
         let reps = Int(args.count > 3 ? args[3] : "3") ?? 3
         for c in NNBench.cases {
