@@ -133,6 +133,16 @@ struct Im2Col {
     let od: Int, oh: Int, ow: Int
     let stride: [Int], padding: [Int], dilation: [Int]
 
+    /// Output columns xx whose input column xx·s − p + cc·dil lies inside [0, w).
+    @inline(__always)
+    func validColumns(_ cc: Int) -> (Int, Int) {
+        let off = cc * dilation[2] - padding[2], s = stride[2]
+        // xx·s + off ≥ 0  ⇔ xx ≥ ceil(−off / s);  xx·s + off < w ⇔ xx < ceil((w − off) / s)
+        let lo = off >= 0 ? 0 : (-off + s - 1) / s
+        let hi = w - off <= 0 ? 0 : min(ow, (w - off + s - 1) / s)
+        return (min(lo, ow), max(min(hi, ow), 0))
+    }
+
     /// cols[(ci, a, bb, cc), (y, x)] = input[ci, z·s − p + a·dil, …] (0 outside), for output rows `rows`.
     func gather(_ x: UnsafePointer<Float>, z: Int, rows: Range<Int>? = nil, into cols: inout [Float]) {
         let rows = rows ?? 0..<oh
@@ -151,9 +161,17 @@ struct Im2Col {
                     let drow = dst + (y - rows.lowerBound) * ow
                     guard iy >= 0, iy < h else { for i in 0..<ow { drow[i] = 0 }; continue }
                     let srow = src + iy * w
-                    for xx in 0..<ow {
-                        let ix = xx * stride[2] - padding[2] + cc * dilation[2]
-                        drow[xx] = (ix >= 0 && ix < w) ? srow[ix] : 0
+                    // Valid output columns form one range: copy it without per-element bounds tests.
+                    let (lo, hi) = validColumns(cc)
+                    for xx in 0..<lo { drow[xx] = 0 }
+                    for xx in hi..<ow { drow[xx] = 0 }
+                    if lo < hi {
+                        let first = lo * stride[2] - padding[2] + cc * dilation[2]
+                        if stride[2] == 1 {
+                            (drow + lo).update(from: srow + first, count: hi - lo)
+                        } else {
+                            for xx in lo..<hi { drow[xx] = srow[first + (xx - lo) * stride[2]] }
+                        }
                     }
                 }
             } } } }
@@ -177,9 +195,15 @@ struct Im2Col {
                     let iy = y * stride[1] - padding[1] + bb * dilation[1]
                     guard iy >= 0, iy < h else { continue }
                     let srow = src + (y - rows.lowerBound) * ow
-                    for xx in 0..<ow {
-                        let ix = xx * stride[2] - padding[2] + cc * dilation[2]
-                        if ix >= 0 && ix < w { dst[iy * w + ix] += srow[xx] }
+                    let (lo, hi) = validColumns(cc)
+                    if lo < hi {
+                        let first = lo * stride[2] - padding[2] + cc * dilation[2]
+                        let drow = dst + iy * w + first
+                        if stride[2] == 1 {
+                            for xx in lo..<hi { drow[xx - lo] += srow[xx] }
+                        } else {
+                            for xx in lo..<hi { drow[(xx - lo) * stride[2]] += srow[xx] }
+                        }
                     }
                 }
             } } } }
