@@ -21,10 +21,10 @@ public enum BLAS {
     /// A is m×k (k×m if transposed), B is k×n (n×k if transposed), C is m×n.
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil) {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n),
-                    beta, c, Int32(n))
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda ?? (transA ? m : k)), b, Int32(ldb ?? (transB ? k : n)),
+                    beta, c, Int32(ldc ?? n))
     }
 
     /// Gram matrix AᴴA (n×n, row-major, interleaved complex) of the complex m×n row-major matrix A.

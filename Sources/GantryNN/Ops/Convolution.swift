@@ -59,16 +59,11 @@ extension Tensor {
             let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
             var cols = [Float](repeating: 0, count: K * m)
             xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
-            var res = [Float](repeating: 0, count: coutG * m)
-            wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in res.withUnsafeMutableBufferPointer { rb in
-                BLAS.sgemm(m: coutG, n: m, k: K, a: wb.baseAddress! + gi * coutG * K, b: cb.baseAddress!, c: rb.baseAddress!)
+            // The GEMM writes straight into the output (row stride = one channel's volume).
+            wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in out.withUnsafeMutableBufferPointer { ob in
+                BLAS.sgemm(m: coutG, n: m, k: K, a: wb.baseAddress! + gi * coutG * K, b: cb.baseAddress!,
+                           c: ob.baseAddress! + ((b * cout + gi * coutG) * od + z) * plane + y0 * ow, ldc: od * plane)
             } } }
-            out.withUnsafeMutableBufferPointer { ob in
-                for o in 0..<coutG {
-                    let dst = ob.baseAddress! + ((b * cout + gi * coutG + o) * od + z) * plane + y0 * ow
-                    res.withUnsafeBufferPointer { rb in dst.update(from: rb.baseAddress! + o * m, count: m) }
-                }
-            }
         }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
         let y = Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
@@ -88,21 +83,18 @@ extension Tensor {
                 var gxLocal = [Float](repeating: 0, count: slice)
                 var cols = [Float](repeating: 0, count: K * tileRows * ow)
                 var dcols = cols
-                var dy = [Float](repeating: 0, count: coutG * tileRows * ow)
                 for u in (units * ch / chunks)..<(units * (ch + 1) / chunks) {
                     let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
                     xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
-                    for o in 0..<coutG {
-                        let src = ((b * cout + gi * coutG + o) * od + z) * plane + y0 * ow
-                        for i in 0..<m { dy[o * m + i] = gy[src + i] }
-                    }
-                    dy.withUnsafeBufferPointer { db in cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { gb in
+                    // dY rows are read in place from the gradient (row stride = one channel's volume).
+                    let dyOffset = ((b * cout + gi * coutG) * od + z) * plane + y0 * ow, ldy = od * plane
+                    gy.withUnsafeBufferPointer { db in cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { gb in
                         // dW += dY · colsᵀ
-                        BLAS.sgemm(transB: true, m: coutG, n: K, k: m, a: db.baseAddress!, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!)
+                        BLAS.sgemm(transB: true, m: coutG, n: K, k: m, a: db.baseAddress! + dyOffset, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!, lda: ldy, ldb: m)
                     } } }
-                    wData.withUnsafeBufferPointer { wb in dy.withUnsafeBufferPointer { db in dcols.withUnsafeMutableBufferPointer { dc in
+                    wData.withUnsafeBufferPointer { wb in gy.withUnsafeBufferPointer { db in dcols.withUnsafeMutableBufferPointer { dc in
                         // dcols = Wᵀ · dY
-                        BLAS.sgemm(transA: true, m: K, n: m, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress!, c: dc.baseAddress!)
+                        BLAS.sgemm(transA: true, m: K, n: m, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress! + dyOffset, c: dc.baseAddress!, ldb: ldy)
                     } } }
                     geo.scatterAdd(dcols, z: z, rows: y0..<y1, into: &gxLocal)
                 }
