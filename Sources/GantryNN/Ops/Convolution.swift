@@ -45,26 +45,13 @@ extension Tensor {
         let ow = (w + 2 * pd[2] - dl[2] * (kw - 1) - 1) / sp[2] + 1
         guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
         let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
-        var out = [Float](repeating: 0, count: n * cout * od * plane)
         let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
         let xData = data, wData = weight.data
-        BLAS.useSingleThreadInsideParallelJobs()
-        // Work units: (output depth plane, tile of output rows), ~8k output voxels each, so 2D
-        // convolutions (one plane) spread over the cores and the column buffer stays in cache-sized pieces.
         let tileRows = max(1, min(oh, 8192 / max(ow, 1)))
         let tiles = (oh + tileRows - 1) / tileRows, units = od * tiles
-        // Forward: out[n, g·coutG + o, z, rows] = W_g[o, :] · cols(n, g, z, rows)
-        Parallel.forEach(n * g * units) { job in
-            let u = job % units, gi = (job / units) % g, b = job / (units * g)
-            let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
-            var cols = [Float](repeating: 0, count: K * m)
-            xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
-            // The GEMM writes straight into the output (row stride = one channel's volume).
-            wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in out.withUnsafeMutableBufferPointer { ob in
-                BLAS.sgemm(m: coutG, n: m, k: K, a: wb.baseAddress! + gi * coutG * K, b: cb.baseAddress!,
-                           c: ob.baseAddress! + ((b * cout + gi * coutG) * od + z) * plane + y0 * ow, ldc: od * plane)
-            } } }
-        }
+        let out = xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in
+            Tensor.convolve(xb.baseAddress!, n: n, cin: cin, weight: wb.baseAddress!, cout: cout, groups: g, geometry: geo)
+        } }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
         let y = Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
@@ -73,6 +60,9 @@ extension Tensor {
             // Jobs over (batch, group, chunk of output planes). Each keeps its own dW and dx slice
             // (col2im of neighbouring planes overlaps in depth); both are summed in job order
             // afterwards, so results do not depend on thread timing.
+            // Stride-1 convolutions get dX as a forward convolution (no overlapping scatter).
+            let flipPad = (0..<3).map { dl[$0] * ([kd, kh, kw][$0] - 1) - pd[$0] }
+            let flipped = sp == [1, 1, 1] && flipPad.allSatisfy { $0 >= 0 }
             let chunks = max(1, min(units, Parallel.threads))
             let slice = cg * d * h * w
             var perJobGW = [[Float]](repeating: [], count: n * g * chunks)
@@ -80,9 +70,9 @@ extension Tensor {
             Parallel.forEach(n * g * chunks) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 var localGW = [Float](repeating: 0, count: coutG * K)
-                var gxLocal = [Float](repeating: 0, count: slice)
+                var gxLocal = [Float](repeating: 0, count: flipped ? 0 : slice)
                 var cols = [Float](repeating: 0, count: K * tileRows * ow)
-                var dcols = cols
+                var dcols = [Float](repeating: 0, count: flipped ? 0 : K * tileRows * ow)
                 for u in (units * ch / chunks)..<(units * (ch + 1) / chunks) {
                     let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
                     xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
@@ -92,6 +82,7 @@ extension Tensor {
                         // dW += dY · colsᵀ
                         BLAS.sgemm(transB: true, m: coutG, n: K, k: m, a: db.baseAddress! + dyOffset, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!, lda: ldy, ldb: m)
                     } } }
+                    if flipped { continue }
                     wData.withUnsafeBufferPointer { wb in gy.withUnsafeBufferPointer { db in dcols.withUnsafeMutableBufferPointer { dc in
                         // dcols = Wᵀ · dY
                         BLAS.sgemm(transA: true, m: K, n: m, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress! + dyOffset, c: dc.baseAddress!, ldb: ldy)
@@ -106,15 +97,57 @@ extension Tensor {
             for job in 0..<(n * g * chunks) {
                 let gi = (job / chunks) % g, b = job / (chunks * g)
                 for i in 0..<perJobGW[job].count { gw[gi * coutG * K + i] += perJobGW[job][i] }
+                if flipped { continue }
                 let base = (b * cin + gi * cg) * d * h * w
                 perJobGX[job].withUnsafeBufferPointer { src in gx.withUnsafeMutableBufferPointer { dst in
                     for i in 0..<slice { dst[base + i] += src[i] }
+                } }
+            }
+            if flipped {
+                // dX = conv(dY, flipped kernel with in/out swapped), stride 1, padding dil·(k−1) − p.
+                var wf = [Float](repeating: 0, count: weight.count)
+                for gi in 0..<g { for co in 0..<coutG { for ci in 0..<cg { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {
+                    let src = ((((gi * coutG + co) * cg + ci) * kd + a) * kh + bb) * kw + cc
+                    let dst = ((((gi * cg + ci) * coutG + co) * kd + (kd - 1 - a)) * kh + (kh - 1 - bb)) * kw + (kw - 1 - cc)
+                    wf[dst] = wData[src]
+                } } } } } }
+                let back = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: d, oh: h, ow: w, stride: [1, 1, 1], padding: flipPad, dilation: dl)
+                gx = gy.withUnsafeBufferPointer { gb in wf.withUnsafeBufferPointer { wb in
+                    Tensor.convolve(gb.baseAddress!, n: n, cin: cout, weight: wb.baseAddress!, cout: cin, groups: g, geometry: back)
                 } }
             }
             self.accumulate(gx)
             weight.accumulate(gw)
         }
         return bias.map { y.addingChannelBias($0) } ?? y
+    }
+}
+
+extension Tensor {
+    /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs):
+    /// work units are (output plane, tile of ~8k output voxels); each gathers its patches and runs one
+    /// GEMM writing straight into the output.
+    static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col) -> [Float] {
+        BLAS.useSingleThreadInsideParallelJobs()
+        let (d, h, w, od, oh, ow) = (geo.d, geo.h, geo.w, geo.od, geo.oh, geo.ow)
+        let cg = cin / g, coutG = cout / g, K = cg * geo.kd * geo.kh * geo.kw, plane = oh * ow
+        let tileRows = max(1, min(oh, 8192 / max(ow, 1)))
+        let tiles = (oh + tileRows - 1) / tileRows, units = od * tiles
+        var out = [Float](repeating: 0, count: n * cout * od * plane)
+        out.withUnsafeMutableBufferPointer { ob in
+            let op = ob.baseAddress!
+            Parallel.forEach(n * g * units) { job in
+                let u = job % units, gi = (job / units) % g, b = job / (units * g)
+                let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
+                var cols = [Float](repeating: 0, count: K * m)
+                geo.gather(x + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols)
+                cols.withUnsafeBufferPointer { cb in
+                    BLAS.sgemm(m: coutG, n: m, k: K, a: weight + gi * coutG * K, b: cb.baseAddress!,
+                               c: op + ((b * cout + gi * coutG) * od + z) * plane + y0 * ow, ldc: od * plane)
+                }
+            }
+        }
+        return out
     }
 }
 
