@@ -60,6 +60,7 @@ fixtures: peers
 	.venv-peers/bin/python scripts/fixtures/make_metrics_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_bart_fixtures.py
 	.venv-peers/bin/python scripts/parity/make_nn_fixtures.py
+	.venv-peers/bin/python scripts/parity/make_monai_fixtures.py
 
 clean:
 	rm -rf .build .build-test out

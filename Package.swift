@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"]),
+        .target(name: "GantrySegmentation", dependencies: ["GantryCore", "GantryIO", "GantryNN"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
         .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "GantryRegistration", "Yams"]),
         .executableTarget(
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"]),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"]),
+        .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"]),
     ],

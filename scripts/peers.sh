@@ -22,3 +22,6 @@ if [ "${1:-}" = "torch" ] && ! "$VENV/bin/python" -c "import torch, safetensors"
   echo "installing PyTorch (CPU) and safetensors" >&2
   "$VENV/bin/pip" install -q torch==2.13.0+cpu safetensors
 fi
+if [ "${1:-}" = "torch" ] && ! "$VENV/bin/python" -c "import monai" 2>/dev/null; then
+  "$VENV/bin/pip" install -q monai
+fi

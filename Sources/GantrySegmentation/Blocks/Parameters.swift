@@ -1,0 +1,38 @@
+import GantryCore
+import GantryNN
+
+/// A network's parameters by PyTorch state-dict name, so MONAI/PyTorch checkpoints load by name.
+public final class ParameterStore {
+    public private(set) var tensors: [String: Tensor] = [:]
+    var seed: UInt64
+
+    public init(seed: UInt64 = 0) { self.seed = seed }
+
+    /// Creates (or returns) the parameter `name` with PyTorch's default initialisation bound
+    /// (kaiming-uniform-like ±1/sqrt(fan_in)).
+    func parameter(_ name: String, shape: [Int], fanIn: Int, constant: Float? = nil) -> Tensor {
+        if let t = tensors[name] { return t }
+        seed &+= 1
+        let t: Tensor
+        if let c = constant { t = Tensor(shape: shape, data: [Float](repeating: c, count: shape.reduce(1, *)), requiresGrad: true) }
+        else { t = Tensor(uniform: shape, bound: 1 / Float(max(fanIn, 1)).squareRoot(), seed: seed) }
+        t.name = name
+        tensors[name] = t
+        return t
+    }
+
+    /// Copies values from a state dict (e.g. safetensors exported from PyTorch); every parameter must
+    /// be present with the same shape, extra entries are reported.
+    public func load(_ state: [String: Tensor], path: String = "checkpoint") throws {
+        for (name, t) in tensors {
+            guard let src = state[name] else { throw GantryError.invalidFile(path: path, problem: "missing parameter '\(name)'") }
+            guard src.shape == t.shape else { throw GantryError.invalidFile(path: path, problem: "parameter '\(name)' has shape \(src.shape), the network needs \(t.shape)") }
+            t.data = src.data
+        }
+        let extra = Set(state.keys).subtracting(tensors.keys)
+        if !extra.isEmpty { throw GantryError.invalidFile(path: path, problem: "unexpected parameters: \(extra.sorted().prefix(5).joined(separator: ", "))") }
+    }
+
+    public var all: [Tensor] { tensors.keys.sorted().compactMap { tensors[$0] } }
+    public var count: Int { tensors.values.reduce(0) { $0 + $1.count } }
+}
