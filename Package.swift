@@ -39,11 +39,11 @@ let package = Package(
         .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"]),
         .target(name: "GantrySegmentation", dependencies: ["GantryCore", "GantryIO", "GantryNN"]),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"]),
-        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "GantryRegistration", "Yams"]),
+        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "GantryRegistration", "GantrySegmentation", "Yams"]),
         .executableTarget(
             name: "gantry",
             dependencies: [
-                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon", "GantryRegistration",
+                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon", "GantryRegistration", "GantrySegmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -77,6 +77,7 @@ public enum StageRegistry {
         DiceReportStage.self, HTMLReportStage.self,
         ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, ReconReportStage.self,
         RigidRegistrationStage.self, AffineRegistrationStage.self, SyNRegistrationStage.self,
+        UNetSegmentationStage.self,
     ]
 
     /// Adds a stage kind (tests, plug-ins).

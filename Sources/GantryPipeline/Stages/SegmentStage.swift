@@ -1,0 +1,29 @@
+import Foundation
+import GantryCore
+import GantryIO
+import GantrySegmentation
+
+/// `segment.unet3d`: a trained 3D U-Net (a Gantry checkpoint, MONAI UNet architecture) on a subject's
+/// co-registered contrasts; the mask carries the first contrast's affine. The model path is relative
+/// to where `gantry run` is started (e.g. `models/brain-tumour-unet3d.safetensors`).
+public enum UNetSegmentationStage: StageKind {
+    public static let name = "segment.unet3d"
+    public static let summary = "Brain-tumour segmentation with a trained 3D U-Net (sliding window)."
+    public static let scope = StageScope.subject
+    public static let requiredInputs = ["image1"]
+    public static let optionalInputs = ["image2", "image3", "image4"]
+    public static let outputs = ["mask": "mask.nii.gz"]
+    public static let parameters = [
+        ParameterSpec("model", .string, help: "checkpoint path (.safetensors)"),
+        ParameterSpec("overlap", .double, default: .double(0.5), help: "sliding-window overlap"),
+    ]
+
+    public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        guard let path = parameters["model"]?.stringValue else { throw GantryError.invalidArgument("segment.unet3d needs a model") }
+        let model = try SegmentationModel.load(path)
+        let images = try ["image1", "image2", "image3", "image4"].compactMap { inputs.optionalPath($0) }.map { try VolumeFile.read($0) }
+        let mask = try model.segment(images, overlap: parameters["overlap"]?.doubleValue ?? 0.5)
+        guard let out = outputs["mask"] else { return }
+        try NIfTI.write(mask, to: out, options: .init(datatype: .uint8))
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import GantryCore
+import GantryNN
+@testable import GantrySegmentation
+import XCTest
+
+final class SlidingWindowTests: XCTestCase {
+    func testWindowedInferenceEqualsWholeImageForALocalModel() throws {
+        // A per-voxel model (1×1×1 conv) gives the same answer windowed or whole, for any overlap.
+        let w = Tensor(uniform: [3, 2, 1, 1, 1], bound: 1, seed: 1, requiresGrad: false)
+        let x = Tensor(uniform: [1, 2, 10, 13, 7], bound: 1, seed: 2, requiresGrad: false)
+        let whole = try x.conv(w)
+        for overlap in [0.0, 0.25, 0.5] {
+            let y = try SlidingWindow(roi: [6, 8, 8], overlap: overlap).run(x, classes: 3) { try $0.conv(w) }
+            XCTAssertEqual(y.shape, whole.shape)
+            for i in 0..<y.count { XCTAssertEqual(y.data[i], whole.data[i], accuracy: 1e-5) }
+        }
+    }
+
+    func testZScoreNonZero() {
+        let v: [Float] = [0, 1, 2, 3, 0]
+        let z = IntensityNormalisation.zScoreNonZero(v)
+        XCTAssertEqual(z[0], 0); XCTAssertEqual(z[4], 0)
+        XCTAssertEqual(z[1] + z[2] + z[3], 0, accuracy: 1e-6)
+        XCTAssertEqual(z[3], 1.2247449, accuracy: 1e-5)
+    }
+
+    func testCheckpointRoundTripAndMaskGeometry() throws {
+        let dir = NSTemporaryDirectory() + "seg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let net = try UNet3D(.init(inChannels: 2, outChannels: 3, channels: [4, 8], strides: [2], numResUnits: 1), seed: 3)
+        let model = SegmentationModel(network: net, contrasts: ["T1w", "FLAIR"], labels: [0, 1, 2], roi: [8, 8, 8])
+        try model.save(dir + "/m.safetensors")
+        let back = try SegmentationModel.load(dir + "/m.safetensors")
+        XCTAssertEqual(back.contrasts, ["T1w", "FLAIR"])
+        XCTAssertEqual(back.network.config, net.config)
+        for (name, t) in net.parameters.tensors { XCTAssertEqual(back.network.parameters.tensors[name]?.data, t.data, name) }
+        let a = Affine(rows: [[0, -1.5, 0, 10], [1.2, 0, 0, -4], [0, 0, 2, 3], [0, 0, 0, 1]])
+        let img = try Volume(shape: [9, 10, 11], affine: a, data: (0..<990).map { Float($0 % 17) })
+        let mask = try back.segment([img, img])
+        XCTAssertEqual(mask.affine, a)
+        XCTAssertEqual(mask.shape, [9, 10, 11])
+        XCTAssertTrue(Set(mask.data).isSubset(of: [0, 1, 2]))
+        XCTAssertThrowsError(try back.segment([img]))
+    }
+}
