@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"]),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"]),
-        .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN"], exclude: ["Fixtures"]),
+        .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"]),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"]),
     ],
