@@ -32,7 +32,7 @@ public struct SegmentationModel {
         let cfg: [String: Any] = ["channels": c.channels, "strides": c.strides, "in_channels": c.inChannels, "out_channels": c.outChannels,
                                   "num_res_units": c.numResUnits, "roi": roi]
         let cfgText = String(decoding: try JSONSerialization.data(withJSONObject: cfg, options: [.sortedKeys]), as: UTF8.self)
-        try SafeTensors.write(network.parameters.tensors, to: path, metadata: [
+        try SafeTensors.write(network.parameters.stateDict, to: path, metadata: [
             "gantry_model": "UNet3D", "config": cfgText, "contrasts": contrasts.joined(separator: ","),
             "labels": labels.map(String.init).joined(separator: ","), "format": "pt",
         ])

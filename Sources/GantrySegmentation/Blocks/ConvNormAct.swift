@@ -1,31 +1,59 @@
 import GantryCore
 import GantryNN
 
-/// MONAI's `Convolution` block: conv (or transposed conv) followed by ADN — instance norm (no affine),
-/// dropout, PReLU with one slope — unless `convOnly`. State-dict names: `<prefix>.conv.weight/bias`,
-/// `<prefix>.adn.A.weight`.
+/// MONAI's `Convolution` block: conv (or transposed conv) followed by ADN — norm, dropout,
+/// activation — unless `convOnly`. The residual U-Net uses instance norm (no affine) + PReLU;
+/// the attention U-Net batch norm + ReLU. State-dict names: `<prefix>.conv.weight/bias`,
+/// `<prefix>.adn.A.weight` (PReLU), `<prefix>.adn.N.…` (batch norm).
 struct ConvNormAct {
+    enum Norm { case instance, batch }
+    enum Activation { case prelu, relu }
+
     let prefix: String
     let inChannels: Int, outChannels: Int, stride: Int
     let transposed: Bool, convOnly: Bool
     let dropout: Float
     let dims: Int
+    var kernelSize = 3
+    var norm = Norm.instance
+    var activation = Activation.prelu
 
     func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
-        let k = 3
+        let k = kernelSize
         let kernel = Array(repeating: k, count: dims)
         let fanIn = (transposed ? outChannels : inChannels) * kernel.reduce(1, *)
         let w = p.parameter("\(prefix).conv.weight", shape: transposed ? [inChannels, outChannels] + kernel : [outChannels, inChannels] + kernel, fanIn: fanIn)
         let b = p.parameter("\(prefix).conv.bias", shape: [outChannels], fanIn: fanIn)
         var y: Tensor
         if transposed {
-            y = try x.convTranspose(w, bias: b, .uniform(stride: stride, padding: 1, dims: dims), outputPadding: Array(repeating: stride - 1, count: dims))
+            y = try x.convTranspose(w, bias: b, .uniform(stride: stride, padding: (k - 1) / 2, dims: dims), outputPadding: Array(repeating: stride - 1, count: dims))
         } else {
-            y = try x.conv(w, bias: b, .uniform(stride: stride, padding: 1, dims: dims))
+            y = try x.conv(w, bias: b, .uniform(stride: stride, padding: (k - 1) / 2, dims: dims))
         }
         if convOnly { return y }
-        y = try y.instanceNorm()
+        switch norm {
+        case .instance: y = try y.instanceNorm()
+        case .batch: y = try BatchNormLayer(prefix: "\(prefix).adn.N", channels: outChannels)(y, p, training: training)
+        }
         y = y.dropout(dropout, training: training, seed: 17)
-        return try y.prelu(p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25))
+        switch activation {
+        case .prelu: return try y.prelu(p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25))
+        case .relu: return y.relu()
+        }
+    }
+}
+
+/// PyTorch's `BatchNormNd` with affine weights and running statistics (buffers in the store):
+/// batch statistics while training (updating the running ones), running statistics otherwise.
+struct BatchNormLayer {
+    let prefix: String
+    let channels: Int
+
+    func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
+        let w = p.parameter("\(prefix).weight", shape: [channels], fanIn: 1, constant: 1)
+        let b = p.parameter("\(prefix).bias", shape: [channels], fanIn: 1, constant: 0)
+        let mean = p.buffer("\(prefix).running_mean", count: channels, value: 0)
+        let variance = p.buffer("\(prefix).running_var", count: channels, value: 1)
+        return try x.batchNorm(runningMean: &mean.data, runningVar: &variance.data, weight: w, bias: b, training: training)
     }
 }

@@ -4,6 +4,8 @@ import GantryNN
 /// A network's parameters by PyTorch state-dict name, so MONAI/PyTorch checkpoints load by name.
 public final class ParameterStore {
     public private(set) var tensors: [String: Tensor] = [:]
+    /// Non-trainable state saved with the weights (batch-norm running statistics).
+    public private(set) var buffers: [String: Tensor] = [:]
     var seed: UInt64
 
     public init(seed: UInt64 = 0) { self.seed = seed }
@@ -21,15 +23,28 @@ public final class ParameterStore {
         return t
     }
 
+    /// Creates (or returns) the buffer `name`, filled with `value` (PyTorch: running_mean 0, running_var 1).
+    func buffer(_ name: String, count: Int, value: Float) -> Tensor {
+        if let t = buffers[name] { return t }
+        let t = Tensor(shape: [count], data: [Float](repeating: value, count: count))
+        t.name = name
+        buffers[name] = t
+        return t
+    }
+
+    /// Parameters and buffers under their state-dict names (what a checkpoint holds).
+    public var stateDict: [String: Tensor] { tensors.merging(buffers) { a, _ in a } }
+
     /// Copies values from a state dict (e.g. safetensors exported from PyTorch); every parameter must
     /// be present with the same shape, extra entries are reported.
     public func load(_ state: [String: Tensor], path: String = "checkpoint") throws {
-        for (name, t) in tensors {
+        for (name, t) in stateDict {
             guard let src = state[name] else { throw GantryError.invalidFile(path: path, problem: "missing parameter '\(name)'") }
             guard src.shape == t.shape else { throw GantryError.invalidFile(path: path, problem: "parameter '\(name)' has shape \(src.shape), the network needs \(t.shape)") }
             t.data = src.data
         }
-        let extra = Set(state.keys).subtracting(tensors.keys)
+        // PyTorch's batch-norm step counter only matters for momentum=None; it is not kept.
+        let extra = Set(state.keys.filter { !$0.hasSuffix(".num_batches_tracked") }).subtracting(stateDict.keys)
         if !extra.isEmpty { throw GantryError.invalidFile(path: path, problem: "unexpected parameters: \(extra.sorted().prefix(5).joined(separator: ", "))") }
     }
 
