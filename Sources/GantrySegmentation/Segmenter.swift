@@ -7,33 +7,36 @@ import GantryNN
 /// file: tensors under PyTorch/MONAI state-dict names; metadata `gantry_model` (architecture),
 /// `config` (JSON), `contrasts`, `labels`.
 public struct SegmentationModel {
-    public var network: UNet3D
+    public var network: any SegmentationNetwork
     public var contrasts: [String]
     public var labels: [Int]
     public var roi: [Int]
 
     public static func load(_ path: String) throws -> SegmentationModel {
         let (tensors, meta) = try SafeTensors.readWithMetadata(path)
-        guard meta["gantry_model"] == "UNet3D", let cfgText = meta["config"], let cfg = try? JSONSerialization.jsonObject(with: Data(cfgText.utf8)) as? [String: Any],
-              let channels = cfg["channels"] as? [Int], let strides = cfg["strides"] as? [Int],
-              let inC = cfg["in_channels"] as? Int, let outC = cfg["out_channels"] as? Int else {
+        guard let name = meta["gantry_model"], let cfgText = meta["config"],
+              let cfg = try? JSONSerialization.jsonObject(with: Data(cfgText.utf8)) as? [String: Any] else {
             throw GantryError.invalidFile(path: path, problem: "not a Gantry segmentation checkpoint (needs gantry_model and config metadata)")
         }
-        let net = try UNet3D(.init(dims: 3, inChannels: inC, outChannels: outC, channels: channels, strides: strides, numResUnits: cfg["num_res_units"] as? Int ?? 2))
+        guard let architecture = SegmentationArchitecture(rawValue: name) else {
+            throw GantryError.invalidFile(path: path, problem: "unknown architecture '\(name)' (known: \(SegmentationArchitecture.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let net: any SegmentationNetwork
+        do { net = try architecture.make(config: cfg) } catch { throw GantryError.invalidFile(path: path, problem: "\(error)") }
         try net.parameters.load(tensors, path: path)
         let contrasts = (meta["contrasts"] ?? "").split(separator: ",").map(String.init)
         let labels = (meta["labels"] ?? "").split(separator: ",").compactMap { Int($0) }
         let roi = (cfg["roi"] as? [Int]) ?? [64, 64, 64]
+        guard roi.count == 3, roi.allSatisfy({ $0 > 0 }) else { throw GantryError.invalidFile(path: path, problem: "roi must be three positive sizes") }
         return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi)
     }
 
     public func save(_ path: String) throws {
-        let c = network.config
-        let cfg: [String: Any] = ["channels": c.channels, "strides": c.strides, "in_channels": c.inChannels, "out_channels": c.outChannels,
-                                  "num_res_units": c.numResUnits, "roi": roi]
+        var cfg = network.checkpointConfig
+        cfg["roi"] = roi
         let cfgText = String(decoding: try JSONSerialization.data(withJSONObject: cfg, options: [.sortedKeys]), as: UTF8.self)
         try SafeTensors.write(network.parameters.stateDict, to: path, metadata: [
-            "gantry_model": "UNet3D", "config": cfgText, "contrasts": contrasts.joined(separator: ","),
+            "gantry_model": type(of: network).architecture, "config": cfgText, "contrasts": contrasts.joined(separator: ","),
             "labels": labels.map(String.init).joined(separator: ","), "format": "pt",
         ])
     }
@@ -41,8 +44,8 @@ public struct SegmentationModel {
     /// Segments co-registered contrasts (same grid): z-score per channel, sliding window, softmax,
     /// argmax → label map on the first input's grid (its affine and header kept).
     public func segment(_ images: [Volume], overlap: Double = 0.5) throws -> Volume {
-        guard images.count == network.config.inChannels else {
-            throw GantryError.invalidArgument("the model takes \(network.config.inChannels) contrasts (\(contrasts.joined(separator: ", "))), got \(images.count)")
+        guard images.count == network.inChannels else {
+            throw GantryError.invalidArgument("the model takes \(network.inChannels) contrasts (\(contrasts.joined(separator: ", "))), got \(images.count)")
         }
         let grid = images[0]
         for v in images.dropFirst() where v.spatialShape != grid.spatialShape || v.affine.maxDifference(grid.affine) > 1e-3 {
@@ -50,8 +53,8 @@ public struct SegmentationModel {
         }
         let s = grid.spatialShape
         let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { IntensityNormalisation.zScoreNonZero($0.data) })
-        let k = network.config.outChannels
-        let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k) { try network.forward($0).softmaxChannels() }
+        let k = network.outChannels
+        let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k) { try network.forward($0, training: false).softmaxChannels() }
         let inner = s.reduce(1, *)
         var labelsOut = [Float](repeating: 0, count: inner)
         for i in 0..<inner {

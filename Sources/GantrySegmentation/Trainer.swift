@@ -14,6 +14,7 @@ public struct SegmentationTrainer {
         public var labelSuffix = "label-tumour_dseg"
         public var labels = [0, 1, 2, 3]
         public var channels = [8, 16, 32, 64]
+        public var architecture = SegmentationArchitecture.unet
         public var patch = 48
         public var epochs = 10
         public var stepsPerEpoch = 40
@@ -50,8 +51,8 @@ public struct SegmentationTrainer {
         let valIDs = Array(subjects.suffix(options.validationSubjects)), trainIDs = Array(subjects.dropLast(options.validationSubjects))
         let train = try trainIDs.map { try load(study: study, subject: $0) }, val = try valIDs.map { try load(study: study, subject: $0) }
         let k = options.labels.count
-        let net = try UNet3D(.init(inChannels: options.contrasts.count, outChannels: k, channels: options.channels,
-                                   strides: Array(repeating: 2, count: options.channels.count - 1), numResUnits: 2), seed: options.seed)
+        let net = try options.architecture.make(config: ["in_channels": options.contrasts.count, "out_channels": k, "channels": options.channels,
+                                                         "strides": Array(repeating: 2, count: options.channels.count - 1), "num_res_units": 2], seed: options.seed)
         var model = SegmentationModel(network: net, contrasts: options.contrasts, labels: options.labels, roi: [options.patch, options.patch, options.patch])
         var startEpoch = 0
         if resume, FileManager.default.fileExists(atPath: output) {

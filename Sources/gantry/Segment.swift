@@ -35,7 +35,7 @@ extension Gantry {
     struct TrainSegment: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "segment",
-            abstract: "Train a 3D U-Net (MONAI-compatible) for brain-tumour segmentation on a phantom study.",
+            abstract: "Train a 3D U-Net or attention U-Net (MONAI-compatible) for brain-tumour segmentation on a phantom study.",
             discussion: "Writes the checkpoint after every epoch (with the epoch number, so --resume continues); validation on the last subject(s)."
         )
         @Option(help: "Study folder (sub-*/anat/sub-*_{contrast}.nii.gz and _label-tumour_dseg).") var study: String
@@ -44,6 +44,7 @@ extension Gantry {
         @Option(help: "Steps per epoch.") var steps: Int = 40
         @Option(help: "Patch size (voxels per axis).") var patch: Int = 48
         @Option(help: "Channels per level, comma-separated.") var channels: String = "8,16,32,64"
+        @Option(help: "Network: unet (MONAI UNet, residual units) or attention-unet (MONAI AttentionUnet).") var architecture: String = "unet"
         @Option(help: "Learning rate (Adam, poly decay).") var lr: Double = 0.01
         @Option(help: "Validation subjects (the last ones).") var val: Int = 1
         @Option(help: "Seed.") var seed: Int = 1
@@ -56,6 +57,11 @@ extension Gantry {
             guard ch.count >= 2, ch.allSatisfy({ $0 > 0 }) else { throw ValidationError("--channels needs ≥ 2 positive numbers") }
             guard epochs > 0, steps > 0, patch >= 8, seed >= 0 else { throw ValidationError("epochs, steps > 0; patch ≥ 8; seed ≥ 0") }
             var o = SegmentationTrainer.Options()
+            switch architecture {
+            case "unet": o.architecture = .unet
+            case "attention-unet": o.architecture = .attentionUNet
+            default: throw ValidationError("--architecture must be unet or attention-unet")
+            }
             o.epochs = epochs; o.stepsPerEpoch = steps; o.patch = patch; o.channels = ch; o.learningRate = lr
             o.validationSubjects = val; o.seed = UInt64(seed)
             let history = try SegmentationTrainer(options: o).train(study: study, output: out, resume: resume) {

@@ -29,13 +29,22 @@ final class SlidingWindowTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "seg-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let net = try UNet3D(.init(inChannels: 2, outChannels: 3, channels: [4, 8], strides: [2], numResUnits: 1), seed: 3)
-        let model = SegmentationModel(network: net, contrasts: ["T1w", "FLAIR"], labels: [0, 1, 2], roi: [8, 8, 8])
-        try model.save(dir + "/m.safetensors")
-        let back = try SegmentationModel.load(dir + "/m.safetensors")
-        XCTAssertEqual(back.contrasts, ["T1w", "FLAIR"])
-        XCTAssertEqual(back.network.config, net.config)
-        for (name, t) in net.parameters.tensors { XCTAssertEqual(back.network.parameters.tensors[name]?.data, t.data, name) }
+        let unet = try UNet3D(.init(inChannels: 2, outChannels: 3, channels: [4, 8], strides: [2], numResUnits: 1), seed: 3)
+        let attention = try AttentionUNet3D(.init(inChannels: 2, outChannels: 3, channels: [4, 8], strides: [2]), seed: 3)
+        // One training-mode pass moves the batch-norm running statistics away from their defaults.
+        _ = try Tensor.noGrad { try attention.forward(Tensor(uniform: [2, 2, 8, 8, 8], bound: 1, seed: 5), training: true) }
+        var back: SegmentationModel!
+        for net in [unet, attention] as [any SegmentationNetwork] {
+            let model = SegmentationModel(network: net, contrasts: ["T1w", "FLAIR"], labels: [0, 1, 2], roi: [8, 8, 8])
+            try model.save(dir + "/m.safetensors")
+            back = try SegmentationModel.load(dir + "/m.safetensors")
+            XCTAssertEqual(back.contrasts, ["T1w", "FLAIR"])
+            XCTAssertTrue(type(of: back.network) == type(of: net))
+            XCTAssertEqual(back.network.checkpointConfig as NSDictionary, net.checkpointConfig as NSDictionary)
+            XCTAssertEqual(back.network.parameters.stateDict.count, net.parameters.stateDict.count)
+            for (name, t) in net.parameters.stateDict { XCTAssertEqual(back.network.parameters.stateDict[name]?.data, t.data, name) }
+        }
+        XCTAssertTrue(attention.parameters.buffers.values.contains { $0.data.contains { $0 != 0 && $0 != 1 } })
         let a = Affine(rows: [[0, -1.5, 0, 10], [1.2, 0, 0, -4], [0, 0, 2, 3], [0, 0, 0, 1]])
         let img = try Volume(shape: [9, 10, 11], affine: a, data: (0..<990).map { Float($0 % 17) })
         let mask = try back.segment([img, img])

@@ -30,8 +30,7 @@ public final class AttentionUNet3D {
         }
         self.config = config
         parameters = ParameterStore(seed: seed)
-        let minSize = config.strides.reduce(1, *) * 2
-        _ = try Tensor.noGrad { try forward(Tensor(zeros: [1, config.inChannels] + Array(repeating: minSize, count: config.dims))) }
+        try materialiseParameters(dims: config.dims, strides: config.strides)
     }
 
     public func forward(_ x: Tensor, training: Bool = false) throws -> Tensor {

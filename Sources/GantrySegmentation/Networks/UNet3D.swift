@@ -29,9 +29,7 @@ public final class UNet3D {
         }
         self.config = config
         parameters = ParameterStore(seed: seed)
-        // Create every parameter once with a dry run on a minimal input.
-        let minSize = config.strides.reduce(1, *) * 2
-        _ = try Tensor.noGrad { try forward(Tensor(zeros: [1, config.inChannels] + Array(repeating: minSize, count: config.dims))) }
+        try materialiseParameters(dims: config.dims, strides: config.strides)
     }
 
     public func forward(_ x: Tensor, training: Bool = false) throws -> Tensor {

@@ -1,0 +1,62 @@
+import GantryCore
+import GantryNN
+
+/// What the segmenter and trainer need from a network: a forward pass, its parameters by state-dict
+/// name, and enough of its configuration to rebuild it from a checkpoint's metadata.
+public protocol SegmentationNetwork: AnyObject {
+    /// Name stored as `gantry_model` in checkpoints.
+    static var architecture: String { get }
+    var parameters: ParameterStore { get }
+    var inChannels: Int { get }
+    var outChannels: Int { get }
+    /// JSON-serialisable configuration (MONAI's constructor argument names).
+    var checkpointConfig: [String: Any] { get }
+    func forward(_ x: Tensor, training: Bool) throws -> Tensor
+}
+
+extension SegmentationNetwork {
+    /// Creates every parameter (and buffer) once, by a dry run on the smallest input the strides
+    /// allow, so a checkpoint can be loaded into — or an optimiser built over — a fresh network.
+    func materialiseParameters(dims: Int, strides: [Int]) throws {
+        let minSize = strides.reduce(1, *) * 2
+        _ = try Tensor.noGrad { try forward(Tensor(zeros: [1, inChannels] + Array(repeating: minSize, count: dims)), training: false) }
+    }
+}
+
+/// The architectures `gantry train segment --architecture` offers and checkpoints name.
+public enum SegmentationArchitecture: String, CaseIterable, Sendable {
+    case unet = "UNet3D"
+    case attentionUNet = "AttentionUNet3D"
+
+    /// Builds the network (fresh weights from `seed`) from a checkpoint-style configuration.
+    public func make(config cfg: [String: Any], seed: UInt64 = 0) throws -> any SegmentationNetwork {
+        guard let channels = cfg["channels"] as? [Int], let strides = cfg["strides"] as? [Int],
+              let inC = cfg["in_channels"] as? Int, let outC = cfg["out_channels"] as? Int else {
+            throw GantryError.invalidArgument("\(rawValue) configuration needs channels, strides, in_channels and out_channels")
+        }
+        switch self {
+        case .unet:
+            return try UNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides, numResUnits: cfg["num_res_units"] as? Int ?? 2), seed: seed)
+        case .attentionUNet:
+            return try AttentionUNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides), seed: seed)
+        }
+    }
+}
+
+extension UNet3D: SegmentationNetwork {
+    public static var architecture: String { SegmentationArchitecture.unet.rawValue }
+    public var inChannels: Int { config.inChannels }
+    public var outChannels: Int { config.outChannels }
+    public var checkpointConfig: [String: Any] {
+        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels, "num_res_units": config.numResUnits]
+    }
+}
+
+extension AttentionUNet3D: SegmentationNetwork {
+    public static var architecture: String { SegmentationArchitecture.attentionUNet.rawValue }
+    public var inChannels: Int { config.inChannels }
+    public var outChannels: Int { config.outChannels }
+    public var checkpointConfig: [String: Any] {
+        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels]
+    }
+}
