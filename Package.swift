@@ -50,7 +50,7 @@ let package = Package(
 
         .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms", "GantryRecon", "GantryNN"]),
 
-        .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"]),
+        .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GantryCore
 import GantryIO
 import GantrySegmentation
 
@@ -14,6 +15,7 @@ extension Gantry {
         @Option(name: .customLong("in"), help: "Input image (repeat, in the model's contrast order).") var inputs: [String] = []
         @Option(help: "Output label map (.nii.gz).") var out: String
         @Option(help: "Window overlap (0…0.9).") var overlap: Double = 0.5
+        @Flag(help: "Keep only each label's largest connected component (26-connectivity, as MONAI's KeepLargestConnectedComponent).") var keepLargest = false
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
@@ -22,7 +24,8 @@ extension Gantry {
             let m = try SegmentationModel.load(model)
             let images = try inputs.map { try VolumeFile.read($0) }
             let t0 = Date()
-            let mask = try m.segment(images, overlap: overlap)
+            var mask = try m.segment(images, overlap: overlap)
+            if keepLargest { mask = try mask.keepingLargestComponent() }
             try NIfTI.write(mask, to: out, options: .init(datatype: .uint8))
             print(String(format: "segmented in %.1f s → %@", Date().timeIntervalSince(t0), out))
         }

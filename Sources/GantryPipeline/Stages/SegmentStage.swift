@@ -3,7 +3,7 @@ import GantryCore
 import GantryIO
 import GantrySegmentation
 
-/// `segment.unet3d`: a trained 3D U-Net (a Gantry checkpoint, MONAI UNet architecture) on a subject's
+/// `segment.unet3d`: a trained 3D U-Net (a Gantry checkpoint: MONAI UNet or AttentionUnet) on a subject's
 /// co-registered contrasts; the mask carries the first contrast's affine. The model path is relative
 /// to where `gantry run` is started (e.g. `models/brain-tumour-unet3d.safetensors`).
 public enum UNetSegmentationStage: StageKind {
@@ -16,13 +16,15 @@ public enum UNetSegmentationStage: StageKind {
     public static let parameters = [
         ParameterSpec("model", .string, help: "checkpoint path (.safetensors)"),
         ParameterSpec("overlap", .double, default: .double(0.5), help: "sliding-window overlap"),
+        ParameterSpec("keep_largest", .bool, default: .bool(false), help: "keep each label's largest connected component (MONAI KeepLargestConnectedComponent)"),
     ]
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let path = parameters["model"]?.stringValue else { throw GantryError.invalidArgument("segment.unet3d needs a model") }
         let model = try SegmentationModel.load(path)
         let images = try ["image1", "image2", "image3", "image4"].compactMap { inputs.optionalPath($0) }.map { try VolumeFile.read($0) }
-        let mask = try model.segment(images, overlap: parameters["overlap"]?.doubleValue ?? 0.5)
+        var mask = try model.segment(images, overlap: parameters["overlap"]?.doubleValue ?? 0.5)
+        if parameters["keep_largest"]?.boolValue == true { mask = try mask.keepingLargestComponent() }
         guard let out = outputs["mask"] else { return }
         try NIfTI.write(mask, to: out, options: .init(datatype: .uint8))
     }
