@@ -41,13 +41,17 @@ public struct SegmentationModel {
         ])
     }
 
-    /// Segments co-registered contrasts (same grid): z-score per channel, sliding window, softmax,
-    /// argmax → label map on the first input's grid (its affine and header kept).
-    public func segment(_ images: [Volume], overlap: Double = 0.5) throws -> Volume {
+    /// Class probabilities of co-registered contrasts (same grid): z-score per channel, sliding
+    /// window, softmax → a 4D volume [x, y, z, class] on the first input's grid (affine and header
+    /// kept), as MONAI's inference writes before `AsDiscrete(argmax)`.
+    public func probabilities(_ images: [Volume], overlap: Double = 0.5) throws -> Volume {
         guard images.count == network.inChannels else {
             throw GantryError.invalidArgument("the model takes \(network.inChannels) contrasts (\(contrasts.joined(separator: ", "))), got \(images.count)")
         }
         let grid = images[0]
+        for v in images where v.data.count != v.spatialCount {
+            throw GantryError.invalidArgument("inputs must be 3D volumes (got shape \(v.shape))")
+        }
         for v in images.dropFirst() where v.spatialShape != grid.spatialShape || v.affine.maxDifference(grid.affine) > 1e-3 {
             throw GantryError.invalidArgument("all contrasts must share one grid (resample them first)")
         }
@@ -55,13 +59,24 @@ public struct SegmentationModel {
         let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { IntensityNormalisation.zScoreNonZero($0.data) })
         let k = network.outChannels
         let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k) { try network.forward($0, training: false).softmaxChannels() }
-        let inner = s.reduce(1, *)
+        return try Volume(shape: s + [k], affine: grid.affine, data: prob.data, extraSpacing: [1], header: grid.header)
+    }
+
+    /// Segments co-registered contrasts: `probabilities`, then argmax → label map (the checkpoint's
+    /// label values) on the first input's grid.
+    public func segment(_ images: [Volume], overlap: Double = 0.5) throws -> Volume {
+        try labelMap(from: probabilities(images, overlap: overlap))
+    }
+
+    /// Argmax over the class axis of a [x, y, z, class] probability volume → label values.
+    public func labelMap(from prob: Volume) throws -> Volume {
+        let s = prob.spatialShape, inner = prob.spatialCount, k = prob.data.count / max(inner, 1)
         var labelsOut = [Float](repeating: 0, count: inner)
         for i in 0..<inner {
             var best = 0
-            for c in 1..<k where prob.data[c * inner + i] > prob.data[best * inner + i] { best = c }
+            for c in 1..<max(k, 1) where prob.data[c * inner + i] > prob.data[best * inner + i] { best = c }
             labelsOut[i] = Float(labels.indices.contains(best) ? labels[best] : best)
         }
-        return try Volume(shape: s, affine: grid.affine, data: labelsOut, header: grid.header)
+        return try Volume(shape: s, affine: prob.affine, data: labelsOut, header: prob.header)
     }
 }

@@ -15,6 +15,7 @@ extension Gantry {
         @Option(name: .customLong("in"), help: "Input image (repeat, in the model's contrast order).") var inputs: [String] = []
         @Option(help: "Output label map (.nii.gz).") var out: String
         @Option(help: "Window overlap (0…0.9).") var overlap: Double = 0.5
+        @Option(help: "Also write the class probabilities (4D float32 .nii.gz, one volume per class).") var probabilities: String?
         @Flag(help: "Keep only each label's largest connected component (26-connectivity, as MONAI's KeepLargestConnectedComponent).") var keepLargest = false
         @OptionGroup var compute: ComputeOptions
 
@@ -24,9 +25,11 @@ extension Gantry {
             let m = try SegmentationModel.load(model)
             let images = try inputs.map { try VolumeFile.read($0) }
             let t0 = Date()
-            var mask = try m.segment(images, overlap: overlap)
+            let prob = try m.probabilities(images, overlap: overlap)
+            var mask = try m.labelMap(from: prob)
             if keepLargest { mask = try mask.keepingLargestComponent() }
             try NIfTI.write(mask, to: out, options: .init(datatype: .uint8))
+            if let p = probabilities { try NIfTI.write(prob, to: p, options: .init(datatype: .float32)) }
             print(String(format: "segmented in %.1f s → %@", Date().timeIntervalSince(t0), out))
         }
     }

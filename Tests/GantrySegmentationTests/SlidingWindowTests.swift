@@ -52,5 +52,19 @@ final class SlidingWindowTests: XCTestCase {
         XCTAssertEqual(mask.shape, [9, 10, 11])
         XCTAssertTrue(Set(mask.data).isSubset(of: [0, 1, 2]))
         XCTAssertThrowsError(try back.segment([img]))
+
+        // Probabilities: a 4D [x, y, z, class] volume on the same grid, summing to 1 per voxel,
+        // whose argmax (mapped through the checkpoint's labels) is the mask.
+        let relabelled = SegmentationModel(network: back.network, contrasts: back.contrasts, labels: [0, 4, 7], roi: back.roi)
+        let prob = try relabelled.probabilities([img, img])
+        XCTAssertEqual(prob.shape, [9, 10, 11, 3])
+        XCTAssertEqual(prob.affine, a)
+        for i in stride(from: 0, to: 990, by: 7) {
+            let p = (0..<3).map { prob.data[$0 * 990 + i] }
+            XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-5)
+            let best = p.indices.max { p[$0] < p[$1] } ?? 0
+            XCTAssertEqual(mask.data[i], Float(best), "voxel \(i)")
+        }
+        XCTAssertEqual(try relabelled.segment([img, img]).data, mask.data.map { [0, 4, 7][Int($0)] })
     }
 }
