@@ -7,6 +7,7 @@ import GantryIO
 import GantryPhantoms
 import GantryRecon
 import GantryNN
+import GantrySegmentation
 
 func now() -> Double {
     var t = timespec()
@@ -137,6 +138,25 @@ do {
                 x.zeroGrad(); w.zeroGrad()
                 let out = try c.run(x, w)
                 (out * r).sum().backward()
+            }
+        }
+    case "segnet":
+        // Whole segmentation networks (MONAI runs the same in scripts/bench/peers_segnet.py): inference
+        // on a 64³ four-contrast block and one training step (forward + backward) on a 48³ patch.
+        let reps = Int(args.count > 3 ? args[3] : "3") ?? 3
+        let nets: [(String, any SegmentationNetwork)] = [
+            ("UNet", try UNet3D(.init(inChannels: 4, outChannels: 4, channels: [8, 16, 32, 64], strides: [2, 2, 2], numResUnits: 2), seed: 1)),
+            ("AttentionUnet", try AttentionUNet3D(.init(inChannels: 4, outChannels: 4, channels: [8, 16, 32, 64], strides: [2, 2, 2]), seed: 1)),
+        ]
+        for (name, net) in nets {
+            let x = Tensor(uniform: [1, 4, 64, 64, 64], bound: 1, seed: 1)
+            _ = try Tensor.noGrad { try net.forward(x, training: false) }
+            try time("segnet \(name) 8-16-32-64 1×4×64³ inference", repeats: reps) { _ = try Tensor.noGrad { try net.forward(x, training: false) } }
+            let patch = Tensor(uniform: [1, 4, 48, 48, 48], bound: 1, seed: 2)
+            let r = Tensor(uniform: [1, 4, 48, 48, 48], bound: 1, seed: 3)
+            try time("segnet \(name) 8-16-32-64 1×4×48³ training step", repeats: reps) {
+                for p in net.parameters.all { p.zeroGrad() }
+                (try net.forward(patch, training: true) * r).sum().backward()
             }
         }
     default:

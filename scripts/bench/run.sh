@@ -35,6 +35,8 @@ if "$PY" -c "import torch" 2>/dev/null; then
   echo "== tensor engine: Gantry vs PyTorch CPU (2 threads)" >&2
   "$BENCH" nn "$WORK" 3 | tee -a "$RESULTS" >&2
   "$PY" scripts/bench/peers_nn.py 3 | tee -a "$RESULTS" >&2
+  "$BENCH" segnet "$WORK" 3 | tee -a "$RESULTS" >&2
+  if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py 3 | tee -a "$RESULTS" >&2; fi
   for i in 0 1 2 3 4; do
     "$BENCH" nn-memory "$WORK" "$i" | tee -a "$RESULTS" >&2
     "$PY" scripts/bench/peers_nn.py memory "$i" | tee -a "$RESULTS" >&2
