@@ -21,19 +21,34 @@ public struct ConvParameters: Sendable, Equatable {
     }
 }
 
+/// A convolution's operands in 3D — the engine works in 3D: a 2D input is D = 1 with a 1-deep
+/// kernel, and 2-element stride/padding/dilation get the identity depth entry (1, 0, 1).
+struct LiftedConv {
+    let is2D: Bool
+    let input: [Int], weight: [Int], stride: [Int], padding: [Int], dilation: [Int]
+
+    init(_ op: String, input x: [Int], weight w: [Int], _ p: ConvParameters) throws {
+        guard x.count == 4 || x.count == 5, w.count == x.count else {
+            throw GantryError.invalidArgument("\(op): input \(x) and weight \(w) must both be 4-D or 5-D")
+        }
+        is2D = x.count == 4
+        input = is2D ? [x[0], x[1], 1, x[2], x[3]] : x
+        weight = is2D ? [w[0], w[1], 1, w[2], w[3]] : w
+        stride = Self.depth(p.stride, 1)
+        padding = Self.depth(p.padding, 0)
+        dilation = Self.depth(p.dilation, 1)
+    }
+
+    /// Per-axis values with a depth entry `fill` prepended when given for two axes only.
+    static func depth(_ values: [Int], _ fill: Int) -> [Int] { values.count == 3 ? values : [fill] + values }
+}
+
 extension Tensor {
     /// PyTorch conv2d / conv3d (by the input's rank), im2col + OpenBLAS GEMM per output depth plane,
     /// so the column buffer stays at (Cin/groups·k³) × (oH·oW).
     public func conv(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters()) throws -> Tensor {
-        let is2D = shape.count == 4
-        guard shape.count == 4 || shape.count == 5, weight.shape.count == shape.count else {
-            throw GantryError.invalidArgument("conv: input \(shape) and weight \(weight.shape) must both be 4-D or 5-D")
-        }
-        // Work in 3D: a 2D input is D = 1 with a 1-deep kernel.
-        let x5 = is2D ? [shape[0], shape[1], 1, shape[2], shape[3]] : shape
-        let w5 = is2D ? [weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]] : weight.shape
-        let sp = p.stride.count == 3 ? p.stride : [1] + p.stride, pd = p.padding.count == 3 ? p.padding : [0] + p.padding
-        let dl = p.dilation.count == 3 ? p.dilation : [1] + p.dilation
+        let lifted = try LiftedConv("conv", input: shape, weight: weight.shape, p)
+        let (is2D, x5, w5, sp, pd, dl) = (lifted.is2D, lifted.input, lifted.weight, lifted.stride, lifted.padding, lifted.dilation)
         let (n, cin, d, h, w) = (x5[0], x5[1], x5[2], x5[3], x5[4])
         let (cout, cg, kd, kh, kw) = (w5[0], w5[1], w5[2], w5[3], w5[4])
         let g = p.groups

@@ -6,15 +6,9 @@ extension Tensor {
     /// dilation, output padding, groups. Computed as the adjoint of a convolution (its input-gradient),
     /// with the same column machinery: y = col2im(W_gᵀ · x) per input depth plane.
     public func convTranspose(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters(), outputPadding: [Int] = [0, 0, 0]) throws -> Tensor {
-        let is2D = shape.count == 4
-        guard shape.count == 4 || shape.count == 5, weight.shape.count == shape.count else {
-            throw GantryError.invalidArgument("conv transpose: input \(shape) and weight \(weight.shape) must both be 4-D or 5-D")
-        }
-        let x5 = is2D ? [shape[0], shape[1], 1, shape[2], shape[3]] : shape
-        let w5 = is2D ? [weight.shape[0], weight.shape[1], 1, weight.shape[2], weight.shape[3]] : weight.shape
-        let sp = p.stride.count == 3 ? p.stride : [1] + p.stride, pd = p.padding.count == 3 ? p.padding : [0] + p.padding
-        let dl = p.dilation.count == 3 ? p.dilation : [1] + p.dilation
-        let op = outputPadding.count == 3 ? outputPadding : [0] + outputPadding
+        let lifted = try LiftedConv("conv transpose", input: shape, weight: weight.shape, p)
+        let (is2D, x5, w5, sp, pd, dl) = (lifted.is2D, lifted.input, lifted.weight, lifted.stride, lifted.padding, lifted.dilation)
+        let op = LiftedConv.depth(outputPadding, 0)
         let (n, cin, id, ih, iw) = (x5[0], x5[1], x5[2], x5[3], x5[4])
         let (wcin, coutG, kd, kh, kw) = (w5[0], w5[1], w5[2], w5[3], w5[4])
         let g = p.groups
