@@ -63,11 +63,11 @@ extension Gantry {
             guard ch.count >= 2, ch.allSatisfy({ $0 > 0 }) else { throw ValidationError("--channels needs ≥ 2 positive numbers") }
             guard epochs > 0, steps > 0, patch >= 8, seed >= 0 else { throw ValidationError("epochs, steps > 0; patch ≥ 8; seed ≥ 0") }
             var o = SegmentationTrainer.Options()
-            switch architecture {
-            case "unet": o.architecture = .unet
-            case "attention-unet": o.architecture = .attentionUNet
-            default: throw ValidationError("--architecture must be unet or attention-unet")
+            let names = SegmentationArchitecture.allCases.map(\.optionName)
+            guard let arch = SegmentationArchitecture.allCases.first(where: { $0.optionName == architecture }) else {
+                throw ValidationError("--architecture must be one of \(names.joined(separator: ", "))")
             }
+            o.architecture = arch
             o.epochs = epochs; o.stepsPerEpoch = steps; o.patch = patch; o.channels = ch; o.learningRate = lr
             o.validationSubjects = val; o.seed = UInt64(seed)
             let history = try SegmentationTrainer(options: o).train(study: study, output: out, resume: resume) {

@@ -38,13 +38,14 @@ public final class ParameterStore {
     /// Copies values from a state dict (e.g. safetensors exported from PyTorch); every parameter must
     /// be present with the same shape, extra entries are reported.
     public func load(_ state: [String: Tensor], path: String = "checkpoint") throws {
-        for (name, t) in stateDict {
+        let own = stateDict
+        for (name, t) in own {
             guard let src = state[name] else { throw GantryError.invalidFile(path: path, problem: "missing parameter '\(name)'") }
             guard src.shape == t.shape else { throw GantryError.invalidFile(path: path, problem: "parameter '\(name)' has shape \(src.shape), the network needs \(t.shape)") }
             t.data = src.data
         }
         // PyTorch's batch-norm step counter only matters for momentum=None; it is not kept.
-        let extra = Set(state.keys.filter { !$0.hasSuffix(".num_batches_tracked") }).subtracting(stateDict.keys)
+        let extra = Set(state.keys.filter { !$0.hasSuffix(".num_batches_tracked") }).subtracting(own.keys)
         if !extra.isEmpty { throw GantryError.invalidFile(path: path, problem: "unexpected parameters: \(extra.sorted().prefix(5).joined(separator: ", "))") }
     }
 

@@ -28,6 +28,14 @@ public enum SegmentationArchitecture: String, CaseIterable, Sendable {
     case unet = "UNet3D"
     case attentionUNet = "AttentionUNet3D"
 
+    /// The command-line name (`gantry train segment --architecture`).
+    public var optionName: String {
+        switch self {
+        case .unet: return "unet"
+        case .attentionUNet: return "attention-unet"
+        }
+    }
+
     /// Builds the network (fresh weights from `seed`) from a checkpoint-style configuration.
     public func make(config cfg: [String: Any], seed: UInt64 = 0) throws -> any SegmentationNetwork {
         guard let channels = cfg["channels"] as? [Int], let strides = cfg["strides"] as? [Int],
