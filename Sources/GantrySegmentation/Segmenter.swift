@@ -31,14 +31,17 @@ public struct SegmentationModel {
         return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi)
     }
 
-    public func save(_ path: String) throws {
+    /// Writes the checkpoint; `extraMetadata` (e.g. the training epoch) is stored beside the
+    /// architecture, configuration, contrasts and labels.
+    public func save(_ path: String, extraMetadata: [String: String] = [:]) throws {
         var cfg = network.checkpointConfig
         cfg["roi"] = roi
         let cfgText = String(decoding: try JSONSerialization.data(withJSONObject: cfg, options: [.sortedKeys]), as: UTF8.self)
-        try SafeTensors.write(network.parameters.stateDict, to: path, metadata: [
+        let meta = extraMetadata.merging([
             "gantry_model": type(of: network).architecture, "config": cfgText, "contrasts": contrasts.joined(separator: ","),
             "labels": labels.map(String.init).joined(separator: ","), "format": "pt",
-        ])
+        ]) { _, own in own }
+        try SafeTensors.write(network.parameters.stateDict, to: path, metadata: meta)
     }
 
     /// Class probabilities of co-registered contrasts (same grid): z-score per channel, sliding

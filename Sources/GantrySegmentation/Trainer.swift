@@ -57,7 +57,7 @@ public struct SegmentationTrainer {
         var startEpoch = 0
         if resume, FileManager.default.fileExists(atPath: output) {
             let (tensors, meta) = try SafeTensors.readWithMetadata(output)
-            try net.parameters.load(tensors.filter { !$0.key.hasPrefix("optimizer.") }, path: output)
+            try net.parameters.load(tensors, path: output)
             startEpoch = Int(meta["epoch"] ?? "0") ?? 0
             progress("resuming after epoch \(startEpoch)")
         }
@@ -86,13 +86,8 @@ public struct SegmentationTrainer {
             let eta = elapsed / Double(epoch - startEpoch + 1) * Double(options.epochs - epoch - 1)
             progress(String(format: "epoch %d/%d: loss %.3f, validation Dice (whole tumour) %.3f, ETA %.0f s", epoch + 1, options.epochs, lossSum / Float(options.stepsPerEpoch), dice, eta))
             model.network = net
-            try model.save(output)
-            // record the epoch for resume
-            var (tensors, meta) = try SafeTensors.readWithMetadata(output)
-            meta["epoch"] = String(epoch + 1)
-            meta["validation_dice_wt"] = String(format: "%.4f", dice)
-            tensors = tensors.filter { !$0.key.hasPrefix("optimizer.") }
-            try SafeTensors.write(tensors, to: output, metadata: meta)
+            // The epoch lets --resume continue.
+            try model.save(output, extraMetadata: ["epoch": String(epoch + 1), "validation_dice_wt": String(format: "%.4f", dice)])
         }
         return history
     }
