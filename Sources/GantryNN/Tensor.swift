@@ -56,15 +56,16 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// An op's output: records parents and the backward function when any parent needs gradients.
-    static func result(shape: [Int], data: [Float], parents: [Tensor], backward: @escaping ([Float]) -> Void) -> Tensor {
+    /// Public so modules can define their own differentiable ops (e.g. the SENSE data term).
+    public static func result(shape: [Int], data: [Float], parents: [Tensor], backward: @escaping ([Float]) -> Void) -> Tensor {
         let needs = recordingDisabled == 0 && parents.contains { $0.requiresGrad }
         let t = Tensor(shape: shape, data: data, requiresGrad: needs)
         if needs { t.parents = parents; t.backwardFn = backward }
         return t
     }
 
-    /// Adds `g` into this tensor's gradient.
-    func accumulate(_ g: [Float]) {
+    /// Adds `g` into this tensor's gradient (a custom op's backward calls it on its parents).
+    public func accumulate(_ g: [Float]) {
         guard requiresGrad else { return }
         guard var acc = grad else { grad = g; return }
         grad = nil  // keep the buffer uniquely referenced while adding in place

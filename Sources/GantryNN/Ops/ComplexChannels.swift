@@ -44,3 +44,42 @@ extension Tensor {
         return try Volume(shape: s, affine: grid.affine, data: Array(data[start..<(start + inner)]), header: grid.header)
     }
 }
+
+extension Tensor {
+    /// |z| of [N, 2, H, W] real/imaginary channels → [N, 1, H, W] (atommic's complex_abs). The
+    /// derivative at z = 0 is taken as 0.
+    public func complexMagnitude() throws -> Tensor {
+        guard shape.count == 4, shape[1] == 2 else { throw GantryError.invalidArgument("complex magnitude needs [N, 2, H, W], got \(shape)") }
+        let (n, plane) = (shape[0], shape[2] * shape[3])
+        var y = [Float](repeating: 0, count: n * plane)
+        for b in 0..<n { for p in 0..<plane {
+            let (re, im) = (data[2 * b * plane + p], data[(2 * b + 1) * plane + p])
+            y[b * plane + p] = (re * re + im * im).squareRoot()
+        } }
+        return Tensor.result(shape: [n, 1, shape[2], shape[3]], data: y, parents: [self]) { g in
+            var gx = [Float](repeating: 0, count: self.count)
+            for b in 0..<n { for p in 0..<plane where y[b * plane + p] > 0 {
+                let s = g[b * plane + p] / y[b * plane + p]
+                gx[2 * b * plane + p] = s * self.data[2 * b * plane + p]
+                gx[(2 * b + 1) * plane + p] = s * self.data[(2 * b + 1) * plane + p]
+            } }
+            self.accumulate(gx)
+        }
+    }
+
+    /// x / max(x) over the whole tensor, differentiated through the maximum too (the gradient of the
+    /// maximum is shared evenly among ties, as PyTorch's full `max()`). Losses of recurrent
+    /// reconstruction networks compare such max-normalised magnitudes.
+    public func dividedByMax() throws -> Tensor {
+        guard let m = data.max(), m > 0 else { throw GantryError.invalidArgument("max-normalisation needs a positive maximum") }
+        let ties = data.indices.filter { data[$0] == m }
+        return Tensor.result(shape: shape, data: data.map { $0 / m }, parents: [self]) { g in
+            var gx = g.map { $0 / m }
+            var dot: Float = 0
+            for i in 0..<g.count { dot += g[i] * self.data[i] }
+            let share = dot / (m * m) / Float(ties.count)
+            for i in ties { gx[i] -= share }
+            self.accumulate(gx)
+        }
+    }
+}

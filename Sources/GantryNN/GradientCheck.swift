@@ -1,10 +1,9 @@
-import GantryNN
-import XCTest
-
-/// Central finite differences of a scalar function of one tensor's values, compared with autograd.
-enum GradientCheck {
+/// Central finite differences of a scalar function of one tensor's values, compared with autograd —
+/// PyTorch's `gradcheck` for Gantry: every differentiable op, here or in a module that defines its
+/// own (the SENSE data term, recurrent cells), is tested with it.
+public enum GradientCheck {
     /// Max relative error over `samples` coordinates of `input` (all when nil).
-    static func check(_ input: Tensor, samples: Int? = nil, eps: Float = 1e-2, _ f: () throws -> Tensor) throws -> Float {
+    public static func check(_ input: Tensor, samples: Int? = nil, eps: Float = 1e-2, _ f: () throws -> Tensor) throws -> Float {
         input.zeroGrad()
         let loss = try f()
         loss.backward()

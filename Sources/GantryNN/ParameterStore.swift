@@ -1,5 +1,4 @@
 import GantryCore
-import GantryNN
 
 /// A network's parameters by PyTorch state-dict name, so MONAI/PyTorch checkpoints load by name.
 public final class ParameterStore {
@@ -12,7 +11,7 @@ public final class ParameterStore {
 
     /// Creates (or returns) the parameter `name` with PyTorch's default initialisation bound
     /// (kaiming-uniform-like ±1/sqrt(fan_in)).
-    func parameter(_ name: String, shape: [Int], fanIn: Int, constant: Float? = nil) -> Tensor {
+    public func parameter(_ name: String, shape: [Int], fanIn: Int, constant: Float? = nil) -> Tensor {
         if let t = tensors[name] { return t }
         seed &+= 1
         let t: Tensor
@@ -23,8 +22,21 @@ public final class ParameterStore {
         return t
     }
 
+    /// Creates (or returns) the parameter `name` with values from `initialise` (given this store's
+    /// next seed and the element count) — for the schemes a reference implementation prescribes
+    /// (orthogonal, kaiming-normal, …).
+    public func parameter(_ name: String, shape: [Int], initialise: (inout SeededRandom, Int) -> [Float]) -> Tensor {
+        if let t = tensors[name] { return t }
+        seed &+= 1
+        var g = SeededRandom(seed: seed)
+        let t = Tensor(shape: shape, data: initialise(&g, shape.reduce(1, *)), requiresGrad: true)
+        t.name = name
+        tensors[name] = t
+        return t
+    }
+
     /// Creates (or returns) the buffer `name`, filled with `value` (PyTorch: running_mean 0, running_var 1).
-    func buffer(_ name: String, count: Int, value: Float) -> Tensor {
+    public func buffer(_ name: String, count: Int, value: Float) -> Tensor {
         if let t = buffers[name] { return t }
         let t = Tensor(shape: [count], data: [Float](repeating: value, count: count))
         t.name = name

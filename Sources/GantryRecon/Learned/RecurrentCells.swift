@@ -1,0 +1,85 @@
+import GantryCore
+import GantryNN
+
+/// The recurrent units of a RIM, in order of cost: GRU (three gates), MGU (two), IndRNN (one
+/// convolution and a per-channel recurrent weight — Karkalousos et al.'s fastest).
+public enum RecurrentCellKind: String, CaseIterable, Sendable, Codable {
+    case gru = "GRU"
+    case mgu = "MGU"
+    case indRNN = "IndRNN"
+
+    /// Case-insensitive, as atommic's `recurrent_layer`.
+    public init?(name: String) {
+        guard let k = Self.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else { return nil }
+        self = k
+    }
+}
+
+/// A 2D convolutional recurrent cell (x [N, in, H, W], h [N, hidden, H, W] → new h), parameters under
+/// atommic's state-dict names below `prefix` (`ih.weight`, `ih.bias`, `hh.weight` or `hh`).
+public struct ConvRecurrentCell {
+    public let kind: RecurrentCellKind
+    public let prefix: String
+    public let inChannels: Int, hidden: Int, kernel: Int, dilation: Int, bias: Bool
+
+    var gates: Int { [RecurrentCellKind.gru: 3, .mgu: 2, .indRNN: 1][kind] ?? 1 }
+    var conv: ConvParameters { .uniform(padding: dilation * (kernel - 1) / 2, dilation: dilation, dims: 2) }
+
+    func inputToHidden(_ x: Tensor, _ p: ParameterStore) throws -> Tensor {
+        let rows = gates * hidden, fanIn = inChannels * kernel * kernel
+        let init_: (inout SeededRandom, Int) -> [Float]
+        switch kind {
+        case .gru: init_ = Initialiser.orthogonal(rows: rows, cols: fanIn)
+        case .mgu: init_ = Initialiser.xavierUniform(fanIn: fanIn, fanOut: rows * kernel * kernel, gain: 2.0.squareRoot())
+        case .indRNN: init_ = Initialiser.normal(std: 1 / Double(hidden * (1 + kernel * kernel)))
+        }
+        let w = p.parameter("\(prefix).ih.weight", shape: [rows, inChannels, kernel, kernel], initialise: init_)
+        let b = bias ? p.parameter("\(prefix).ih.bias", shape: [rows], fanIn: 1, constant: 0) : nil
+        return try x.conv(w, bias: b, conv)
+    }
+
+    func hiddenToHidden(_ h: Tensor, _ p: ParameterStore) throws -> Tensor {
+        let rows = gates * hidden, fanIn = hidden * kernel * kernel
+        let init_ = kind == .gru ? Initialiser.orthogonal(rows: rows, cols: fanIn)
+            : Initialiser.xavierUniform(fanIn: fanIn, fanOut: rows * kernel * kernel)
+        let w = p.parameter("\(prefix).hh.weight", shape: [rows, hidden, kernel, kernel], initialise: init_)
+        return try h.conv(w, bias: nil, conv)
+    }
+
+    /// One step. GRU: r = σ(Wx_r + Uh_r), z = σ(Wx_z + Uh_z), n = tanh(Wx_n + r⊙Uh_n), h' = n + z⊙(h − n).
+    /// MGU: f = σ(Wx_f + Uh_f), c = tanh(Wx_c + f⊙Uh_c), h' = c + f⊙(h − c).
+    /// IndRNN: h' = ReLU(Wx + u⊙h) with a per-channel u.
+    public func callAsFunction(_ x: Tensor, _ h: Tensor, _ p: ParameterStore) throws -> Tensor {
+        let ih = try inputToHidden(x, p)
+        switch kind {
+        case .gru:
+            let a = try ih.splitChannels([hidden, hidden, hidden]), u = try hiddenToHidden(h, p).splitChannels([hidden, hidden, hidden])
+            let r = (a[0] + u[0]).sigmoid(), z = (a[1] + u[1]).sigmoid()
+            let n = (a[2] + r * u[2]).tanh()
+            return n + z * (h - n)
+        case .mgu:
+            let a = try ih.splitChannels([hidden, hidden]), u = try hiddenToHidden(h, p).splitChannels([hidden, hidden])
+            let f = (a[0] + u[0]).sigmoid()
+            let c = (a[1] + f * u[1]).tanh()
+            return c + f * (h - c)
+        case .indRNN:
+            let u = p.parameter("\(prefix).hh", shape: [1, hidden, 1, 1], initialise: Initialiser.normal(std: 1 / Double(hidden * (1 + kernel * kernel))))
+            return try (ih + h.multiplying(u)).relu()
+        }
+    }
+}
+
+/// Replication padding, convolution, optional ReLU (atommic's `ConvNonlinear`; weights
+/// `prefix.conv_layer.weight`/`.bias`, kaiming-normal initialisation, zero bias).
+public struct ConvNonlinear {
+    public let prefix: String
+    public let inChannels: Int, outChannels: Int, kernel: Int, dilation: Int, bias: Bool, relu: Bool
+
+    public func callAsFunction(_ x: Tensor, _ p: ParameterStore) throws -> Tensor {
+        let w = p.parameter("\(prefix).conv_layer.weight", shape: [outChannels, inChannels, kernel, kernel],
+                            initialise: Initialiser.kaimingNormal(fanIn: inChannels * kernel * kernel))
+        let b = bias ? p.parameter("\(prefix).conv_layer.bias", shape: [outChannels], fanIn: 1, constant: 0) : nil
+        let y = try x.replicationPad2d(dilation * (kernel - 1) / 2).conv(w, bias: b, .uniform(dilation: dilation, dims: 2))
+        return relu ? y.relu() : y
+    }
+}
