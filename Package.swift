@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "GantryCore"),
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"]),
         .target(name: "GantryNN", dependencies: ["GantryCore", "GantryIO", "COpenBLAS"]),
-        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "CFFTW"]),
+        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "GantryMetrics", "CFFTW"]),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"]),
         .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"]),
         .target(name: "GantrySegmentation", dependencies: ["GantryCore", "GantryIO", "GantryNN"]),

@@ -12,6 +12,13 @@ public enum ReconMethod: String, CaseIterable, Sendable {
     case csL1 = "cs-l1"
     /// Compressed sensing, isotropic total variation, solved by primal–dual (Chambolle–Pock).
     case csTV = "cs-tv"
+    /// Recurrent inference machine: a trained one-cascade checkpoint (`ReconOptions.model`).
+    case rim
+    /// Cascades of independently recurrent inference machines: a trained checkpoint.
+    case cirim
+
+    /// Needs a trained model.
+    public var isLearned: Bool { self == .rim || self == .cirim }
 }
 
 /// Coil sensitivity sources for SENSE and CS. On the phantoms all three give the same quality
@@ -33,6 +40,10 @@ public struct ReconOptions: Sendable {
     public var iterations: Int? = nil
     /// Where coil sensitivities come from.
     public var maps: CoilMaps = .calibration
+    /// The trained RIM/CIRIM for `.rim`/`.cirim`.
+    public var model: ReconModel? = nil
+    /// Slices per network call for learned methods.
+    public var batchSize = 4
 
     /// Use the file's `sensitivity_map` (kept for callers that only toggle this).
     public var mapsFromFile: Bool {
@@ -75,18 +86,11 @@ public enum Reconstructor {
         let coils = file.coils, slices = file.slices
         let ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1]
         let plane = ny * nx
-        // Mask: retrospective, from the file (1D over kx or full 2D), or everything.
-        var mask = [Float](repeating: 1, count: plane)
-        if let m = options.mask {
-            mask = try m.make(ny: ny, nx: nx)
-        } else if let fm = file.mask {
-            if fm.data.count == nx { for y in 0..<ny { for x in 0..<nx { mask[y * nx + x] = fm.data[x] > 0 ? 1 : 0 } } }
-            else if fm.data.count == plane { mask = fm.data.map { $0 > 0 ? 1 : 0 } }
-            else { throw GantryError.invalidArgument("mask has \(fm.data.count) values; expected \(nx) or \(plane)") }
-        }
+        let mask = try samplingMask(file, options: options)
         if options.mapsFromFile && file.sensitivityMaps == nil {
             throw GantryError.invalidArgument("the file has no sensitivity_map; estimate maps from the calibration region instead")
         }
+        if options.method.isLearned { return try runLearned(file, mask: mask, options: options, progress: progress) }
         var images = [Float](repeating: 0, count: slices * plane)
         var failure: Error? = nil
         let lock = NSLock()
@@ -109,6 +113,55 @@ public enum Reconstructor {
         return ReconResult(images: images, slices: slices, ny: ny, nx: nx, mask: mask)
     }
 
+    /// The mask for `file`: retrospective (options.mask), from the file (1D over kx or full 2D), or
+    /// everything.
+    public static func samplingMask(_ file: KSpaceFile, options: ReconOptions) throws -> [Float] {
+        let ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1], plane = ny * nx
+        var mask = [Float](repeating: 1, count: plane)
+        if let m = options.mask {
+            mask = try m.make(ny: ny, nx: nx)
+        } else if let fm = file.mask {
+            if fm.data.count == nx { for y in 0..<ny { for x in 0..<nx { mask[y * nx + x] = fm.data[x] > 0 ? 1 : 0 } } }
+            else if fm.data.count == plane { mask = fm.data.map { $0 > 0 ? 1 : 0 } }
+            else { throw GantryError.invalidArgument("mask has \(fm.data.count) values; expected \(nx) or \(plane)") }
+        }
+        return mask
+    }
+
+    /// Coil maps for one masked slice from the chosen source (one coil: all ones).
+    static func coilMaps(_ k: [Float], mask: [Float], coils: Int, ny: Int, nx: Int, source: CoilMaps, fileMaps: [Float]?) throws -> [Float] {
+        if coils == 1 { return (0..<(ny * nx)).flatMap { _ in [Float(1), 0] } }
+        switch source {
+        case .file:
+            guard let m = fileMaps else { throw GantryError.invalidArgument("no sensitivity maps in the file") }
+            return m
+        case .calibration: return try CoilSensitivity.fromCalibration(kspace: k, mask: mask, coils: coils, ny: ny, nx: nx)
+        case .espirit: return try ESPIRiT.maps(kspace: k, mask: mask, coils: coils, ny: ny, nx: nx).maps
+        }
+    }
+
+    /// RIM/CIRIM: every slice masked, its maps found, scaled, and run through the model in batches.
+    static func runLearned(_ file: KSpaceFile, mask: [Float], options: ReconOptions, progress: @escaping @Sendable (Int) -> Void) throws -> ReconResult {
+        guard let model = options.model else { throw GantryError.invalidArgument("\(options.method.rawValue) needs a trained model (--model)") }
+        let cascades = model.network.config.numCascades
+        if options.method == .rim && cascades != 1 {
+            throw GantryError.invalidArgument("the model has \(cascades) cascades — a CIRIM; use --method cirim")
+        }
+        let coils = file.coils, slices = file.slices
+        let ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1], plane = ny * nx
+        var items: [LearnedAcquisition] = []
+        for s in 0..<slices {
+            let k = Array(file.kspace[(2 * s * coils * plane)..<(2 * (s + 1) * coils * plane)])
+            let fileMaps = file.sensitivityMaps.map { Array($0.data[(2 * s * coils * plane)..<(2 * (s + 1) * coils * plane)]) }
+            var masked = k
+            for c in 0..<coils { for p in 0..<plane where mask[p] == 0 { masked[2 * (c * plane + p)] = 0; masked[2 * (c * plane + p) + 1] = 0 } }
+            let maps = try coilMaps(masked, mask: mask, coils: coils, ny: ny, nx: nx, source: options.maps, fileMaps: fileMaps)
+            items.append(try LearnedAcquisition(kspace: masked, mask: mask, maps: maps, coils: coils, ny: ny, nx: nx))
+        }
+        let images = try model.reconstruct(items, batchSize: options.batchSize) { done in progress(done - 1) }
+        return ReconResult(images: images.flatMap { $0 }, slices: slices, ny: ny, nx: nx, mask: mask)
+    }
+
     /// One slice: k-space [coils, ny, nx] already masked → magnitude image [ny, nx].
     public static func reconstructSlice(_ k: [Float], mask: [Float], coils: Int, ny: Int, nx: Int, options: ReconOptions, fileMaps: [Float]? = nil) throws -> [Float] {
         let plane = ny * nx
@@ -116,20 +169,7 @@ public enum Reconstructor {
         try FFTPlan.plan(shape: [ny, nx], batch: coils).inverse(&coilImages)
         let zf = ComplexBuffer.rss(coilImages, coils: coils, pixels: plane)
         if options.method == .zeroFilled { return zf }
-        let maps: [Float]
-        if coils == 1 {
-            maps = (0..<plane).flatMap { _ in [Float(1), 0] }
-        } else {
-            switch options.maps {
-            case .file:
-                guard let m = fileMaps else { throw GantryError.invalidArgument("no sensitivity maps in the file") }
-                maps = m
-            case .calibration:
-                maps = try CoilSensitivity.fromCalibration(kspace: k, mask: mask, coils: coils, ny: ny, nx: nx)
-            case .espirit:
-                maps = try ESPIRiT.maps(kspace: k, mask: mask, coils: coils, ny: ny, nx: nx).maps
-            }
-        }
+        let maps = try coilMaps(k, mask: mask, coils: coils, ny: ny, nx: nx, source: options.maps, fileMaps: fileMaps)
         let op = try SenseOperator(maps: maps, mask: mask, coils: coils, ny: ny, nx: nx)
         // Scale data so the zero-filled image peaks at 1: λ then means the same on every input.
         let scale = max(zf.max() ?? 1, 1e-12)
@@ -138,6 +178,7 @@ public enum Reconstructor {
         let x: [Float]
         switch options.method {
         case .zeroFilled: x = []
+        case .rim, .cirim: throw GantryError.invalidArgument("\(options.method.rawValue) runs whole files (Reconstructor.run) with a model")
         case .sense: x = try Solvers.cgSENSE(op, data: y, lambda: lambda, iterations: iterations)
         case .csL1: x = try Solvers.fistaWavelet(op, data: y, sparsity: try WaveletSparsity(ny: ny, nx: nx), lambda: lambda, iterations: iterations)
         case .csTV: x = try Solvers.primalDualTV(op, data: y, ny: ny, nx: nx, lambda: lambda, iterations: iterations)

@@ -19,6 +19,7 @@ struct ComputeOptions: ParsableArguments {
     var threads: Int?
 
     func apply() throws {
+        MemoryPolicy.reuseLargeBlocks()
         if let t = threads {
             guard t > 0 else { throw ValidationError("--threads must be positive") }
             Parallel.threads = t

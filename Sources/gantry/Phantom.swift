@@ -54,6 +54,12 @@ extension Gantry {
         @Option(help: "Axial slices of k-space per subject (central).")
         var kspaceSlices: Int = 3
 
+        @Option(help: "Contrast of the kspace phantom: T1w, ce-gd_T1w, T2w or FLAIR.")
+        var contrast: String = "T1w"
+
+        @Flag(help: "kspace: spread the slices evenly over the brain's axial extent (training data) instead of the centre.")
+        var spread = false
+
         @OptionGroup var compute: ComputeOptions
 
         func validate() throws {
@@ -83,10 +89,23 @@ extension Gantry {
                 try NIfTI.write(s.brainMask, to: "\(out)/label-brain_mask.nii.gz", options: .init(datatype: .uint8))
                 print(out)
             case .kspace:
+                guard let c = Contrast(rawValue: contrast) else { throw ValidationError("--contrast must be one of \(Contrast.allCases.map(\.rawValue).joined(separator: ", "))") }
                 let s = try makePhantom().subject(seed: UInt64(seed))
-                guard let t1 = s.contrasts[.t1] else { throw ValidationError("no T1 contrast") }
-                let nz = t1.spatialShape[2], first = max(0, nz / 2 - kspaceSlices / 2)
-                let file = try CoilSimulation(coils: coils, seed: UInt64(seed)).simulate(t1, slices: Array(first..<min(nz, first + max(1, kspaceSlices))), acquisition: "AXT1")
+                guard let image = s.contrasts[c] else { throw ValidationError("the phantom has no \(c.rawValue) contrast") }
+                let nz = image.spatialShape[2], count = max(1, kspaceSlices)
+                let slices: [Int]
+                if spread {
+                    // axial planes holding brain, central 80 % of them, evenly spaced
+                    let plane = image.spatialShape[0] * image.spatialShape[1]
+                    let brain = (0..<nz).filter { z in (0..<plane).contains { s.brainMask.data[z * plane + $0] > 0 } }
+                    let lo = brain.first ?? 0, hi = brain.last ?? (nz - 1), span = Double(hi - lo)
+                    slices = Array(Set((0..<count).map { lo + Int((0.1 * span + 0.8 * span * (Double($0) + 0.5) / Double(count)).rounded()) })).sorted()
+                } else {
+                    let first = max(0, nz / 2 - count / 2)
+                    slices = Array(first..<min(nz, first + count))
+                }
+                let acquisition = [Contrast.t1: "AXT1", .t1ce: "AXT1POST", .t2: "AXT2", .flair: "AXFLAIR"][c] ?? "AX"
+                let file = try CoilSimulation(coils: coils, seed: UInt64(seed)).simulate(image, slices: slices, acquisition: acquisition)
                 let path = "\(out)/kspace.h5"
                 try file.write(path)
                 print(path)

@@ -8,7 +8,7 @@ import GantryRecon
 extension Gantry {
     struct Recon: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Reconstruct fastMRI-layout k-space: zero-filled, SENSE, compressed sensing (ℓ1-wavelet, TV).",
+            abstract: "Reconstruct fastMRI-layout k-space: zero-filled, SENSE, compressed sensing (ℓ1-wavelet, TV), RIM/CIRIM.",
             discussion: """
             Fully sampled input is undersampled retrospectively with --accel/--center/--mask-kind; otherwise the \
             file's mask is used. Coil maps: a quick RSS-normalised calibration estimate (default), ESPIRiT, or the file's. \
@@ -17,8 +17,14 @@ extension Gantry {
             """
         )
 
-        @Option(help: "zf, sense, cs-l1 or cs-tv.")
+        @Option(help: "zf, sense, cs-l1, cs-tv, rim or cirim (rim/cirim need --model).")
         var method: String = "zf"
+
+        @Option(help: "Trained RIM/CIRIM checkpoint (.safetensors) for --method rim|cirim.")
+        var model: String?
+
+        @Option(help: "Slices per network call (rim/cirim).")
+        var batch: Int = 4
 
         @Option(name: .customLong("in"), help: "k-space file (.h5, fastMRI layout).")
         var input: String
@@ -54,14 +60,19 @@ extension Gantry {
 
         func run() throws {
             try compute.apply()
-            guard let m = ReconMethod(rawValue: method) else { throw ValidationError("--method must be zf, sense, cs-l1 or cs-tv") }
+            guard let m = ReconMethod(rawValue: method) else { throw ValidationError("--method must be one of \(ReconMethod.allCases.map(\.rawValue).joined(separator: ", "))") }
+            if m.isLearned && model == nil { throw ValidationError("--method \(m.rawValue) needs --model CHECKPOINT") }
+            guard batch >= 1 else { throw ValidationError("--batch must be positive") }
             guard let kind = MaskKind(rawValue: maskKind) else { throw ValidationError("--mask-kind must be one of \(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))") }
             if let it = iterations, it < 1 { throw ValidationError("--iterations must be positive") }
             guard let mapSource = mapsFromFile ? CoilMaps.file : CoilMaps(rawValue: maps) else { throw ValidationError("--maps must be espirit, calibration or file") }
             let file = try KSpaceFile.read(input)
             let mask = accel.map { SamplingMask(kind: kind, acceleration: $0, centerFraction: center, seed: UInt64(max(0, seed))) }
+            var options = ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, maps: mapSource)
+            options.model = try model.map { try ReconModel.load($0) }
+            options.batchSize = batch
             let t0 = Date()
-            let result = try Reconstructor.run(file, options: ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, maps: mapSource)) { s in
+            let result = try Reconstructor.run(file, options: options) { s in
                 FileHandle.standardError.write("  slice \(s + 1)/\(file.slices) done\n".data(using: .utf8)!)
             }
             let seconds = Date().timeIntervalSince(t0)

@@ -35,7 +35,7 @@ extension Gantry {
     }
 
     struct Train: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Train models on a study folder.", subcommands: [TrainSegment.self])
+        static let configuration = CommandConfiguration(abstract: "Train segmentation or reconstruction models.", subcommands: [TrainSegment.self, TrainRecon.self])
     }
 
     struct TrainSegment: ParsableCommand {

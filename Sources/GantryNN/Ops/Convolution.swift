@@ -60,6 +60,10 @@ extension Tensor {
         let ow = (w + 2 * pd[2] - dl[2] * (kw - 1) - 1) / sp[2] + 1
         guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
         let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
+        if kd * kh * kw == 1, sp == [1, 1, 1], pd == [0, 0, 0] {
+            let y = try pointwise(weight, n: n, cin: cin, cout: cout, groups: g, spatial: d * h * w, outShape: is2D ? [n, cout, h, w] : [n, cout, d, h, w])
+            return bias.map { y.addingChannelBias($0) } ?? y
+        }
         let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
         let xData = data, wData = weight.data
         let tileRows = max(1, min(oh, 8192 / max(ow, 1)))
@@ -139,6 +143,57 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// A 1×1(×1) stride-1 convolution is a matrix product per sample and group, W [Cout, Cin] ·
+    /// X [Cin, voxels]: no patch gathering. Jobs split the voxels; weight gradients are summed over
+    /// jobs in job order (deterministic).
+    func pointwise(_ weight: Tensor, n: Int, cin: Int, cout: Int, groups g: Int, spatial s: Int, outShape: [Int]) throws -> Tensor {
+        BLAS.useSingleThreadInsideParallelJobs()
+        let cg = cin / g, coutG = cout / g
+        let chunks = max(1, min(Parallel.threads, s / 1024))
+        func span(_ j: Int) -> Range<Int> { (s * j / chunks)..<(s * (j + 1) / chunks) }
+        let x = data, w = weight.data
+        var out = [Float](repeating: 0, count: n * cout * s)
+        x.withUnsafeBufferPointer { xb in w.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
+            let (xp, wp, op) = (xb.baseAddress!, wb.baseAddress!, ob.baseAddress!)
+            Parallel.forEach(n * g * chunks) { job in
+                let j = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g), r = span(j)
+                guard !r.isEmpty else { return }
+                BLAS.sgemm(m: coutG, n: r.count, k: cg, a: wp + gi * coutG * cg, b: xp + (b * cin + gi * cg) * s + r.lowerBound,
+                           c: op + (b * cout + gi * coutG) * s + r.lowerBound, lda: cg, ldb: s, ldc: s)
+            }
+        } } }
+        return Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
+            var gx = [Float](repeating: 0, count: n * cin * s)
+            var partial = [[Float]](repeating: [], count: n * g * chunks)
+            let lock = NSLock()
+            gy.withUnsafeBufferPointer { gb in x.withUnsafeBufferPointer { xb in w.withUnsafeBufferPointer { wb in gx.withUnsafeMutableBufferPointer { gxb in
+                let (gp, xp, wp, gxp) = (gb.baseAddress!, xb.baseAddress!, wb.baseAddress!, gxb.baseAddress!)
+                Parallel.forEach(n * g * chunks) { job in
+                    let j = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g), r = span(j)
+                    var gw = [Float](repeating: 0, count: coutG * cg)
+                    if !r.isEmpty {
+                        let dy = gp + (b * cout + gi * coutG) * s + r.lowerBound, xs = xp + (b * cin + gi * cg) * s + r.lowerBound
+                        gw.withUnsafeMutableBufferPointer { gwb in
+                            // dW = dY · Xᵀ over this span of voxels
+                            BLAS.sgemm(transB: true, m: coutG, n: cg, k: r.count, a: dy, b: xs, c: gwb.baseAddress!, lda: s, ldb: s, ldc: cg)
+                        }
+                        // dX = Wᵀ · dY
+                        BLAS.sgemm(transA: true, m: cg, n: r.count, k: coutG, a: wp + gi * coutG * cg, b: dy,
+                                   c: gxp + (b * cin + gi * cg) * s + r.lowerBound, lda: cg, ldb: s, ldc: s)
+                    }
+                    lock.lock(); partial[job] = gw; lock.unlock()
+                }
+            } } } }
+            var gw = [Float](repeating: 0, count: weight.count)
+            for job in 0..<(n * g * chunks) {
+                let gi = (job / chunks) % g
+                for i in 0..<partial[job].count { gw[gi * coutG * cg + i] += partial[job][i] }
+            }
+            self.accumulate(gx)
+            weight.accumulate(gw)
+        }
+    }
+
     /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs):
     /// work units are (output plane, tile of ~8k output voxels); each gathers its patches and runs one
     /// GEMM writing straight into the output.

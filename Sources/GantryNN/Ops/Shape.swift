@@ -41,7 +41,30 @@ extension Tensor {
 
     public func adding(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 + $1 }, da: { _, _ in 1 }, db: { _, _ in 1 }) }
     public func subtracting(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 - $1 }, da: { _, _ in 1 }, db: { _, _ in -1 }) }
-    public func multiplying(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 * $1 }, da: { _, y in y }, db: { x, _ in x }) }
+    public func multiplying(_ b: Tensor) throws -> Tensor {
+        if let scaled = try channelScaled(b) { return scaled }
+        return try Tensor.broadcast(self, b, { $0 * $1 }, da: { _, y in y }, db: { x, _ in x })
+    }
+
+    /// The common broadcast of a per-channel factor [1, C, 1, …] over [N, C, …] (IndRNN's recurrent
+    /// weight, gates) without index tables; nil when `b` is not of that shape.
+    func channelScaled(_ b: Tensor) throws -> Tensor? {
+        guard shape.count >= 3, b.shape.count == shape.count, b.shape[0] == 1, b.shape[1] == shape[1],
+              b.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else { return nil }
+        let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
+        var y = data
+        for i in 0..<n { for ch in 0..<c { let f = b.data[ch], o = (i * c + ch) * inner; for k in 0..<inner { y[o + k] *= f } } }
+        return Tensor.result(shape: shape, data: y, parents: [self, b]) { g in
+            var gx = g, gb = [Float](repeating: 0, count: c)
+            for i in 0..<n { for ch in 0..<c {
+                let f = b.data[ch], o = (i * c + ch) * inner
+                var acc: Float = 0
+                for k in 0..<inner { gx[o + k] *= f; acc += g[o + k] * self.data[o + k] }
+                gb[ch] += acc
+            } }
+            self.accumulate(gx); b.accumulate(gb)
+        }
+    }
     public func dividing(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 / $1 }, da: { _, y in 1 / y }, db: { x, y in -x / (y * y) }) }
 
     /// The sub-tensor `ranges` (one per axis; nil = whole axis).
@@ -62,14 +85,25 @@ extension Tensor {
     }
 
     /// Splits along the channel axis into parts of the given sizes (inverse of `concatChannels`).
+    /// Each part is one contiguous block per sample, copied as such.
     public func splitChannels(_ sizes: [Int]) throws -> [Tensor] {
-        guard sizes.reduce(0, +) == shape[1] else { throw GantryError.invalidArgument("split: sizes \(sizes) do not add up to \(shape[1]) channels") }
+        guard shape.count >= 2, sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == shape[1] else {
+            throw GantryError.invalidArgument("split: sizes \(sizes) do not add up to the \(shape.count >= 2 ? shape[1] : 0) channels")
+        }
+        let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
         var off = 0
-        return try sizes.map { s in
-            defer { off += s }
-            var r = [Range<Int>?](repeating: nil, count: shape.count)
-            r[1] = off..<(off + s)
-            return try slice(r)
+        return sizes.map { part in
+            defer { off += part }
+            let first = off, block = part * inner
+            var y = [Float](repeating: 0, count: n * block)
+            for b in 0..<n { let src = (b * c + first) * inner; for i in 0..<block { y[b * block + i] = data[src + i] } }
+            var outShape = shape
+            outShape[1] = part
+            return Tensor.result(shape: outShape, data: y, parents: [self]) { g in
+                var gx = [Float](repeating: 0, count: self.count)
+                for b in 0..<n { let dst = (b * c + first) * inner; for i in 0..<block { gx[dst + i] = g[b * block + i] } }
+                self.accumulate(gx)
+            }
         }
     }
 
