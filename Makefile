@@ -59,8 +59,11 @@ fixtures: peers
 	.venv-peers/bin/python scripts/fixtures/make_io_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_metrics_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_bart_fixtures.py
+	.venv-peers/bin/python scripts/fixtures/make_component_fixtures.py
 	.venv-peers/bin/python scripts/parity/make_nn_fixtures.py
 	.venv-peers/bin/python scripts/parity/make_monai_fixtures.py
+	.venv-peers/bin/python scripts/parity/make_monai_attention_fixtures.py
+	.venv-peers/bin/python scripts/parity/make_atommic_cirim_fixtures.py
 
 clean:
 	rm -rf .build .build-test out

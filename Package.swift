@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryPhantoms", "GantryRecon", "GantryNN", "GantrySegmentation"]),
+        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryPhantoms", "GantryRecon", "GantryNN", "GantrySegmentation"]),
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"], exclude: ["Fixtures"]),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"]),

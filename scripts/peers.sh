@@ -25,3 +25,10 @@ fi
 if [ "${1:-}" = "torch" ] && ! "$VENV/bin/python" -c "import monai" 2>/dev/null; then
   "$VENV/bin/pip" install -q monai
 fi
+# atommic 1.0.1 (the CIRIM author's toolbox) for the RIM/CIRIM parity fixtures and benchmarks: only its
+# model modules are imported, so its training stack is not installed (--no-deps) — omegaconf is the
+# one import those modules need beyond torch/numpy/h5py.
+if [ "${1:-}" = "torch" ] && ! "$VENV/bin/python" -c "import atommic, omegaconf" 2>/dev/null; then
+  "$VENV/bin/pip" install -q --no-deps atommic==1.0.1
+  "$VENV/bin/pip" install -q omegaconf
+fi

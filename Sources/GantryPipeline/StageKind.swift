@@ -75,7 +75,7 @@ public enum StageRegistry {
     static let builtIn: [any StageKind.Type] = [
         ConvertStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
         DiceReportStage.self, HTMLReportStage.self,
-        ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, ReconReportStage.self,
+        ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, RIMStage.self, CIRIMStage.self, ReconReportStage.self,
         RigidRegistrationStage.self, AffineRegistrationStage.self, SyNRegistrationStage.self,
         UNetSegmentationStage.self,
     ]

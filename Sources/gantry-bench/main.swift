@@ -4,6 +4,7 @@
 import Foundation
 import GantryCore
 import GantryIO
+import GantryMetrics
 import GantryPhantoms
 import GantryRecon
 import GantryNN
@@ -159,6 +160,79 @@ do {
                 (try net.forward(patch, training: true) * r).sum().backward()
             }
         }
+    case "rim":
+        // One 8-coil 320² slice through the RIM/CIRIM shapes atommic was timed on (issue #7; the
+        // unmodified atommic RIMBlock runs the same in scripts/bench/peers_rim.py). Weights are
+        // random: speed does not depend on them.
+        let reps = Int(args.count > 3 ? args[3] : "3") ?? 3
+        let batch = try LearnedAcquisition.batch([try RIMBench.slice().acquisition])
+        let cases: [(String, RIMConfiguration, Int)] = [
+            ("RIM IndRNN-64 8 steps", .make(cell: .indRNN, hidden: 64, timeSteps: 8, cascades: 1), reps),
+            ("RIM GRU-64 8 steps", .make(cell: .gru, hidden: 64, timeSteps: 8, cascades: 1), reps),
+            ("CIRIM IndRNN-128 5×8 steps", .make(cell: .indRNN, hidden: 128, timeSteps: 8, cascades: 5), 1),
+        ]
+        for (name, cfg, r) in cases {
+            let net = try CIRIM(config: cfg, seed: 1)
+            try time("\(name) 8-coil 320² inference", repeats: r) { _ = try net.reconstruct(batch) }
+        }
+    case "rim-train":
+        // One training step (forward of all steps, atommic's loss, backward) of RIM case `i` in a
+        // fresh process: time and peak resident memory.
+        let i = Int(args.count > 3 ? args[3] : "0") ?? 0
+        let cases: [(String, RIMConfiguration)] = [("RIM IndRNN-64 8 steps", .make(cell: .indRNN, hidden: 64, timeSteps: 8, cascades: 1)),
+                                                   ("RIM GRU-64 8 steps", .make(cell: .gru, hidden: 64, timeSteps: 8, cascades: 1))]
+        guard cases.indices.contains(i) else { exit(64) }
+        let (acq, target) = try RIMBench.slice()
+        let net = try CIRIM(config: cases[i].1, seed: 1)
+        try time("\(cases[i].0) 8-coil 320² training step", repeats: 1) {
+            try RIMLoss()(net.forward(try LearnedAcquisition.batch([acq])), target: target).backward()
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print("{\"name\": \"\(cases[i].0) 8-coil 320² training step peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+    case "recon-quality":
+        // The learned-vs-classical table: every test file of scripts/train_recon.sh (held-out subjects,
+        // FLAIR never seen in training) at 4× and 8× with equispaced masks (a kind never used in
+        // training), each method scored against the file's fully sampled reconstruction_rss.
+        let testDir = args.count > 3 ? args[3] : ".build-data/recon/test"
+        let files = try FileManager.default.contentsOfDirectory(atPath: testDir).sorted().map { "\(testDir)/\($0)/kspace.h5" }
+        var methods: [(String, ReconMethod, ReconModel?)] = [("zero-filled", .zeroFilled, nil), ("CS-L1", .csL1, nil)]
+        for (label, path, m) in [("RIM GRU", "models/rim-gru.safetensors", ReconMethod.rim), ("RIM IndRNN", "models/rim-indrnn.safetensors", .rim),
+                                 ("CIRIM GRU", "models/cirim-gru.safetensors", .cirim), ("CIRIM IndRNN", "models/cirim-indrnn.safetensors", .cirim)]
+        where FileManager.default.fileExists(atPath: path) {
+            methods.append((label, m, try ReconModel.load(path)))
+        }
+        for (accel, centre) in [(4.0, 0.08), (8.0, 0.04)] {
+            for (label, method, model) in methods {
+                var nmse = 0.0, psnr = 0.0, ssim = 0.0, seconds = 0.0, slices = 0, flairSSIM = 0.0, flairSlices = 0
+                for path in files {
+                    let file = try KSpaceFile.read(path)
+                    guard let ref = file.reconstructionRSS else { continue }
+                    var o = ReconOptions(method: method, mask: SamplingMask(kind: .equispaced, acceleration: accel, centerFraction: centre, seed: 0), maps: .file)
+                    o.model = model
+                    o.batchSize = 1
+                    let t0 = now()
+                    let r = try Reconstructor.run(file, options: o)
+                    seconds += now() - t0
+                    let plane = r.ny * r.nx
+                    for s in 0..<r.slices {
+                        let x = Array(r.images[(s * plane)..<((s + 1) * plane)]), y = Array(ref.data[(s * plane)..<((s + 1) * plane)])
+                        let range = Double(y.max() ?? 1)
+                        nmse += ImageMetrics.nmse(x, reference: y); psnr += ImageMetrics.psnr(x, reference: y, dataRange: range)
+                        let v = try ImageMetrics.ssim(x, reference: y, slices: 1, ny: r.ny, nx: r.nx, dataRange: range)
+                        ssim += v
+                        if file.acquisition == "AXFLAIR" { flairSSIM += v; flairSlices += 1 }
+                    }
+                    slices += r.slices
+                }
+                let k = Double(max(slices, 1))
+                let obj: [String: Any] = ["name": "recon quality \(Int(accel))× \(label)", "tool": "gantry", "acceleration": accel, "method": label,
+                                          "nmse": nmse / k, "psnr": psnr / k, "ssim": ssim / k, "ssim_flair": flairSSIM / Double(max(flairSlices, 1)),
+                                          "seconds_per_slice": seconds / k, "slices": slices, "median_s": seconds / k]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+                fflush(stdout)
+            }
+        }
     default:
         FileHandle.standardError.write("unknown benchmark \(args[1])\n".data(using: .utf8)!)
         exit(64)
@@ -166,6 +240,16 @@ do {
 } catch {
     FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
     exit(1)
+}
+
+/// The RIM benchmarks' input: a Shepp–Logan 320² slice seen by 8 coils, 4× equispaced.
+enum RIMBench {
+    static func slice() throws -> (acquisition: LearnedAcquisition, target: Tensor) {
+        let n = 320
+        let v = try SheppLogan.volume(shape: [n, n, 1], spacing: 1)
+        let file = try CoilSimulation(coils: 8, seed: 1).simulate(v, slices: [0], acquisition: "SL")
+        return try ReconSample.slices(of: file)[0].undersampled(try SamplingMask(kind: .equispaced, acceleration: 4, centerFraction: 0.08, seed: 0).make(ny: n, nx: n))
+    }
 }
 
 /// The conv shapes of issue #3's benchmark rows (PyTorch runs the same in scripts/bench/peers_nn.py).

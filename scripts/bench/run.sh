@@ -43,6 +43,22 @@ if "$PY" -c "import torch" 2>/dev/null; then
   done
 fi
 
+if "$PY" -c "import atommic, omegaconf" 2>/dev/null; then
+  echo "== RIM/CIRIM: Gantry vs atommic RIMBlock (PyTorch CPU, 2 threads)" >&2
+  "$BENCH" rim "$WORK" 3 | tee -a "$RESULTS" >&2
+  "$PY" scripts/bench/peers_rim.py 3 | tee -a "$RESULTS" >&2
+  for i in 0 1; do
+    "$BENCH" rim-train "$WORK" "$i" | tee -a "$RESULTS" >&2
+    "$PY" scripts/bench/peers_rim.py train "$i" | tee -a "$RESULTS" >&2
+  done
+fi
+
+if ls models/cirim-*.safetensors >/dev/null 2>&1; then
+  echo "== learned vs classical reconstruction quality" >&2
+  scripts/train_recon.sh data >/dev/null
+  "$BENCH" recon-quality "$WORK" .build-data/recon/test | tee -a "$RESULTS" >&2
+fi
+
 if [ -f /usr/share/mricron/templates/ch2bet.nii.gz ]; then
   echo "== registration: Gantry, elastix, ANTs SyN" >&2
   "$PY" scripts/bench/registration_compare.py "$WORK/registration" | tee -a "$RESULTS" >&2

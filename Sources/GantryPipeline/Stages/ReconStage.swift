@@ -4,7 +4,7 @@ import GantryIO
 import GantryMetrics
 import GantryRecon
 
-/// `recon.zero-filled`, `recon.sense`, `recon.cs-l1`, `recon.cs-tv`: reconstruct a subject's
+/// `recon.zero-filled`, `recon.sense`, `recon.cs-l1`, `recon.cs-tv`, `recon.rim`, `recon.cirim`: reconstruct a subject's
 /// fastMRI-layout k-space (retrospectively undersampled when `acceleration` > 1), write the magnitude
 /// image and its NMSE/PSNR/SSIM against the file's `reconstruction_rss`.
 enum ReconStageShared {
@@ -19,6 +19,8 @@ enum ReconStageShared {
         ParameterSpec("iterations", .int, default: .int(0), help: "iterations (0: the method's default)"),
         ParameterSpec("maps", .string, default: .string("calibration"), help: "coil maps: calibration, espirit or file"),
     ]
+    /// Learned methods also take their checkpoint (relative to where `gantry run` starts).
+    static let learnedParameters = parameters + [ParameterSpec("model", .string, help: "RIM/CIRIM checkpoint (.safetensors)")]
 
     static func run(_ method: ReconMethod, inputs: StageInputs, parameters p: [String: ParameterValue], outputs: [String: String]) throws {
         let file = try KSpaceFile.read(try inputs.path("kspace"))
@@ -34,7 +36,12 @@ enum ReconStageShared {
         let iterations = p["iterations"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
         let t0 = Date()
         guard let maps = CoilMaps(rawValue: p["maps"]?.stringValue ?? "calibration") else { throw GantryError.invalidArgument("maps must be espirit, calibration or file") }
-        let r = try Reconstructor.run(file, options: ReconOptions(method: method, mask: mask, lambda: lambda, iterations: iterations, maps: maps))
+        var options = ReconOptions(method: method, mask: mask, lambda: lambda, iterations: iterations, maps: maps)
+        if method.isLearned {
+            guard let path = p["model"]?.stringValue else { throw GantryError.invalidArgument("recon.\(method.rawValue) needs a model") }
+            options.model = try ReconModel.load(path)
+        }
+        let r = try Reconstructor.run(file, options: options)
         let seconds = Date().timeIntervalSince(t0)
         if let out = outputs["image"] { try NIfTI.write(try r.volume(), to: out) }
         var m: [String: Any] = ["method": method.rawValue, "acceleration": r.acceleration, "slices": r.slices]
@@ -79,6 +86,23 @@ public enum SenseStage: ReconStageKind {
 public enum CSL1Stage: ReconStageKind {
     public static let name = "recon.cs-l1", method = ReconMethod.csL1
     public static let summary = "Compressed sensing, ℓ1-wavelet (FISTA, cycle spinning) + metrics."
+}
+
+/// Learned reconstructions: the shared parameters plus `model`.
+public protocol LearnedReconStageKind: ReconStageKind {}
+
+extension LearnedReconStageKind {
+    public static var parameters: [ParameterSpec] { ReconStageShared.learnedParameters }
+}
+
+public enum RIMStage: LearnedReconStageKind {
+    public static let name = "recon.rim", method = ReconMethod.rim
+    public static let summary = "Recurrent inference machine (trained checkpoint, one cascade) + metrics."
+}
+
+public enum CIRIMStage: LearnedReconStageKind {
+    public static let name = "recon.cirim", method = ReconMethod.cirim
+    public static let summary = "Cascades of independently recurrent inference machines (trained checkpoint) + metrics."
 }
 
 public enum CSTVStage: ReconStageKind {
