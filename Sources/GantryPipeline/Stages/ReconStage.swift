@@ -44,7 +44,9 @@ enum ReconStageShared {
         let r = try Reconstructor.run(file, options: options)
         let seconds = Date().timeIntervalSince(t0)
         if let out = outputs["image"] { try NIfTI.write(try r.volume(), to: out) }
-        var m: [String: Any] = ["method": method.rawValue, "acceleration": r.acceleration, "slices": r.slices]
+        // learned methods are named with their cell: cirim-indrnn, rim-gru, …
+        let name = options.model.map { "\(method.rawValue)-\($0.network.config.recurrentLayer.rawValue.lowercased())" } ?? method.rawValue
+        var m: [String: Any] = ["method": name, "acceleration": r.acceleration, "slices": r.slices]
         m["seconds_per_slice"] = seconds / Double(max(1, r.slices))
         if let ref = file.reconstructionRSS, ref.data.count == r.images.count {
             let range = Double(ref.data.max() ?? 0)
@@ -117,14 +119,14 @@ public enum ReconReportStage: StageKind {
     public static let summary = "recon.csv: NMSE/PSNR/SSIM/time per subject and method."
     public static let scope = StageScope.group
     public static let requiredInputs = ["metrics"]
-    public static let optionalInputs = ["metrics2", "metrics3", "metrics4"]
+    public static let optionalInputs = (2...8).map { "metrics\($0)" }
     public static let outputs = ["csv": "recon.csv"]
     public static let parameters = [ParameterSpec("prefix", .string, default: .string(""), help: "prefix for the report file name")]
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         var rows = ["subject,method,acceleration,nmse,psnr_db,ssim,seconds_per_slice"]
         func f(_ v: Any?) -> String { (v as? Double).map { String(format: "%.6g", $0) } ?? "" }
-        for key in ["metrics", "metrics2", "metrics3", "metrics4"] {
+        for key in ["metrics"] + optionalInputs {
             for file in inputs.files[key] ?? [] {
                 guard let data = FileManager.default.contents(atPath: file.path),
                       let m = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a recon metrics file") }
