@@ -98,3 +98,19 @@ for seed, cell in enumerate(["GRU", "MGU", "IndRNN"]):
     path = os.path.join(OUT, f"atommic_cirim_{cell.lower()}.safetensors")
     save_file(tensors, path, metadata={"config": json.dumps(meta)})
     print(path, meta["parameters"])
+    if cell == "GRU":
+        # A Lightning-style atommic checkpoint of the same weights (time_steps 2 as configured; the
+        # exporter rounds to atommic's multiple of 8, so Gantry's export test sets it back to 2),
+        # run through scripts/export_atommic_cirim.py → atommic_cirim_export.safetensors.
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = os.path.join(tmp, "cirim.ckpt")
+            torch.save({"state_dict": dict(net.state_dict()),
+                        "hyper_parameters": {"cfg": {"recurrent_layer": cell, "conv_filters": [HIDDEN, HIDDEN, 2], "conv_kernels": [5, 3, 3],
+                                                     "conv_dilations": [1, 2, 1], "conv_bias": [True, True, False],
+                                                     "recurrent_filters": [HIDDEN, HIDDEN, 0], "recurrent_kernels": [1, 1, 0],
+                                                     "recurrent_dilations": [1, 1, 0], "recurrent_bias": [True, True, False],
+                                                     "time_steps": T, "num_cascades": CASCADES, "no_dc": True, "depth": 2}}}, ckpt)
+            subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "export_atommic_cirim.py"),
+                            ckpt, os.path.join(OUT, "atommic_cirim_export.safetensors")], check=True)

@@ -59,3 +59,20 @@ final class CIRIMParityTests: XCTestCase {
     func testMGUMatchesAtommic() throws { try check(.mgu) }
     func testIndRNNMatchesAtommic() throws { try check(.indRNN) }
 }
+
+/// An atommic (Lightning-style) checkpoint exported by scripts/export_atommic_cirim.py loads as a
+/// Gantry model and reproduces atommic's estimates.
+final class AtommicExportTests: XCTestCase {
+    func testExportedAtommicCheckpointLoadsAndRuns() throws {
+        let dir = CIRIMParityTests.dir
+        let model = try ReconModel.load("\(dir)/atommic_cirim_export.safetensors")
+        var cfg = RIMConfiguration.make(cell: .gru, hidden: 6, timeSteps: 8, cascades: 2)
+        XCTAssertEqual(model.network.config, cfg, "config from the checkpoint's hyper-parameters, time steps rounded to 8 as atommic runs")
+        // the fixture's reference ran 2 steps per cascade: same weights, 2 steps
+        cfg.timeSteps = 2
+        let two = try ReconModel.load("\(dir)/atommic_cirim_export.safetensors", config: cfg)
+        let f = try SafeTensors.read("\(dir)/atommic_cirim_gru.safetensors")
+        let x = try two.network.reconstruct(try CIRIMParityTests.batch(f))
+        XCTAssertLessThan(CIRIMParityTests.maxError(x.data, f["pred/1/1"]!.data), 1e-4)
+    }
+}
