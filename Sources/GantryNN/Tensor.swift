@@ -16,7 +16,11 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     var backwardFn: (([Float]) -> Void)?
     public var name: String?
 
+    /// Tensor work allocates and frees large buffers constantly: configure the allocator once.
+    static let allocatorConfigured: Void = MemoryPolicy.reuseLargeBlocks()
+
     public init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
+        _ = Tensor.allocatorConfigured
         precondition(shape.reduce(1, *) == data.count, "Tensor: shape \(shape) does not match \(data.count) values")
         self.shape = shape; self.data = data; self.requiresGrad = requiresGrad
     }

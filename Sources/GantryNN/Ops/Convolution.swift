@@ -60,6 +60,11 @@ extension Tensor {
         let ow = (w + 2 * pd[2] - dl[2] * (kw - 1) - 1) / sp[2] + 1
         guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
         let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
+        if g == cin, cout == cin, g > 1, sp == [1, 1, 1] {
+            let geo = DepthwiseGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
+            let y = depthwise(weight, n: n, channels: cin, geometry: geo, outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
+            return bias.map { y.addingChannelBias($0) } ?? y
+        }
         if kd * kh * kw == 1, sp == [1, 1, 1], pd == [0, 0, 0] {
             let y = try pointwise(weight, n: n, cin: cin, cout: cout, groups: g, spatial: d * h * w, outShape: is2D ? [n, cout, h, w] : [n, cout, d, h, w])
             return bias.map { y.addingChannelBias($0) } ?? y

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import GantryCore
 
@@ -10,43 +11,65 @@ extension Tensor {
         let cg = c / g, m = cg * inner
         var xhat = [Float](repeating: 0, count: count)
         var invStd = [Float](repeating: 0, count: n * g)
-        for b in 0..<n { for gi in 0..<g {
-            let o = (b * c + gi * cg) * inner
-            var mean = 0.0, sq = 0.0
-            for i in 0..<m { mean += Double(data[o + i]) }
-            mean /= Double(m)
-            for i in 0..<m { let d = Double(data[o + i]) - mean; sq += d * d }
-            let inv = Float(1 / (sq / Double(m) + Double(eps)).squareRoot())
-            invStd[b * g + gi] = inv
-            for i in 0..<m { xhat[o + i] = (data[o + i] - Float(mean)) * inv }
-        } }
-        var y = xhat
-        if let weight { for b in 0..<n { for ch in 0..<c { let s = weight.data[ch], o = (b * c + ch) * inner; for i in 0..<inner { y[o + i] *= s } } } }
-        if let bias { for b in 0..<n { for ch in 0..<c { let s = bias.data[ch], o = (b * c + ch) * inner; for i in 0..<inner { y[o + i] += s } } } }
+        let gamma = weight?.data, beta = bias?.data
+        var y = [Float](repeating: 0, count: count)
+        let onesBuffer = [Float](repeating: 1, count: inner)
+        // One job per (sample, group): statistics in Double, then x̂ and the affine map in one pass.
+        onesBuffer.withUnsafeBufferPointer { onesb in
+        data.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in invStd.withUnsafeMutableBufferPointer { ib in
+            let (xp, hp, yp, ip, ones) = (xb.baseAddress!, hb.baseAddress!, yb.baseAddress!, ib.baseAddress!, onesb.baseAddress!)
+            Parallel.forEach(n * g) { job in
+                // Sums by BLAS dot products (vectorised; OpenBLAS accumulates in blocks), per channel
+                // then in Double across the group's channels.
+                let o = job * m
+                var sum = 0.0
+                for k in 0..<cg { sum += Double(cblas_sdot(Int32(inner), xp + o + k * inner, 1, ones, 1)) }
+                let mu = Float(sum / Double(m))
+                for i in o..<(o + m) { hp[i] = xp[i] - mu }
+                var sq = 0.0
+                for k in 0..<cg { sq += Double(cblas_sdot(Int32(inner), hp + o + k * inner, 1, hp + o + k * inner, 1)) }
+                let inv = Float(1 / (sq / Double(m) + Double(eps)).squareRoot())
+                ip[job] = inv
+                for k in 0..<cg {
+                    let ch = (job % g) * cg + k, base = o + k * inner
+                    let sc = (gamma?[ch] ?? 1) * inv, sh = beta?[ch] ?? 0
+                    for i in base..<(base + inner) { yp[i] = hp[i] * sc + sh; hp[i] *= inv }
+                }
+            }
+        } } } }
+        }
         let parents = [self] + [weight, bias].compactMap { $0 }
         return Tensor.result(shape: shape, data: y, parents: parents) { gy in
-            // dxhat = gy·γ; dx = inv/m · (m·dxhat − Σdxhat − xhat·Σ(dxhat·xhat)) per group
-            var dxhat = gy
-            if let weight { for b in 0..<n { for ch in 0..<c { let s = weight.data[ch], o = (b * c + ch) * inner; for i in 0..<inner { dxhat[o + i] *= s } } } }
+            // dx̂ = gy·γ; dx = inv/m · (m·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) per group; dγ = Σ gy·x̂, dβ = Σ gy per channel
             var dx = [Float](repeating: 0, count: self.count)
-            for b in 0..<n { for gi in 0..<g {
-                let o = (b * c + gi * cg) * inner
-                var s1 = 0.0, s2 = 0.0
-                for i in 0..<m { s1 += Double(dxhat[o + i]); s2 += Double(dxhat[o + i] * xhat[o + i]) }
-                let inv = invStd[b * g + gi]
-                for i in 0..<m { dx[o + i] = inv / Float(m) * (Float(m) * dxhat[o + i] - Float(s1) - xhat[o + i] * Float(s2)) }
-            } }
+            var gw = [Float](repeating: 0, count: n * c), gb = [Float](repeating: 0, count: n * c)
+            onesBuffer.withUnsafeBufferPointer { onesb in
+            gy.withUnsafeBufferPointer { gb0 in xhat.withUnsafeBufferPointer { hb in dx.withUnsafeMutableBufferPointer { db in
+                gw.withUnsafeMutableBufferPointer { gwb in gb.withUnsafeMutableBufferPointer { gbb in
+                    let (gp, hp, dp, gwp, gbp, ones) = (gb0.baseAddress!, hb.baseAddress!, db.baseAddress!, gwb.baseAddress!, gbb.baseAddress!, onesb.baseAddress!)
+                    Parallel.forEach(n * g) { job in
+                        let o = job * m, b = job / g
+                        var s1 = 0.0, s2 = 0.0
+                        for k in 0..<cg {
+                            let ch = (job % g) * cg + k, base = o + k * inner, sc = gamma?[ch] ?? 1
+                            let c1 = cblas_sdot(Int32(inner), gp + base, 1, ones, 1), c2 = cblas_sdot(Int32(inner), gp + base, 1, hp + base, 1)
+                            gbp[b * c + ch] = c1; gwp[b * c + ch] = c2
+                            s1 += Double(c1 * sc); s2 += Double(c2 * sc)
+                        }
+                        let inv = invStd[job], fm = Float(m), fs1 = Float(s1), fs2 = Float(s2)
+                        for k in 0..<cg {
+                            let ch = (job % g) * cg + k, base = o + k * inner, sc = gamma?[ch] ?? 1
+                            let a = inv * sc, b0 = inv / fm * fs1, b1 = inv / fm * fs2
+                            for i in base..<(base + inner) { dp[i] = a * gp[i] - b0 - hp[i] * b1 }
+                        }
+                    }
+                } }
+            } } }
+            }
             self.accumulate(dx)
-            if let weight {
-                var gw = [Float](repeating: 0, count: c)
-                for b in 0..<n { for ch in 0..<c { let o = (b * c + ch) * inner; var s: Float = 0; for i in 0..<inner { s += gy[o + i] * xhat[o + i] }; gw[ch] += s } }
-                weight.accumulate(gw)
-            }
-            if let bias {
-                var gb = [Float](repeating: 0, count: c)
-                for b in 0..<n { for ch in 0..<c { let o = (b * c + ch) * inner; var s: Float = 0; for i in 0..<inner { s += gy[o + i] }; gb[ch] += s } }
-                bias.accumulate(gb)
-            }
+            func perChannel(_ v: [Float]) -> [Float] { (0..<c).map { ch in (0..<n).reduce(Float(0)) { $0 + v[$1 * c + ch] } } }
+            weight?.accumulate(perChannel(gw))
+            bias?.accumulate(perChannel(gb))
         }
     }
 

@@ -27,12 +27,14 @@ extension SegmentationNetwork {
 public enum SegmentationArchitecture: String, CaseIterable, Sendable {
     case unet = "UNet3D"
     case attentionUNet = "AttentionUNet3D"
+    case revMBUNet = "RevMBUNet3D"
 
     /// The command-line name (`gantry train segment --architecture`).
     public var optionName: String {
         switch self {
         case .unet: return "unet"
         case .attentionUNet: return "attention-unet"
+        case .revMBUNet: return "rev-mb-unet"
         }
     }
 
@@ -47,6 +49,9 @@ public enum SegmentationArchitecture: String, CaseIterable, Sendable {
             return try UNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides, numResUnits: cfg["num_res_units"] as? Int ?? 2), seed: seed)
         case .attentionUNet:
             return try AttentionUNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides), seed: seed)
+        case .revMBUNet:
+            return try RevMBUNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides,
+                                         blocks: cfg["blocks"] as? Int ?? 2, expansion: cfg["expansion"] as? Int ?? 4), seed: seed)
         }
     }
 }
@@ -66,5 +71,15 @@ extension AttentionUNet3D: SegmentationNetwork {
     public var outChannels: Int { config.outChannels }
     public var checkpointConfig: [String: Any] {
         ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels]
+    }
+}
+
+extension RevMBUNet3D: SegmentationNetwork {
+    public static var architecture: String { SegmentationArchitecture.revMBUNet.rawValue }
+    public var inChannels: Int { config.inChannels }
+    public var outChannels: Int { config.outChannels }
+    public var checkpointConfig: [String: Any] {
+        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels,
+         "blocks": config.blocks, "expansion": config.expansion]
     }
 }
