@@ -75,3 +75,12 @@ public enum SafeTensors {
         try FileIO.writeAtomically(path, bytes: bytes)
     }
 }
+
+/// Where trainers keep their latest epoch beside the best one: `<name>.last.safetensors` next to
+/// `<name>.safetensors`. The best-by-validation weights are what ships; the latest is what
+/// `--resume` continues from.
+public enum TrainingCheckpoint {
+    public static func lastPath(_ output: String) -> String {
+        (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".last.safetensors"
+    }
+}

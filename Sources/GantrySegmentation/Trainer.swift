@@ -54,11 +54,13 @@ public struct SegmentationTrainer {
         let net = try options.architecture.make(config: ["in_channels": options.contrasts.count, "out_channels": k, "channels": options.channels,
                                                          "strides": Array(repeating: 2, count: options.channels.count - 1), "num_res_units": 2], seed: options.seed)
         var model = SegmentationModel(network: net, contrasts: options.contrasts, labels: options.labels, roi: [options.patch, options.patch, options.patch])
-        var startEpoch = 0
-        if resume, FileManager.default.fileExists(atPath: output) {
-            let (tensors, meta) = try SafeTensors.readWithMetadata(output)
-            try net.parameters.load(tensors, path: output)
+        var startEpoch = 0, best = -Double.infinity
+        let last = TrainingCheckpoint.lastPath(output)
+        if resume, FileManager.default.fileExists(atPath: last) {
+            let (tensors, meta) = try SafeTensors.readWithMetadata(last)
+            try net.parameters.load(tensors, path: last)
             startEpoch = Int(meta["epoch"] ?? "0") ?? 0
+            best = Double(meta["best_validation_dice_wt"] ?? "") ?? best
             progress("resuming after epoch \(startEpoch)")
         }
         let total = options.epochs * options.stepsPerEpoch
@@ -84,10 +86,19 @@ public struct SegmentationTrainer {
             history.append(dice)
             let elapsed = Date().timeIntervalSince(t0)
             let eta = elapsed / Double(epoch - startEpoch + 1) * Double(options.epochs - epoch - 1)
-            progress(String(format: "epoch %d/%d: loss %.3f, validation Dice (whole tumour) %.3f, ETA %.0f s", epoch + 1, options.epochs, lossSum / Float(options.stepsPerEpoch), dice, eta))
             model.network = net
-            // The epoch lets --resume continue.
-            try model.save(output, extraMetadata: ["epoch": String(epoch + 1), "validation_dice_wt": String(format: "%.4f", dice)])
+            // The best epoch (validation whole-tumour Dice) is the checkpoint; the latest, with its
+            // epoch, is what --resume continues from.
+            var meta = ["epoch": String(epoch + 1), "validation_dice_wt": String(format: "%.4f", dice)]
+            let improved = dice > best
+            if improved {
+                best = dice
+                try model.save(output, extraMetadata: meta)
+            }
+            meta["best_validation_dice_wt"] = String(best)
+            try model.save(last, extraMetadata: meta)
+            progress(String(format: "epoch %d/%d: loss %.3f, validation Dice (whole tumour) %.3f%@, ETA %.0f s", epoch + 1, options.epochs,
+                            lossSum / Float(options.stepsPerEpoch), dice, improved ? " (best)" : "", eta))
         }
         return history
     }

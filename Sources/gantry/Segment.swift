@@ -41,8 +41,8 @@ extension Gantry {
     struct TrainSegment: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "segment",
-            abstract: "Train a 3D U-Net or attention U-Net (MONAI-compatible) for brain-tumour segmentation on a phantom study.",
-            discussion: "Writes the checkpoint after every epoch (with the epoch number, so --resume continues); validation on the last subject(s)."
+            abstract: "Train a 3D U-Net, attention U-Net (MONAI-compatible) or reversible MB U-Net for brain-tumour segmentation on a phantom study.",
+            discussion: "Validation (whole-tumour Dice) on the last subject(s) after every epoch; the best epoch is written to --out, the latest to <out>.last.safetensors (--resume continues from it)."
         )
         @Option(help: "Study folder (sub-*/anat/sub-*_{contrast}.nii.gz and _label-tumour_dseg).") var study: String
         @Option(help: "Output checkpoint (.safetensors).") var out: String
@@ -50,7 +50,7 @@ extension Gantry {
         @Option(help: "Steps per epoch.") var steps: Int = 40
         @Option(help: "Patch size (voxels per axis).") var patch: Int = 48
         @Option(help: "Channels per level, comma-separated.") var channels: String = "8,16,32,64"
-        @Option(help: "Network: unet (MONAI UNet, residual units) or attention-unet (MONAI AttentionUnet).") var architecture: String = "unet"
+        @Option(help: "Network: unet (MONAI UNet, residual units), attention-unet (MONAI AttentionUnet) or rev-mb-unet (reversible mobile inverted bottlenecks).") var architecture: String = "unet"
         @Option(help: "Learning rate (Adam, poly decay).") var lr: Double = 0.01
         @Option(help: "Validation subjects (the last ones).") var val: Int = 1
         @Option(help: "Seed.") var seed: Int = 1

@@ -4,8 +4,8 @@ import GantryNN
 @testable import GantrySegmentation
 import XCTest
 
-/// The patch trainer writes a loadable checkpoint after every epoch (with its epoch and validation
-/// Dice), resumes from it, and trains the attention U-Net the same way.
+/// The patch trainer keeps the best epoch's checkpoint (by validation Dice) and the latest one (with
+/// its epoch, for --resume), resumes from the latest, for every architecture.
 final class TrainerTests: XCTestCase {
     func testCheckpointPerEpochAndResume() throws {
         let dir = NSTemporaryDirectory() + "gantry-train-\(UUID().uuidString)"
@@ -30,8 +30,9 @@ final class TrainerTests: XCTestCase {
             let resumed = try SegmentationTrainer(options: o).train(study: dir + "/study", output: out, resume: true) { log.append($0) }
             XCTAssertEqual(resumed.count, 1, "only the second epoch runs")
             XCTAssertTrue(log.contains("resuming after epoch 1"))
+            XCTAssertEqual(try SafeTensors.readWithMetadata(TrainingCheckpoint.lastPath(out)).metadata["epoch"], "2")
             meta = try SafeTensors.readWithMetadata(out).metadata
-            XCTAssertEqual(meta["epoch"], "2")
+            XCTAssertEqual(meta["epoch"], resumed[0] > first[0] ? "2" : "1", "the best epoch ships")
         }
     }
 }

@@ -36,10 +36,7 @@ public struct ReconTrainer {
 
     public struct EpochResult: Sendable { public var loss: Double, psnr: Double, ssim: Double }
 
-    /// `<output without .safetensors>.last.safetensors`.
-    public static func lastPath(_ output: String) -> String {
-        (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".last.safetensors"
-    }
+    public static func lastPath(_ output: String) -> String { TrainingCheckpoint.lastPath(output) }
 
     public func train(_ samples: [ReconSample], validation: [ReconSample], output: String, resume: Bool = false,
                       progress: (String) -> Void = { _ in }) throws -> [EpochResult] {
