@@ -31,6 +31,7 @@ extension Gantry {
         @Option(help: "Centre fractions, one per acceleration.") var centerFractions: String = "0.08,0.04"
         @Option(help: "Mask kinds drawn from, comma-separated (\(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))).") var maskKinds: String = "random,gaussian1d"
         @Option(help: "Coil maps: file (the files' sensitivity_map), calibration or espirit.") var maps: String = "file"
+        @Option(help: "Loss normalisation: target-max (keeps the intensity scale; default) or own-max (atommic's: each image by its own maximum).") var lossNormalisation: String = "target-max"
         @Option(help: "Seed.") var seed: Int = 1
         @Flag(help: "Continue from <out>.last.safetensors.") var resume = false
         @OptionGroup var compute: ComputeOptions
@@ -50,7 +51,9 @@ extension Gantry {
                 return m
             }
             guard let mapSource = CoilMaps(rawValue: maps) else { throw ValidationError("--maps must be file, calibration or espirit") }
+            guard let norm = RIMLoss.Normalisation(rawValue: lossNormalisation) else { throw ValidationError("--loss-normalisation must be target-max or own-max") }
             var o = ReconTrainer.Options()
+            o.lossNormalisation = norm
             o.cell = kind; o.hidden = hidden; o.timeSteps = timeSteps; o.cascades = cascades; o.noDC = !explicitDc
             o.epochs = epochs; o.stepsPerEpoch = steps; o.learningRate = lr; o.accelerations = acc; o.centerFractions = cf
             o.maskKinds = kinds; o.seed = UInt64(seed)

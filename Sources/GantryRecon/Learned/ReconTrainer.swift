@@ -6,7 +6,7 @@ import GantryNN
 /// Trains a RIM/CIRIM on fully sampled multi-coil slices with retrospective undersampling: each
 /// step draws a slice and a fresh mask (kind, acceleration with its centre fraction, seed — seeds
 /// start at 10⁶, so evaluation masks with small seeds are never seen), runs every cascade and
-/// time step, and minimises `RIMLoss` with Adam. After each epoch: validation PSNR/SSIM on fixed
+/// time step, and minimises `RIMLoss` (by default normalised by the target's maximum) with Adam. After each epoch: validation PSNR/SSIM on fixed
 /// masks, the latest weights to `<output>.last.safetensors` (what `resume` continues from), and
 /// the best-by-validation-SSIM weights to `output`.
 public struct ReconTrainer {
@@ -23,6 +23,7 @@ public struct ReconTrainer {
         public var centerFractions: [Double] = [0.08, 0.04]
         public var maskKinds: [MaskKind] = [.random, .gaussian1d]
         public var clipNorm = 1.0
+        public var lossNormalisation = RIMLoss.Normalisation.targetMax
         public var seed: UInt64 = 1
         public init() {}
 
@@ -57,7 +58,7 @@ public struct ReconTrainer {
         let total = options.epochs * options.stepsPerEpoch
         let opt = Optimizer(model.network.parameters.all, kind: .adam(beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupledWeightDecay: false),
                             learningRate: options.learningRate, schedule: .poly(power: 0.9, total: total))
-        let loss = RIMLoss()
+        let loss = RIMLoss(normalisation: options.lossNormalisation)
         let validationSet = try validation.enumerated().map { i, s in
             try s.undersampled(try SamplingMask(kind: options.maskKinds[i % options.maskKinds.count], acceleration: options.accelerations[i % options.accelerations.count],
                                                 centerFraction: options.centerFractions[i % options.accelerations.count], seed: UInt64(500 + i)).make(ny: s.ny, nx: s.nx))

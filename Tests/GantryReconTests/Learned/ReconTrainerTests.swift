@@ -35,6 +35,9 @@ final class ReconTrainerTests: XCTestCase {
         // a perfect estimate, at any scale (magnitudes are max-normalised), costs nothing
         let perfect = try RIMLoss()([[target.scaled(3)]], target: target)
         XCTAssertEqual(perfect.data[0], 0, accuracy: 1e-6)
+        // normalised by the target's maximum, the intensity scale counts (and the exact one is free)
+        XCTAssertGreaterThan(try RIMLoss(normalisation: .targetMax)([[target.scaled(2)]], target: target).data[0] / 0.01, 0.1)
+        XCTAssertEqual(try RIMLoss(normalisation: .targetMax)([[target]], target: target).data[0], 0, accuracy: 1e-6)
         let other = Tensor(uniform: [1, 2, 12, 12], bound: 1, seed: 2, requiresGrad: false)
         // one cascade of one step carries weight 0.1 × 0.1: an unrelated image's raw loss is O(1)
         XCTAssertGreaterThan(try RIMLoss()([[other]], target: target).data[0] / 0.01, 0.3)
