@@ -15,6 +15,7 @@ Then: gantry recon --method cirim --model OUT.safetensors --in kspace.h5 --out r
 import argparse
 import json
 import math
+import os
 import re
 
 import torch
@@ -67,7 +68,7 @@ def main():
     cfg["time_steps"] = 8 * math.ceil(cfg.get("time_steps", a.time_steps) / 8)
     cfg.setdefault("no_dc", True)
     save_file(state, a.output, metadata={"gantry_model": "CIRIM", "config": json.dumps(cfg, sort_keys=True), "format": "pt",
-                                         "source": f"atommic checkpoint {a.input}"})
+                                         "source": f"atommic checkpoint {os.path.basename(a.input)}"})
     print(a.output, cfg)
 
 

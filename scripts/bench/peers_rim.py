@@ -4,24 +4,19 @@ one 8-coil 320² slice, RIM IndRNN-64 / GRU-64 (8 steps) and CIRIM IndRNN-128 (5
 inference; `train I` runs one training step of RIM case I in this (fresh) process and reports its
 time and peak RSS. JSON lines. Usage: peers_rim.py [REPEATS] | peers_rim.py train I
 Needs `pip install --no-deps atommic==1.0.1` and omegaconf (see scripts/parity/make_atommic_cirim_fixtures.py)."""
-import importlib.util
 import json
 import os
 import resource
 import sys
 import time
-import types
 
 import torch
 
 torch.set_num_threads(2)
-root = os.path.dirname(importlib.util.find_spec("atommic").origin)
-for name in ["atommic", "atommic.collections", "atommic.collections.common", "atommic.collections.common.parts",
-             "atommic.collections.reconstruction", "atommic.collections.reconstruction.nn",
-             "atommic.collections.reconstruction.nn.rim_base"]:
-    m = types.ModuleType(name)
-    m.__path__ = [os.path.join(root, *name.split(".")[1:])]
-    sys.modules[name] = m
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from atommic_modules import load_rim_modules  # noqa: E402
+
+load_rim_modules()
 from atommic.collections.reconstruction.nn.rim_base.rim_block import RIMBlock  # noqa: E402
 
 

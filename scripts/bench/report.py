@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Joins benchmark JSON lines (Gantry and peers, same run) into BENCHMARKS.md.
 
-Usage: report.py RESULTS.jsonl > BENCHMARKS.md. For each benchmark name: the median time of every
+Usage: report.py RESULTS.jsonl… > BENCHMARKS.md (one file per section). For each benchmark name: the median time of every
 tool and the ratio Gantry / peer (below 1 means Gantry is faster).
 """
 import json
@@ -17,7 +17,8 @@ def main():
     quality = OrderedDict()
     scores = OrderedDict()
     recon = []
-    for line in open(sys.argv[1]):
+    lines = [line for path in sys.argv[1:] for line in open(path)]
+    for line in lines:
         line = line.strip()
         if not line.startswith("{"):
             continue
@@ -37,7 +38,7 @@ def main():
         rows.setdefault(r["name"], {})[r["tool"]] = r
     cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
     print("# Benchmarks\n")
-    print(f"Made by `make bench` (scripts/bench/run.sh): every row ran side by side in one run on this machine "
+    print(f"Made by `make bench` (scripts/bench/run.sh): within each section every row ran side by side in one run on this machine "
           f"({cpu or platform.processor()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores). "
           "Times are medians of repeated runs inside each tool's own process (interpreter start-up excluded). "
           "Ratio = Gantry ÷ peer: below 1.0 Gantry is faster. Absolute times swing with machine load; "

@@ -1,68 +1,79 @@
 #!/usr/bin/env bash
-# `make bench`: Gantry and its peers, side by side in one run → BENCHMARKS.md.
+# `make bench`: Gantry and its peers, side by side, section by section → BENCHMARKS.md.
+# Every section runs Gantry and its peers in the same run and writes $WORK/results-<section>.jsonl;
+# the report joins all section files. BENCH_ONLY="nn segnet" reruns just those sections and keeps
+# the others' last results (each section's ratios still come from one run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${BENCH_REPEATS:-5}
 WORK=${BENCH_DIR:-bench-work}
 PY=.venv-peers/bin/python
+ONLY=${BENCH_ONLY:-nifti fft pics nn segnet rim recon-quality registration}
 mkdir -p "$WORK"
 swift build -c release --product gantry-bench >/dev/null
 BENCH=.build/release/gantry-bench
-RESULTS="$WORK/results.jsonl"
-: > "$RESULTS"
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+section() { OUT="$WORK/results-$1.jsonl"; : > "$OUT"; echo "== $2" >&2; }
+log() { tee -a "$OUT" >&2; }
 
-echo "== inputs" >&2
-"$BENCH" make-inputs "$WORK"
-"$PY" scripts/bench/peers_nifti.py "$WORK" make-inputs
+if want nifti; then
+  section nifti "NIfTI: Gantry, nibabel, SimpleITK"
+  "$BENCH" make-inputs "$WORK"
+  "$PY" scripts/bench/peers_nifti.py "$WORK" make-inputs
+  "$BENCH" nifti "$WORK" "$REPS" | log
+  "$PY" scripts/bench/peers_nifti.py "$WORK" "$REPS" | log
+fi
 
-echo "== NIfTI: Gantry" >&2
-"$BENCH" nifti "$WORK" "$REPS" | tee -a "$RESULTS" >&2
-echo "== NIfTI: nibabel, SimpleITK" >&2
-"$PY" scripts/bench/peers_nifti.py "$WORK" "$REPS" | tee -a "$RESULTS" >&2
+if want fft; then
+  section fft "FFT: Gantry, numpy"
+  "$BENCH" fft "$WORK" "$REPS" | log
+  "$PY" scripts/bench/peers_recon.py "$WORK" fft | log
+fi
 
-echo "== FFT: Gantry, numpy" >&2
-"$BENCH" fft "$WORK" "$REPS" | tee -a "$RESULTS" >&2
-"$PY" scripts/bench/peers_recon.py "$WORK" fft | tee -a "$RESULTS" >&2
-
-if command -v bart >/dev/null; then
-  echo "== CS-L1: BART pics vs Gantry" >&2
+if want pics && command -v bart >/dev/null; then
+  section pics "CS-L1: BART pics vs Gantry"
   "$PY" scripts/bench/peers_recon.py "$WORK" make-inputs >/dev/null
-  "$BENCH" pics "$WORK" | tee -a "$RESULTS" >&2
-  "$PY" scripts/bench/peers_recon.py "$WORK" pics | tee -a "$RESULTS" >&2
+  "$BENCH" pics "$WORK" | log
+  "$PY" scripts/bench/peers_recon.py "$WORK" pics | log
 fi
 
 if "$PY" -c "import torch" 2>/dev/null; then
-  echo "== tensor engine: Gantry vs PyTorch CPU (2 threads)" >&2
-  "$BENCH" nn "$WORK" 3 | tee -a "$RESULTS" >&2
-  "$PY" scripts/bench/peers_nn.py 3 | tee -a "$RESULTS" >&2
-  "$BENCH" segnet "$WORK" 3 | tee -a "$RESULTS" >&2
-  if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py 3 | tee -a "$RESULTS" >&2; fi
-  for i in 0 1 2 3 4; do
-    "$BENCH" nn-memory "$WORK" "$i" | tee -a "$RESULTS" >&2
-    "$PY" scripts/bench/peers_nn.py memory "$i" | tee -a "$RESULTS" >&2
-  done
+  if want nn; then
+    section nn "tensor engine: Gantry vs PyTorch CPU (2 threads)"
+    "$BENCH" nn "$WORK" 3 | log
+    "$PY" scripts/bench/peers_nn.py 3 | log
+    for i in 0 1 2 3 4; do
+      "$BENCH" nn-memory "$WORK" "$i" | log
+      "$PY" scripts/bench/peers_nn.py memory "$i" | log
+    done
+  fi
+  if want segnet; then
+    section segnet "segmentation networks: Gantry vs MONAI"
+    "$BENCH" segnet "$WORK" 3 | log
+    if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py 3 | log; fi
+    for i in 0 1 2; do "$BENCH" segnet-memory "$WORK" "$i" 64 | log; done
+  fi
+  if want rim && "$PY" -c "import atommic, omegaconf" 2>/dev/null; then
+    section rim "RIM/CIRIM: Gantry vs atommic RIMBlock (PyTorch CPU, 2 threads)"
+    "$BENCH" rim "$WORK" 3 | log
+    "$PY" scripts/bench/peers_rim.py 3 | log
+    for i in 0 1; do
+      "$BENCH" rim-train "$WORK" "$i" | log
+      "$PY" scripts/bench/peers_rim.py train "$i" | log
+    done
+  fi
 fi
 
-if "$PY" -c "import atommic, omegaconf" 2>/dev/null; then
-  echo "== RIM/CIRIM: Gantry vs atommic RIMBlock (PyTorch CPU, 2 threads)" >&2
-  "$BENCH" rim "$WORK" 3 | tee -a "$RESULTS" >&2
-  "$PY" scripts/bench/peers_rim.py 3 | tee -a "$RESULTS" >&2
-  for i in 0 1; do
-    "$BENCH" rim-train "$WORK" "$i" | tee -a "$RESULTS" >&2
-    "$PY" scripts/bench/peers_rim.py train "$i" | tee -a "$RESULTS" >&2
-  done
-fi
-
-if ls models/cirim-*.safetensors >/dev/null 2>&1; then
-  echo "== learned vs classical reconstruction quality" >&2
+if want recon-quality && ls models/cirim-*.safetensors >/dev/null 2>&1; then
+  section recon-quality "learned vs classical reconstruction quality"
   scripts/train_recon.sh data >/dev/null
-  "$BENCH" recon-quality "$WORK" .build-data/recon/test | tee -a "$RESULTS" >&2
+  "$BENCH" recon-quality "$WORK" .build-data/recon/test | log
 fi
 
-if [ -f /usr/share/mricron/templates/ch2bet.nii.gz ]; then
-  echo "== registration: Gantry, elastix, ANTs SyN" >&2
-  "$PY" scripts/bench/registration_compare.py "$WORK/registration" | tee -a "$RESULTS" >&2
+if want registration && [ -f /usr/share/mricron/templates/ch2bet.nii.gz ]; then
+  section registration "registration: Gantry, elastix, ANTs SyN"
+  "$PY" scripts/bench/registration_compare.py "$WORK/registration" | log
 fi
 
-"$PY" scripts/bench/report.py "$RESULTS" > BENCHMARKS.md
+"$PY" scripts/bench/report.py "$WORK"/results-*.jsonl > BENCHMARKS.md
 echo "wrote BENCHMARKS.md" >&2

@@ -15,22 +15,17 @@ Tests/GantryReconTests/Fixtures/atommic_cirim_<cell>.safetensors with
 Run: .venv-peers/bin/python scripts/parity/make_atommic_cirim_fixtures.py
 (needs torch CPU, `pip install --no-deps atommic==1.0.1`, omegaconf, h5py, safetensors).
 """
-import importlib.util
 import json
 import os
 import sys
-import types
 
 import torch
 from safetensors.torch import save_file
 
-root = os.path.dirname(importlib.util.find_spec("atommic").origin)
-for name in ["atommic", "atommic.collections", "atommic.collections.common", "atommic.collections.common.parts",
-             "atommic.collections.reconstruction", "atommic.collections.reconstruction.nn",
-             "atommic.collections.reconstruction.nn.rim_base"]:
-    m = types.ModuleType(name)
-    m.__path__ = [os.path.join(root, *name.split(".")[1:])]
-    sys.modules[name] = m
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from atommic_modules import load_rim_modules  # noqa: E402
+
+load_rim_modules()
 from atommic.collections.common.parts.utils import coil_combination_method  # noqa: E402
 from atommic.collections.reconstruction.nn.rim_base.rim_block import RIMBlock  # noqa: E402
 
