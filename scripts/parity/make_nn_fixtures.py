@@ -171,5 +171,12 @@ optimise("opt_sgd_nesterov", lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.
 optimise("opt_adam", lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=0.01))
 optimise("opt_adamw", lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=0.1))
 
+# Stride-1 dense convolutions run as per-tap GEMMs on the padded input: grouped, unpadded ("valid"),
+# dilated 2D (the CIRIM layer shape) and a 3D volume longer than one work unit (two runs of output positions).
+conv("conv3d_groups2_k3_p1", 3, 2, 4, 6, 5, 3, padding=1, groups=2)
+conv("conv2d_k3_p0", 2, 1, 3, 2, 8, 3)
+conv("conv2d_d2_p2", 2, 1, 4, 5, 12, 3, padding=2, dilation=2)
+conv("conv3d_k3_p1_long", 3, 1, 3, 2, 30, 3, padding=1)
+
 save_file({k: v.detach().clone().contiguous().float() for k, v in tensors.items()}, OUT, metadata={"cases": json.dumps(cases), "torch": torch.__version__})
 print(OUT, len(cases), "cases,", sum(v.numel() for v in tensors.values()), "values")

@@ -44,8 +44,9 @@ struct LiftedConv {
 }
 
 extension Tensor {
-    /// PyTorch conv2d / conv3d (by the input's rank), im2col + OpenBLAS GEMM per output depth plane,
-    /// so the column buffer stays at (Cin/groups·k³) × (oH·oW).
+    /// PyTorch conv2d / conv3d (by the input's rank). Stride 1: per-tap GEMMs on the zero-padded
+    /// input (`convolveShifted`, no patch copies); strided: im2col + OpenBLAS GEMM per tile of an
+    /// output depth plane. Depthwise and 1×1(×1) convolutions have their own direct paths.
     public func conv(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters()) throws -> Tensor {
         let lifted = try LiftedConv("conv", input: shape, weight: weight.shape, p)
         let (is2D, x5, w5, sp, pd, dl) = (lifted.is2D, lifted.input, lifted.weight, lifted.stride, lifted.padding, lifted.dilation)
@@ -61,7 +62,7 @@ extension Tensor {
         guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
         let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
         if g == cin, cout == cin, g > 1, sp == [1, 1, 1] {
-            let geo = DepthwiseGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
+            let geo = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
             let y = depthwise(weight, n: n, channels: cin, geometry: geo, outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
             return bias.map { y.addingChannelBias($0) } ?? y
         }
@@ -81,22 +82,29 @@ extension Tensor {
             var gx = [Float](repeating: 0, count: self.count)
             var gw = [Float](repeating: 0, count: weight.count)
             let lock = NSLock()
-            // Jobs over (batch, group, chunk of output planes). Each keeps its own dW and dx slice
+            // Strided (or over-padded) convolutions: jobs over (batch, group, chunk of output planes), each with its own dW and dx slice
             // (col2im of neighbouring planes overlaps in depth); both are summed in job order
             // afterwards, so results do not depend on thread timing.
             // Stride-1 convolutions get dX as a forward convolution (no overlapping scatter).
             let flipPad = (0..<3).map { dl[$0] * ([kd, kh, kw][$0] - 1) - pd[$0] }
             let flipped = sp == [1, 1, 1] && flipPad.allSatisfy { $0 >= 0 }
+            if flipped {
+                // Stride 1: dW by per-tap GEMMs on the padded input, dX as the flipped convolution below.
+                let geo1 = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
+                gw = xData.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { gb in
+                    Tensor.weightGradientShifted(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, groups: g, geometry: geo1)
+                } }
+            }
             let chunks = max(1, min(units, Parallel.threads))
             let slice = cg * d * h * w
             var perJobGW = [[Float]](repeating: [], count: n * g * chunks)
             var perJobGX = [[Float]](repeating: [], count: n * g * chunks)
-            Parallel.forEach(n * g * chunks) { job in
+            if !flipped { Parallel.forEach(n * g * chunks) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 var localGW = [Float](repeating: 0, count: coutG * K)
-                var gxLocal = [Float](repeating: 0, count: flipped ? 0 : slice)
+                var gxLocal = [Float](repeating: 0, count: slice)
                 var cols = [Float](repeating: 0, count: K * tileRows * ow)
-                var dcols = [Float](repeating: 0, count: flipped ? 0 : K * tileRows * ow)
+                var dcols = [Float](repeating: 0, count: K * tileRows * ow)
                 for u in (units * ch / chunks)..<(units * (ch + 1) / chunks) {
                     let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
                     xData.withUnsafeBufferPointer { xb in geo.gather(xb.baseAddress! + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols) }
@@ -106,7 +114,6 @@ extension Tensor {
                         // dW += dY · colsᵀ
                         BLAS.sgemm(transB: true, m: coutG, n: K, k: m, a: db.baseAddress! + dyOffset, b: cb.baseAddress!, beta: 1, c: gb.baseAddress!, lda: ldy, ldb: m)
                     } } }
-                    if flipped { continue }
                     wData.withUnsafeBufferPointer { wb in gy.withUnsafeBufferPointer { db in dcols.withUnsafeMutableBufferPointer { dc in
                         // dcols = Wᵀ · dY
                         BLAS.sgemm(transA: true, m: K, n: m, k: coutG, a: wb.baseAddress! + gi * coutG * K, b: db.baseAddress! + dyOffset, c: dc.baseAddress!, ldb: ldy)
@@ -117,11 +124,10 @@ extension Tensor {
                 perJobGW[job] = localGW
                 perJobGX[job] = gxLocal
                 lock.unlock()
-            }
-            for job in 0..<(n * g * chunks) {
+            } }
+            for job in 0..<(n * g * chunks) where !flipped {
                 let gi = (job / chunks) % g, b = job / (chunks * g)
                 for i in 0..<perJobGW[job].count { gw[gi * coutG * K + i] += perJobGW[job][i] }
-                if flipped { continue }
                 let base = (b * cin + gi * cg) * d * h * w
                 perJobGX[job].withUnsafeBufferPointer { src in gx.withUnsafeMutableBufferPointer { dst in
                     for i in 0..<slice { dst[base + i] += src[i] }
@@ -199,10 +205,14 @@ extension Tensor {
         }
     }
 
-    /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs):
-    /// work units are (output plane, tile of ~8k output voxels); each gathers its patches and runs one
-    /// GEMM writing straight into the output.
+    /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs).
+    /// Stride 1 goes to `convolveShifted`; otherwise work units are (output plane, tile of ~8k output
+    /// voxels), each gathering its patches and running one GEMM writing straight into the output.
     static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col) -> [Float] {
+        if geo.stride == [1, 1, 1] {
+            let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
+            return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: padded)
+        }
         BLAS.useSingleThreadInsideParallelJobs()
         let (d, h, w, od, oh, ow) = (geo.d, geo.h, geo.w, geo.od, geo.oh, geo.ow)
         let cg = cin / g, coutG = cout / g, K = cg * geo.kd * geo.kh * geo.kw, plane = oh * ow

@@ -1,0 +1,128 @@
+import Foundation
+import GantryCore
+
+/// Dense stride-1 convolutions without patch gathering. In the zero-padded layout of
+/// `PaddedGeometry` a kernel tap reads the same flat offset from every output position, so the
+/// convolution is a sum over taps of GEMMs W_tap [Cout, Cin] · X[:, q + offset_tap] over runs of
+/// output positions q. im2col instead copies every input value k³ times into a buffer that for a
+/// 32-channel 3³ kernel is 864 rows deep and streams through memory; here the operands of one run
+/// (Cout × L accumulator, Cin × L input rows) stay in the core's cache across the taps, and the
+/// only copy is the padded input (about (1 + 2p/size)³ of it). Positions past a row's or plane's
+/// end are computed and discarded (about 6 % extra at 64² planes with padding 1).
+extension Tensor {
+    /// Output positions per work unit: the Cout × L accumulator and each Cin × L operand about
+    /// 256 KB, well inside a Zen 4 core's 1 MB L2.
+    static func shiftedRun(channels: Int, span: Int) -> Int {
+        min(span, max(256, 65_536 / max(channels, 1)))
+    }
+
+    /// Weights [G·Cout/G, Cin/G, taps] → [G, taps, Cout/G, Cin/G]: one row-major matrix per tap.
+    static func weightsByTap(_ weight: UnsafePointer<Float>, groups g: Int, coutG: Int, cg: Int, taps: Int) -> [Float] {
+        var wt = [Float](repeating: 0, count: g * taps * coutG * cg)
+        for gi in 0..<g { for co in 0..<coutG { for ci in 0..<cg { for t in 0..<taps {
+            wt[((gi * taps + t) * coutG + co) * cg + ci] = weight[((gi * coutG + co) * cg + ci) * taps + t]
+        } } } }
+        return wt
+    }
+
+    /// Every sample's channels in the padded layout (n·c·dp·hp·wp values).
+    static func padded(_ x: UnsafePointer<Float>, count nc: Int, geometry geo: PaddedGeometry) -> [Float] {
+        let inVol = geo.d * geo.h * geo.w, padVol = geo.dp * geo.hp * geo.wp
+        var out = [Float](repeating: 0, count: nc * padVol)
+        out.withUnsafeMutableBufferPointer { ob in
+            let op = ob.baseAddress!
+            Parallel.forEach(nc) { j in geo.pad(x + j * inVol, into: op + j * padVol) }
+        }
+        return out
+    }
+
+    /// Stride-1 convolution (any padding, dilation, groups) on raw buffers, [n, cout, od, oh, ow].
+    /// Work units are (sample, group, run of output positions); each writes its own outputs.
+    static func convolveShifted(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int,
+                                geometry geo: PaddedGeometry) -> [Float] {
+        BLAS.useSingleThreadInsideParallelJobs()
+        let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
+        let cg = cin / g, coutG = cout / g
+        let (oh, ow, hp, wp) = (geo.oh, geo.ow, geo.hp, geo.wp)
+        let outVol = geo.od * oh * ow, padVol = geo.dp * hp * wp
+        let run = shiftedRun(channels: max(coutG, cg), span: span), runs = (span + run - 1) / run
+        let wt = weightsByTap(weight, groups: g, coutG: coutG, cg: cg, taps: taps)
+        let xp = padded(x, count: n * cin, geometry: geo)
+        var out = [Float](repeating: 0, count: n * cout * outVol)
+        xp.withUnsafeBufferPointer { xb in wt.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
+            let (xpp, wtp, op) = (xb.baseAddress!, wb.baseAddress!, ob.baseAddress!)
+            Parallel.forEach(n * g * runs) { job in
+                let r = job % runs, gi = (job / runs) % g, b = job / (runs * g)
+                let q0 = r * run, len = min(run, span - q0)
+                var acc = [Float](repeating: 0, count: coutG * len)
+                acc.withUnsafeMutableBufferPointer { ab in
+                    let ap = ab.baseAddress!, xs = xpp + (b * cin + gi * cg) * padVol + q0
+                    for t in 0..<taps {
+                        BLAS.sgemm(m: coutG, n: len, k: cg, a: wtp + (gi * taps + t) * coutG * cg, b: xs + offsets[t],
+                                   beta: t == 0 ? 0 : 1, c: ap, lda: cg, ldb: padVol, ldc: len)
+                    }
+                    // Keep the positions inside the output, one row segment at a time.
+                    let ob = op + (b * cout + gi * coutG) * outVol
+                    var q = q0
+                    while q < q0 + len {
+                        let z = q / (hp * wp), y = (q / wp) % hp, xx = q % wp
+                        let rowEnd = min(q0 + len, q - xx + wp)
+                        if y < oh, xx < ow {
+                            let count = min(rowEnd, q - xx + ow) - q, dst = (z * oh + y) * ow + xx
+                            for co in 0..<coutG { (ob + co * outVol + dst).update(from: ap + co * len + (q - q0), count: count) }
+                        }
+                        q = rowEnd
+                    }
+                }
+            }
+        } } }
+        return out
+    }
+
+    /// Weight gradient of a stride-1 convolution: dW_tap = Σ_q dY[:, q] · X[:, q + offset_tap]ᵀ, with
+    /// dY laid out on the padded grid (zeros at discarded positions). Per-job partial sums are added
+    /// in job order, so the result does not depend on thread timing. Returns [G·Cout/G, Cin/G, taps].
+    static func weightGradientShifted(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, n: Int, cin: Int, cout: Int, groups g: Int,
+                                      geometry geo: PaddedGeometry) -> [Float] {
+        BLAS.useSingleThreadInsideParallelJobs()
+        let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
+        let cg = cin / g, coutG = cout / g
+        let outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
+        let xp = padded(x, count: n * cin, geometry: geo)
+        var dy = [Float](repeating: 0, count: n * cout * span)
+        dy.withUnsafeMutableBufferPointer { db in
+            let dp = db.baseAddress!
+            Parallel.forEach(n * cout) { j in geo.scatterOutput(gy + j * outVol, into: dp + j * span) }
+        }
+        let chunks = max(1, min(Parallel.threads, span / 4096))
+        let jobs = n * g * chunks, per = taps * coutG * cg
+        var partial = [Float](repeating: 0, count: jobs * per)
+        xp.withUnsafeBufferPointer { xb in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
+            let (xpp, dp, pp) = (xb.baseAddress!, db.baseAddress!, pb.baseAddress!)
+            Parallel.forEach(jobs) { job in
+                let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
+                let lo = span * ch / chunks, hi = span * (ch + 1) / chunks
+                let run = shiftedRun(channels: max(coutG, cg), span: span)
+                var q0 = lo
+                while q0 < hi {
+                    let len = min(run, hi - q0)
+                    let dys = dp + (b * cout + gi * coutG) * span + q0, xs = xpp + (b * cin + gi * cg) * padVol + q0
+                    for t in 0..<taps {
+                        // dW_tap [coutG, cg] += dY [coutG, len] · X_tapᵀ [len, cg]
+                        BLAS.sgemm(transB: true, m: coutG, n: cg, k: len, a: dys, b: xs + offsets[t], beta: 1,
+                                   c: pp + job * per + t * coutG * cg, lda: span, ldb: padVol, ldc: cg)
+                    }
+                    q0 += len
+                }
+            }
+        } } }
+        var gw = [Float](repeating: 0, count: cout * cg * taps)
+        for job in 0..<jobs {
+            let gi = (job / chunks) % g
+            for t in 0..<taps { for co in 0..<coutG { for ci in 0..<cg {
+                gw[((gi * coutG + co) * cg + ci) * taps + t] += partial[job * per + (t * coutG + co) * cg + ci]
+            } } }
+        }
+        return gw
+    }
+}
