@@ -153,6 +153,8 @@ do {
             let x = Tensor(uniform: [1, 4, 64, 64, 64], bound: 1, seed: 1)
             _ = try Tensor.noGrad { try net.forward(x, training: false) }
             try time("segnet \(name) 8-16-32-64 1×4×64³ inference", repeats: reps) { _ = try Tensor.noGrad { try net.forward(x, training: false) } }
+            let big = Tensor(uniform: [1, 4, 128, 128, 128], bound: 1, seed: 4)
+            try time("segnet \(name) 8-16-32-64 1×4×128³ inference", repeats: reps) { _ = try Tensor.noGrad { try net.forward(big, training: false) } }
             let patch = Tensor(uniform: [1, 4, 48, 48, 48], bound: 1, seed: 2)
             let r = Tensor(uniform: [1, 4, 48, 48, 48], bound: 1, seed: 3)
             try time("segnet \(name) 8-16-32-64 1×4×48³ training step", repeats: reps) {
@@ -160,6 +162,18 @@ do {
                 (try net.forward(patch, training: true) * r).sum().backward()
             }
         }
+    case "segnet-full":
+        // A whole BraTS-sized case in a fresh process: 4 contrasts of 240×240×155, sliding window
+        // (48³ windows, overlap 0.5, Gaussian weighting) with UNet 8-16-32-64 and softmax: time and
+        // peak resident memory (MONAI's sliding_window_inference runs the same in peers_segnet.py).
+        let net = try UNet3D(.init(inChannels: 4, outChannels: 4, channels: [8, 16, 32, 64], strides: [2, 2, 2], numResUnits: 2), seed: 1)
+        let x = Tensor(uniform: [1, 4, 155, 240, 240], bound: 1, seed: 5)
+        try time("segnet UNet 8-16-32-64 sliding window 4×240×240×155 (48³, overlap 0.5)", repeats: 1) {
+            _ = try Tensor.noGrad { try SlidingWindow(roi: [48, 48, 48], overlap: 0.5).run(x, classes: 4) { try net.forward($0, training: false).softmaxChannels() } }
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print("{\"name\": \"segnet UNet sliding window 4×240×240×155 peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
     case "segnet-memory":
         // One training step (forward + backward) in a fresh process: time and peak resident memory
         // of the reversible MB U-Net against the same weights keeping every activation, and MONAI's

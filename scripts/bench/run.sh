@@ -51,6 +51,8 @@ if "$PY" -c "import torch" 2>/dev/null; then
     section segnet "segmentation networks: Gantry vs MONAI"
     "$BENCH" segnet "$WORK" 3 | log
     if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py 3 | log; fi
+    "$BENCH" segnet-full "$WORK" | log
+    if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py full | log; fi
     for i in 0 1 2; do "$BENCH" segnet-memory "$WORK" "$i" 64 | log; done
   fi
   if want rim && "$PY" -c "import atommic, omegaconf" 2>/dev/null; then
