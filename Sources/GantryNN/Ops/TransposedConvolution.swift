@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import GantryCore
 
@@ -23,37 +24,45 @@ extension Tensor {
         let K = coutG * kd * kh * kw, plane = ih * iw
         let xData = data, wData = weight.data
         BLAS.useSingleThreadInsideParallelJobs()
-        var y = [Float](repeating: 0, count: n * cout * od * oh * ow)
-        Parallel.forEach(n * g) { job in
-            let gi = job % g, b = job / g
-            var local = [Float](repeating: 0, count: coutG * od * oh * ow)
+        // Jobs over (sample, group, chunk of input planes), so one sample still uses every core. Each
+        // chunk scatters into its own output buffer (neighbouring planes overlap in depth); the
+        // buffers are added in job order, so results do not depend on thread timing.
+        let chunks = max(1, min(id, Parallel.threads)), outVol = od * oh * ow
+        var partial = [[Float]](repeating: [], count: n * g * chunks)
+        let lock = NSLock()
+        Parallel.forEach(n * g * chunks) { job in
+            let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
+            var local = [Float](repeating: 0, count: coutG * outVol)
             var cols = [Float](repeating: 0, count: K * plane)
             var xp = [Float](repeating: 0, count: cinG * plane)
-            for z in 0..<id {
+            for z in (id * ch / chunks)..<(id * (ch + 1) / chunks) {
                 for c in 0..<cinG { for i in 0..<plane { xp[c * plane + i] = xData[((b * cin + gi * cinG + c) * id + z) * plane + i] } }
                 wData.withUnsafeBufferPointer { wb in xp.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
                     BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K, b: xb.baseAddress!, c: cb.baseAddress!)
                 } } }
                 geo.scatterAdd(cols, z: z, into: &local)
             }
-            y.withUnsafeMutableBufferPointer { yb in
-                let base = (b * cout + gi * coutG) * od * oh * ow
-                for i in 0..<local.count { yb[base + i] = local[i] }
+            lock.lock(); partial[job] = local; lock.unlock()
+        }
+        var y = [Float](repeating: 0, count: n * cout * outVol)
+        y.withUnsafeMutableBufferPointer { yb in
+            for job in 0..<(n * g * chunks) {
+                let gi = (job / chunks) % g, b = job / (chunks * g), base = (b * cout + gi * coutG) * outVol
+                partial[job].withUnsafeBufferPointer { src in cblas_saxpy(Int32(src.count), 1, src.baseAddress!, 1, yb.baseAddress! + base, 1) }
             }
         }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
         let out = Tensor.result(shape: outShape, data: y, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
-            var perJob = [[Float]](repeating: [], count: n * g)
-            let lock = NSLock()
-            Parallel.forEach(n * g) { job in
-                let gi = job % g, b = job / g
+            var perJob = [[Float]](repeating: [], count: n * g * chunks)
+            Parallel.forEach(n * g * chunks) { job in
+                let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 var localGW = [Float](repeating: 0, count: cinG * K)
                 var cols = [Float](repeating: 0, count: K * plane)
                 var xp = [Float](repeating: 0, count: cinG * plane)
                 var res = [Float](repeating: 0, count: cinG * plane)
                 gy.withUnsafeBufferPointer { gb in
-                    for z in 0..<id {
+                    for z in (id * ch / chunks)..<(id * (ch + 1) / chunks) {
                         geo.gather(gb.baseAddress! + (b * cout + gi * coutG) * od * oh * ow, z: z, into: &cols)
                         for c in 0..<cinG { for i in 0..<plane { xp[c * plane + i] = xData[((b * cin + gi * cinG + c) * id + z) * plane + i] } }
                         wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in res.withUnsafeMutableBufferPointer { rb in
@@ -70,7 +79,7 @@ extension Tensor {
                 lock.lock(); perJob[job] = localGW; lock.unlock()
             }
             var gw = [Float](repeating: 0, count: weight.count)
-            for job in 0..<(n * g) { let gi = job % g; for i in 0..<perJob[job].count { gw[gi * cinG * K + i] += perJob[job][i] } }
+            for job in 0..<(n * g * chunks) { let gi = (job / chunks) % g; for i in 0..<perJob[job].count { gw[gi * cinG * K + i] += perJob[job][i] } }
             self.accumulate(gx)
             weight.accumulate(gw)
         }
