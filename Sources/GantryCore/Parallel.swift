@@ -9,11 +9,26 @@ public enum Parallel {
     /// Number of worker threads used by `forEach`.
     public static var threads: Int {
         get {
-            if let o = override { return o }
-            if let s = ProcessInfo.processInfo.environment["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { return n }
-            return max(1, ProcessInfo.processInfo.activeProcessorCount)
+            override ?? defaultThreads
         }
         set { override = max(1, newValue) }
+    }
+
+    /// `GANTRY_NUM_THREADS` or the core count, read once (building the environment dictionary on
+    /// every op would cost more than a small op itself).
+    private static let defaultThreads: Int = {
+        if let s = ProcessInfo.processInfo.environment["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// `forEach` when the work is large enough to pay for waking the workers (`work` ≈ values
+    /// touched), a plain loop otherwise.
+    public static func forEach(_ count: Int, work: Int, _ body: (Int) -> Void) {
+        if work < 1 << 15 {
+            for i in 0..<count { body(i) }
+        } else {
+            forEach(count, body)
+        }
     }
 
     /// Runs `body(i)` for `i` in `0..<count`, spread over `threads` workers in contiguous chunks.

@@ -38,11 +38,28 @@ extension Tensor {
         let c = shape[1], inner = shape.dropFirst(2).reduce(1, *), n = shape[0]
         precondition(bias.count == c, "bias has \(bias.count) values for \(c) channels")
         var out = data
-        for b in 0..<n { for ch in 0..<c { let v = bias.data[ch]; let o = (b * c + ch) * inner; for i in 0..<inner { out[o + i] += v } } }
+        let bv = bias.data
+        out.withUnsafeMutableBufferPointer { ob in
+            let op = ob.baseAddress!
+            Parallel.forEach(n * c, work: n * c * inner) { j in
+                let v = bv[j % c], p = op + j * inner
+                for i in 0..<inner { p[i] += v }
+            }
+        }
         return Tensor.result(shape: shape, data: out, parents: [self, bias]) { g in
             self.accumulate(g)
+            var sums = [Float](repeating: 0, count: n * c)
+            g.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
+                let (gp, sp) = (gb.baseAddress!, sb.baseAddress!)
+                Parallel.forEach(n * c, work: n * c * inner) { j in
+                    let p = gp + j * inner
+                    var s: Float = 0
+                    for i in 0..<inner { s += p[i] }
+                    sp[j] = s
+                }
+            } }
             var gb = [Float](repeating: 0, count: c)
-            for b in 0..<n { for ch in 0..<c { let o = (b * c + ch) * inner; var s: Float = 0; for i in 0..<inner { s += g[o + i] }; gb[ch] += s } }
+            for j in 0..<(n * c) { gb[j % c] += sums[j] }
             bias.accumulate(gb)
         }
     }

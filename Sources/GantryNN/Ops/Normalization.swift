@@ -85,42 +85,62 @@ extension Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         guard runningMean.count == c, runningVar.count == c else { throw GantryError.invalidArgument("batch norm: running stats need \(c) channels") }
         let m = n * inner
+        let x = data, work = count
         var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
-        for ch in 0..<c {
-            if training {
-                var s = 0.0, sq = 0.0
-                for b in 0..<n { let o = (b * c + ch) * inner; for i in 0..<inner { s += Double(data[o + i]) } }
-                let mu = s / Double(m)
-                for b in 0..<n { let o = (b * c + ch) * inner; for i in 0..<inner { let d = Double(data[o + i]) - mu; sq += d * d } }
+        if training {
+            // Per channel, in Double, in the same order as a serial pass (results do not depend on threads).
+            var stats = [Double](repeating: 0, count: 2 * c)
+            x.withUnsafeBufferPointer { xb in stats.withUnsafeMutableBufferPointer { sb in
+                let (xp, sp) = (xb.baseAddress!, sb.baseAddress!)
+                Parallel.forEach(c, work: work) { ch in
+                    var s = 0.0
+                    for b in 0..<n { let p = xp + (b * c + ch) * inner; for i in 0..<inner { s += Double(p[i]) } }
+                    let mu = s / Double(m)
+                    var sq = 0.0
+                    for b in 0..<n { let p = xp + (b * c + ch) * inner; for i in 0..<inner { let d = Double(p[i]) - mu; sq += d * d } }
+                    sp[2 * ch] = mu; sp[2 * ch + 1] = sq
+                }
+            } }
+            for ch in 0..<c {
+                let mu = stats[2 * ch], sq = stats[2 * ch + 1]
                 mean[ch] = Float(mu)
                 invStd[ch] = Float(1 / (sq / Double(m) + Double(eps)).squareRoot())
                 runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * Float(mu)
                 runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * Float(sq / Double(max(m - 1, 1)))
-            } else {
+            }
+        } else {
+            for ch in 0..<c {
                 mean[ch] = runningMean[ch]
                 invStd[ch] = 1 / (runningVar[ch] + eps).squareRoot()
             }
         }
-        var xhat = [Float](repeating: 0, count: count)
-        for b in 0..<n { for ch in 0..<c { let o = (b * c + ch) * inner; for i in 0..<inner { xhat[o + i] = (data[o + i] - mean[ch]) * invStd[ch] } } }
-        var y = xhat
-        for b in 0..<n { for ch in 0..<c {
-            let s = weight?.data[ch] ?? 1, t = bias?.data[ch] ?? 0, o = (b * c + ch) * inner
-            for i in 0..<inner { y[o + i] = y[o + i] * s + t }
-        } }
+        let scale = (0..<c).map { weight?.data[$0] ?? 1 }, shift = (0..<c).map { bias?.data[$0] ?? 0 }
+        var xhat = [Float](repeating: 0, count: count), y = [Float](repeating: 0, count: count)
+        x.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in
+            let (xp, hp, yp) = (xb.baseAddress!, hb.baseAddress!, yb.baseAddress!)
+            Parallel.forEach(n * c, work: work) { j in
+                let ch = j % c, mu = mean[ch], k = invStd[ch], s = scale[ch], t = shift[ch], o = j * inner
+                for i in o..<(o + inner) { let h = (xp[i] - mu) * k; hp[i] = h; yp[i] = h * s + t }
+            }
+        } } }
         let parents = [self] + [weight, bias].compactMap { $0 }
         return Tensor.result(shape: shape, data: y, parents: parents) { gy in
             var dx = [Float](repeating: 0, count: self.count)
             var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
-            for ch in 0..<c {
-                let s = weight?.data[ch] ?? 1
-                var s1: Float = 0, s2: Float = 0
-                for b in 0..<n { let o = (b * c + ch) * inner; for i in 0..<inner { s1 += gy[o + i]; s2 += gy[o + i] * xhat[o + i] } }
-                gw[ch] = s2; gb[ch] = s1
-                for b in 0..<n { let o = (b * c + ch) * inner; for i in 0..<inner {
-                    dx[o + i] = training ? s * invStd[ch] / Float(m) * (Float(m) * gy[o + i] - s1 - xhat[o + i] * s2) : s * invStd[ch] * gy[o + i]
+            gy.withUnsafeBufferPointer { gyb in xhat.withUnsafeBufferPointer { hb in dx.withUnsafeMutableBufferPointer { db in
+                gw.withUnsafeMutableBufferPointer { gwb in gb.withUnsafeMutableBufferPointer { gbb in
+                    let (gp, hp, dp, gwp, gbp) = (gyb.baseAddress!, hb.baseAddress!, db.baseAddress!, gwb.baseAddress!, gbb.baseAddress!)
+                    Parallel.forEach(c, work: work) { ch in
+                        let s = scale[ch], k = invStd[ch], fm = Float(m)
+                        var s1: Float = 0, s2: Float = 0
+                        for b in 0..<n { let o = (b * c + ch) * inner; for i in o..<(o + inner) { s1 += gp[i]; s2 += gp[i] * hp[i] } }
+                        gwp[ch] = s2; gbp[ch] = s1
+                        for b in 0..<n { let o = (b * c + ch) * inner; for i in o..<(o + inner) {
+                            dp[i] = training ? s * k / fm * (fm * gp[i] - s1 - hp[i] * s2) : s * k * gp[i]
+                        } }
+                    }
                 } }
-            }
+            } } }
             self.accumulate(dx)
             weight?.accumulate(gw)
             bias?.accumulate(gb)

@@ -91,14 +91,29 @@ extension Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         guard slope.count == 1 || slope.count == c else { throw GantryError.invalidArgument("prelu: \(slope.count) slopes for \(c) channels") }
         var y = data
-        for b in 0..<n { for ch in 0..<c { let a = slope.data[slope.count == 1 ? 0 : ch], o = (b * c + ch) * inner
-            for i in 0..<inner where y[o + i] < 0 { y[o + i] *= a } } }
+        let slopes = slope.data, shared = slopes.count == 1
+        y.withUnsafeMutableBufferPointer { yb in
+            let yp = yb.baseAddress!
+            Parallel.forEach(n * c, work: n * c * inner) { j in
+                let a = slopes[shared ? 0 : j % c], p = yp + j * inner
+                for i in 0..<inner { p[i] = p[i] < 0 ? p[i] * a : p[i] }
+            }
+        }
+        let x = data
         return Tensor.result(shape: shape, data: y, parents: [self, slope]) { gy in
-            var gx = gy, ga = [Float](repeating: 0, count: slope.count)
-            for b in 0..<n { for ch in 0..<c {
-                let k = slope.count == 1 ? 0 : ch, a = slope.data[k], o = (b * c + ch) * inner
-                for i in 0..<inner where self.data[o + i] < 0 { gx[o + i] *= a; ga[k] += gy[o + i] * self.data[o + i] }
-            } }
+            var gx = gy
+            var sums = [Float](repeating: 0, count: n * c)
+            x.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { gb in gx.withUnsafeMutableBufferPointer { gxb in sums.withUnsafeMutableBufferPointer { sb in
+                let (xp, gp, gxp, sp) = (xb.baseAddress!, gb.baseAddress!, gxb.baseAddress!, sb.baseAddress!)
+                Parallel.forEach(n * c, work: n * c * inner) { j in
+                    let a = slopes[shared ? 0 : j % c], o = j * inner
+                    var s: Float = 0
+                    for i in o..<(o + inner) where xp[i] < 0 { gxp[i] *= a; s += gp[i] * xp[i] }
+                    sp[j] = s
+                }
+            } } } }
+            var ga = [Float](repeating: 0, count: slopes.count)
+            for j in 0..<(n * c) { ga[shared ? 0 : j % c] += sums[j] }
             self.accumulate(gx)
             slope.accumulate(ga)
         }
