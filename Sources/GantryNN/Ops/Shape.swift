@@ -43,6 +43,7 @@ extension Tensor {
     public func subtracting(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 - $1 }, da: { _, _ in 1 }, db: { _, _ in -1 }) }
     public func multiplying(_ b: Tensor) throws -> Tensor {
         if let scaled = try channelScaled(b) { return scaled }
+        if let gated = spatiallyScaled(b) { return gated }
         return try Tensor.broadcast(self, b, { $0 * $1 }, da: { _, y in y }, db: { x, _ in x })
     }
 
@@ -63,6 +64,43 @@ extension Tensor {
                 gb[ch] += acc
             } }
             self.accumulate(gx); b.accumulate(gb)
+        }
+    }
+    /// The attention gate's product: features [N, C, …] times one map per sample [N, 1, …] shared by
+    /// every channel, without index tables; nil when `b` is not of that shape.
+    func spatiallyScaled(_ b: Tensor) -> Tensor? {
+        guard shape.count >= 3, b.shape.count == shape.count, b.shape[0] == shape[0], b.shape[1] == 1, shape[1] > 1,
+              Array(b.shape.dropFirst(2)) == Array(shape.dropFirst(2)) else { return nil }
+        let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
+        var y = data
+        let m = b.data, x = data
+        y.withUnsafeMutableBufferPointer { yb in m.withUnsafeBufferPointer { mb in
+            let (yp, mp) = (yb.baseAddress!, mb.baseAddress!)
+            Parallel.forEach(n * c, work: count) { j in
+                let p = yp + j * inner, q = mp + (j / c) * inner
+                for k in 0..<inner { p[k] *= q[k] }
+            }
+        } }
+        return Tensor.result(shape: shape, data: y, parents: [self, b]) { g in
+            var gx = g, gm = [Float](repeating: 0, count: n * inner)
+            g.withUnsafeBufferPointer { gb in x.withUnsafeBufferPointer { xb in m.withUnsafeBufferPointer { mb in
+                gx.withUnsafeMutableBufferPointer { gxb in gm.withUnsafeMutableBufferPointer { gmb in
+                    let (gp, xp, mp, gxp, gmp) = (gb.baseAddress!, xb.baseAddress!, mb.baseAddress!, gxb.baseAddress!, gmb.baseAddress!)
+                    // dX = g · m per channel; dM = Σ_c g · x, summed over channels in order per voxel.
+                    Parallel.forEach(n * c, work: self.count) { j in
+                        let p = gxp + j * inner, q = mp + (j / c) * inner
+                        for k in 0..<inner { p[k] *= q[k] }
+                    }
+                    Parallel.forEach(n, work: self.count) { i in
+                        let dst = gmp + i * inner
+                        for ch in 0..<c {
+                            let o = (i * c + ch) * inner
+                            for k in 0..<inner { dst[k] += gp[o + k] * xp[o + k] }
+                        }
+                    }
+                } }
+            } } }
+            self.accumulate(gx); b.accumulate(gm)
         }
     }
     public func dividing(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 / $1 }, da: { _, y in 1 / y }, db: { x, y in -x / (y * y) }) }
