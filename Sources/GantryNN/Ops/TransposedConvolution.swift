@@ -34,11 +34,11 @@ extension Tensor {
             let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
             var local = [Float](repeating: 0, count: coutG * outVol)
             var cols = [Float](repeating: 0, count: K * plane)
-            var xp = [Float](repeating: 0, count: cinG * plane)
             for z in (id * ch / chunks)..<(id * (ch + 1) / chunks) {
-                for c in 0..<cinG { for i in 0..<plane { xp[c * plane + i] = xData[((b * cin + gi * cinG + c) * id + z) * plane + i] } }
-                wData.withUnsafeBufferPointer { wb in xp.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
-                    BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K, b: xb.baseAddress!, c: cb.baseAddress!)
+                // The input plane's channels are read in place (row stride = one channel's volume).
+                wData.withUnsafeBufferPointer { wb in xData.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
+                    BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K,
+                               b: xb.baseAddress! + ((b * cin + gi * cinG) * id + z) * plane, c: cb.baseAddress!, ldb: id * plane)
                 } } }
                 geo.scatterAdd(cols, z: z, into: &local)
             }
@@ -55,29 +55,24 @@ extension Tensor {
         let out = Tensor.result(shape: outShape, data: y, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             var perJob = [[Float]](repeating: [], count: n * g * chunks)
-            Parallel.forEach(n * g * chunks) { job in
-                let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
-                var localGW = [Float](repeating: 0, count: cinG * K)
-                var cols = [Float](repeating: 0, count: K * plane)
-                var xp = [Float](repeating: 0, count: cinG * plane)
-                var res = [Float](repeating: 0, count: cinG * plane)
-                gy.withUnsafeBufferPointer { gb in
+            gy.withUnsafeBufferPointer { gb in xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in gx.withUnsafeMutableBufferPointer { gxb in
+                let (gp, xp, wp, gxp) = (gb.baseAddress!, xb.baseAddress!, wb.baseAddress!, gxb.baseAddress!)
+                Parallel.forEach(n * g * chunks) { job in
+                    let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
+                    var localGW = [Float](repeating: 0, count: cinG * K)
+                    var cols = [Float](repeating: 0, count: K * plane)
                     for z in (id * ch / chunks)..<(id * (ch + 1) / chunks) {
-                        geo.gather(gb.baseAddress! + (b * cout + gi * coutG) * od * oh * ow, z: z, into: &cols)
-                        for c in 0..<cinG { for i in 0..<plane { xp[c * plane + i] = xData[((b * cin + gi * cinG + c) * id + z) * plane + i] } }
-                        wData.withUnsafeBufferPointer { wb in cols.withUnsafeBufferPointer { cb in res.withUnsafeMutableBufferPointer { rb in
-                            BLAS.sgemm(m: cinG, n: plane, k: K, a: wb.baseAddress! + gi * cinG * K, b: cb.baseAddress!, c: rb.baseAddress!)
-                        } } }
-                        xp.withUnsafeBufferPointer { xb in cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { lw in
-                            BLAS.sgemm(transB: true, m: cinG, n: K, k: plane, a: xb.baseAddress!, b: cb.baseAddress!, beta: 1, c: lw.baseAddress!)
-                        } } }
-                        lock.lock()
-                        for c in 0..<cinG { for i in 0..<plane { gx[((b * cin + gi * cinG + c) * id + z) * plane + i] = res[c * plane + i] } }
-                        lock.unlock()
+                        geo.gather(gp + (b * cout + gi * coutG) * od * oh * ow, z: z, into: &cols)
+                        // This job's input planes: dX written in place, X read in place (row stride = a channel's volume).
+                        let plane0 = ((b * cin + gi * cinG) * id + z) * plane
+                        cols.withUnsafeBufferPointer { cb in localGW.withUnsafeMutableBufferPointer { lw in
+                            BLAS.sgemm(m: cinG, n: plane, k: K, a: wp + gi * cinG * K, b: cb.baseAddress!, c: gxp + plane0, ldc: id * plane)
+                            BLAS.sgemm(transB: true, m: cinG, n: K, k: plane, a: xp + plane0, b: cb.baseAddress!, beta: 1, c: lw.baseAddress!, lda: id * plane)
+                        } }
                     }
+                    lock.lock(); perJob[job] = localGW; lock.unlock()
                 }
-                lock.lock(); perJob[job] = localGW; lock.unlock()
-            }
+            } } } }
             var gw = [Float](repeating: 0, count: weight.count)
             for job in 0..<(n * g * chunks) { let gi = (job / chunks) % g; for i in 0..<perJob[job].count { gw[gi * cinG * K + i] += perJob[job][i] } }
             self.accumulate(gx)
