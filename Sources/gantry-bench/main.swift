@@ -280,8 +280,8 @@ do {
 enum RIMBench {
     static func slice() throws -> (acquisition: LearnedAcquisition, target: Tensor) {
         let n = 320
-        let v = try SheppLogan.volume(shape: [n, n, 1], spacing: 1)
-        let file = try CoilSimulation(coils: 8, seed: 1).simulate(v, slices: [0], acquisition: "SL")
+        let v = try SheppLogan.volume(shape: [n, n, 3], spacing: 1)
+        let file = try CoilSimulation(coils: 8, seed: 1).simulate(v, slices: [1], acquisition: "SL")
         return try ReconSample.slices(of: file)[0].undersampled(try SamplingMask(kind: .equispaced, acceleration: 4, centerFraction: 0.08, seed: 0).make(ny: n, nx: n))
     }
 }
