@@ -52,6 +52,9 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     nonisolated(unsafe) static var recordingDisabled = 0
 
+    /// Whether ops record the graph now (false inside `noGrad`).
+    public static var isRecording: Bool { recordingDisabled == 0 }
+
     /// Runs `body` without recording the graph (inference).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
         recordingDisabled += 1

@@ -218,6 +218,7 @@ do {
         guard cases.indices.contains(i) else { exit(64) }
         let (acq, target) = try RIMBench.slice()
         let net = try CIRIM(config: cases[i].1, seed: 1)
+        net.recomputeSteps = true // as `gantry train recon` trains
         try time("\(cases[i].0) 8-coil 320² training step", repeats: 1) {
             try RIMLoss()(net.forward(try LearnedAcquisition.batch([acq])), target: target).backward()
         }

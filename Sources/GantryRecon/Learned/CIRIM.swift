@@ -10,6 +10,11 @@ import GantryNN
 public final class CIRIM {
     public let config: RIMConfiguration
     public let parameters: ParameterStore
+    /// Training memory: each time step keeps only its inputs (estimate and hidden states) and
+    /// recomputes its activations in backward (gradient checkpointing, `Tensor.checkpoint`) — one
+    /// more forward pass for a fraction of the memory. The trainer turns it on; inference records
+    /// nothing anyway.
+    public var recomputeSteps = false
 
     public init(config: RIMConfiguration, seed: UInt64 = 0) throws {
         try config.validate()
@@ -46,13 +51,26 @@ public final class CIRIM {
         var all: [[Tensor]] = []
         for cascade in 0..<config.numCascades {
             var steps: [Tensor] = []
-            for _ in 0..<config.timeSteps {
-                var h = try Tensor.concatChannels([x, try x.logLikelihoodGradient(batch)])
-                for l in 0..<layerCount {
-                    h = try cell(cascade, l)(conv(cascade, l)(h, p), hidden[l], p)
-                    hidden[l] = h
+            // One time step: [x, hidden…] → [x + Δx, hidden′…] (channels packed, so a checkpoint has one output).
+            let step = { (inputs: [Tensor]) throws -> Tensor in
+                var h = try Tensor.concatChannels([inputs[0], try inputs[0].logLikelihoodGradient(batch)])
+                var next: [Tensor] = []
+                for l in 0..<self.layerCount {
+                    h = try self.cell(cascade, l)(self.conv(cascade, l)(h, p), inputs[1 + l], p)
+                    next.append(h)
                 }
-                x = x + (try conv(cascade, layerCount)(h, p))
+                return try Tensor.concatChannels([inputs[0] + (try self.conv(cascade, self.layerCount)(h, p))] + next)
+            }
+            let sizes = [2] + hidden.map { $0.shape[1] }
+            // A parameter rides along as an input so the step records even when x and the hidden
+            // states need no gradient (the first step); the replay leaves it unused.
+            let anchor = recomputeSteps && Tensor.isRecording ? p.all.first { $0.requiresGrad } : nil
+            for _ in 0..<config.timeSteps {
+                let inputs = [x] + hidden
+                let packed = try anchor.map { a in try Tensor.checkpoint(inputs + [a]) { try step(Array($0.prefix(inputs.count))) } } ?? step(inputs)
+                let parts = try packed.splitChannels(sizes)
+                x = parts[0]
+                hidden = Array(parts.dropFirst())
                 steps.append(x)
             }
             if let power {

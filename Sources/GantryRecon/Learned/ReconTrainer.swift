@@ -46,6 +46,7 @@ public struct ReconTrainer {
             throw GantryError.invalidArgument("give one centre fraction per acceleration and at least one mask kind")
         }
         let model = ReconModel(network: try CIRIM(config: options.configuration, seed: options.seed))
+        model.network.recomputeSteps = true
         var startEpoch = 0, best = -Double.infinity
         let last = Self.lastPath(output)
         if resume, FileManager.default.fileExists(atPath: last) {

@@ -45,6 +45,33 @@ final class CIRIMTests: XCTestCase {
         XCTAssertLessThan(try GradientCheck.check(w, eps: 1e-2) { (try net.forward(batch)[0][0] * r).sum() }, 1e-2)
     }
 
+    /// Recomputing each time step in backward (the trainer's memory setting) gives the same loss and
+    /// the same gradient for every parameter as keeping all activations, for both cascades and steps.
+    func testRecomputedStepsGiveTheSameGradients() throws {
+        let (batch, _, _) = try Self.acquisition(coils: 3)
+        let target = Tensor(uniform: [1, 2, 12, 10], bound: 1, seed: 5, requiresGrad: false)
+        func gradients(recompute: Bool) throws -> (Float, [String: [Float]]) {
+            let net = try CIRIM(config: .make(cell: .gru, hidden: 4, timeSteps: 3, cascades: 2), seed: 4)
+            net.recomputeSteps = recompute
+            let loss = try RIMLoss(normalisation: .targetMax)(net.forward(batch), target: target)
+            loss.backward()
+            return (loss.data[0], net.parameters.tensors.mapValues { $0.grad ?? [] })
+        }
+        let (l0, g0) = try gradients(recompute: false), (l1, g1) = try gradients(recompute: true)
+        XCTAssertEqual(l0, l1, accuracy: 1e-6)
+        XCTAssertEqual(Set(g0.keys), Set(g1.keys))
+        var compared = 0
+        for (name, a) in g0 {
+            let b = try XCTUnwrap(g1[name])
+            XCTAssertEqual(a.count, b.count, name)
+            XCTAssertFalse(b.isEmpty, "\(name) got no gradient with recomputation")
+            let scale = max(a.map(abs).max() ?? 0, 1e-6)
+            for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-5 * scale, name) }
+            compared += 1
+        }
+        XCTAssertGreaterThan(compared, 10)
+    }
+
     func testSingleCoilDataRun() throws {
         let (batch, _, _) = try Self.acquisition(coils: 1)
         let net = try CIRIM(config: .make(cell: .mgu, hidden: 3, timeSteps: 2, cascades: 2), seed: 1)
