@@ -79,27 +79,40 @@ extension Tensor {
         } }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
         let y = Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
+            // Stride 1 (padding ≤ the kernel's reach): dW by per-tap GEMMs on the padded input, dX as
+            // the forward convolution of dY with the flipped kernel (no overlapping scatter).
+            let flipPad = (0..<3).map { dl[$0] * ([kd, kh, kw][$0] - 1) - pd[$0] }
+            if sp == [1, 1, 1], flipPad.allSatisfy({ $0 >= 0 }) {
+                let padded = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
+                let gw = xData.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { gb in
+                    Tensor.weightGradientShifted(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, groups: g, geometry: padded)
+                } }
+                // dX = conv(dY, flipped kernel with in/out swapped), stride 1, padding dil·(k−1) − p.
+                var wf = [Float](repeating: 0, count: weight.count)
+                for gi in 0..<g { for co in 0..<coutG { for ci in 0..<cg { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {
+                    let src = ((((gi * coutG + co) * cg + ci) * kd + a) * kh + bb) * kw + cc
+                    let dst = ((((gi * cg + ci) * coutG + co) * kd + (kd - 1 - a)) * kh + (kh - 1 - bb)) * kw + (kw - 1 - cc)
+                    wf[dst] = wData[src]
+                } } } } } }
+                let back = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: d, oh: h, ow: w, stride: [1, 1, 1], padding: flipPad, dilation: dl)
+                let gx = gy.withUnsafeBufferPointer { gb in wf.withUnsafeBufferPointer { wb in
+                    Tensor.convolve(gb.baseAddress!, n: n, cin: cout, weight: wb.baseAddress!, cout: cin, groups: g, geometry: back)
+                } }
+                self.accumulate(gx)
+                weight.accumulate(gw)
+                return
+            }
+            // Strided (or over-padded): jobs over (batch, group, chunk of output planes), each with its
+            // own dW and dX slice (col2im of neighbouring planes overlaps in depth); both are summed in
+            // job order afterwards, so results do not depend on thread timing.
             var gx = [Float](repeating: 0, count: self.count)
             var gw = [Float](repeating: 0, count: weight.count)
             let lock = NSLock()
-            // Strided (or over-padded) convolutions: jobs over (batch, group, chunk of output planes), each with its own dW and dx slice
-            // (col2im of neighbouring planes overlaps in depth); both are summed in job order
-            // afterwards, so results do not depend on thread timing.
-            // Stride-1 convolutions get dX as a forward convolution (no overlapping scatter).
-            let flipPad = (0..<3).map { dl[$0] * ([kd, kh, kw][$0] - 1) - pd[$0] }
-            let flipped = sp == [1, 1, 1] && flipPad.allSatisfy { $0 >= 0 }
-            if flipped {
-                // Stride 1: dW by per-tap GEMMs on the padded input, dX as the flipped convolution below.
-                let geo1 = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
-                gw = xData.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { gb in
-                    Tensor.weightGradientShifted(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, groups: g, geometry: geo1)
-                } }
-            }
             let chunks = max(1, min(units, Parallel.threads))
             let slice = cg * d * h * w
             var perJobGW = [[Float]](repeating: [], count: n * g * chunks)
             var perJobGX = [[Float]](repeating: [], count: n * g * chunks)
-            if !flipped { Parallel.forEach(n * g * chunks) { job in
+            Parallel.forEach(n * g * chunks) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 var localGW = [Float](repeating: 0, count: coutG * K)
                 var gxLocal = [Float](repeating: 0, count: slice)
@@ -124,26 +137,13 @@ extension Tensor {
                 perJobGW[job] = localGW
                 perJobGX[job] = gxLocal
                 lock.unlock()
-            } }
-            for job in 0..<(n * g * chunks) where !flipped {
+            }
+            for job in 0..<(n * g * chunks) {
                 let gi = (job / chunks) % g, b = job / (chunks * g)
                 for i in 0..<perJobGW[job].count { gw[gi * coutG * K + i] += perJobGW[job][i] }
                 let base = (b * cin + gi * cg) * d * h * w
                 perJobGX[job].withUnsafeBufferPointer { src in gx.withUnsafeMutableBufferPointer { dst in
                     for i in 0..<slice { dst[base + i] += src[i] }
-                } }
-            }
-            if flipped {
-                // dX = conv(dY, flipped kernel with in/out swapped), stride 1, padding dil·(k−1) − p.
-                var wf = [Float](repeating: 0, count: weight.count)
-                for gi in 0..<g { for co in 0..<coutG { for ci in 0..<cg { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {
-                    let src = ((((gi * coutG + co) * cg + ci) * kd + a) * kh + bb) * kw + cc
-                    let dst = ((((gi * cg + ci) * coutG + co) * kd + (kd - 1 - a)) * kh + (kh - 1 - bb)) * kw + (kw - 1 - cc)
-                    wf[dst] = wData[src]
-                } } } } } }
-                let back = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: d, oh: h, ow: w, stride: [1, 1, 1], padding: flipPad, dilation: dl)
-                gx = gy.withUnsafeBufferPointer { gb in wf.withUnsafeBufferPointer { wb in
-                    Tensor.convolve(gb.baseAddress!, n: n, cin: cout, weight: wb.baseAddress!, cout: cin, groups: g, geometry: back)
                 } }
             }
             self.accumulate(gx)

@@ -95,14 +95,13 @@ extension Tensor {
             Parallel.forEach(n * cout) { j in geo.scatterOutput(gy + j * outVol, into: dp + j * span) }
         }
         let chunks = max(1, min(Parallel.threads, span / 4096))
-        let jobs = n * g * chunks, per = taps * coutG * cg
+        let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
         xp.withUnsafeBufferPointer { xb in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
             let (xpp, dp, pp) = (xb.baseAddress!, db.baseAddress!, pb.baseAddress!)
             Parallel.forEach(jobs) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 let lo = span * ch / chunks, hi = span * (ch + 1) / chunks
-                let run = shiftedRun(channels: max(coutG, cg), span: span)
                 var q0 = lo
                 while q0 < hi {
                     let len = min(run, hi - q0)
