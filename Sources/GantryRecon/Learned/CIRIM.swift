@@ -62,12 +62,10 @@ public final class CIRIM {
                 return try Tensor.concatChannels([inputs[0] + (try self.conv(cascade, self.layerCount)(h, p))] + next)
             }
             let sizes = [2] + hidden.map { $0.shape[1] }
-            // A parameter rides along as an input so the step records even when x and the hidden
-            // states need no gradient (the first step); the replay leaves it unused.
-            let anchor = recomputeSteps && Tensor.isRecording ? p.all.first { $0.requiresGrad } : nil
+            let recompute = recomputeSteps && Tensor.isRecording, weights = recompute ? p.all : []
             for _ in 0..<config.timeSteps {
                 let inputs = [x] + hidden
-                let packed = try anchor.map { a in try Tensor.checkpoint(inputs + [a]) { try step(Array($0.prefix(inputs.count))) } } ?? step(inputs)
+                let packed = try recompute ? Tensor.checkpoint(inputs, parameters: weights, step) : step(inputs)
                 let parts = try packed.splitChannels(sizes)
                 x = parts[0]
                 hidden = Array(parts.dropFirst())
