@@ -76,7 +76,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         guard requiresGrad else { return }
         guard var acc = grad else { grad = g; return }
         grad = nil  // keep the buffer uniquely referenced while adding in place
-        acc.withUnsafeMutableBufferPointer { a in g.withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] += b[i] } } }
+        Buffers.add(g, into: &acc)
         grad = acc
     }
 
@@ -106,4 +106,28 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Cuts the graph here (a leaf with the same values).
     public func detached() -> Tensor { Tensor(shape: shape, data: data) }
+}
+
+extension Tensor {
+    /// An op's output with a per-channel bias ([C] over [N, C, …]) added in place before it becomes
+    /// a tensor — one pass over the op's own buffer instead of a second tensor — and the bias
+    /// recorded as one more parent whose gradient is Σ dY per channel. Convolutions end here.
+    static func result(shape: [Int], data: consuming [Float], bias: Tensor?, parents: [Tensor], backward: @escaping ([Float]) -> Void) -> Tensor {
+        guard let bias else { return result(shape: shape, data: data, parents: parents, backward: backward) }
+        let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
+        precondition(bias.count == c, "bias has \(bias.count) values for \(c) channels")
+        var out = data
+        let bv = bias.data
+        out.withUnsafeMutableBufferPointer { ob in
+            guard let op = ob.baseAddress else { return }
+            Parallel.forEach(n * c, work: n * c * inner) { j in
+                let v = bv[j % c], p = op + j * inner
+                for i in 0..<inner { p[i] += v }
+            }
+        }
+        return result(shape: shape, data: out, parents: parents + [bias]) { g in
+            backward(g)
+            bias.accumulate(Buffers.channelSums(g, n: n, c: c, inner: inner))
+        }
+    }
 }

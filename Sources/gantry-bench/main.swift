@@ -128,7 +128,9 @@ do {
         print("{\"name\": \"\(c.name) fwd+bwd peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
     case "nn":
         let reps = Int(args.count > 3 ? args[3] : "3") ?? 3
-        for c in NNBench.cases {
+        // GANTRY_BENCH_FILTER=substring runs only the matching rows (for profiling one shape).
+        let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
+        for c in NNBench.cases where filter.map({ c.name.contains($0) }) ?? true {
             let x = Tensor(uniform: c.input, bound: 1, seed: 1, requiresGrad: true)
             let w = Tensor(uniform: c.weight, bound: 0.1, seed: 2, requiresGrad: true)
             var y = try c.run(x, w)
@@ -296,5 +298,7 @@ enum NNBench {
         Case(name: "depthwise conv3d 3³ 1×64×64³", input: [1, 64, 64, 64, 64], weight: [64, 1, 3, 3, 3], gflop: 2 * 64 * 27 * 262144 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1, groups: 64)) },
         Case(name: "conv-transpose3d 2× 1×32×32³→16", input: [1, 32, 32, 32, 32], weight: [32, 16, 2, 2, 2], gflop: 2 * 32 * 16 * 8 * 32768 / 1e9) { x, w in try x.convTranspose(w, .uniform(stride: 2)) },
         Case(name: "conv2d 1×64×320²→64 k3", input: [1, 64, 320, 320], weight: [64, 64, 3, 3], gflop: 2 * 64 * 64 * 9 * 102400 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1, dims: 2)) },
+        // CIRIM's dominant layer (75 % of its FLOPs): 3×3, dilation 2, 128 → 128 channels.
+        Case(name: "conv2d 1×128×320²→128 k3 d2", input: [1, 128, 320, 320], weight: [128, 128, 3, 3], gflop: 2 * 128 * 128 * 9 * 102400 / 1e9) { x, w in try x.conv(w, .uniform(padding: 2, dilation: 2, dims: 2)) },
     ]
 }

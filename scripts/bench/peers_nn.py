@@ -17,6 +17,7 @@ cases = [
     ("depthwise conv3d 3³ 1×64×64³", (1, 64, 64, 64, 64), (64, 1, 3, 3, 3), lambda x, w: F.conv3d(x, w, padding=1, groups=64)),
     ("conv-transpose3d 2× 1×32×32³→16", (1, 32, 32, 32, 32), (32, 16, 2, 2, 2), lambda x, w: F.conv_transpose3d(x, w, stride=2)),
     ("conv2d 1×64×320²→64 k3", (1, 64, 320, 320), (64, 64, 3, 3), lambda x, w: F.conv2d(x, w, padding=1)),
+    ("conv2d 1×128×320²→128 k3 d2", (1, 128, 320, 320), (128, 128, 3, 3), lambda x, w: F.conv2d(x, w, padding=2, dilation=2)),
 ]
 if memory_case is not None:
     import resource

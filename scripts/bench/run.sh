@@ -42,7 +42,7 @@ if "$PY" -c "import torch" 2>/dev/null; then
     section nn "tensor engine: Gantry vs PyTorch CPU (2 threads)"
     "$BENCH" nn "$WORK" 3 | log
     "$PY" scripts/bench/peers_nn.py 3 | log
-    for i in 0 1 2 3 4; do
+    for i in 0 1 2 3 4 5; do
       "$BENCH" nn-memory "$WORK" "$i" | log
       "$PY" scripts/bench/peers_nn.py memory "$i" | log
     done

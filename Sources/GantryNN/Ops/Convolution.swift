@@ -59,16 +59,14 @@ extension Tensor {
         let od = (d + 2 * pd[0] - dl[0] * (kd - 1) - 1) / sp[0] + 1
         let oh = (h + 2 * pd[1] - dl[1] * (kh - 1) - 1) / sp[1] + 1
         let ow = (w + 2 * pd[2] - dl[2] * (kw - 1) - 1) / sp[2] + 1
-        guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
+        guard n > 0, od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
         let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
         if g == cin, cout == cin, g > 1, sp == [1, 1, 1] {
             let geo = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
-            let y = depthwise(weight, n: n, channels: cin, geometry: geo, outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
-            return bias.map { y.addingChannelBias($0) } ?? y
+            return depthwise(weight, bias: bias, n: n, channels: cin, geometry: geo, outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
         }
         if kd * kh * kw == 1, sp == [1, 1, 1], pd == [0, 0, 0] {
-            let y = try pointwise(weight, n: n, cin: cin, cout: cout, groups: g, spatial: d * h * w, outShape: is2D ? [n, cout, h, w] : [n, cout, d, h, w])
-            return bias.map { y.addingChannelBias($0) } ?? y
+            return try pointwise(weight, bias: bias, n: n, cin: cin, cout: cout, groups: g, spatial: d * h * w, outShape: is2D ? [n, cout, h, w] : [n, cout, d, h, w])
         }
         let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
         let xData = data, wData = weight.data
@@ -78,7 +76,7 @@ extension Tensor {
             Tensor.convolve(xb.baseAddress!, n: n, cin: cin, weight: wb.baseAddress!, cout: cout, groups: g, geometry: geo)
         } }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
-        let y = Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: out, bias: bias, parents: [self, weight]) { gy in
             // Stride 1 (padding ≤ the kernel's reach): dW by per-tap GEMMs on the padded input, dX as
             // the forward convolution of dY with the flipped kernel (no overlapping scatter).
             let flipPad = (0..<3).map { dl[$0] * ([kd, kh, kw][$0] - 1) - pd[$0] }
@@ -149,7 +147,6 @@ extension Tensor {
             self.accumulate(gx)
             weight.accumulate(gw)
         }
-        return bias.map { y.addingChannelBias($0) } ?? y
     }
 }
 
@@ -157,7 +154,7 @@ extension Tensor {
     /// A 1×1(×1) stride-1 convolution is a matrix product per sample and group, W [Cout, Cin] ·
     /// X [Cin, voxels]: no patch gathering. Jobs split the voxels; weight gradients are summed over
     /// jobs in job order (deterministic).
-    func pointwise(_ weight: Tensor, n: Int, cin: Int, cout: Int, groups g: Int, spatial s: Int, outShape: [Int]) throws -> Tensor {
+    func pointwise(_ weight: Tensor, bias: Tensor?, n: Int, cin: Int, cout: Int, groups g: Int, spatial s: Int, outShape: [Int]) throws -> Tensor {
         BLAS.useSingleThreadInsideParallelJobs()
         let cg = cin / g, coutG = cout / g
         let chunks = max(1, min(Parallel.threads, s / 1024))
@@ -173,7 +170,7 @@ extension Tensor {
                            c: op + (b * cout + gi * coutG) * s + r.lowerBound, lda: cg, ldb: s, ldc: s)
             }
         } } }
-        return Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: out, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: n * cin * s)
             var partial = [[Float]](repeating: [], count: n * g * chunks)
             let lock = NSLock()

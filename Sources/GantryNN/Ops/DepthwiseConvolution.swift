@@ -8,7 +8,7 @@ import GantryCore
 /// computed and discarded), so a 3×3×3 kernel costs 27 long vector operations per channel instead
 /// of a 1-row GEMM on copied patches (im2col) or thousands of row-sized calls.
 extension Tensor {
-    func depthwise(_ weight: Tensor, n: Int, channels c: Int, geometry geo: PaddedGeometry, outShape: [Int]) -> Tensor {
+    func depthwise(_ weight: Tensor, bias: Tensor?, n: Int, channels c: Int, geometry geo: PaddedGeometry, outShape: [Int]) -> Tensor {
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = Int32(geo.span)
         let inVol = geo.d * geo.h * geo.w, outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
         let x = data, wt = weight.data
@@ -25,7 +25,7 @@ extension Tensor {
                 } }
             }
         } } }
-        return Tensor.result(shape: outShape, data: out, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: out, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: n * c * inVol)
             var gwJobs = [Float](repeating: 0, count: n * c * taps)
             gy.withUnsafeBufferPointer { gb in x.withUnsafeBufferPointer { xb in wt.withUnsafeBufferPointer { wb in

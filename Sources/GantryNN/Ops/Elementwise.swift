@@ -5,83 +5,63 @@ extension Tensor {
     /// self + other, same shape.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
-        var out = a.data
-        for i in 0..<out.count { out[i] += b.data[i] }
-        return result(shape: a.shape, data: out, parents: [a, b]) { g in a.accumulate(g); b.accumulate(g) }
+        return result(shape: a.shape, data: Buffers.binary(a.data, b.data) { o, x, y, r in for i in r { o[i] = x[i] + y[i] } }, parents: [a, b]) { g in a.accumulate(g); b.accumulate(g) }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "sub: shapes \(a.shape) and \(b.shape) differ")
-        var out = a.data
-        for i in 0..<out.count { out[i] -= b.data[i] }
-        return result(shape: a.shape, data: out, parents: [a, b]) { g in a.accumulate(g); b.accumulate(g.map { -$0 }) }
+        return result(shape: a.shape, data: Buffers.binary(a.data, b.data) { o, x, y, r in for i in r { o[i] = x[i] - y[i] } }, parents: [a, b]) { g in a.accumulate(g); b.accumulate(Buffers.unary(g) { o, x, r in for i in r { o[i] = -x[i] } }) }
     }
 
     /// Elementwise product, same shape.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "mul: shapes \(a.shape) and \(b.shape) differ")
-        var out = a.data
-        for i in 0..<out.count { out[i] *= b.data[i] }
-        return result(shape: a.shape, data: out, parents: [a, b]) { g in
-            var ga = g, gb = g
-            for i in 0..<g.count { ga[i] *= b.data[i]; gb[i] *= a.data[i] }
-            a.accumulate(ga); b.accumulate(gb)
+        return result(shape: a.shape, data: product(a.data, b.data), parents: [a, b]) { g in
+            a.accumulate(Tensor.product(g, b.data)); b.accumulate(Tensor.product(g, a.data))
         }
     }
 
+    /// a ⊙ b as a new array (products in gradients).
+    static func product(_ a: [Float], _ b: [Float]) -> [Float] {
+        Buffers.binary(a, b) { o, x, y, r in for i in r { o[i] = x[i] * y[i] } }
+    }
+
     public func scaled(_ s: Float) -> Tensor {
-        Tensor.result(shape: shape, data: data.map { $0 * s }, parents: [self]) { g in self.accumulate(g.map { $0 * s }) }
+        Tensor.result(shape: shape, data: Buffers.unary(data) { o, x, r in for i in r { o[i] = x[i] * s } }, parents: [self]) { g in self.accumulate(Buffers.unary(g) { o, x, r in for i in r { o[i] = x[i] * s } }) }
     }
 
     /// Per-channel bias: self is [N, C, …], bias [C].
     public func addingChannelBias(_ bias: Tensor) -> Tensor {
         let c = shape[1], inner = shape.dropFirst(2).reduce(1, *), n = shape[0]
         precondition(bias.count == c, "bias has \(bias.count) values for \(c) channels")
-        var out = data
         let bv = bias.data
-        out.withUnsafeMutableBufferPointer { ob in
-            let op = ob.baseAddress!
-            Parallel.forEach(n * c, work: n * c * inner) { j in
-                let v = bv[j % c], p = op + j * inner
-                for i in 0..<inner { p[i] += v }
+        let out = data.withUnsafeBufferPointer { xb in
+            let xp = xb.baseAddress
+            return Buffers.planes(n * c, inner: inner) { o, j in
+                let v = bv[j % c], src = xp.unsafelyUnwrapped + j * inner
+                for i in 0..<inner { o[i] = src[i] + v }
             }
         }
         return Tensor.result(shape: shape, data: out, parents: [self, bias]) { g in
             self.accumulate(g)
-            var sums = [Float](repeating: 0, count: n * c)
-            g.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
-                let (gp, sp) = (gb.baseAddress!, sb.baseAddress!)
-                Parallel.forEach(n * c, work: n * c * inner) { j in
-                    let p = gp + j * inner
-                    var s: Float = 0
-                    for i in 0..<inner { s += p[i] }
-                    sp[j] = s
-                }
-            } }
-            var gb = [Float](repeating: 0, count: c)
-            for j in 0..<(n * c) { gb[j % c] += sums[j] }
-            bias.accumulate(gb)
+            bias.accumulate(Buffers.channelSums(g, n: n, c: c, inner: inner))
         }
     }
 
     /// Pointwise function with its derivative (as a function of input x and output y).
+    @inline(__always)
     func pointwise(_ f: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
-        let y = data.map(f)
+        let y = Buffers.unary(data) { o, x, r in for i in r { o[i] = f(x[i]) } }
         return Tensor.result(shape: shape, data: y, parents: [self]) { g in
-            var gx = g
-            for i in 0..<g.count { gx[i] *= derivative(self.data[i], y[i]) }
-            self.accumulate(gx)
+            self.accumulate(Buffers.ternary(g, self.data, y) { o, g, x, y, r in for i in r { o[i] = g[i] * derivative(x[i], y[i]) } })
         }
     }
 
-    /// ReLU with plain loops (vectorised), the most frequent activation.
+    /// ReLU, the most frequent activation.
     public func relu() -> Tensor {
-        var y = data
-        y.withUnsafeMutableBufferPointer { b in for i in b.indices { b[i] = max(b[i], 0) } }
+        let y = Buffers.unary(data) { o, x, r in for i in r { o[i] = x[i] > 0 ? x[i] : 0 } }
         return Tensor.result(shape: shape, data: y, parents: [self]) { g in
-            var gx = g
-            gx.withUnsafeMutableBufferPointer { gb in y.withUnsafeBufferPointer { yb in for i in gb.indices where yb[i] <= 0 { gb[i] = 0 } } }
-            self.accumulate(gx)
+            self.accumulate(Buffers.binary(g, y) { o, g, y, r in for i in r { o[i] = y[i] > 0 ? g[i] : 0 } })
         }
     }
     public func leakyReLU(_ slope: Float = 0.01) -> Tensor { pointwise({ $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope }) }

@@ -79,21 +79,19 @@ extension Tensor {
             throw GantryError.invalidArgument("concat: shapes \(first.shape) and \(p.shape) differ outside channels")
         }
         let cs = parts.map { $0.shape[1] }, ctot = cs.reduce(0, +)
-        var y = [Float](repeating: 0, count: n * ctot * inner)
-        for b in 0..<n {
-            var off = 0
-            for (pi, p) in parts.enumerated() {
-                for ch in 0..<cs[pi] { for i in 0..<inner { y[(b * ctot + off + ch) * inner + i] = p.data[(b * cs[pi] + ch) * inner + i] } }
-                off += cs[pi]
+        // Output block (sample b, part k) is part k's sample-b block, copied whole.
+        let offsets = cs.reduce(into: [0]) { $0.append($0.last! + $1) }
+        let out = Buffers.planes(n, inner: ctot * inner) { o, b in
+            for (k, p) in parts.enumerated() where cs[k] > 0 {
+                p.data.withUnsafeBufferPointer { src in (o + offsets[k] * inner).update(from: src.baseAddress! + b * cs[k] * inner, count: cs[k] * inner) }
             }
         }
-        return Tensor.result(shape: [n, ctot] + Array(first.shape.dropFirst(2)), data: y, parents: parts) { gy in
-            var off = 0
-            for (pi, p) in parts.enumerated() {
-                var g = [Float](repeating: 0, count: p.count)
-                for b in 0..<n { for ch in 0..<cs[pi] { for i in 0..<inner { g[(b * cs[pi] + ch) * inner + i] = gy[(b * ctot + off + ch) * inner + i] } } }
-                p.accumulate(g)
-                off += cs[pi]
+        return Tensor.result(shape: [n, ctot] + Array(first.shape.dropFirst(2)), data: out, parents: parts) { gy in
+            gy.withUnsafeBufferPointer { gb in
+                for (k, p) in parts.enumerated() where p.requiresGrad && cs[k] > 0 {
+                    let block = cs[k] * inner
+                    p.accumulate(Buffers.planes(n, inner: block) { o, b in o.update(from: gb.baseAddress! + (b * ctot + offsets[k]) * inner, count: block) })
+                }
             }
         }
     }

@@ -53,17 +53,25 @@ extension Tensor {
         guard shape.count >= 3, b.shape.count == shape.count, b.shape[0] == 1, b.shape[1] == shape[1],
               b.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else { return nil }
         let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
-        var y = data
-        for i in 0..<n { for ch in 0..<c { let f = b.data[ch], o = (i * c + ch) * inner; for k in 0..<inner { y[o + k] *= f } } }
+        let f = b.data, x = data
+        let y = x.withUnsafeBufferPointer { xb in
+            let xp = xb.baseAddress
+            return Buffers.planes(n * c, inner: inner) { o, j in
+                let s = f[j % c], src = xp.unsafelyUnwrapped + j * inner
+                for k in 0..<inner { o[k] = src[k] * s }
+            }
+        }
         return Tensor.result(shape: shape, data: y, parents: [self, b]) { g in
-            var gx = g, gb = [Float](repeating: 0, count: c)
-            for i in 0..<n { for ch in 0..<c {
-                let f = b.data[ch], o = (i * c + ch) * inner
-                var acc: Float = 0
-                for k in 0..<inner { gx[o + k] *= f; acc += g[o + k] * self.data[o + k] }
-                gb[ch] += acc
-            } }
-            self.accumulate(gx); b.accumulate(gb)
+            // dX = g · f per channel; df = Σ g · x over samples and positions.
+            let gx = g.withUnsafeBufferPointer { gb in
+                let gp = gb.baseAddress
+                return Buffers.planes(n * c, inner: inner) { o, j in
+                    let s = f[j % c], src = gp.unsafelyUnwrapped + j * inner
+                    for k in 0..<inner { o[k] = src[k] * s }
+                }
+            }
+            self.accumulate(gx)
+            b.accumulate(Buffers.channelSums(Tensor.product(g, x), n: n, c: c, inner: inner))
         }
     }
     /// The attention gate's product: features [N, C, …] times one map per sample [N, 1, …] shared by
@@ -72,13 +80,12 @@ extension Tensor {
         guard shape.count >= 3, b.shape.count == shape.count, b.shape[0] == shape[0], b.shape[1] == 1, shape[1] > 1,
               Array(b.shape.dropFirst(2)) == Array(shape.dropFirst(2)) else { return nil }
         let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
-        var y = data
         let m = b.data, x = data
-        y.withUnsafeMutableBufferPointer { yb in m.withUnsafeBufferPointer { mb in
-            let (yp, mp) = (yb.baseAddress!, mb.baseAddress!)
-            Parallel.forEach(n * c, work: count) { j in
-                let p = yp + j * inner, q = mp + (j / c) * inner
-                for k in 0..<inner { p[k] *= q[k] }
+        let y = x.withUnsafeBufferPointer { xb in m.withUnsafeBufferPointer { mb in
+            let (xp, mp) = (xb.baseAddress, mb.baseAddress)
+            return Buffers.planes(n * c, inner: inner) { o, j in
+                let p = xp.unsafelyUnwrapped + j * inner, q = mp.unsafelyUnwrapped + (j / c) * inner
+                for k in 0..<inner { o[k] = p[k] * q[k] }
             }
         } }
         return Tensor.result(shape: shape, data: y, parents: [self, b]) { g in
@@ -133,13 +140,17 @@ extension Tensor {
         return sizes.map { part in
             defer { off += part }
             let first = off, block = part * inner
-            var y = [Float](repeating: 0, count: n * block)
-            for b in 0..<n { let src = (b * c + first) * inner; for i in 0..<block { y[b * block + i] = data[src + i] } }
+            let y = data.withUnsafeBufferPointer { xb in
+                let xp = xb.baseAddress
+                return Buffers.planes(n, inner: block) { o, b in o.update(from: xp.unsafelyUnwrapped + (b * c + first) * inner, count: block) }
+            }
             var outShape = shape
             outShape[1] = part
             return Tensor.result(shape: outShape, data: y, parents: [self]) { g in
                 var gx = [Float](repeating: 0, count: self.count)
-                for b in 0..<n { let dst = (b * c + first) * inner; for i in 0..<block { gx[dst + i] = g[b * block + i] } }
+                gx.withUnsafeMutableBufferPointer { gxb in g.withUnsafeBufferPointer { gb in
+                    for b in 0..<n { (gxb.baseAddress! + (b * c + first) * inner).update(from: gb.baseAddress! + b * block, count: block) }
+                } }
                 self.accumulate(gx)
             }
         }

@@ -25,6 +25,13 @@ extension Tensor {
         return wt
     }
 
+    /// Runs `body` on every sample's channels in the padded layout (n·c·dp·hp·wp values): the input
+    /// itself when there is no padding (the layouts coincide), else a zero-padded copy.
+    static func withPadded<R>(_ x: UnsafePointer<Float>, count nc: Int, geometry geo: PaddedGeometry, _ body: (UnsafePointer<Float>) -> R) -> R {
+        if geo.padding.allSatisfy({ $0 == 0 }) { return body(x) }
+        return padded(x, count: nc, geometry: geo).withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
     /// Every sample's channels in the padded layout (n·c·dp·hp·wp values).
     static func padded(_ x: UnsafePointer<Float>, count nc: Int, geometry geo: PaddedGeometry) -> [Float] {
         let inVol = geo.d * geo.h * geo.w, padVol = geo.dp * geo.hp * geo.wp
@@ -40,6 +47,9 @@ extension Tensor {
     /// Work units are (sample, group, run of output positions); each writes its own outputs.
     static func convolveShifted(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int,
                                 geometry geo: PaddedGeometry) -> [Float] {
+        if winogradApplies(cin: cin, cout: cout, groups: g, geometry: geo) {
+            return convolveWinograd(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo)
+        }
         BLAS.useSingleThreadInsideParallelJobs()
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let cg = cin / g, coutG = cout / g
@@ -47,10 +57,10 @@ extension Tensor {
         let outVol = geo.od * oh * ow, padVol = geo.dp * hp * wp
         let run = shiftedRun(channels: max(coutG, cg), span: span), runs = (span + run - 1) / run
         let wt = weightsByTap(weight, groups: g, coutG: coutG, cg: cg, taps: taps)
-        let xp = padded(x, count: n * cin, geometry: geo)
-        var out = [Float](repeating: 0, count: n * cout * outVol)
-        xp.withUnsafeBufferPointer { xb in wt.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
-            let (xpp, wtp, op) = (xb.baseAddress!, wb.baseAddress!, ob.baseAddress!)
+        // Every output position lies in exactly one run, so the output needs no zero fill.
+        let out = [Float](unsafeUninitializedCapacity: n * cout * outVol) { ob, initialised in
+          withPadded(x, count: n * cin, geometry: geo) { xpp in wt.withUnsafeBufferPointer { wb in
+            let (wtp, op) = (wb.baseAddress!, ob.baseAddress!)
             Parallel.forEach(n * g * runs) { job in
                 let r = job % runs, gi = (job / runs) % g, b = job / (runs * g)
                 let q0 = r * run, len = min(run, span - q0)
@@ -75,7 +85,9 @@ extension Tensor {
                     }
                 }
             }
-        } } }
+          } }
+          initialised = n * cout * outVol
+        }
         return out
     }
 
@@ -88,7 +100,6 @@ extension Tensor {
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let cg = cin / g, coutG = cout / g
         let outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
-        let xp = padded(x, count: n * cin, geometry: geo)
         var dy = [Float](repeating: 0, count: n * cout * span)
         dy.withUnsafeMutableBufferPointer { db in
             let dp = db.baseAddress!
@@ -97,8 +108,8 @@ extension Tensor {
         let chunks = max(1, min(Parallel.threads, span / 4096))
         let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
-        xp.withUnsafeBufferPointer { xb in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
-            let (xpp, dp, pp) = (xb.baseAddress!, db.baseAddress!, pb.baseAddress!)
+        withPadded(x, count: n * cin, geometry: geo) { xpp in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
+            let (dp, pp) = (db.baseAddress!, pb.baseAddress!)
             Parallel.forEach(jobs) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 let lo = span * ch / chunks, hi = span * (ch + 1) / chunks

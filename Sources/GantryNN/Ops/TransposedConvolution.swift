@@ -52,7 +52,7 @@ extension Tensor {
             }
         }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
-        let out = Tensor.result(shape: outShape, data: y, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: y, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             var perJob = [[Float]](repeating: [], count: n * g * chunks)
             gy.withUnsafeBufferPointer { gb in xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in gx.withUnsafeMutableBufferPointer { gxb in
@@ -78,7 +78,6 @@ extension Tensor {
             self.accumulate(gx)
             weight.accumulate(gw)
         }
-        return bias.map { out.addingChannelBias($0) } ?? out
     }
 
     /// PReLU with one slope per channel (or a single shared slope).

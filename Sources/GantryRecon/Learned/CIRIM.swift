@@ -51,22 +51,25 @@ public final class CIRIM {
         var all: [[Tensor]] = []
         for cascade in 0..<config.numCascades {
             var steps: [Tensor] = []
-            // One time step: [x, hidden…] → [x + Δx, hidden′…] (channels packed, so a checkpoint has one output).
-            let step = { (inputs: [Tensor]) throws -> Tensor in
+            // One time step: [x, hidden…] → [x + Δx, hidden′…].
+            let step = { (inputs: [Tensor]) throws -> [Tensor] in
                 var h = try Tensor.concatChannels([inputs[0], try inputs[0].logLikelihoodGradient(batch)])
                 var next: [Tensor] = []
                 for l in 0..<self.layerCount {
                     h = try self.cell(cascade, l)(self.conv(cascade, l)(h, p), inputs[1 + l], p)
                     next.append(h)
                 }
-                return try Tensor.concatChannels([inputs[0] + (try self.conv(cascade, self.layerCount)(h, p))] + next)
+                return [inputs[0] + (try self.conv(cascade, self.layerCount)(h, p))] + next
             }
+            // Recomputed steps are packed into one tensor on the channel axis (a checkpoint has one
+            // output); inference and plain training pass the parts as they are.
             let sizes = [2] + hidden.map { $0.shape[1] }
             let recompute = recomputeSteps && Tensor.isRecording, weights = recompute ? p.all : []
             for _ in 0..<config.timeSteps {
                 let inputs = [x] + hidden
-                let packed = try recompute ? Tensor.checkpoint(inputs, parameters: weights, step) : step(inputs)
-                let parts = try packed.splitChannels(sizes)
+                let parts = try recompute
+                    ? Tensor.checkpoint(inputs, parameters: weights) { try Tensor.concatChannels(try step($0)) }.splitChannels(sizes)
+                    : step(inputs)
                 x = parts[0]
                 hidden = Array(parts.dropFirst())
                 steps.append(x)
