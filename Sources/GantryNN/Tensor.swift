@@ -112,11 +112,14 @@ extension Tensor {
     /// An op's output with a per-channel bias ([C] over [N, C, …]) added in place before it becomes
     /// a tensor — one pass over the op's own buffer instead of a second tensor — and the bias
     /// recorded as one more parent whose gradient is Σ dY per channel. Convolutions end here.
-    static func result(shape: [Int], data: consuming [Float], bias: Tensor?, parents: [Tensor], backward: @escaping ([Float]) -> Void) -> Tensor {
+    /// `biasApplied`: the op already added it while writing its output.
+    static func result(shape: [Int], data: consuming [Float], bias: Tensor?, biasApplied: Bool = false, parents: [Tensor],
+                       backward: @escaping ([Float]) -> Void) -> Tensor {
         guard let bias else { return result(shape: shape, data: data, parents: parents, backward: backward) }
         let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
         precondition(bias.count == c, "bias has \(bias.count) values for \(c) channels")
         var out = data
+        if !biasApplied {
         let bv = bias.data
         out.withUnsafeMutableBufferPointer { ob in
             guard let op = ob.baseAddress else { return }
@@ -124,6 +127,7 @@ extension Tensor {
                 let v = bv[j % c], p = op + j * inner
                 for i in 0..<inner { p[i] += v }
             }
+        }
         }
         return result(shape: shape, data: out, parents: parents + [bias]) { g in
             backward(g)

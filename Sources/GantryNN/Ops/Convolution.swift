@@ -72,11 +72,12 @@ extension Tensor {
         let xData = data, wData = weight.data
         let tileRows = max(1, min(oh, 8192 / max(ow, 1)))
         let tiles = (oh + tileRows - 1) / tileRows, units = od * tiles
-        let out = xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in
-            Tensor.convolve(xb.baseAddress!, n: n, cin: cin, weight: wb.baseAddress!, cout: cout, groups: g, geometry: geo)
-        } }
+        let biasData = bias?.data ?? []
+        let out = xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in biasData.withUnsafeBufferPointer { bb in
+            Tensor.convolve(xb.baseAddress!, n: n, cin: cin, weight: wb.baseAddress!, cout: cout, groups: g, geometry: geo, bias: bias == nil ? nil : bb.baseAddress)
+        } } }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
-        return Tensor.result(shape: outShape, data: out, bias: bias, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: out, bias: bias, biasApplied: true, parents: [self, weight]) { gy in
             // Stride 1 (padding ≤ the kernel's reach): dW by per-tap GEMMs on the padded input, dX as
             // the forward convolution of dY with the flipped kernel (no overlapping scatter).
             let flipPad = (0..<3).map { dl[$0] * ([kd, kh, kw][$0] - 1) - pd[$0] }
@@ -205,10 +206,11 @@ extension Tensor {
     /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs).
     /// Stride 1 goes to `convolveShifted`; otherwise work units are (output plane, tile of ~8k output
     /// voxels), each gathering its patches and running one GEMM writing straight into the output.
-    static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col) -> [Float] {
+    static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col,
+                         bias: UnsafePointer<Float>? = nil) -> [Float] {
         if geo.stride == [1, 1, 1] {
             let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
-            return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: padded)
+            return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: padded, bias: bias)
         }
         BLAS.useSingleThreadInsideParallelJobs()
         let (d, h, w, od, oh, ow) = (geo.d, geo.h, geo.w, geo.od, geo.oh, geo.ow)
@@ -223,10 +225,11 @@ extension Tensor {
                 let z = u / tiles, y0 = (u % tiles) * tileRows, y1 = min(oh, y0 + tileRows), m = (y1 - y0) * ow
                 var cols = [Float](repeating: 0, count: K * m)
                 geo.gather(x + (b * cin + gi * cg) * d * h * w, z: z, rows: y0..<y1, into: &cols)
+                let tile = op + ((b * cout + gi * coutG) * od + z) * plane + y0 * ow
                 cols.withUnsafeBufferPointer { cb in
-                    BLAS.sgemm(m: coutG, n: m, k: K, a: weight + gi * coutG * K, b: cb.baseAddress!,
-                               c: op + ((b * cout + gi * coutG) * od + z) * plane + y0 * ow, ldc: od * plane)
+                    BLAS.sgemm(m: coutG, n: m, k: K, a: weight + gi * coutG * K, b: cb.baseAddress!, c: tile, ldc: od * plane)
                 }
+                if let bias { for co in 0..<coutG { let v = bias[gi * coutG + co], p = tile + co * od * plane; for i in 0..<m { p[i] += v } } }
             }
         }
         return out

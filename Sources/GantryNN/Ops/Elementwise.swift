@@ -64,6 +64,21 @@ extension Tensor {
             self.accumulate(Buffers.binary(g, y) { o, g, y, r in for i in r { o[i] = y[i] > 0 ? g[i] : 0 } })
         }
     }
+    /// ReLU that may reuse the receiver's buffer: when nothing is recorded (inference) the values
+    /// are clamped in place and the receiver itself is returned. Only for a fresh intermediate the
+    /// caller drops (a convolution's output before its activation) — it saves one activation-sized
+    /// allocation and pass per layer.
+    public func reluReusingStorage() -> Tensor {
+        guard !Tensor.isRecording, !requiresGrad else { return relu() }
+        let n = count
+        data.withUnsafeMutableBufferPointer { b in
+            guard let p = b.baseAddress else { return }
+            Parallel.forEach((n + Buffers.chunk - 1) / Buffers.chunk, work: n) { j in
+                for i in (j * Buffers.chunk)..<min(n, (j + 1) * Buffers.chunk) { p[i] = p[i] > 0 ? p[i] : 0 }
+            }
+        }
+        return self
+    }
     public func leakyReLU(_ slope: Float = 0.01) -> Tensor { pointwise({ $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope }) }
     public func sigmoid() -> Tensor { pointwise({ 1 / (1 + exp(-$0)) }, derivative: { _, y in y * (1 - y) }) }
     public func tanh() -> Tensor { pointwise({ Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }

@@ -45,10 +45,14 @@ extension Tensor {
 
     /// Stride-1 convolution (any padding, dilation, groups) on raw buffers, [n, cout, od, oh, ow].
     /// Work units are (sample, group, run of output positions); each writes its own outputs.
+    /// With `bias`, each output channel gets its bias as it is written (no separate pass).
+    /// Few input channels per group (a network's first layer, e.g. CIRIM's 4 → 128 5×5): the
+    /// per-tap GEMMs would have K = Cin/G, so the taps are stacked into one K = Cin/G·taps operand
+    /// per run (im2col of one run, copied from the padded rows) and multiplied once.
     static func convolveShifted(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int,
-                                geometry geo: PaddedGeometry) -> [Float] {
+                                geometry geo: PaddedGeometry, bias: UnsafePointer<Float>? = nil) -> [Float] {
         if winogradApplies(cin: cin, cout: cout, groups: g, geometry: geo) {
-            return convolveWinograd(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo)
+            return convolveWinograd(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
         }
         BLAS.useSingleThreadInsideParallelJobs()
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
@@ -56,20 +60,28 @@ extension Tensor {
         let (oh, ow, hp, wp) = (geo.oh, geo.ow, geo.hp, geo.wp)
         let outVol = geo.od * oh * ow, padVol = geo.dp * hp * wp
         let run = shiftedRun(channels: max(coutG, cg), span: span), runs = (span + run - 1) / run
-        let wt = weightsByTap(weight, groups: g, coutG: coutG, cg: cg, taps: taps)
+        let stacked = cg < 16 && taps > 1
+        let wt = stacked ? [] : weightsByTap(weight, groups: g, coutG: coutG, cg: cg, taps: taps)
         // Every output position lies in exactly one run, so the output needs no zero fill.
         let out = [Float](unsafeUninitializedCapacity: n * cout * outVol) { ob, initialised in
           withPadded(x, count: n * cin, geometry: geo) { xpp in wt.withUnsafeBufferPointer { wb in
-            let (wtp, op) = (wb.baseAddress!, ob.baseAddress!)
+            let (wtp, op) = (wb.baseAddress, ob.baseAddress!)
             Parallel.forEach(n * g * runs) { job in
                 let r = job % runs, gi = (job / runs) % g, b = job / (runs * g)
                 let q0 = r * run, len = min(run, span - q0)
-                var acc = [Float](repeating: 0, count: coutG * len)
-                acc.withUnsafeMutableBufferPointer { ab in
-                    let ap = ab.baseAddress!, xs = xpp + (b * cin + gi * cg) * padVol + q0
-                    for t in 0..<taps {
-                        BLAS.sgemm(m: coutG, n: len, k: cg, a: wtp + (gi * taps + t) * coutG * cg, b: xs + offsets[t],
-                                   beta: t == 0 ? 0 : 1, c: ap, lda: cg, ldb: padVol, ldc: len)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: coutG * len + (stacked ? cg * taps * len : 0))
+                defer { scratch.deallocate() }
+                do {
+                    let ap = scratch, xs = xpp + (b * cin + gi * cg) * padVol + q0
+                    if stacked {
+                        let rows = scratch + coutG * len
+                        for ci in 0..<cg { for t in 0..<taps { (rows + (ci * taps + t) * len).update(from: xs + ci * padVol + offsets[t], count: len) } }
+                        BLAS.sgemm(m: coutG, n: len, k: cg * taps, a: weight + gi * coutG * cg * taps, b: rows, c: ap, lda: cg * taps, ldb: len, ldc: len)
+                    } else {
+                        for t in 0..<taps {
+                            BLAS.sgemm(m: coutG, n: len, k: cg, a: wtp.unsafelyUnwrapped + (gi * taps + t) * coutG * cg, b: xs + offsets[t],
+                                       beta: t == 0 ? 0 : 1, c: ap, lda: cg, ldb: padVol, ldc: len)
+                        }
                     }
                     // Keep the positions inside the output, one row segment at a time.
                     let ob = op + (b * cout + gi * coutG) * outVol
@@ -79,7 +91,15 @@ extension Tensor {
                         let rowEnd = min(q0 + len, q - xx + wp)
                         if y < oh, xx < ow {
                             let count = min(rowEnd, q - xx + ow) - q, dst = (z * oh + y) * ow + xx
-                            for co in 0..<coutG { (ob + co * outVol + dst).update(from: ap + co * len + (q - q0), count: count) }
+                            for co in 0..<coutG {
+                                let (to, from) = (ob + co * outVol + dst, ap + co * len + (q - q0))
+                                if let bias {
+                                    let v = bias[gi * coutG + co]
+                                    for i in 0..<count { to[i] = from[i] + v }
+                                } else {
+                                    to.update(from: from, count: count)
+                                }
+                            }
                         }
                         q = rowEnd
                     }

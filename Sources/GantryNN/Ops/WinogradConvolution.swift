@@ -84,7 +84,7 @@ extension Tensor {
     /// Work units are (sample·plane, phase, block of tiles); each transforms its tiles, runs α²
     /// GEMMs and writes its own output tiles, so the result does not depend on thread timing.
     static func convolveWinograd(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int,
-                                 geometry geo: PaddedGeometry, transform tf: WinogradTransform = .f4) -> [Float] {
+                                 geometry geo: PaddedGeometry, transform tf: WinogradTransform = .f4, bias: UnsafePointer<Float>? = nil) -> [Float] {
         BLAS.useSingleThreadInsideParallelJobs()
         let (m, a) = (tf.m, tf.alpha), a2 = a * a, dil = geo.dilation[1]
         let (oh, ow, h, w) = (geo.oh, geo.ow, geo.h, geo.w)
@@ -192,7 +192,8 @@ extension Tensor {
                                     let first = px + dil * j
                                     guard first < ow else { break }
                                     let valid = min(tilesX, (ow - 1 - first) / step + 1)
-                                    for tx in 0..<valid { yRow[tx] = 0 }
+                                    let b0 = bias?[co] ?? 0
+                                    for tx in 0..<valid { yRow[tx] = b0 }
                                     for xi in 0..<a {
                                         let c = atp[i * a + xi]
                                         guard c != 0 else { continue }

@@ -64,7 +64,7 @@ public struct ConvRecurrentCell {
             return c + f * (h - c)
         case .indRNN:
             let u = p.parameter("\(prefix).hh", shape: [1, hidden, 1, 1], initialise: Initialiser.normal(std: 1 / Double(hidden * (1 + kernel * kernel))))
-            return try (ih + h.multiplying(u)).relu()
+            return try ih.indRNNUpdate(hidden: h, weight: u)
         }
     }
 }
@@ -80,6 +80,50 @@ public struct ConvNonlinear {
                             initialise: Initialiser.kaimingNormal(fanIn: inChannels * kernel * kernel))
         let b = bias ? p.parameter("\(prefix).conv_layer.bias", shape: [outChannels], fanIn: 1, constant: 0) : nil
         let y = try x.replicationPad2d(dilation * (kernel - 1) / 2).conv(w, bias: b, .uniform(dilation: dilation, dims: 2))
-        return relu ? y.relu() : y
+        return relu ? y.reluReusingStorage() : y
+    }
+}
+
+extension Tensor {
+    /// IndRNN's update ReLU(Wx + u⊙h) as one pass (self = Wx [N, C, H, W], u [1, C, 1, 1]): the
+    /// per-channel product, the sum and the ReLU would otherwise each write an activation-sized
+    /// tensor. Backward with m = g·[h′ > 0]: dWx = m, dh = u·m, du = Σ m·h.
+    public func indRNNUpdate(hidden h: Tensor, weight u: Tensor) throws -> Tensor {
+        guard shape.count == 4, h.shape == shape, u.shape == [1, shape[1], 1, 1] else {
+            throw GantryError.invalidArgument("IndRNN update: input \(shape), hidden \(h.shape), weight \(u.shape) do not fit")
+        }
+        let (n, c) = (shape[0], shape[1]), inner = shape[2] * shape[3]
+        let (wx, hv, uv) = (data, h.data, u.data)
+        let y = [Float](unsafeUninitializedCapacity: count) { yb, initialised in
+            wx.withUnsafeBufferPointer { ab in hv.withUnsafeBufferPointer { hb in
+                guard let ap = ab.baseAddress, let hp = hb.baseAddress, let yp = yb.baseAddress else { return }
+                Parallel.forEach(n * c, work: count) { j in
+                    let w = uv[j % c], o = j * inner
+                    for i in o..<(o + inner) { let v = ap[i] + w * hp[i]; yp[i] = v > 0 ? v : 0 }
+                }
+            } }
+            initialised = count
+        }
+        return Tensor.result(shape: shape, data: y, parents: [self, h, u]) { g in
+            var masked = [Float](repeating: 0, count: g.count), dh = [Float](repeating: 0, count: g.count)
+            var du = [Float](repeating: 0, count: n * c)
+            g.withUnsafeBufferPointer { gb in y.withUnsafeBufferPointer { yb in hv.withUnsafeBufferPointer { hb in
+                masked.withUnsafeMutableBufferPointer { mb in dh.withUnsafeMutableBufferPointer { db in du.withUnsafeMutableBufferPointer { ub in
+                    let (gp, yp, hp, mp, dp, up) = (gb.baseAddress!, yb.baseAddress!, hb.baseAddress!, mb.baseAddress!, db.baseAddress!, ub.baseAddress!)
+                    Parallel.forEach(n * c, work: g.count) { j in
+                        let w = uv[j % c], o = j * inner
+                        var s: Float = 0
+                        for i in o..<(o + inner) {
+                            let m = yp[i] > 0 ? gp[i] : 0
+                            mp[i] = m; dp[i] = w * m; s += m * hp[i]
+                        }
+                        up[j] = s
+                    }
+                } } }
+            } } }
+            var gu = [Float](repeating: 0, count: c)
+            for j in 0..<(n * c) { gu[j % c] += du[j] }
+            self.accumulate(masked); h.accumulate(dh); u.accumulate(gu)
+        }
     }
 }

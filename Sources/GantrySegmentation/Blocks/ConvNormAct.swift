@@ -38,7 +38,7 @@ struct ConvNormAct {
         y = y.dropout(dropout, training: training, seed: 17)
         switch activation {
         case .prelu: return try y.prelu(p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25))
-        case .relu: return y.relu()
+        case .relu: return y.reluReusingStorage()
         }
     }
 }

@@ -20,8 +20,8 @@ struct MobileInvertedBottleneck {
             let b = p.parameter("\(prefix).\(name).conv.bias", shape: [cout], fanIn: fanIn)
             return try input.conv(w, bias: b, .uniform(padding: (kernel - 1) / 2, groups: groups, dims: dims)).instanceNorm()
         }
-        let e = try conv("expand", x, channels, hidden, kernel: 1, groups: 1).relu()
-        let d = try conv("depthwise", e, hidden, hidden, kernel: 3, groups: hidden).relu()
+        let e = try conv("expand", x, channels, hidden, kernel: 1, groups: 1).reluReusingStorage()
+        let d = try conv("depthwise", e, hidden, hidden, kernel: 3, groups: hidden).reluReusingStorage()
         return try conv("project", d, hidden, channels, kernel: 1, groups: 1)
     }
 }
