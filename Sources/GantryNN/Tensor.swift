@@ -82,6 +82,12 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Back-propagates from this tensor (a scalar loss unless `seed` is given).
     public func backward(seed: [Float]? = nil) {
+        Tensor.backward(from: [(self, seed ?? [Float](repeating: 1, count: count))])
+    }
+
+    /// Back-propagates from several outputs at once, each with its gradient (a block with several
+    /// outputs, replayed by a checkpoint).
+    public static func backward(from roots: [(Tensor, [Float])]) {
         // Topological order by depth-first search.
         var order: [Tensor] = []
         var seen = Set<ObjectIdentifier>()
@@ -90,11 +96,20 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
             for p in t.parents where p.requiresGrad { visit(p) }
             order.append(t)
         }
-        visit(self)
-        grad = seed ?? [Float](repeating: 1, count: count)
-        for t in order.reversed() {
-            guard let fn = t.backwardFn, let g = t.grad else { continue }
-            fn(g)
+        for (t, g) in roots {
+            visit(t)
+            if var acc = t.grad { t.grad = nil; Buffers.add(g, into: &acc); t.grad = acc } else { t.grad = g }
+        }
+        // Interior nodes are released as soon as their gradient has been passed on (PyTorch frees
+        // saved tensors the same way): the node's gradient, the activations its backward captured,
+        // and — once the walk drops it — its own values. Peak memory is then the forward graph
+        // plus the gradients in flight, not the graph plus a gradient for every node. Leaves keep
+        // their gradients; a graph can be back-propagated once.
+        while let t = order.popLast() {
+            guard let fn = t.backwardFn else { continue }
+            let g = t.grad
+            t.grad = nil; t.backwardFn = nil; t.parents = []
+            if let g { fn(g) }
         }
     }
 

@@ -61,15 +61,10 @@ public final class CIRIM {
                 }
                 return [inputs[0] + (try self.conv(cascade, self.layerCount)(h, p))] + next
             }
-            // Recomputed steps are packed into one tensor on the channel axis (a checkpoint has one
-            // output); inference and plain training pass the parts as they are.
-            let sizes = [2] + hidden.map { $0.shape[1] }
             let recompute = recomputeSteps && Tensor.isRecording, weights = recompute ? p.all : []
             for _ in 0..<config.timeSteps {
                 let inputs = [x] + hidden
-                let parts = try recompute
-                    ? Tensor.checkpoint(inputs, parameters: weights) { try Tensor.concatChannels(try step($0)) }.splitChannels(sizes)
-                    : step(inputs)
+                let parts = try recompute ? Tensor.checkpoint(inputs, parameters: weights, step) : step(inputs)
                 x = parts[0]
                 hidden = Array(parts.dropFirst())
                 steps.append(x)
