@@ -52,16 +52,8 @@ public struct ConvRecurrentCell {
     public func callAsFunction(_ x: Tensor, _ h: Tensor, _ p: ParameterStore) throws -> Tensor {
         let ih = try inputToHidden(x, p)
         switch kind {
-        case .gru:
-            let a = try ih.splitChannels([hidden, hidden, hidden]), u = try hiddenToHidden(h, p).splitChannels([hidden, hidden, hidden])
-            let r = (a[0] + u[0]).sigmoid(), z = (a[1] + u[1]).sigmoid()
-            let n = (a[2] + r * u[2]).tanh()
-            return n + z * (h - n)
-        case .mgu:
-            let a = try ih.splitChannels([hidden, hidden]), u = try hiddenToHidden(h, p).splitChannels([hidden, hidden])
-            let f = (a[0] + u[0]).sigmoid()
-            let c = (a[1] + f * u[1]).tanh()
-            return c + f * (h - c)
+        case .gru: return try ih.gruUpdate(recurrent: hiddenToHidden(h, p), hidden: h)
+        case .mgu: return try ih.mguUpdate(recurrent: hiddenToHidden(h, p), hidden: h)
         case .indRNN:
             let u = p.parameter("\(prefix).hh", shape: [1, hidden, 1, 1], initialise: Initialiser.normal(std: 1 / Double(hidden * (1 + kernel * kernel))))
             return try ih.indRNNUpdate(hidden: h, weight: u)

@@ -1,0 +1,85 @@
+import Foundation
+import GantryCore
+import GantryNN
+
+/// The GRU and MGU state updates as single ops. Written with tensor primitives a GRU step is a
+/// dozen activation-sized passes (two channel splits, three sums, two products, a difference,
+/// three nonlinearities), each allocating a tensor the graph keeps; fused, the forward is one pass
+/// that keeps only the gates, and the backward one pass that writes the three gradients.
+/// `GatedUpdatesTests` checks both against the same formulas composed from primitives.
+extension Tensor {
+    /// GRU (atommic's ConvGRUCell): with Wx = [a_r, a_z, a_n] and Uh = [u_r, u_z, u_n] on the
+    /// channel axis, r = σ(a_r + u_r), z = σ(a_z + u_z), n = tanh(a_n + r⊙u_n), h′ = n + z⊙(h − n).
+    /// self = Wx [N, 3H, …], `recurrent` = Uh [N, 3H, …], `hidden` = h [N, H, …].
+    public func gruUpdate(recurrent uh: Tensor, hidden h: Tensor) throws -> Tensor {
+        try Tensor.gatedUpdate(wx: self, uh: uh, h: h, gates: 3)
+    }
+
+    /// MGU: with Wx = [a_f, a_c], Uh = [u_f, u_c]: f = σ(a_f + u_f), c = tanh(a_c + f⊙u_c),
+    /// h′ = c + f⊙(h − c).
+    public func mguUpdate(recurrent uh: Tensor, hidden h: Tensor) throws -> Tensor {
+        try Tensor.gatedUpdate(wx: self, uh: uh, h: h, gates: 2)
+    }
+
+    /// Both cells share one shape: a forget/update gate (GRU's z, MGU's f), a candidate whose
+    /// recurrent term is scaled by a gate (GRU's r, MGU's f) and h′ = c + gate⊙(h − c).
+    static func gatedUpdate(wx: Tensor, uh: Tensor, h: Tensor, gates: Int) throws -> Tensor {
+        let hs = h.shape
+        guard hs.count >= 3, wx.shape == uh.shape, wx.shape[0] == hs[0], wx.shape[1] == gates * hs[1],
+              Array(wx.shape.dropFirst(2)) == Array(hs.dropFirst(2)) else {
+            throw GantryError.invalidArgument("gated update: Wx \(wx.shape), Uh \(uh.shape), h \(h.shape) do not fit \(gates) gates")
+        }
+        let (n, hid) = (hs[0], hs[1]), inner = hs.dropFirst(2).reduce(1, *), block = hid * inner
+        let gru = gates == 3
+        // Saved per sample: reset-like gate s (GRU r, MGU f), update gate z (GRU z, MGU f) and candidate c.
+        var sGate = [Float](repeating: 0, count: n * block), zGate = sGate, cand = sGate, out = sGate
+        let (a, u, hv) = (wx.data, uh.data, h.data)
+        a.withUnsafeBufferPointer { ab in u.withUnsafeBufferPointer { ub in hv.withUnsafeBufferPointer { hb in
+        sGate.withUnsafeMutableBufferPointer { sb in zGate.withUnsafeMutableBufferPointer { zb in
+        cand.withUnsafeMutableBufferPointer { cb in out.withUnsafeMutableBufferPointer { ob in
+            let (ap, up, hp, sp, zp, cp, op) = (ab.baseAddress!, ub.baseAddress!, hb.baseAddress!, sb.baseAddress!, zb.baseAddress!, cb.baseAddress!, ob.baseAddress!)
+            Parallel.forEach(n * hid, work: n * block * (gates + 1)) { j in
+                let b = j / hid, o = (j % hid) * inner, src = b * gates * block + o, dst = b * block + o
+                for i in 0..<inner {
+                    let s = 1 / (1 + exp(-(ap[src + i] + up[src + i])))
+                    let z = gru ? 1 / (1 + exp(-(ap[src + block + i] + up[src + block + i]))) : s
+                    let cIn = (gates - 1) * block
+                    let c = Foundation.tanh(ap[src + cIn + i] + s * up[src + cIn + i])
+                    sp[dst + i] = s; zp[dst + i] = z; cp[dst + i] = c
+                    op[dst + i] = c + z * (hp[dst + i] - c)
+                }
+            }
+        } } } } } } }
+        return Tensor.result(shape: hs, data: out, parents: [wx, uh, h]) { g in
+            var da = [Float](repeating: 0, count: a.count), du = da, dh = [Float](repeating: 0, count: hv.count)
+            g.withUnsafeBufferPointer { gb in u.withUnsafeBufferPointer { ub in hv.withUnsafeBufferPointer { hb in
+            sGate.withUnsafeBufferPointer { sb in zGate.withUnsafeBufferPointer { zb in cand.withUnsafeBufferPointer { cb in
+            da.withUnsafeMutableBufferPointer { dab in du.withUnsafeMutableBufferPointer { dub in dh.withUnsafeMutableBufferPointer { dhb in
+                let (gp, up, hp, sp, zp, cp) = (gb.baseAddress!, ub.baseAddress!, hb.baseAddress!, sb.baseAddress!, zb.baseAddress!, cb.baseAddress!)
+                let (dap, dup, dhp) = (dab.baseAddress!, dub.baseAddress!, dhb.baseAddress!)
+                Parallel.forEach(n * hid, work: n * block * (gates + 1)) { j in
+                    let b = j / hid, o = (j % hid) * inner, src = b * gates * block + o, dst = b * block + o
+                    let cIn = (gates - 1) * block
+                    for i in 0..<inner {
+                        let (gi, s, z, c, hh) = (gp[dst + i], sp[dst + i], zp[dst + i], cp[dst + i], hp[dst + i])
+                        dhp[dst + i] = gi * z
+                        let dcPre = gi * (1 - z) * (1 - c * c)           // through c = tanh(a_c + s·u_c)
+                        dap[src + cIn + i] = dcPre
+                        dup[src + cIn + i] = dcPre * s
+                        let dsFromC = dcPre * up[src + cIn + i]           // ∂/∂s of the candidate
+                        let dzOut = gi * (hh - c)                         // ∂/∂z of h′
+                        if gru {
+                            let dsPre = dsFromC * s * (1 - s), dzPre = dzOut * z * (1 - z)
+                            dap[src + i] = dsPre; dup[src + i] = dsPre
+                            dap[src + block + i] = dzPre; dup[src + block + i] = dzPre
+                        } else {
+                            let dfPre = (dsFromC + dzOut) * s * (1 - s)  // MGU: one gate plays both parts
+                            dap[src + i] = dfPre; dup[src + i] = dfPre
+                        }
+                    }
+                }
+            } } } } } } } } }
+            wx.accumulate(da); uh.accumulate(du); h.accumulate(dh)
+        }
+    }
+}
