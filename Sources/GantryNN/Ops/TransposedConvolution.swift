@@ -18,7 +18,10 @@ extension Tensor {
         let od = (id - 1) * sp[0] - 2 * pd[0] + dl[0] * (kd - 1) + op[0] + 1
         let oh = (ih - 1) * sp[1] - 2 * pd[1] + dl[1] * (kh - 1) + op[1] + 1
         let ow = (iw - 1) * sp[2] - 2 * pd[2] + dl[2] * (kw - 1) + op[2] + 1
-        guard od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv transpose: output would be empty") }
+        guard n > 0, od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv transpose: output would be empty") }
+        if Tensor.isBlockTransposed(kernel: [kd, kh, kw], stride: sp, padding: pd, dilation: dl, outputPadding: op) {
+            return blockTransposed(weight, bias: bias, groups: g, input: x5, kernel: [kd, kh, kw], outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
+        }
         // The convolution this is the adjoint of: input = y (cout channels), output = x (cin channels).
         let geo = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: id, oh: ih, ow: iw, stride: sp, padding: pd, dilation: dl)
         let K = coutG * kd * kh * kw, plane = ih * iw
