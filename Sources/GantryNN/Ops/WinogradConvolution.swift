@@ -53,20 +53,79 @@ struct WinogradTransform {
              0, 1, 1, 4, 4, 0,
              0, 1, -1, 8, -8, 1])
 
-    /// U = G g Gᵀ for every filter, laid out [α², Cout, Cin] (one GEMM operand per ξν).
-    func filters(_ w: UnsafePointer<Float>, cout: Int, cin: Int) -> [Float] {
-        let a = alpha
-        var u = [Float](repeating: 0, count: a * a * cout * cin)
-        var tmp = [Float](repeating: 0, count: a * 3)
+    /// U = G g Gᵀ for every filter, laid out [α^dims, Cout, Cin] (one GEMM operand per transform
+    /// position); `dims` = 2 for 3×3 filters, 3 for 3×3×3 (G applied along each axis in turn).
+    func filters(_ w: UnsafePointer<Float>, cout: Int, cin: Int, dims: Int = 2) -> [Float] {
+        let a = alpha, positions = dims == 3 ? a * a * a : a * a, taps = dims == 3 ? 27 : 9
+        var u = [Float](repeating: 0, count: positions * cout * cin)
         for co in 0..<cout { for ci in 0..<cin {
-            let k = w + (co * cin + ci) * 9
-            for i in 0..<a { for j in 0..<3 { tmp[i * 3 + j] = g[i * 3] * k[j] + g[i * 3 + 1] * k[3 + j] + g[i * 3 + 2] * k[6 + j] } }
-            for i in 0..<a { for j in 0..<a {
-                u[((i * a + j) * cout + co) * cin + ci] = tmp[i * 3] * g[j * 3] + tmp[i * 3 + 1] * g[j * 3 + 1] + tmp[i * 3 + 2] * g[j * 3 + 2]
-            } }
+            // Along the last axis first: [3, 3, 3] → [3, 3, α] → [3, α, α] → [α, α, α].
+            var cur = Array(UnsafeBufferPointer(start: w + (co * cin + ci) * taps, count: taps)), shape = Array(repeating: 3, count: dims)
+            for axis in (0..<dims).reversed() {
+                let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+                var next = [Float](repeating: 0, count: outer * a * inner)
+                for o in 0..<outer { for i in 0..<a { for r in 0..<inner {
+                    var s: Float = 0
+                    for k in 0..<3 { s += g[i * 3 + k] * cur[(o * 3 + k) * inner + r] }
+                    next[(o * a + i) * inner + r] = s
+                } } }
+                cur = next; shape[axis] = a
+            }
+            for e in 0..<positions { u[(e * cout + co) * cin + ci] = cur[e] }
         } }
         return u
     }
+
+    /// out[i] = base + Σ_k row[k] · src[offsets[k] + i] for i < count: one row of a transform matrix
+    /// applied to `count` tiles at once (tiles are laid out so each operand is contiguous). The
+    /// nonzero taps (2–4 for these matrices) are summed in registers in one vectorised pass: one
+    /// load per operand and one store per value, not a read-modify-write pass per tap.
+    @inline(__always)
+    static func combine(_ row: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, taps: Int, _ src: UnsafePointer<Float>,
+                        into out: UnsafeMutablePointer<Float>, count: Int, base: Float = 0) {
+        var c = (Float(0), Float(0), Float(0), Float(0)), p = (src, src, src, src), nz = 0
+        var extra: [(Float, UnsafePointer<Float>)] = []
+        for k in 0..<taps where row[k] != 0 {
+            let q = src + offsets[k]
+            switch nz {
+            case 0: c.0 = row[k]; p.0 = q
+            case 1: c.1 = row[k]; p.1 = q
+            case 2: c.2 = row[k]; p.2 = q
+            case 3: c.3 = row[k]; p.3 = q
+            default: extra.append((row[k], q))
+            }
+            nz += 1
+        }
+        switch min(nz, 4) {
+        case 0: for i in 0..<count { out[i] = base }
+        case 1: for i in 0..<count { out[i] = base + c.0 * p.0[i] }
+        case 2: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] }
+        case 3: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] }
+        default: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] }
+        }
+        for (ck, q) in extra { for i in 0..<count { out[i] += ck * q[i] } }
+    }
+
+    /// e[tx] = row[x0 + step·tx] for tx < count, zero where the column (or the whole row, `row`
+    /// nil) falls outside the input's `w` columns: one column phase of an input row, read from
+    /// the unpadded input.
+    @inline(__always)
+    static func gather(_ row: UnsafePointer<Float>?, x0: Int, step: Int, w: Int, into e: UnsafeMutablePointer<Float>, count: Int) {
+        let lo = x0 >= 0 ? 0 : min(count, (-x0 + step - 1) / step)
+        let hi = row == nil || x0 >= w ? lo : max(lo, min(count, (w - 1 - x0) / step + 1))
+        for tx in 0..<lo { e[tx] = 0 }
+        if let row, hi > lo {
+            var q = row + x0 + step * lo
+            for tx in lo..<hi { e[tx] = q.pointee; q += step }
+        }
+        for tx in hi..<count { e[tx] = 0 }
+    }
+
+    /// Offsets of consecutive operands `stride` apart.
+    func strided(_ stride: Int) -> [Int] { (0..<alpha).map { $0 * stride } }
+    /// Offsets of tile tx's k-th column in m de-interleaved column phases (tx1 values each): k mod m
+    /// picks the phase, k / m the next tile.
+    func phased(_ tx1: Int) -> [Int] { (0..<alpha).map { (k: Int) in (k % m) * tx1 + k / m } }
 }
 
 extension Tensor {
@@ -116,6 +175,7 @@ extension Tensor {
                     let (vp, mp, ep, rp) = (scratch, scratch + vSize, scratch + vSize + mSize, scratch + vSize + mSize + eSize)
                     // V = Bᵀ d B for every tile of the band, one input channel at a time.
                     let (b, z) = (plane / geo.d, plane % geo.d)
+                    let rowOffsets = tf.strided(m * tx1), phaseOffsets = tf.phased(tx1)
                     for ci in 0..<cin {
                         let src = x + ((b * cin + ci) * geo.d + z) * h * w
                         // Row u of the phase, split by column phase r: e[u][r][tx] = x(py + dil·u, px + dil·(m·tx + r))
@@ -123,84 +183,46 @@ extension Tensor {
                         for uu in 0..<inRows {
                             let y = py + dil * (m * ty0 + uu) - top
                             for r in 0..<m {
-                                let e = ep + (uu * m + r) * tx1
-                                let x0 = px + dil * r - left   // input column of tile 0
-                                // Tiles tx with 0 ≤ x0 + step·tx < w.
-                                let lo = x0 >= 0 ? 0 : min(tx1, (-x0 + step - 1) / step)
-                                let hi = y < 0 || y >= h || x0 >= w ? lo : max(lo, min(tx1, (w - 1 - x0) / step + 1))
-                                for tx in 0..<lo { e[tx] = 0 }
-                                if hi > lo {
-                                    var q = src + y * w + x0 + step * lo
-                                    for tx in lo..<hi { e[tx] = q.pointee; q += step }
-                                }
-                                for tx in hi..<tx1 { e[tx] = 0 }
+                                WinogradTransform.gather(y >= 0 && y < h ? src + y * w : nil, x0: px + dil * r - left, step: step, w: w,
+                                                         into: ep + (uu * m + r) * tx1, count: tx1)
                             }
                         }
-                        for ty in 0..<rows {
-                            for xi in 0..<a {
-                                // Vertical: R[r][tx] = Σ_k Bᵀ[ξ][k] e[m·ty + k][r][tx], contiguous in tx.
-                                for r in 0..<m {
-                                    let out = rp + r * tx1
-                                    for tx in 0..<tx1 { out[tx] = 0 }
-                                    for k in 0..<a {
-                                        let c = btp[xi * a + k]
-                                        guard c != 0 else { continue }
-                                        let e = ep + ((m * ty + k) * m + r) * tx1
-                                        for tx in 0..<tx1 { out[tx] += c * e[tx] }
-                                    }
-                                }
-                                // Horizontal: V[ξ][ν][tile] = Σ_k Bᵀ[ν][k] R[k mod m][tx + k / m].
-                                for nu in 0..<a {
-                                    let dst = vp + (xi * a + nu) * vPitch + ci * lanes + ty * tilesX
-                                    for tx in 0..<tilesX { dst[tx] = 0 }
-                                    for k in 0..<a {
-                                        let c = btp[nu * a + k]
-                                        guard c != 0 else { continue }
-                                        let r = rp + (k % m) * tx1 + k / m
-                                        for tx in 0..<tilesX { dst[tx] += c * r[tx] }
-                                    }
-                                }
+                        for ty in 0..<rows { for xi in 0..<a {
+                            // Vertical: R[r][tx] = Σ_k Bᵀ[ξ][k] e[m·ty + k][r][tx]; horizontal: V[ξ][ν][tile] = Σ_k Bᵀ[ν][k] R[k mod m][tx + k/m].
+                            for r in 0..<m {
+                                WinogradTransform.combine(btp + xi * a, rowOffsets, taps: a, ep + (m * ty * m + r) * tx1, into: rp + r * tx1, count: tx1)
                             }
-                        }
+                            for nu in 0..<a {
+                                WinogradTransform.combine(btp + nu * a, phaseOffsets, taps: a, rp,
+                                                          into: vp + (xi * a + nu) * vPitch + ci * lanes + ty * tilesX, count: tilesX)
+                            }
+                        } }
                     }
                     for e in 0..<a2 {
                         BLAS.sgemm(m: cout, n: lanes, k: cin, a: up + e * cout * cin, b: vp + e * vPitch,
                                    c: mp + e * mPitch, lda: cin, ldb: lanes, ldc: lanes)
                     }
-                    // Y = Aᵀ M A per tile, written where it falls inside the output.
-                    let t = rp  // T[ξ][j][tx] = Σ_ν M[ξ][ν][tx] Aᵀ[j][ν], then Y[i][j] = Σ_ξ Aᵀ[i][ξ] T[ξ][j]
+                    // Y = Aᵀ M A per tile, written where it falls inside the output:
+                    // T[ξ][j][tx] = Σ_ν Aᵀ[j][ν] M[ξ][ν][tx], then Y[i][j][tx] = Σ_ξ Aᵀ[i][ξ] T[ξ][j][tx].
+                    let t = rp, yRow = rp + a * m * tx1
+                    let mOffsets = tf.strided(mPitch), tOffsets = tf.strided(m * tx1)
                     for co in 0..<cout {
-                        let dst = op + ((b * cout + co) * geo.d + z) * outPlane
+                        let dst = op + ((b * cout + co) * geo.d + z) * outPlane, b0 = bias?[co] ?? 0
                         for ty in 0..<rows {
                             for xi in 0..<a { for j in 0..<m {
-                                let out = t + (xi * m + j) * tx1
-                                for tx in 0..<tilesX { out[tx] = 0 }
-                                for nu in 0..<a {
-                                    let c = atp[j * a + nu]
-                                    guard c != 0 else { continue }
-                                    let src = mp + (xi * a + nu) * mPitch + co * lanes + ty * tilesX
-                                    for tx in 0..<tilesX { out[tx] += c * src[tx] }
-                                }
+                                WinogradTransform.combine(atp + j * a, mOffsets, taps: a, mp + xi * a * mPitch + co * lanes + ty * tilesX,
+                                                          into: t + (xi * m + j) * tx1, count: tilesX)
                             } }
-                            let yRow = t + a * m * tx1
                             for i in 0..<m {
                                 let y = py + dil * (m * (ty0 + ty) + i)
                                 guard y < oh else { break }
-                                let orow = dst + y * ow + px
                                 for j in 0..<m {
                                     // Tiles whose column j is inside the output: px + dil·(m·tx + j) < ow.
                                     let first = px + dil * j
                                     guard first < ow else { break }
                                     let valid = min(tilesX, (ow - 1 - first) / step + 1)
-                                    let b0 = bias?[co] ?? 0
-                                    for tx in 0..<valid { yRow[tx] = b0 }
-                                    for xi in 0..<a {
-                                        let c = atp[i * a + xi]
-                                        guard c != 0 else { continue }
-                                        let src = t + (xi * m + j) * tx1
-                                        for tx in 0..<valid { yRow[tx] += c * src[tx] }
-                                    }
-                                    var q = orow + dil * j
+                                    WinogradTransform.combine(atp + i * a, tOffsets, taps: a, t + j * tx1, into: yRow, count: valid, base: b0)
+                                    var q = dst + y * ow + first
                                     for tx in 0..<valid { q.pointee = yRow[tx]; q += step }
                                 }
                             }
