@@ -207,7 +207,8 @@ do {
             ("RIM GRU-64 8 steps", .make(cell: .gru, hidden: 64, timeSteps: 8, cascades: 1), reps),
             ("CIRIM IndRNN-128 5×8 steps", .make(cell: .indRNN, hidden: 128, timeSteps: 8, cascades: 5), 1),
         ]
-        for (name, cfg, r) in cases {
+        let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
+        for (name, cfg, r) in cases where filter.map({ name.contains($0) }) ?? true {
             let net = try CIRIM(config: cfg, seed: 1)
             try time("\(name) 8-coil 320² inference", repeats: r) { _ = try net.reconstruct(batch) }
         }

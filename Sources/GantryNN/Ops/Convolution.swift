@@ -161,17 +161,24 @@ extension Tensor {
         let chunks = max(1, min(Parallel.threads, s / 1024))
         func span(_ j: Int) -> Range<Int> { (s * j / chunks)..<(s * (j + 1) / chunks) }
         let x = data, w = weight.data
-        var out = [Float](repeating: 0, count: n * cout * s)
-        x.withUnsafeBufferPointer { xb in w.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
-            let (xp, wp, op) = (xb.baseAddress!, wb.baseAddress!, ob.baseAddress!)
-            Parallel.forEach(n * g * chunks) { job in
-                let j = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g), r = span(j)
-                guard !r.isEmpty else { return }
-                BLAS.sgemm(m: coutG, n: r.count, k: cg, a: wp + gi * coutG * cg, b: xp + (b * cin + gi * cg) * s + r.lowerBound,
-                           c: op + (b * cout + gi * coutG) * s + r.lowerBound, lda: cg, ldb: s, ldc: s)
-            }
-        } } }
-        return Tensor.result(shape: outShape, data: out, bias: bias, parents: [self, weight]) { gy in
+        let biasData = bias?.data
+        // The spans partition the voxels, so every output is written: no zero fill. A bias is
+        // written first and the product added to it (β = 1).
+        let out = [Float](unsafeUninitializedCapacity: n * cout * s) { ob, initialised in
+            x.withUnsafeBufferPointer { xb in w.withUnsafeBufferPointer { wb in
+                let (xp, wp, op) = (xb.baseAddress!, wb.baseAddress!, ob.baseAddress!)
+                Parallel.forEach(n * g * chunks) { job in
+                    let j = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g), r = span(j)
+                    guard !r.isEmpty else { return }
+                    let c = op + (b * cout + gi * coutG) * s + r.lowerBound
+                    if let biasData { for co in 0..<coutG { (c + co * s).initialize(repeating: biasData[gi * coutG + co], count: r.count) } }
+                    BLAS.sgemm(m: coutG, n: r.count, k: cg, a: wp + gi * coutG * cg, b: xp + (b * cin + gi * cg) * s + r.lowerBound,
+                               beta: biasData == nil ? 0 : 1, c: c, lda: cg, ldb: s, ldc: s)
+                }
+            } }
+            initialised = n * cout * s
+        }
+        return Tensor.result(shape: outShape, data: out, bias: bias, biasApplied: true, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: n * cin * s)
             var partial = [[Float]](repeating: [], count: n * g * chunks)
             let lock = NSLock()

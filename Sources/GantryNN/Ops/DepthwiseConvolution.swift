@@ -25,7 +25,7 @@ extension Tensor {
                 } }
             }
         } } }
-        return Tensor.result(shape: outShape, data: out, bias: bias, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: consume out, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: n * c * inVol)
             var gwJobs = [Float](repeating: 0, count: n * c * taps)
             gy.withUnsafeBufferPointer { gb in x.withUnsafeBufferPointer { xb in wt.withUnsafeBufferPointer { wb in

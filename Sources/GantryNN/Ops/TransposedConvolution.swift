@@ -55,7 +55,7 @@ extension Tensor {
             }
         }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
-        return Tensor.result(shape: outShape, data: y, bias: bias, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: consume y, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             var perJob = [[Float]](repeating: [], count: n * g * chunks)
             gy.withUnsafeBufferPointer { gb in xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in gx.withUnsafeMutableBufferPointer { gxb in
