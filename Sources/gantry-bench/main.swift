@@ -49,6 +49,8 @@ guard args.count >= 3 else {
     exit(64)
 }
 let dir = args[2]
+// GANTRY_WINOGRAD=0 times the direct convolutions instead (A/B comparisons of the Winograd paths).
+if ProcessInfo.processInfo.environment["GANTRY_WINOGRAD"] == "0" { Tensor.winogradEnabled = false }
 do {
     switch args[1] {
     case "make-inputs":

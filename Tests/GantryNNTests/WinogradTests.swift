@@ -2,8 +2,8 @@ import GantryCore
 @testable import GantryNN
 import XCTest
 
-/// F(4×4, 3×3) against the direct (per-tap GEMM) convolution: outputs and the input gradients
-/// (which run through the same path as a convolution with the flipped kernel).
+/// Winograd F(4×4, 3×3) against the direct (per-tap GEMM) convolution: outputs and input
+/// gradients (a convolution with the flipped kernel, same path); weight gradients stay direct.
 final class WinogradTests: XCTestCase {
     func run(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ p: ConvParameters, winograd: Bool) throws -> (y: [Float], gx: [Float], gw: [Float]) {
         let saved = Tensor.winogradEnabled
@@ -28,19 +28,17 @@ final class WinogradTests: XCTestCase {
             ("2d dilation 2 (CIRIM)", [1, 32, 40, 33], [16, 32, 3, 3], .uniform(padding: 2, dilation: 2, dims: 2)),
             ("2d dilation 3, no padding", [1, 16, 50, 47], [16, 16, 3, 3], .uniform(padding: 0, dilation: 3, dims: 2)),
             ("3d input, 1×3×3 kernel", [1, 16, 3, 34, 35], [20, 16, 1, 3, 3], ConvParameters(padding: [0, 1, 1])),
-            ("3d F(2×2×2, 3×3×3), padding 1, batch 2", [2, 16, 17, 16, 18], [24, 16, 3, 3, 3], .uniform(padding: 1)),
-            ("3d F(2×2×2, 3×3×3), no padding, odd sizes", [1, 20, 19, 18, 21], [16, 20, 3, 3, 3], .uniform(padding: 0)),
         ]
         for (name, xs, ws, p) in cases {
             let is3 = xs.count == 5
             let geo = PaddedGeometry(d: is3 ? xs[2] : 1, h: xs[xs.count - 2], w: xs[xs.count - 1], kd: is3 ? ws[2] : 1, kh: 3, kw: 3,
                                      padding: is3 ? p.padding : [0] + p.padding, dilation: is3 ? p.dilation : [1] + p.dilation)
-            let applies = is3 && ws[2] == 3 ? Tensor.winograd3DApplies : Tensor.winogradApplies
-            XCTAssertTrue(applies(xs[1], ws[0], 1, geo), name)
+            XCTAssertTrue(Tensor.winogradApplies(cin: xs[1], cout: ws[0], groups: 1, geometry: geo), name)
             let x = Tensor(uniform: xs, bound: 1, seed: 1), w = Tensor(uniform: ws, bound: 0.2, seed: 2), b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3)
             let fast = try run(x, w, b, p, winograd: true), direct = try run(x, w, b, p, winograd: false)
             // F(4×4, 3×3) rounds to ~5e-6 of the output's scale here (direct: ~1e-7); 1e-5 is ten
             // times under the engine's 1e-4 parity bar and fails on any wrong coefficient or tile.
+            print("winograd \(name): relative error y \(relativeError(fast.y, direct.y)), dx \(relativeError(fast.gx, direct.gx))")
             XCTAssertLessThan(relativeError(fast.y, direct.y), 1e-5, "\(name) output")
             XCTAssertLessThan(relativeError(fast.gx, direct.gx), 1e-5, "\(name) input gradient")
             XCTAssertEqual(fast.gw, direct.gw, "\(name) weight gradient (same path)")

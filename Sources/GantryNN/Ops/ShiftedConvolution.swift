@@ -51,9 +51,6 @@ extension Tensor {
     /// per run (im2col of one run, copied from the padded rows) and multiplied once.
     static func convolveShifted(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int,
                                 geometry geo: PaddedGeometry, bias: UnsafePointer<Float>? = nil) -> [Float] {
-        if winograd3DApplies(cin: cin, cout: cout, groups: g, geometry: geo) {
-            return convolveWinograd3D(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
-        }
         if winogradApplies(cin: cin, cout: cout, groups: g, geometry: geo) {
             return convolveWinograd(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
         }

@@ -53,25 +53,17 @@ struct WinogradTransform {
              0, 1, 1, 4, 4, 0,
              0, 1, -1, 8, -8, 1])
 
-    /// U = G g Gᵀ for every filter, laid out [α^dims, Cout, Cin] (one GEMM operand per transform
-    /// position); `dims` = 2 for 3×3 filters, 3 for 3×3×3 (G applied along each axis in turn).
-    func filters(_ w: UnsafePointer<Float>, cout: Int, cin: Int, dims: Int = 2) -> [Float] {
-        let a = alpha, positions = dims == 3 ? a * a * a : a * a, taps = dims == 3 ? 27 : 9
-        var u = [Float](repeating: 0, count: positions * cout * cin)
+    /// U = G g Gᵀ for every filter, laid out [α², Cout, Cin] (one GEMM operand per ξν).
+    func filters(_ w: UnsafePointer<Float>, cout: Int, cin: Int) -> [Float] {
+        let a = alpha
+        var u = [Float](repeating: 0, count: a * a * cout * cin)
+        var tmp = [Float](repeating: 0, count: a * 3)
         for co in 0..<cout { for ci in 0..<cin {
-            // Along the last axis first: [3, 3, 3] → [3, 3, α] → [3, α, α] → [α, α, α].
-            var cur = Array(UnsafeBufferPointer(start: w + (co * cin + ci) * taps, count: taps)), shape = Array(repeating: 3, count: dims)
-            for axis in (0..<dims).reversed() {
-                let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
-                var next = [Float](repeating: 0, count: outer * a * inner)
-                for o in 0..<outer { for i in 0..<a { for r in 0..<inner {
-                    var s: Float = 0
-                    for k in 0..<3 { s += g[i * 3 + k] * cur[(o * 3 + k) * inner + r] }
-                    next[(o * a + i) * inner + r] = s
-                } } }
-                cur = next; shape[axis] = a
-            }
-            for e in 0..<positions { u[(e * cout + co) * cin + ci] = cur[e] }
+            let k = w + (co * cin + ci) * 9
+            for i in 0..<a { for j in 0..<3 { tmp[i * 3 + j] = g[i * 3] * k[j] + g[i * 3 + 1] * k[3 + j] + g[i * 3 + 2] * k[6 + j] } }
+            for i in 0..<a { for j in 0..<a {
+                u[((i * a + j) * cout + co) * cin + ci] = tmp[i * 3] * g[j * 3] + tmp[i * 3 + 1] * g[j * 3 + 1] + tmp[i * 3 + 2] * g[j * 3 + 2]
+            } }
         } }
         return u
     }
@@ -140,97 +132,40 @@ extension Tensor {
     }
 
     /// Stride-1 3×3 convolution by F(4×4, 3×3), [n, cout, od, oh, ow] (od planes convolved alike).
-    /// Work units are (sample·plane, phase, block of tiles); each transforms its tiles, runs α²
-    /// GEMMs and writes its own output tiles, so the result does not depend on thread timing.
     static func convolveWinograd(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int,
                                  geometry geo: PaddedGeometry, transform tf: WinogradTransform = .f4, bias: UnsafePointer<Float>? = nil) -> [Float] {
+        winogradForward(WinogradTiling(tf, geometry: geo, samples: n, lanes: 320), x, cin: cin, weight: weight, cout: cout,
+                        outCount: n * cout * geo.d * geo.oh * geo.ow, bias: bias)
+    }
+
+    /// Work units are the tiling's bands; each transforms its input tiles, runs one GEMM per
+    /// transform position and writes its own output tiles, so the result does not depend on
+    /// thread timing.
+    static func winogradForward(_ tiling: WinogradTiling, _ x: UnsafePointer<Float>, cin: Int, weight: UnsafePointer<Float>, cout: Int,
+                                outCount: Int, bias: UnsafePointer<Float>?) -> [Float] {
         BLAS.useSingleThreadInsideParallelJobs()
-        let (m, a) = (tf.m, tf.alpha), a2 = a * a, dil = geo.dilation[1]
-        let (oh, ow, h, w) = (geo.oh, geo.ow, geo.h, geo.w)
-        let (top, left) = (geo.padding[1], geo.padding[2])
-        let planes = n * geo.d, outPlane = oh * ow
-        let u = tf.filters(weight, cout: cout, cin: cin)
-        let (bt, at) = (tf.bt, tf.at)
-        // Tiles of one phase (outputs py + dil·Y, px + dil·X): tilesY × tilesX, m×m outputs each.
-        // A work unit is a band of whole tile rows, so a tile row's tiles are consecutive GEMM columns.
-        let phases = dil * dil
-        let tilesY = ((oh + dil - 1) / dil + m - 1) / m, tilesX = ((ow + dil - 1) / dil + m - 1) / m
-        let bandRows = max(1, min(tilesY, 320 / tilesX)), bands = (tilesY + bandRows - 1) / bandRows
-        return [Float](unsafeUninitializedCapacity: planes * cout * outPlane) { ob, initialised in
+        let u = tiling.tf.filters(weight, cout: cout, cin: cin), positions = tiling.positions
+        return [Float](unsafeUninitializedCapacity: outCount) { ob, initialised in
             let op = ob.baseAddress!
-            u.withUnsafeBufferPointer { ub in bt.withUnsafeBufferPointer { btb in at.withUnsafeBufferPointer { atb in
-                let (up, btp, atp) = (ub.baseAddress!, btb.baseAddress!, atb.baseAddress!)
-                Parallel.forEach(planes * phases * bands) { job in
-                    let band = job % bands, phase = (job / bands) % phases, plane = job / (bands * phases)
-                    let (py, px) = (phase / dil, phase % dil)
-                    let ty0 = band * bandRows, rows = min(bandRows, tilesY - ty0), lanes = rows * tilesX
-                    // Scratch: V and M (α² GEMM operands), de-interleaved input rows, one row-transform.
-                    let tx1 = tilesX + 1, inRows = m * rows + 2, step = dil * m
-                    // One GEMM operand per ξν; 16 spare values between them keep the α² operands from
-                    // starting on the same cache set (their natural pitch is a multiple of 4 KB).
-                    let vPitch = cin * lanes + 16, mPitch = cout * lanes + 16
-                    let vSize = a2 * vPitch, mSize = a2 * mPitch, eSize = inRows * m * tx1, rSize = (a * m + 1) * tx1
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vSize + mSize + eSize + rSize)
-                    defer { scratch.deallocate() }
-                    let (vp, mp, ep, rp) = (scratch, scratch + vSize, scratch + vSize + mSize, scratch + vSize + mSize + eSize)
-                    // V = Bᵀ d B for every tile of the band, one input channel at a time.
-                    let (b, z) = (plane / geo.d, plane % geo.d)
-                    let rowOffsets = tf.strided(m * tx1), phaseOffsets = tf.phased(tx1)
-                    for ci in 0..<cin {
-                        let src = x + ((b * cin + ci) * geo.d + z) * h * w
-                        // Row u of the phase, split by column phase r: e[u][r][tx] = x(py + dil·u, px + dil·(m·tx + r))
-                        // in padded coordinates, read from the unpadded input (zero outside it).
-                        for uu in 0..<inRows {
-                            let y = py + dil * (m * ty0 + uu) - top
-                            for r in 0..<m {
-                                WinogradTransform.gather(y >= 0 && y < h ? src + y * w : nil, x0: px + dil * r - left, step: step, w: w,
-                                                         into: ep + (uu * m + r) * tx1, count: tx1)
-                            }
-                        }
-                        for ty in 0..<rows { for xi in 0..<a {
-                            // Vertical: R[r][tx] = Σ_k Bᵀ[ξ][k] e[m·ty + k][r][tx]; horizontal: V[ξ][ν][tile] = Σ_k Bᵀ[ν][k] R[k mod m][tx + k/m].
-                            for r in 0..<m {
-                                WinogradTransform.combine(btp + xi * a, rowOffsets, taps: a, ep + (m * ty * m + r) * tx1, into: rp + r * tx1, count: tx1)
-                            }
-                            for nu in 0..<a {
-                                WinogradTransform.combine(btp + nu * a, phaseOffsets, taps: a, rp,
-                                                          into: vp + (xi * a + nu) * vPitch + ci * lanes + ty * tilesX, count: tilesX)
-                            }
-                        } }
+            u.withUnsafeBufferPointer { ub in
+                let up = ub.baseAddress!
+                Parallel.forEach(tiling.jobs) { j in
+                    let jb = tiling.job(j)
+                    // One GEMM operand per transform position; 16 spare values between them keep the
+                    // operands from starting on the same cache set (their natural pitch is a multiple of 4 KB).
+                    let vPitch = cin * jb.lanes + 16, mPitch = cout * jb.lanes + 16
+                    let buf = UnsafeMutablePointer<Float>.allocate(capacity: positions * (vPitch + mPitch) + tiling.scratch)
+                    defer { buf.deallocate() }
+                    let (vp, mp, sp) = (buf, buf + positions * vPitch, buf + positions * (vPitch + mPitch))
+                    tiling.transformInput(x, channels: cin, job: jb, into: vp, pitch: vPitch, scratch: sp)
+                    for e in 0..<positions {
+                        BLAS.sgemm(m: cout, n: jb.lanes, k: cin, a: up + e * cout * cin, b: vp + e * vPitch,
+                                   c: mp + e * mPitch, lda: cin, ldb: jb.lanes, ldc: jb.lanes)
                     }
-                    for e in 0..<a2 {
-                        BLAS.sgemm(m: cout, n: lanes, k: cin, a: up + e * cout * cin, b: vp + e * vPitch,
-                                   c: mp + e * mPitch, lda: cin, ldb: lanes, ldc: lanes)
-                    }
-                    // Y = Aᵀ M A per tile, written where it falls inside the output:
-                    // T[ξ][j][tx] = Σ_ν Aᵀ[j][ν] M[ξ][ν][tx], then Y[i][j][tx] = Σ_ξ Aᵀ[i][ξ] T[ξ][j][tx].
-                    let t = rp, yRow = rp + a * m * tx1
-                    let mOffsets = tf.strided(mPitch), tOffsets = tf.strided(m * tx1)
-                    for co in 0..<cout {
-                        let dst = op + ((b * cout + co) * geo.d + z) * outPlane, b0 = bias?[co] ?? 0
-                        for ty in 0..<rows {
-                            for xi in 0..<a { for j in 0..<m {
-                                WinogradTransform.combine(atp + j * a, mOffsets, taps: a, mp + xi * a * mPitch + co * lanes + ty * tilesX,
-                                                          into: t + (xi * m + j) * tx1, count: tilesX)
-                            } }
-                            for i in 0..<m {
-                                let y = py + dil * (m * (ty0 + ty) + i)
-                                guard y < oh else { break }
-                                for j in 0..<m {
-                                    // Tiles whose column j is inside the output: px + dil·(m·tx + j) < ow.
-                                    let first = px + dil * j
-                                    guard first < ow else { break }
-                                    let valid = min(tilesX, (ow - 1 - first) / step + 1)
-                                    WinogradTransform.combine(atp + i * a, tOffsets, taps: a, t + j * tx1, into: yRow, count: valid, base: b0)
-                                    var q = dst + y * ow + first
-                                    for tx in 0..<valid { q.pointee = yRow[tx]; q += step }
-                                }
-                            }
-                        }
-                    }
+                    tiling.transformOutput(mp, pitch: mPitch, channels: cout, job: jb, bias: bias, into: op, scratch: sp)
                 }
-            } } }
-            initialised = planes * cout * outPlane
+            }
+            initialised = outCount
         }
     }
 }
