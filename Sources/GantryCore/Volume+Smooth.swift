@@ -19,30 +19,37 @@ extension Volume {
                 let x = Double(d)
                 kernel.append(Float(exp(-x * x / (2 * sv * sv))))
             }
-            let n = s[axis], stride = strides[axis]
-            let lines = count / n
+            let n = s[axis], inner = strides[axis], outer = count / (n * inner), r = radius
+            // Edge renormalisation: output i is divided by the sum of the kernel taps inside the line.
+            let norm = (0..<n).map { i in 1 / (max(0, i - r)...min(n - 1, i + r)).reduce(Float(0)) { $0 + kernel[$1 - i + r] } }
             let src = out.data
-            // Each line along `axis` is independent: lines are indexed by the other coordinates.
-            src.withUnsafeBufferPointer { sb in
-                out.data.withUnsafeMutableBufferPointer { ob in
-                    let sp = sb.baseAddress!, op = ob.baseAddress!
-                    Parallel.forEach(lines) { line in
-                        // base index of the line: remove the axis coordinate from the linear index
-                        let inner = line % stride, outer = line / stride
-                        let base = inner + outer * stride * n
-                        for i in 0..<n {
-                            var acc: Float = 0, w: Float = 0
-                            let lo = max(0, i - radius), hi = min(n - 1, i + radius)
-                            for j in lo...hi {
-                                let k = kernel[j - i + radius]
-                                acc += k * sp[base + j * stride]
-                                w += k
+            // Data as [outer][n][inner]; every pass below is a contiguous, vectorisable loop.
+            out.data = [Float](repeating: 0, count: count)
+            src.withUnsafeBufferPointer { sb in out.data.withUnsafeMutableBufferPointer { ob in
+                kernel.withUnsafeBufferPointer { kb in norm.withUnsafeBufferPointer { nb in
+                    let (sp, op, kp, np) = (sb.baseAddress!, ob.baseAddress!, kb.baseAddress!, nb.baseAddress!)
+                    if inner == 1 {
+                        // Lines along x are contiguous: one shifted pass per tap over each line.
+                        Parallel.forEach(outer, work: count * (2 * r + 1)) { o in
+                            let (x, y) = (sp + o * n, op + o * n)
+                            for t in -r...r {
+                                let c = kp[t + r]
+                                for i in max(0, -t)..<min(n, n - t) { y[i] += c * x[i + t] }
                             }
-                            op[base + i * stride] = acc / w
+                            for i in 0..<n { y[i] *= np[i] }
+                        }
+                    } else {
+                        // Other axes: each output row of `inner` values is a weighted sum of input rows.
+                        Parallel.forEach(outer * n, work: count * (2 * r + 1)) { job in
+                            let (o, i) = (job / n, job % n), y = op + job * inner
+                            for j in max(0, i - r)...min(n - 1, i + r) {
+                                let c = kp[j - i + r] * np[i], x = sp + (o * n + j) * inner
+                                for v in 0..<inner { y[v] += c * x[v] }
+                            }
                         }
                     }
-                }
-            }
+                } }
+            } }
         }
         return out
     }

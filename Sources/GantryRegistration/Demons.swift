@@ -7,10 +7,13 @@ import GantryCore
 /// symmetric (ESM) gradient ½(∇F + ∇(M∘φ)), smoothed by a fluid-like Gaussian, then regularises v
 /// with a diffusion-like Gaussian. Multi-resolution (ANTs-style shrink/σ/iterations).
 public struct Demons: Sendable {
-    public var levels: [PyramidLevel] = [PyramidLevel(shrink: 4, sigma: 2, iterations: 40), PyramidLevel(shrink: 2, sigma: 1, iterations: 30), PyramidLevel(shrink: 1, sigma: 0, iterations: 20)]
-    /// Smoothing of each update (mm) and of the accumulated velocity field (mm).
-    public var fluidSigma: Double = 1.0
-    public var diffusionSigma: Double = 1.0
+    public var levels: [PyramidLevel] = [PyramidLevel(shrink: 4, sigma: 2, iterations: 40), PyramidLevel(shrink: 2, sigma: 1, iterations: 30), PyramidLevel(shrink: 1, sigma: 0, iterations: 30)]
+    /// Smoothing of each update and of the accumulated velocity field, in voxels of the level.
+    /// A wide fluid kernel with a light diffusion one (4 and 0.5) moved the AAL mean Dice of the
+    /// Colin27 benchmark pair from 0.944 (1 and 1) to 0.950, and of a second pair with another
+    /// random warp (seed 11) from 0.942 to 0.951, with the smallest Jacobian determinant rising.
+    public var fluidSigma: Double = 4.0
+    public var diffusionSigma: Double = 0.5
     /// Largest update per iteration, in voxels.
     public var maxStep: Double = 0.5
 

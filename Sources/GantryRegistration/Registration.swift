@@ -70,7 +70,12 @@ public enum Registration {
         let f = try fixed.reorientedToRAS(), m = try moving.reorientedToRAS()
         let kind: AffineTransform.Kind = type == .rigid ? .rigid : .affine
         progress("\(kind.rawValue) (\(metric.rawValue))")
-        let linear = try AffineRegistration(kind: kind, metric: metric).run(fixed: f, moving: m, progress: progress).matrix
+        // Before a deformable stage the affine stops at half resolution: on the Colin27 benchmark
+        // pair its full-resolution level cost 7 of 15 s and changed the final AAL Dice by 0.0002
+        // (the demons' finest level does that refinement anyway).
+        var linearStage = AffineRegistration(kind: kind, metric: metric)
+        if type == .syn { linearStage.levels = linearStage.levels.filter { $0.shrink > 1 } }
+        let linear = try linearStage.run(fixed: f, moving: m, progress: progress).matrix
         var result = RegistrationResult(affine: linear, field: nil, inverseField: nil, seconds: 0)
         if type == .syn {
             progress("deformable (symmetric log-domain demons)")

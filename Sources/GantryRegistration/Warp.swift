@@ -108,13 +108,44 @@ public enum Warp {
 
     /// Per-label linear interpolation + argmax: smoother label warping than nearest neighbour.
     public static func labels(_ moving: Volume, labels: [Int], shape: [Int], position: (Int, Int, Int) -> (Double, Double, Double)) throws -> [Float] {
-        let n = shape.reduce(1, *)
-        var best = [Float](repeating: 0, count: n), score = [Float](repeating: 0.5, count: n)
-        for l in labels {
-            let indicator = try moving.with(data: moving.data.map { Int($0.rounded()) == l ? 1 : 0 })
-            let (p, _) = sample(indicator, shape: shape, position: position)
-            for i in 0..<n where p[i] > score[i] { score[i] = p[i]; best[i] = Float(l) }
+        // One pass: a label's linearly interpolated indicator at a point is the sum of the trilinear
+        // weights of the corners carrying it, so the ≤ 8 corners decide; a label is kept where its
+        // indicator exceeds ½ (at most one can), else background. (Per-label resampling would
+        // evaluate every position — and its displacement field — once per label.)
+        let wanted = Set(labels), s = moving.spatialShape
+        let ids = moving.data.map { v -> Int32 in let l = Int(v.rounded()); return wanted.contains(l) ? Int32(l) : 0 }
+        let (nx, ny, nz) = (shape[0], shape[1], shape[2])
+        var out = [Float](repeating: 0, count: nx * ny * nz)
+        withoutActuallyEscaping(position) { position in
+            ids.withUnsafeBufferPointer { ib in out.withUnsafeMutableBufferPointer { ob in
+                let (lp, op) = (ib.baseAddress!, ob.baseAddress!)
+                Parallel.forEach(nz) { k in
+                    for j in 0..<ny { for i in 0..<nx {
+                        let (x, y, z) = position(i, j, k)
+                        guard x >= -0.5, y >= -0.5, z >= -0.5, x <= Double(s[0]) - 0.5, y <= Double(s[1]) - 0.5, z <= Double(s[2]) - 0.5 else { continue }
+                        let cx = min(max(x, 0), Double(s[0] - 1)), cy = min(max(y, 0), Double(s[1] - 1)), cz = min(max(z, 0), Double(s[2] - 1))
+                        let x0 = min(Int(cx), max(s[0] - 2, 0)), y0 = min(Int(cy), max(s[1] - 2, 0)), z0 = min(Int(cz), max(s[2] - 2, 0))
+                        let x1 = min(x0 + 1, s[0] - 1), y1 = min(y0 + 1, s[1] - 1), z1 = min(z0 + 1, s[2] - 1)
+                        let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0)), fz = Float(cz - Double(z0))
+                        var seen: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
+                        var weight: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
+                        var count = 0
+                        withUnsafeMutableBytes(of: &seen) { sb in withUnsafeMutableBytes(of: &weight) { wb in
+                            let (sl, wl) = (sb.bindMemory(to: Int32.self), wb.bindMemory(to: Float.self))
+                            for (c, cw) in [(x0 + s[0] * (y0 + s[1] * z0), (1 - fx) * (1 - fy) * (1 - fz)), (x1 + s[0] * (y0 + s[1] * z0), fx * (1 - fy) * (1 - fz)),
+                                            (x0 + s[0] * (y1 + s[1] * z0), (1 - fx) * fy * (1 - fz)), (x1 + s[0] * (y1 + s[1] * z0), fx * fy * (1 - fz)),
+                                            (x0 + s[0] * (y0 + s[1] * z1), (1 - fx) * (1 - fy) * fz), (x1 + s[0] * (y0 + s[1] * z1), fx * (1 - fy) * fz),
+                                            (x0 + s[0] * (y1 + s[1] * z1), (1 - fx) * fy * fz), (x1 + s[0] * (y1 + s[1] * z1), fx * fy * fz)] {
+                                let l = lp[c]
+                                guard l != 0 else { continue }
+                                if let e = (0..<count).first(where: { sl[$0] == l }) { wl[e] += cw } else { sl[count] = l; wl[count] = cw; count += 1 }
+                            }
+                            if let e = (0..<count).first(where: { wl[$0] > 0.5 }) { op[i + nx * (j + ny * k)] = Float(sl[e]) }
+                        } }
+                    } }
+                }
+            } }
         }
-        return best
+        return out
     }
 }

@@ -153,7 +153,8 @@ do {
             ("UNet", try UNet3D(.init(inChannels: 4, outChannels: 4, channels: [8, 16, 32, 64], strides: [2, 2, 2], numResUnits: 2), seed: 1)),
             ("AttentionUnet", try AttentionUNet3D(.init(inChannels: 4, outChannels: 4, channels: [8, 16, 32, 64], strides: [2, 2, 2]), seed: 1)),
         ]
-        for (name, net) in nets {
+        let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
+        for (name, net) in nets where filter.map({ name.contains($0) }) ?? true {
             let x = Tensor(uniform: [1, 4, 64, 64, 64], bound: 1, seed: 1)
             _ = try Tensor.noGrad { try net.forward(x, training: false) }
             try time("segnet \(name) 8-16-32-64 1×4×64³ inference", repeats: reps) { _ = try Tensor.noGrad { try net.forward(x, training: false) } }

@@ -71,7 +71,7 @@ def mask_dice(a, b):
     return float(2 * (a & b).sum() / (a.sum() + b.sum()))
 
 
-def make_pair(work):
+def make_pair(work, seed=7):
     t1 = nib.load(f"{T}/ch2bet.nii.gz")
     aal = nib.load(f"{T}/aal.nii.gz")
     zoom = 2.0
@@ -81,7 +81,7 @@ def make_pair(work):
     img = ndimage.map_coordinates(t1.get_fdata(), grid, order=1).reshape(shape)
     lab = ndimage.map_coordinates(np.asarray(aal.dataobj), grid, order=0).reshape(shape)
     mask = (img > 0).astype(np.uint8)
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     # known affine in voxel space about the centre + smooth random warp (voxels of 2 mm)
     a = np.deg2rad([5, -4, 3])
     rx = np.array([[1, 0, 0], [0, np.cos(a[0]), -np.sin(a[0])], [0, np.sin(a[0]), np.cos(a[0])]])
