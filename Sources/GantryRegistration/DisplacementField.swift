@@ -42,25 +42,45 @@ public struct DisplacementField: Sendable {
         return (lerp(u[0]), lerp(u[1]), lerp(u[2]))
     }
 
-    /// (self ∘ other)(x) = other(x) + self(x + other(x)): apply `other` first.
+    /// (self ∘ other)(x) = other(x) + self(x + other(x)): apply `other` first. Both fields live on
+    /// this grid, so the sample point of voxel p is p + L⁻¹·u_other(p) (L the grid's linear part);
+    /// self is read trilinearly, clamped to the border as `value(atVoxel:)`.
     public func composed(after other: DisplacementField) -> DisplacementField {
         var out = DisplacementField(shape: shape, affine: affine)
-        let s = shape, inv = toVoxel, a = affine
-        for c in 0..<3 { out.u[c] = other.u[c] }
+        let (nx, ny, nz) = (shape[0], shape[1], shape[2]), inv = toVoxel
+        let (l00, l01, l02) = (Float(inv[0, 0]), Float(inv[0, 1]), Float(inv[0, 2]))
+        let (l10, l11, l12) = (Float(inv[1, 0]), Float(inv[1, 1]), Float(inv[1, 2]))
+        let (l20, l21, l22) = (Float(inv[2, 0]), Float(inv[2, 1]), Float(inv[2, 2]))
         let n = count
         var r0 = [Float](repeating: 0, count: n), r1 = r0, r2 = r0
         r0.withUnsafeMutableBufferPointer { b0 in r1.withUnsafeMutableBufferPointer { b1 in r2.withUnsafeMutableBufferPointer { b2 in
+        u[0].withUnsafeBufferPointer { s0 in u[1].withUnsafeBufferPointer { s1 in u[2].withUnsafeBufferPointer { s2 in
+        other.u[0].withUnsafeBufferPointer { o0 in other.u[1].withUnsafeBufferPointer { o1 in other.u[2].withUnsafeBufferPointer { o2 in
             let (p0, p1, p2) = (b0.baseAddress!, b1.baseAddress!, b2.baseAddress!)
-            Parallel.forEach(s[2]) { k in
-                for j in 0..<s[1] { for i in 0..<s[0] {
-                    let o = i + s[0] * (j + s[1] * k)
-                    let w = a.apply((Double(i), Double(j), Double(k)))
-                    let q = inv.apply((w.0 + Double(other.u[0][o]), w.1 + Double(other.u[1][o]), w.2 + Double(other.u[2][o])))
-                    let v = self.value(atVoxel: q)
-                    p0[o] = other.u[0][o] + v.0; p1[o] = other.u[1][o] + v.1; p2[o] = other.u[2][o] + v.2
+            let (f0, f1, f2) = (s0.baseAddress!, s1.baseAddress!, s2.baseAddress!)
+            let (g0, g1, g2) = (o0.baseAddress!, o1.baseAddress!, o2.baseAddress!)
+            let (hx, hy, hz) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
+            Parallel.forEach(nz) { k in
+                for j in 0..<ny { for i in 0..<nx {
+                    let o = i + nx * (j + ny * k)
+                    let (ux, uy, uz) = (g0[o], g1[o], g2[o])
+                    let x = min(max(Float(i) + l00 * ux + l01 * uy + l02 * uz, 0), hx)
+                    let y = min(max(Float(j) + l10 * ux + l11 * uy + l12 * uz, 0), hy)
+                    let z = min(max(Float(k) + l20 * ux + l21 * uy + l22 * uz, 0), hz)
+                    let x0 = min(Int(x), max(nx - 2, 0)), y0 = min(Int(y), max(ny - 2, 0)), z0 = min(Int(z), max(nz - 2, 0))
+                    let dx = nx > 1 ? 1 : 0, dy = ny > 1 ? nx : 0, dz = nz > 1 ? nx * ny : 0
+                    let fx = x - Float(x0), fy = y - Float(y0), fz = z - Float(z0)
+                    let c = x0 + nx * (y0 + ny * z0)
+                    @inline(__always) func lerp(_ f: UnsafePointer<Float>) -> Float {
+                        let c00 = f[c] + (f[c + dx] - f[c]) * fx, c10 = f[c + dy] + (f[c + dy + dx] - f[c + dy]) * fx
+                        let c01 = f[c + dz] + (f[c + dz + dx] - f[c + dz]) * fx, c11 = f[c + dz + dy] + (f[c + dz + dy + dx] - f[c + dz + dy]) * fx
+                        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+                        return c0 + (c1 - c0) * fz
+                    }
+                    p0[o] = ux + lerp(f0); p1[o] = uy + lerp(f1); p2[o] = uz + lerp(f2)
                 } }
             }
-        } } }
+        } } } } } } } } }
         out.u = [r0, r1, r2]
         return out
     }
