@@ -50,22 +50,48 @@ public struct Demons: Sendable {
                 var update = DisplacementField(shape: f.spatialShape, affine: f.affine)
                 let voxel = Float(f.spacing.reduce(0, +) / 3)
                 let maxU = Float(maxStep) * voxel
-                var mse = 0.0
-                for o in 0..<f.count {
-                    let diff = f.data[o] - warped[o]
-                    mse += Double(diff * diff)
-                    let (jx, jy, jz) = (0.5 * (gf[0][o] + gm[0][o]), 0.5 * (gf[1][o] + gm[1][o]), 0.5 * (gf[2][o] + gm[2][o]))
-                    let denom = jx * jx + jy * jy + jz * jz + diff * diff / (voxel * voxel)
-                    guard denom > 1e-9 else { continue }
-                    // moving the sample point by u changes M∘φ by ≈ J·u: step towards F
-                    var ux = diff * jx / denom, uy = diff * jy / denom, uz = diff * jz / denom
-                    let norm = (ux * ux + uy * uy + uz * uz).squareRoot()
-                    if norm > maxU { let s = maxU / norm; ux *= s; uy *= s; uz *= s }
-                    update.u[0][o] = ux; update.u[1][o] = uy; update.u[2][o] = uz
+                // Planes in parallel; their squared-difference sums are added in plane order (deterministic).
+                let planes = f.spatialShape[2], plane = f.count / max(planes, 1)
+                var planeMSE = [Double](repeating: 0, count: planes)
+                let fd = f.data
+                var (upX, upY, upZ) = (update.u[0], update.u[1], update.u[2])
+                fd.withUnsafeBufferPointer { fb in warped.withUnsafeBufferPointer { wb in
+                gf[0].withUnsafeBufferPointer { a0 in gf[1].withUnsafeBufferPointer { a1 in gf[2].withUnsafeBufferPointer { a2 in
+                gm[0].withUnsafeBufferPointer { c0 in gm[1].withUnsafeBufferPointer { c1 in gm[2].withUnsafeBufferPointer { c2 in
+                upX.withUnsafeMutableBufferPointer { v0 in upY.withUnsafeMutableBufferPointer { v1 in upZ.withUnsafeMutableBufferPointer { v2 in
+                planeMSE.withUnsafeMutableBufferPointer { mb in
+                    let fp = fb.baseAddress!, wp = wb.baseAddress!, mp = mb.baseAddress!
+                    let ga = a0.baseAddress!, gb = a1.baseAddress!, gc = a2.baseAddress!
+                    let ha = c0.baseAddress!, hb = c1.baseAddress!, hc = c2.baseAddress!
+                    let ux0 = v0.baseAddress!, uy0 = v1.baseAddress!, uz0 = v2.baseAddress!
+                    Parallel.forEach(planes) { k in
+                        var sum = 0.0
+                        for o in (k * plane)..<((k + 1) * plane) {
+                            let diff = fp[o] - wp[o]
+                            sum += Double(diff * diff)
+                            let jx = 0.5 * (ga[o] + ha[o]), jy = 0.5 * (gb[o] + hb[o]), jz = 0.5 * (gc[o] + hc[o])
+                            let denom = jx * jx + jy * jy + jz * jz + diff * diff / (voxel * voxel)
+                            guard denom > 1e-9 else { continue }
+                            // moving the sample point by u changes M∘φ by ≈ J·u: step towards F
+                            var ux = diff * jx / denom, uy = diff * jy / denom, uz = diff * jz / denom
+                            let norm = (ux * ux + uy * uy + uz * uz).squareRoot()
+                            if norm > maxU { let r = maxU / norm; ux *= r; uy *= r; uz *= r }
+                            ux0[o] = ux; uy0[o] = uy; uz0[o] = uz
+                        }
+                        mp[k] = sum
+                    }
                 }
+                } } } } } } } } } } }
+                update.u = [upX, upY, upZ]
+                let mse = planeMSE.reduce(0, +)
                 lastMSE = mse / Double(f.count)
                 update = try update.smoothed(sigmaMM: fluidSigma * Double(voxel))
-                for c in 0..<3 { for o in 0..<f.count { vl.u[c][o] += update.u[c][o] } }
+                for c in 0..<3 {
+                    vl.u[c].withUnsafeMutableBufferPointer { vb in update.u[c].withUnsafeBufferPointer { ub in
+                        let vp = vb.baseAddress!, up = ub.baseAddress!
+                        for o in 0..<vb.count { vp[o] += up[o] }
+                    } }
+                }
                 vl = try vl.smoothed(sigmaMM: diffusionSigma * Double(voxel))
             }
             v = vl
@@ -83,29 +109,56 @@ public struct Demons: Sendable {
         return p.isEmpty ? 1 : max(p[p.count * 99 / 100], 1e-12)
     }
 
-    /// Moving intensities on the field's grid through x ↦ prealign(x + φ(x)).
+    /// Moving intensities on the field's grid through x ↦ prealign(x + φ(x)): the moving voxel of
+    /// grid voxel p is T·(A·p + u(p)) = M·p + L·u(p) with T = moving⁻¹·prealign, M = T·A and L the
+    /// linear part of T, so each row steps M's first column and adds the field through L.
     static func warp(_ m: Volume, through phi: DisplacementField, prealign: Affine) throws -> [Float] {
         guard let inv = m.affine.inverse else { throw GantryError.invalidArgument("moving affine is singular") }
-        let a = phi.affine
-        let t = inv * prealign
-        return Warp.sample(m, shape: phi.shape) { i, j, k in
-            let o = i + phi.shape[0] * (j + phi.shape[1] * k)
-            let w = a.apply((Double(i), Double(j), Double(k)))
-            return t.apply((w.0 + Double(phi.u[0][o]), w.1 + Double(phi.u[1][o]), w.2 + Double(phi.u[2][o])))
-        }.data
+        let t = inv * prealign, mAll = t * phi.affine
+        let s = m.spatialShape, nx = phi.shape[0], ny = phi.shape[1], nz = phi.shape[2]
+        let l0 = SIMD3<Double>(t[0, 0], t[0, 1], t[0, 2]), l1 = SIMD3<Double>(t[1, 0], t[1, 1], t[1, 2])
+        let l2 = SIMD3<Double>(t[2, 0], t[2, 1], t[2, 2]), stepX = SIMD3<Double>(mAll[0, 0], mAll[1, 0], mAll[2, 0])
+        var out = [Float](repeating: 0, count: nx * ny * nz)
+        m.data.withUnsafeBufferPointer { mb in out.withUnsafeMutableBufferPointer { ob in
+        phi.u[0].withUnsafeBufferPointer { a in phi.u[1].withUnsafeBufferPointer { b in phi.u[2].withUnsafeBufferPointer { c in
+            let src = mb.baseAddress!, op = ob.baseAddress!
+            let u0 = a.baseAddress!, u1 = b.baseAddress!, u2 = c.baseAddress!
+            Parallel.forEach(nz) { k in
+                for j in 0..<ny {
+                    let start = mAll.apply((0, Double(j), Double(k)))
+                    var row = SIMD3<Double>(start.0, start.1, start.2)
+                    for i in 0..<nx {
+                        let o = i + nx * (j + ny * k)
+                        let d = SIMD3<Double>(Double(u0[o]), Double(u1[o]), Double(u2[o]))
+                        let x: Double = row.x + (l0 * d).sum()
+                        let y: Double = row.y + (l1 * d).sum()
+                        let z: Double = row.z + (l2 * d).sum()
+                        if let v = Warp.value(src, s, (x, y, z), .linear) { op[o] = v }
+                        row += stepX
+                    }
+                }
+            }
+        } } } } }
+        return out
     }
 
-    /// Image gradient in world mm per axis (central differences; RAS-aligned grids).
+    /// Image gradient in world mm per axis (central differences, zero on the faces; RAS-aligned grids).
     static func gradient(_ v: Volume) -> [[Float]] {
         let s = v.spatialShape, sp = v.spacing
-        var g = Array(repeating: [Float](repeating: 0, count: v.count), count: 3)
-        for k in 0..<s[2] { for j in 0..<s[1] { for i in 0..<s[0] {
-            let o = i + s[0] * (j + s[1] * k)
-            let idx = [i, j, k], st = [1, s[0], s[0] * s[1]]
-            for a in 0..<3 where idx[a] > 0 && idx[a] < s[a] - 1 {
-                g[a][o] = (v.data[o + st[a]] - v.data[o - st[a]]) / Float(2 * sp[a])
+        let nx = s[0], ny = s[1], nz = s[2], n = v.count
+        var g0 = [Float](repeating: 0, count: n), g1 = g0, g2 = g0
+        let h0 = Float(2 * sp[0]), h1 = Float(2 * sp[1]), h2 = Float(2 * sp[2])
+        v.data.withUnsafeBufferPointer { db in g0.withUnsafeMutableBufferPointer { b0 in g1.withUnsafeMutableBufferPointer { b1 in g2.withUnsafeMutableBufferPointer { b2 in
+            let d = db.baseAddress!, p0 = b0.baseAddress!, p1 = b1.baseAddress!, p2 = b2.baseAddress!
+            Parallel.forEach(nz) { k in
+                for j in 0..<ny {
+                    let row = nx * (j + ny * k)
+                    if nx > 2 { for i in 1..<(nx - 1) { p0[row + i] = (d[row + i + 1] - d[row + i - 1]) / h0 } }
+                    if j > 0 && j < ny - 1 { for i in 0..<nx { p1[row + i] = (d[row + i + nx] - d[row + i - nx]) / h1 } }
+                    if k > 0 && k < nz - 1 { for i in 0..<nx { p2[row + i] = (d[row + i + nx * ny] - d[row + i - nx * ny]) / h2 } }
+                }
             }
-        } } }
-        return g
+        } } } }
+        return [g0, g1, g2]
     }
 }
