@@ -56,7 +56,7 @@ if "$PY" -c "import torch" 2>/dev/null; then
     for i in 0 1 2; do "$BENCH" segnet-memory "$WORK" "$i" 64 | log; done
     # The largest cube (a multiple of 8, for three stride-2 levels) each trains in 8 GiB, around
     # where the 48³/64³ points put it (one step each).
-    for case in "0 48" "1 48" "0 96" "0 104" "1 72"; do "$BENCH" segnet-memory "$WORK" $case | log; done
+    for case in "0 48" "1 48" "0 120" "0 128" "1 80" "1 88"; do "$BENCH" segnet-memory "$WORK" $case | log; done
   fi
   if want rim && "$PY" -c "import atommic, omegaconf" 2>/dev/null; then
     section rim "RIM/CIRIM: Gantry vs atommic RIMBlock (PyTorch CPU, 2 threads)"
