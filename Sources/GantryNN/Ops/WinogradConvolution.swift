@@ -70,13 +70,13 @@ struct WinogradTransform {
 
     /// out[i] = base + Σ_k row[k] · src[offsets[k] + i] for i < count: one row of a transform matrix
     /// applied to `count` tiles at once (tiles are laid out so each operand is contiguous). The
-    /// nonzero taps (2–4 for these matrices) are summed in registers in one vectorised pass: one
-    /// load per operand and one store per value, not a read-modify-write pass per tap.
+    /// nonzero taps (2–5 for these matrices, at most α = 6) are summed in registers in one
+    /// vectorised pass: one load per operand and one store per value.
     @inline(__always)
     static func combine(_ row: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, taps: Int, _ src: UnsafePointer<Float>,
                         into out: UnsafeMutablePointer<Float>, count: Int, base: Float = 0) {
-        var c = (Float(0), Float(0), Float(0), Float(0)), p = (src, src, src, src), nz = 0
-        var extra: [(Float, UnsafePointer<Float>)] = []
+        precondition(taps <= 6, "Winograd transforms have at most 6 taps per row")
+        var c = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0)), p = (src, src, src, src, src, src), nz = 0
         for k in 0..<taps where row[k] != 0 {
             let q = src + offsets[k]
             switch nz {
@@ -84,18 +84,21 @@ struct WinogradTransform {
             case 1: c.1 = row[k]; p.1 = q
             case 2: c.2 = row[k]; p.2 = q
             case 3: c.3 = row[k]; p.3 = q
-            default: extra.append((row[k], q))
+            case 4: c.4 = row[k]; p.4 = q
+            default: c.5 = row[k]; p.5 = q
             }
             nz += 1
         }
-        switch min(nz, 4) {
+        switch nz {
         case 0: for i in 0..<count { out[i] = base }
         case 1: for i in 0..<count { out[i] = base + c.0 * p.0[i] }
         case 2: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] }
         case 3: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] }
-        default: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] }
+        case 4: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] }
+        case 5: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] + c.4 * p.4[i] }
+        default:
+            for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] + c.4 * p.4[i] + c.5 * p.5[i] }
         }
-        for (ck, q) in extra { for i in 0..<count { out[i] += ck * q[i] } }
     }
 
     /// e[tx] = row[x0 + step·tx] for tx < count, zero where the column (or the whole row, `row`
