@@ -137,7 +137,7 @@ extension Tensor {
     /// Stride-1 3×3 convolution by F(4×4, 3×3), [n, cout, od, oh, ow] (od planes convolved alike).
     static func convolveWinograd(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int,
                                  geometry geo: PaddedGeometry, transform tf: WinogradTransform = .f4, bias: UnsafePointer<Float>? = nil) -> [Float] {
-        winogradForward(WinogradTiling(tf, geometry: geo, samples: n, lanes: 320), x, cin: cin, weight: weight, cout: cout,
+        winogradForward(WinogradTiling(tf, geometry: geo, samples: n, lanes: 80), x, cin: cin, weight: weight, cout: cout,
                         outCount: n * cout * geo.d * geo.oh * geo.ow, bias: bias)
     }
 
