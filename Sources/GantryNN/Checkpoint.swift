@@ -20,12 +20,12 @@ extension Tensor {
         final class Gradients { var values: [[Float]?] = [] }
         let received = Gradients()
         received.values = Array(repeating: nil, count: outs.count)
-        let shapes = outs.map(\.shape)
+        let outputs = outs.count
         let joint = result(shape: [1], data: [0], parents: inputs + parameters) { _ in
             let replay = inputs.map { Tensor(shape: $0.shape, data: $0.data, requiresGrad: $0.requiresGrad) }
             // Backward runs outside any noGrad scope, so the replay records its graph; one walk
             // seeded at every output that received a gradient.
-            guard let ys = try? body(replay), ys.count == shapes.count else { return }
+            guard let ys = try? body(replay), ys.count == outputs else { return }
             Tensor.backward(from: zip(ys, received.values).compactMap { y, g in g.map { (y, $0) } })
             for (orig, r) in zip(inputs, replay) { if let g = r.grad { orig.accumulate(g) } }
             received.values = []

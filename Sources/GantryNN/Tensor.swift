@@ -135,14 +135,14 @@ extension Tensor {
         precondition(bias.count == c, "bias has \(bias.count) values for \(c) channels")
         var out = data
         if !biasApplied {
-        let bv = bias.data
-        out.withUnsafeMutableBufferPointer { ob in
-            guard let op = ob.baseAddress else { return }
-            Parallel.forEach(n * c, work: n * c * inner) { j in
-                let v = bv[j % c], p = op + j * inner
-                for i in 0..<inner { p[i] += v }
+            let bv = bias.data
+            out.withUnsafeMutableBufferPointer { ob in
+                guard let op = ob.baseAddress else { return }
+                Parallel.forEach(n * c, work: n * c * inner) { j in
+                    let v = bv[j % c], p = op + j * inner
+                    for i in 0..<inner { p[i] += v }
+                }
             }
-        }
         }
         return result(shape: shape, data: out, parents: parents + [bias]) { g in
             backward(g)

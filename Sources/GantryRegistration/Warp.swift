@@ -85,18 +85,37 @@ public enum Warp {
         return (out, valid)
     }
 
+    /// Whether a point in voxel coordinates lies on the grid (within half a voxel of it).
+    @inline(__always)
+    static func inside(_ s: [Int], _ p: (Double, Double, Double)) -> Bool {
+        p.0 >= -0.5 && p.1 >= -0.5 && p.2 >= -0.5 && p.0 <= Double(s[0]) - 0.5 && p.1 <= Double(s[1]) - 0.5 && p.2 <= Double(s[2]) - 0.5
+    }
+
+    /// The trilinear footprint of a point on the grid (see `inside`): the point clamped into the
+    /// grid, its low and high corner coordinates and its fractions along each axis.
+    struct Corners {
+        let x0: Int, y0: Int, z0: Int, x1: Int, y1: Int, z1: Int
+        let fx: Float, fy: Float, fz: Float
+
+        @inline(__always)
+        init(_ s: [Int], _ p: (Double, Double, Double)) {
+            let cx = min(max(p.0, 0), Double(s[0] - 1)), cy = min(max(p.1, 0), Double(s[1] - 1)), cz = min(max(p.2, 0), Double(s[2] - 1))
+            x0 = min(Int(cx), max(s[0] - 2, 0)); y0 = min(Int(cy), max(s[1] - 2, 0)); z0 = min(Int(cz), max(s[2] - 2, 0))
+            x1 = min(x0 + 1, s[0] - 1); y1 = min(y0 + 1, s[1] - 1); z1 = min(z0 + 1, s[2] - 1)
+            fx = Float(cx - Double(x0)); fy = Float(cy - Double(y0)); fz = Float(cz - Double(z0))
+        }
+    }
+
     @inline(__always)
     static func value(_ b: UnsafePointer<Float>, _ s: [Int], _ p: (Double, Double, Double), _ interpolation: Interpolation) -> Float? {
+        guard inside(s, p) else { return nil }
         let (x, y, z) = p
-        guard x >= -0.5, y >= -0.5, z >= -0.5, x <= Double(s[0]) - 0.5, y <= Double(s[1]) - 0.5, z <= Double(s[2]) - 0.5 else { return nil }
         if interpolation == .nearest {
             let (i, j, k) = (min(s[0] - 1, max(0, Int(x.rounded()))), min(s[1] - 1, max(0, Int(y.rounded()))), min(s[2] - 1, max(0, Int(z.rounded()))))
             return b[i + s[0] * (j + s[1] * k)]
         }
-        let cx = min(max(x, 0), Double(s[0] - 1)), cy = min(max(y, 0), Double(s[1] - 1)), cz = min(max(z, 0), Double(s[2] - 1))
-        let x0 = min(Int(cx), max(s[0] - 2, 0)), y0 = min(Int(cy), max(s[1] - 2, 0)), z0 = min(Int(cz), max(s[2] - 2, 0))
-        let x1 = min(x0 + 1, s[0] - 1), y1 = min(y0 + 1, s[1] - 1), z1 = min(z0 + 1, s[2] - 1)
-        let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0)), fz = Float(cz - Double(z0))
+        let q = Corners(s, p)
+        let (x0, y0, z0, x1, y1, z1, fx, fy, fz) = (q.x0, q.y0, q.z0, q.x1, q.y1, q.z1, q.fx, q.fy, q.fz)
         @inline(__always) func v(_ a: Int, _ bb: Int, _ c: Int) -> Float { b[a + s[0] * (bb + s[1] * c)] }
         let c00 = v(x0, y0, z0) + (v(x1, y0, z0) - v(x0, y0, z0)) * fx
         let c10 = v(x0, y1, z0) + (v(x1, y1, z0) - v(x0, y1, z0)) * fx
@@ -121,21 +140,19 @@ public enum Warp {
                 let (lp, op) = (ib.baseAddress!, ob.baseAddress!)
                 Parallel.forEach(nz) { k in
                     for j in 0..<ny { for i in 0..<nx {
-                        let (x, y, z) = position(i, j, k)
-                        guard x >= -0.5, y >= -0.5, z >= -0.5, x <= Double(s[0]) - 0.5, y <= Double(s[1]) - 0.5, z <= Double(s[2]) - 0.5 else { continue }
-                        let cx = min(max(x, 0), Double(s[0] - 1)), cy = min(max(y, 0), Double(s[1] - 1)), cz = min(max(z, 0), Double(s[2] - 1))
-                        let x0 = min(Int(cx), max(s[0] - 2, 0)), y0 = min(Int(cy), max(s[1] - 2, 0)), z0 = min(Int(cz), max(s[2] - 2, 0))
-                        let x1 = min(x0 + 1, s[0] - 1), y1 = min(y0 + 1, s[1] - 1), z1 = min(z0 + 1, s[2] - 1)
-                        let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0)), fz = Float(cz - Double(z0))
+                        let p = position(i, j, k)
+                        guard inside(s, p) else { continue }
+                        let q = Corners(s, p)
                         var seen: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) = (0, 0, 0, 0, 0, 0, 0, 0)
                         var weight: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
                         var count = 0
                         withUnsafeMutableBytes(of: &seen) { sb in withUnsafeMutableBytes(of: &weight) { wb in
                             let (sl, wl) = (sb.bindMemory(to: Int32.self), wb.bindMemory(to: Float.self))
-                            for (c, cw) in [(x0 + s[0] * (y0 + s[1] * z0), (1 - fx) * (1 - fy) * (1 - fz)), (x1 + s[0] * (y0 + s[1] * z0), fx * (1 - fy) * (1 - fz)),
-                                            (x0 + s[0] * (y1 + s[1] * z0), (1 - fx) * fy * (1 - fz)), (x1 + s[0] * (y1 + s[1] * z0), fx * fy * (1 - fz)),
-                                            (x0 + s[0] * (y0 + s[1] * z1), (1 - fx) * (1 - fy) * fz), (x1 + s[0] * (y0 + s[1] * z1), fx * (1 - fy) * fz),
-                                            (x0 + s[0] * (y1 + s[1] * z1), (1 - fx) * fy * fz), (x1 + s[0] * (y1 + s[1] * z1), fx * fy * fz)] {
+                            // Corners in x-fastest order (bit 0: x, bit 1: y, bit 2: z).
+                            for corner in 0..<8 {
+                                let (hx, hy, hz) = (corner & 1 != 0, corner & 2 != 0, corner & 4 != 0)
+                                let c = (hx ? q.x1 : q.x0) + s[0] * ((hy ? q.y1 : q.y0) + s[1] * (hz ? q.z1 : q.z0))
+                                let cw = (hx ? q.fx : 1 - q.fx) * (hy ? q.fy : 1 - q.fy) * (hz ? q.fz : 1 - q.fz)
                                 let l = lp[c]
                                 guard l != 0 else { continue }
                                 if let e = (0..<count).first(where: { sl[$0] == l }) { wl[e] += cw } else { sl[count] = l; wl[count] = cw; count += 1 }

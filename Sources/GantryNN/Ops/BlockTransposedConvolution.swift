@@ -22,8 +22,9 @@ extension Tensor {
         let rows = id * ih, perRun = max(1, min(rows, 4096 / max(iw, 1))), runs = (rows + perRun - 1) / perRun
         let xData = data, wData = weight.data, biasData = bias?.data
 
-        /// Calls `body(cBlock, dst, count)` for every (output channel, tap, input row) of a run:
-        /// `dst` is that row's first output value, every kw-th value belongs to it.
+        /// Calls `body(c, dst, row)` for every (output channel, tap, input row) of a run: `c` is the
+        /// GEMM row (channel·taps + tap), `dst` that input row's first output value (every kw-th
+        /// value belongs to it), `row` the input row's index within the run.
         func forEachRowOfBlocks(run r: Int, b: Int, gi: Int, _ body: (_ c: Int, _ dst: Int, _ row: Int) -> Void) {
             let r0 = r * perRun, r1 = min(rows, r0 + perRun)
             for co in 0..<coutG { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {

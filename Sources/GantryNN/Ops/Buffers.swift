@@ -8,14 +8,19 @@ enum Buffers {
     /// Values per parallel chunk of a flat elementwise loop (small ops stay on one thread).
     static let chunk = 1 << 16
 
+    /// `body(range)` over `0..<n` in chunks of `chunk`, in parallel when `n` is large enough.
+    @inline(__always)
+    static func forEachChunk(_ n: Int, _ body: (Range<Int>) -> Void) {
+        Parallel.forEach((n + chunk - 1) / chunk, work: n) { j in body((j * chunk)..<min(n, (j + 1) * chunk)) }
+    }
+
     /// `n` values, each chunk written by `fill(out, range)`; every index in the range must be set.
     @inline(__always)
     static func make(_ n: Int, _ fill: (UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> [Float] {
         guard n > 0 else { return [] }
         return [Float](unsafeUninitializedCapacity: n) { buf, initialised in
             let p = buf.baseAddress!
-            let chunks = (n + chunk - 1) / chunk
-            Parallel.forEach(chunks, work: n) { j in fill(p, (j * chunk)..<min(n, (j + 1) * chunk)) }
+            forEachChunk(n) { r in fill(p, r) }
             initialised = n
         }
     }
@@ -71,9 +76,7 @@ enum Buffers {
         let n = a.count
         a.withUnsafeMutableBufferPointer { ab in b.withUnsafeBufferPointer { bb in
             guard let ap = ab.baseAddress, let bp = bb.baseAddress else { return }
-            Parallel.forEach((n + chunk - 1) / chunk, work: n) { j in
-                for i in (j * chunk)..<min(n, (j + 1) * chunk) { ap[i] += bp[i] }
-            }
+            forEachChunk(n) { r in for i in r { ap[i] += bp[i] } }
         } }
     }
 

@@ -73,9 +73,7 @@ extension Tensor {
         let n = count
         data.withUnsafeMutableBufferPointer { b in
             guard let p = b.baseAddress else { return }
-            Parallel.forEach((n + Buffers.chunk - 1) / Buffers.chunk, work: n) { j in
-                for i in (j * Buffers.chunk)..<min(n, (j + 1) * Buffers.chunk) { p[i] = p[i] > 0 ? p[i] : 0 }
-            }
+            Buffers.forEachChunk(n) { r in for i in r { p[i] = p[i] > 0 ? p[i] : 0 } }
         }
         return self
     }

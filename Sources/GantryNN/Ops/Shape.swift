@@ -54,23 +54,19 @@ extension Tensor {
               b.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else { return nil }
         let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
         let f = b.data, x = data
-        let y = x.withUnsafeBufferPointer { xb in
-            let xp = xb.baseAddress
-            return Buffers.planes(n * c, inner: inner) { o, j in
-                let s = f[j % c], src = xp.unsafelyUnwrapped + j * inner
-                for k in 0..<inner { o[k] = src[k] * s }
-            }
-        }
-        return Tensor.result(shape: shape, data: y, parents: [self, b]) { g in
-            // dX = g · f per channel; df = Σ g · x over samples and positions.
-            let gx = g.withUnsafeBufferPointer { gb in
-                let gp = gb.baseAddress
+        // a · f per channel: the output from x, and dX from g.
+        func scaled(_ a: [Float]) -> [Float] {
+            a.withUnsafeBufferPointer { ab in
+                let ap = ab.baseAddress
                 return Buffers.planes(n * c, inner: inner) { o, j in
-                    let s = f[j % c], src = gp.unsafelyUnwrapped + j * inner
+                    let s = f[j % c], src = ap.unsafelyUnwrapped + j * inner
                     for k in 0..<inner { o[k] = src[k] * s }
                 }
             }
-            self.accumulate(gx)
+        }
+        return Tensor.result(shape: shape, data: scaled(x), parents: [self, b]) { g in
+            // df = Σ g · x over samples and positions.
+            self.accumulate(scaled(g))
             b.accumulate(Buffers.channelSums(Tensor.product(g, x), n: n, c: c, inner: inner))
         }
     }
@@ -81,33 +77,30 @@ extension Tensor {
               Array(b.shape.dropFirst(2)) == Array(shape.dropFirst(2)) else { return nil }
         let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
         let m = b.data, x = data
-        let y = x.withUnsafeBufferPointer { xb in m.withUnsafeBufferPointer { mb in
-            let (xp, mp) = (xb.baseAddress, mb.baseAddress)
-            return Buffers.planes(n * c, inner: inner) { o, j in
-                let p = xp.unsafelyUnwrapped + j * inner, q = mp.unsafelyUnwrapped + (j / c) * inner
-                for k in 0..<inner { o[k] = p[k] * q[k] }
-            }
-        } }
-        return Tensor.result(shape: shape, data: y, parents: [self, b]) { g in
-            var gx = g, gm = [Float](repeating: 0, count: n * inner)
-            g.withUnsafeBufferPointer { gb in x.withUnsafeBufferPointer { xb in m.withUnsafeBufferPointer { mb in
-                gx.withUnsafeMutableBufferPointer { gxb in gm.withUnsafeMutableBufferPointer { gmb in
-                    let (gp, xp, mp, gxp, gmp) = (gb.baseAddress!, xb.baseAddress!, mb.baseAddress!, gxb.baseAddress!, gmb.baseAddress!)
-                    // dX = g · m per channel; dM = Σ_c g · x, summed over channels in order per voxel.
-                    Parallel.forEach(n * c, work: self.count) { j in
-                        let p = gxp + j * inner, q = mp + (j / c) * inner
-                        for k in 0..<inner { p[k] *= q[k] }
+        // a · m with the sample's map shared by every channel: the output from x, and dX from g.
+        func gated(_ a: [Float]) -> [Float] {
+            a.withUnsafeBufferPointer { ab in m.withUnsafeBufferPointer { mb in
+                let (ap, mp) = (ab.baseAddress, mb.baseAddress)
+                return Buffers.planes(n * c, inner: inner) { o, j in
+                    let p = ap.unsafelyUnwrapped + j * inner, q = mp.unsafelyUnwrapped + (j / c) * inner
+                    for k in 0..<inner { o[k] = p[k] * q[k] }
+                }
+            } }
+        }
+        return Tensor.result(shape: shape, data: gated(x), parents: [self, b]) { g in
+            var gm = [Float](repeating: 0, count: n * inner)
+            g.withUnsafeBufferPointer { gb in x.withUnsafeBufferPointer { xb in gm.withUnsafeMutableBufferPointer { gmb in
+                let (gp, xp, gmp) = (gb.baseAddress!, xb.baseAddress!, gmb.baseAddress!)
+                // dM = Σ_c g · x, summed over channels in order per voxel.
+                Parallel.forEach(n, work: self.count) { i in
+                    let dst = gmp + i * inner
+                    for ch in 0..<c {
+                        let o = (i * c + ch) * inner
+                        for k in 0..<inner { dst[k] += gp[o + k] * xp[o + k] }
                     }
-                    Parallel.forEach(n, work: self.count) { i in
-                        let dst = gmp + i * inner
-                        for ch in 0..<c {
-                            let o = (i * c + ch) * inner
-                            for k in 0..<inner { dst[k] += gp[o + k] * xp[o + k] }
-                        }
-                    }
-                } }
+                }
             } } }
-            self.accumulate(gx); b.accumulate(gm)
+            self.accumulate(gated(g)); b.accumulate(gm)
         }
     }
     public func dividing(_ b: Tensor) throws -> Tensor { try Tensor.broadcast(self, b, { $0 / $1 }, da: { _, y in 1 / y }, db: { x, y in -x / (y * y) }) }

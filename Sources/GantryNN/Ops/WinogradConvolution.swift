@@ -135,19 +135,14 @@ extension Tensor {
     }
 
     /// Stride-1 3×3 convolution by F(4×4, 3×3), [n, cout, od, oh, ow] (od planes convolved alike).
-    static func convolveWinograd(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int,
-                                 geometry geo: PaddedGeometry, transform tf: WinogradTransform = .f4, bias: UnsafePointer<Float>? = nil) -> [Float] {
-        winogradForward(WinogradTiling(tf, geometry: geo, samples: n, lanes: 80), x, cin: cin, weight: weight, cout: cout,
-                        outCount: n * cout * geo.d * geo.oh * geo.ow, bias: bias)
-    }
-
     /// Work units are the tiling's bands; each transforms its input tiles, runs one GEMM per
     /// transform position and writes its own output tiles, so the result does not depend on
     /// thread timing.
-    static func winogradForward(_ tiling: WinogradTiling, _ x: UnsafePointer<Float>, cin: Int, weight: UnsafePointer<Float>, cout: Int,
-                                outCount: Int, bias: UnsafePointer<Float>?) -> [Float] {
+    static func convolveWinograd(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int,
+                                 geometry geo: PaddedGeometry, transform tf: WinogradTransform = .f4, bias: UnsafePointer<Float>? = nil) -> [Float] {
+        let tiling = WinogradTiling(tf, geometry: geo, samples: n, lanes: 80), outCount = n * cout * geo.d * geo.oh * geo.ow
         BLAS.useSingleThreadInsideParallelJobs()
-        let u = tiling.tf.filters(weight, cout: cout, cin: cin), positions = tiling.positions
+        let u = tf.filters(weight, cout: cout, cin: cin), positions = tiling.positions
         return [Float](unsafeUninitializedCapacity: outCount) { ob, initialised in
             let op = ob.baseAddress!
             u.withUnsafeBufferPointer { ub in
