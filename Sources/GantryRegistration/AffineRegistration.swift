@@ -55,32 +55,35 @@ public struct AffineRegistration: Sendable {
                 m = try m.resampled(toSpacing: moving.spacing.map { $0 * Double(level.shrink) })
             }
             let voxel = f.spacing.reduce(0, +) / 3
-            func cost(_ p: [Double]) throws -> Double {
-                let w = try Warp.affine(m, shape: f.spatialShape, affine: f.affine, transform: AffineTransform(parameters: p, centre: t.centre).matrix)
-                return metric.cost(f.data, w.data, valid: w.valid, shape: f.spatialShape)
+            let objective = try AffineObjective(fixed: f, moving: m, metric: metric, centre: t.centre)
+            let h = 0.2 * voxel
+            /// Analytic when the metric allows, else central differences of step h in scaled units.
+            func evaluate(_ p: [Double]) -> (cost: Double, gradient: [Double]) {
+                if let r = objective.costAndGradient(p, active: active) { return r }
+                let g = (0..<active).map { i -> Double in
+                    var a = p, b = p
+                    a[i] += h / scale[i]; b[i] -= h / scale[i]
+                    return (objective.cost(a) - objective.cost(b)) / (2 * h) * scale[i]
+                }
+                return (objective.cost(p), g)
             }
             var p = t.parameters
-            var current = try cost(p)
+            var current = evaluate(p)
             var step = 2 * voxel
-            let h = 0.2 * voxel
             var it = 0
             while it < level.iterations && step > 0.01 * voxel {
                 it += 1
-                var g = [Double](repeating: 0, count: 12)
-                for i in 0..<active {
-                    var a = p, b = p
-                    a[i] += h / scale[i]; b[i] -= h / scale[i]
-                    g[i] = (try cost(a) - cost(b)) / (2 * h)
-                }
+                // the gradient in scaled parameters q = p·scale: ∂C/∂q = ∂C/∂p / scale
+                let g = (0..<active).map { current.gradient[$0] / scale[$0] }
                 let norm = g.map { $0 * $0 }.reduce(0, +).squareRoot()
                 guard norm > 0 else { break }
                 var q = p
                 for i in 0..<active { q[i] -= step * g[i] / norm / scale[i] }
-                let c = try cost(q)
-                if c < current { p = q; current = c } else { step *= 0.5 }
+                let next = evaluate(q)
+                if next.cost < current.cost { p = q; current = next } else { step *= 0.5 }
             }
             t.parameters = p
-            progress(String(format: "level %d/%d (shrink %d, σ %.1f): %d iterations, cost %.5f", li + 1, levels.count, level.shrink, level.sigma, it, current))
+            progress(String(format: "level %d/%d (shrink %d, σ %.1f): %d iterations, cost %.5f", li + 1, levels.count, level.shrink, level.sigma, it, current.cost))
         }
         return t
     }

@@ -8,7 +8,9 @@ import GantryCore
 /// with a diffusion-like Gaussian. Multi-resolution (ANTs-style shrink/σ/iterations).
 public struct Demons: Sendable {
     public var levels: [PyramidLevel] = [PyramidLevel(shrink: 4, sigma: 2, iterations: 40), PyramidLevel(shrink: 2, sigma: 1, iterations: 30), PyramidLevel(shrink: 1, sigma: 0, iterations: 30)]
-    /// Smoothing of each update and of the accumulated velocity field, in voxels of the level.
+    /// Smoothing of each update and of the accumulated velocity field, in mm per voxel of the level's
+    /// image grid (at the finest level the diffusion kernel, 1 mm on the 4 mm velocity grid of the
+    /// benchmark, is then next to nothing: the fluid kernel does the regularising).
     /// A wide fluid kernel with a light diffusion one (4 and 0.5) moved the AAL mean Dice of the
     /// Colin27 benchmark pair from 0.944 (1 and 1) to 0.950, and of a second pair with another
     /// random warp (seed 11) from 0.942 to 0.951, with the smallest Jacobian determinant rising.
@@ -16,6 +18,8 @@ public struct Demons: Sendable {
     public var diffusionSigma: Double = 0.5
     /// Largest update per iteration, in voxels.
     public var maxStep: Double = 0.5
+    /// Whether the finest level keeps the velocity field on a half-resolution grid (see `run`).
+    public var halfResolutionVelocity = true
 
     public init(levels: [PyramidLevel]? = nil) { if let levels { self.levels = levels } }
 
@@ -40,11 +44,24 @@ public struct Demons: Sendable {
             }
             f = try f.with(data: f.data.map { $0 / normF })
             m = try m.with(data: m.data.map { $0 / normM })
-            var vl = try v?.resampled(toShape: f.spatialShape, affine: f.affine) ?? DisplacementField(shape: f.spatialShape, affine: f.affine)
             let gf = Demons.gradient(f)
+            // At full resolution the velocity field lives on the half-resolution grid
+            // (`DisplacementField+Coarse`): the force is computed per fine voxel, averaged down, and
+            // smoothed, summed and exponentiated there; only φ is interpolated back for the warp. The
+            // field is smoothed by 4 voxels anyway, so the coarse grid loses nothing it could carry:
+            // on the Colin27 benchmark pair the whole registration went from 5.9 to 2.0 s with the
+            // AAL mean Dice 0.9504 → 0.9504 (the seed-11 pair 0.9508 → 0.9510) and no folding.
+            let onHalfGrid = level.shrink == 1 && halfResolutionVelocity && f.spatialShape.allSatisfy { $0 >= 8 }
+            let fine = DisplacementField(shape: f.spatialShape, affine: f.affine)
+            let grid = onHalfGrid ? fine.halved() : fine
+            var vl = try v?.resampled(toShape: grid.shape, affine: grid.affine) ?? grid
+            // The 2-voxel mean that brings the force down blurs by ¼ voxel² per axis: the fluid
+            // Gaussian supplies the rest of its variance.
+            let fluid = onHalfGrid ? (fluidSigma * fluidSigma - 0.25).squareRoot() : fluidSigma
             var lastMSE = 0.0
             for _ in 0..<level.iterations {
-                let phi = DisplacementField.exponential(vl)
+                var phi = DisplacementField.exponential(vl)
+                if onHalfGrid { phi = phi.doubled(toShape: fine.shape, affine: fine.affine) }
                 let warped = try Demons.warp(m, through: phi, prealign: prealign)
                 let gm = Demons.gradient(try f.with(data: warped))
                 var update = DisplacementField(shape: f.spatialShape, affine: f.affine)
@@ -85,7 +102,8 @@ public struct Demons: Sendable {
                 update.u = [upX, upY, upZ]
                 let mse = planeMSE.reduce(0, +)
                 lastMSE = mse / Double(f.count)
-                update = try update.smoothed(sigmaMM: fluidSigma * Double(voxel))
+                if onHalfGrid { update = update.halved() }
+                update = try update.smoothed(sigmaMM: fluid * Double(voxel))
                 for c in 0..<3 {
                     vl.u[c].withUnsafeMutableBufferPointer { vb in update.u[c].withUnsafeBufferPointer { ub in
                         let vp = vb.baseAddress!, up = ub.baseAddress!
@@ -97,7 +115,8 @@ public struct Demons: Sendable {
             v = vl
             progress(String(format: "level %d/%d (shrink %d): %d iterations, MSE %.5f", li + 1, levels.count, level.shrink, level.iterations, lastMSE))
         }
-        guard let velocity = v else { throw GantryError.invalidArgument("demons: no levels") }
+        guard let last = v else { throw GantryError.invalidArgument("demons: no levels") }
+        let velocity = last.shape == fixed.spatialShape ? last : last.doubled(toShape: fixed.spatialShape, affine: fixed.affine)
         var negative = velocity
         for c in 0..<3 { negative.u[c] = velocity.u[c].map { -$0 } }
         return Result(velocity: velocity, forward: DisplacementField.exponential(velocity), inverse: DisplacementField.exponential(negative))

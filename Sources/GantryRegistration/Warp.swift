@@ -7,23 +7,30 @@ public enum Warp {
     public static func affine(_ moving: Volume, shape: [Int], affine fixedAffine: Affine, transform: Affine, interpolation: Interpolation = .linear) throws -> (data: [Float], valid: [Bool]) {
         guard let inv = moving.affine.inverse else { throw GantryError.invalidArgument("moving image affine is singular") }
         let m = inv * transform * fixedAffine
-        return sampleAffine(moving, shape: shape, voxelMap: m, interpolation: interpolation)
+        let r = sampleAffine(moving, shape: shape, voxelMap: m, interpolation: interpolation)
+        return (r.data, r.valid)
     }
 
     /// The hot path of affine registration: moving voxel = m·(i, j, k), stepped incrementally along
-    /// x, with the trilinear read inlined (no per-voxel closure or matrix product).
-    static func sampleAffine(_ moving: Volume, shape: [Int], voxelMap m: Affine, interpolation: Interpolation) -> (data: [Float], valid: [Bool]) {
+    /// x, with the trilinear read inlined (no per-voxel closure or matrix product). `extra` holds
+    /// further images on the moving grid one after another (the optimiser's image gradient); they are
+    /// read through the same corners and returned the same way.
+    static func sampleAffine(_ moving: Volume, shape: [Int], voxelMap m: Affine, interpolation: Interpolation,
+                             extra: [Float] = []) -> (data: [Float], valid: [Bool], extra: [Float]) {
         let (nx, ny, nz) = (shape[0], shape[1], shape[2])
         let s = moving.spatialShape
         let (sx, sy, sz) = (s[0], s[1], s[2])
-        var out = [Float](repeating: 0, count: nx * ny * nz)
-        var valid = [Bool](repeating: false, count: nx * ny * nz)
+        let n = nx * ny * nz
+        var out = [Float](repeating: 0, count: n)
+        var valid = [Bool](repeating: false, count: n)
+        let count = moving.count, extras = extra.count / max(count, 1)
+        var outputs = [Float](repeating: 0, count: n * extras)
         let (m00, m10, m20) = (m[0, 0], m[1, 0], m[2, 0])
         let (hx, hy, hz) = (Double(sx) - 0.5, Double(sy) - 0.5, Double(sz) - 0.5)
-        moving.data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { ob in
-                valid.withUnsafeMutableBufferPointer { vb in
-                    let (b, op, vp) = (src.baseAddress!, ob.baseAddress!, vb.baseAddress!)
+        moving.data.withUnsafeBufferPointer { src in extra.withUnsafeBufferPointer { xb in
+        out.withUnsafeMutableBufferPointer { ob in outputs.withUnsafeMutableBufferPointer { eb in
+            valid.withUnsafeMutableBufferPointer { vb in
+                    let (b, xp, op, ep, vp) = (src.baseAddress!, xb.baseAddress, ob.baseAddress!, eb.baseAddress, vb.baseAddress!)
                     Parallel.forEach(nz) { k in
                         for j in 0..<ny {
                             var x = m[0, 1] * Double(j) + m[0, 2] * Double(k) + m[0, 3]
@@ -36,6 +43,7 @@ public enum Warp {
                                 if interpolation == .nearest {
                                     let (a, bb, c) = (min(sx - 1, max(0, Int(x.rounded()))), min(sy - 1, max(0, Int(y.rounded()))), min(sz - 1, max(0, Int(z.rounded()))))
                                     op[row + i] = b[a + sx * (bb + sy * c)]
+                                    for e in 0..<extras { ep![e * n + row + i] = xp![e * count + a + sx * (bb + sy * c)] }
                                     vp[row + i] = true
                                     continue
                                 }
@@ -44,20 +52,23 @@ public enum Warp {
                                 let dx = x0 + 1 < sx ? 1 : 0, dy = y0 + 1 < sy ? sx : 0, dz = z0 + 1 < sz ? sx * sy : 0
                                 let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0)), fz = Float(cz - Double(z0))
                                 let o = x0 + sx * (y0 + sy * z0)
-                                let c00 = b[o] + (b[o + dx] - b[o]) * fx
-                                let c10 = b[o + dy] + (b[o + dy + dx] - b[o + dy]) * fx
-                                let c01 = b[o + dz] + (b[o + dz + dx] - b[o + dz]) * fx
-                                let c11 = b[o + dz + dy] + (b[o + dz + dy + dx] - b[o + dz + dy]) * fx
-                                let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
-                                op[row + i] = c0 + (c1 - c0) * fz
+                                @inline(__always) func lerp(_ b: UnsafePointer<Float>) -> Float {
+                                    let c00 = b[o] + (b[o + dx] - b[o]) * fx
+                                    let c10 = b[o + dy] + (b[o + dy + dx] - b[o + dy]) * fx
+                                    let c01 = b[o + dz] + (b[o + dz + dx] - b[o + dz]) * fx
+                                    let c11 = b[o + dz + dy] + (b[o + dz + dy + dx] - b[o + dz + dy]) * fx
+                                    let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+                                    return c0 + (c1 - c0) * fz
+                                }
+                                op[row + i] = lerp(b)
+                                for e in 0..<extras { ep![e * n + row + i] = lerp(xp! + e * count) }
                                 vp[row + i] = true
                             }
                         }
                     }
-                }
             }
-        }
-        return (out, valid)
+        } } } }
+        return (out, valid, outputs)
     }
 
     /// Moving intensities where `position(i, j, k)` gives the moving voxel coordinates of fixed voxel (i, j, k).
