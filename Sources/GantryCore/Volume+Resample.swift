@@ -4,6 +4,8 @@ public enum Interpolation: String, Sendable, CaseIterable {
     case linear
     /// Nearest neighbour: for label maps (keeps label values).
     case nearest
+    /// Cubic B-spline (`CubicBSpline`): for images where trilinear blur matters; may overshoot at edges.
+    case bspline
 }
 
 extension Volume {
@@ -25,6 +27,7 @@ extension Volume {
         let inFrame = spatialCount
         let sx = src[0], sy = src[1], sz = src[2]
         let nframes = frames
+        let splines = interpolation == .bspline ? (0..<nframes).map { f in CubicBSpline(Array(data[(f * inFrame)..<((f + 1) * inFrame)]), shape: src) } : []
         data.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { o in
                 let sp = s.baseAddress!, op = o.baseAddress!
@@ -44,6 +47,9 @@ extension Volume {
                                 if xi >= 0, yi >= 0, zi >= 0, xi < sx, yi < sy, zi < sz {
                                     row[i] = sb[xi + sx * (yi + sy * zi)]
                                 }
+                            case .bspline:
+                                if x < -0.5 || y < -0.5 || z < -0.5 || x > Double(sx) - 0.5 || y > Double(sy) - 0.5 || z > Double(sz) - 0.5 { continue }
+                                row[i] = splines[f].value(at: (x, y, z))
                             case .linear:
                                 // Inside the grid (with half a voxel of slack clamped to the edge).
                                 if x < -0.5 || y < -0.5 || z < -0.5 || x > Double(sx) - 0.5 || y > Double(sy) - 0.5 || z > Double(sz) - 0.5 { continue }

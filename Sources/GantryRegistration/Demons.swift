@@ -135,8 +135,12 @@ public struct Demons: Sendable {
         guard let inv = m.affine.inverse else { throw GantryError.invalidArgument("moving affine is singular") }
         let t = inv * prealign, mAll = t * phi.affine
         let s = m.spatialShape, nx = phi.shape[0], ny = phi.shape[1], nz = phi.shape[2]
-        let l0 = SIMD3<Double>(t[0, 0], t[0, 1], t[0, 2]), l1 = SIMD3<Double>(t[1, 0], t[1, 1], t[1, 2])
-        let l2 = SIMD3<Double>(t[2, 0], t[2, 1], t[2, 2]), stepX = SIMD3<Double>(mAll[0, 0], mAll[1, 0], mAll[2, 0])
+        let (sx, sy, sz) = (s[0], s[1], s[2])
+        // Voxel coordinates in Float (exact to ~10⁻⁵ voxel on grids of a few hundred voxels).
+        let l0 = SIMD3<Float>(Float(t[0, 0]), Float(t[0, 1]), Float(t[0, 2])), l1 = SIMD3<Float>(Float(t[1, 0]), Float(t[1, 1]), Float(t[1, 2]))
+        let l2 = SIMD3<Float>(Float(t[2, 0]), Float(t[2, 1]), Float(t[2, 2]))
+        let (hx, hy, hz) = (Float(sx) - 0.5, Float(sy) - 0.5, Float(sz) - 0.5)
+        let (ax, ay, az) = (mAll[0, 0], mAll[1, 0], mAll[2, 0])
         var out = [Float](repeating: 0, count: nx * ny * nz)
         m.data.withUnsafeBufferPointer { mb in out.withUnsafeMutableBufferPointer { ob in
         phi.u[0].withUnsafeBufferPointer { a in phi.u[1].withUnsafeBufferPointer { b in phi.u[2].withUnsafeBufferPointer { c in
@@ -145,15 +149,15 @@ public struct Demons: Sendable {
             Parallel.forEach(nz) { k in
                 for j in 0..<ny {
                     let start = mAll.apply((0, Double(j), Double(k)))
-                    var row = SIMD3<Double>(start.0, start.1, start.2)
                     for i in 0..<nx {
                         let o = i + nx * (j + ny * k)
-                        let d = SIMD3<Double>(Double(u0[o]), Double(u1[o]), Double(u2[o]))
-                        let x: Double = row.x + (l0 * d).sum()
-                        let y: Double = row.y + (l1 * d).sum()
-                        let z: Double = row.z + (l2 * d).sum()
-                        if let v = Warp.value(src, s, (x, y, z), .linear) { op[o] = v }
-                        row += stepX
+                        let d = SIMD3<Float>(u0[o], u1[o], u2[o])
+                        // the row start in Double, the step along it exact in Double too, then Float
+                        let x = Float(start.0 + Double(i) * ax) + (l0 * d).sum()
+                        let y = Float(start.1 + Double(i) * ay) + (l1 * d).sum()
+                        let z = Float(start.2 + Double(i) * az) + (l2 * d).sum()
+                        guard x >= -0.5, y >= -0.5, z >= -0.5, x <= hx, y <= hy, z <= hz else { continue }
+                        op[o] = Warp.Corners(sx, sy, sz, x, y, z).read(src)
                     }
                 }
             }

@@ -67,17 +67,8 @@ public struct DisplacementField: Sendable {
                     let x = min(max(Float(i) + l00 * ux + l01 * uy + l02 * uz, 0), hx)
                     let y = min(max(Float(j) + l10 * ux + l11 * uy + l12 * uz, 0), hy)
                     let z = min(max(Float(k) + l20 * ux + l21 * uy + l22 * uz, 0), hz)
-                    let x0 = min(Int(x), max(nx - 2, 0)), y0 = min(Int(y), max(ny - 2, 0)), z0 = min(Int(z), max(nz - 2, 0))
-                    let dx = nx > 1 ? 1 : 0, dy = ny > 1 ? nx : 0, dz = nz > 1 ? nx * ny : 0
-                    let fx = x - Float(x0), fy = y - Float(y0), fz = z - Float(z0)
-                    let c = x0 + nx * (y0 + ny * z0)
-                    @inline(__always) func lerp(_ f: UnsafePointer<Float>) -> Float {
-                        let c00 = f[c] + (f[c + dx] - f[c]) * fx, c10 = f[c + dy] + (f[c + dy + dx] - f[c + dy]) * fx
-                        let c01 = f[c + dz] + (f[c + dz + dx] - f[c + dz]) * fx, c11 = f[c + dz + dy] + (f[c + dz + dy + dx] - f[c + dz + dy]) * fx
-                        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
-                        return c0 + (c1 - c0) * fz
-                    }
-                    p0[o] = ux + lerp(f0); p1[o] = uy + lerp(f1); p2[o] = uz + lerp(f2)
+                    let q = Warp.Corners(nx, ny, nz, x, y, z)
+                    p0[o] = ux + q.read(f0); p1[o] = uy + q.read(f1); p2[o] = uz + q.read(f2)
                 } }
             }
         } } } } } } } } }

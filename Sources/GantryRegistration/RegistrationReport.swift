@@ -9,12 +9,12 @@ import GantryMetrics
 /// label before/after when both label maps are given, Jacobian summary, inverse consistency, time).
 public enum RegistrationJob {
     public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
-                           type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [],
+                           type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [], interpolation: Interpolation = .linear,
                            progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
         let fixed = try VolumeFile.read(fixedPath), moving = try VolumeFile.read(movingPath)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, progress: progress)
-        try NIfTI.write(try r.warp(moving, onto: fixed), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
+        try NIfTI.write(try r.warp(moving, onto: fixed, interpolation: interpolation), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
         try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
         if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: .init(datatype: .float32)) }
         var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue, "seconds": r.seconds,

@@ -7,6 +7,7 @@ public enum Warp {
     public static func affine(_ moving: Volume, shape: [Int], affine fixedAffine: Affine, transform: Affine, interpolation: Interpolation = .linear) throws -> (data: [Float], valid: [Bool]) {
         guard let inv = moving.affine.inverse else { throw GantryError.invalidArgument("moving image affine is singular") }
         let m = inv * transform * fixedAffine
+        if interpolation == .bspline { return sample(moving, shape: shape, interpolation: .bspline) { m.apply((Double($0), Double($1), Double($2))) } }
         let r = sampleAffine(moving, shape: shape, voxelMap: m, interpolation: interpolation)
         return (r.data, r.valid)
     }
@@ -47,21 +48,9 @@ public enum Warp {
                                     vp[row + i] = true
                                     continue
                                 }
-                                let cx = min(max(x, 0), Double(sx - 1)), cy = min(max(y, 0), Double(sy - 1)), cz = min(max(z, 0), Double(sz - 1))
-                                let x0 = min(Int(cx), max(sx - 2, 0)), y0 = min(Int(cy), max(sy - 2, 0)), z0 = min(Int(cz), max(sz - 2, 0))
-                                let dx = x0 + 1 < sx ? 1 : 0, dy = y0 + 1 < sy ? sx : 0, dz = z0 + 1 < sz ? sx * sy : 0
-                                let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0)), fz = Float(cz - Double(z0))
-                                let o = x0 + sx * (y0 + sy * z0)
-                                @inline(__always) func lerp(_ b: UnsafePointer<Float>) -> Float {
-                                    let c00 = b[o] + (b[o + dx] - b[o]) * fx
-                                    let c10 = b[o + dy] + (b[o + dy + dx] - b[o + dy]) * fx
-                                    let c01 = b[o + dz] + (b[o + dz + dx] - b[o + dz]) * fx
-                                    let c11 = b[o + dz + dy] + (b[o + dz + dy + dx] - b[o + dz + dy]) * fx
-                                    let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
-                                    return c0 + (c1 - c0) * fz
-                                }
-                                op[row + i] = lerp(b)
-                                for e in 0..<extras { ep![e * n + row + i] = lerp(xp! + e * count) }
+                                let q = Corners(sx, sy, sz, Float(x), Float(y), Float(z))
+                                op[row + i] = q.read(b)
+                                for e in 0..<extras { ep![e * n + row + i] = q.read(xp! + e * count) }
                                 vp[row + i] = true
                             }
                         }
@@ -77,6 +66,7 @@ public enum Warp {
         var out = [Float](repeating: 0, count: nx * ny * nz)
         var valid = [Bool](repeating: false, count: nx * ny * nz)
         let s = moving.spatialShape
+        let spline = interpolation == .bspline ? CubicBSpline(moving.data, shape: s) : nil
         withoutActuallyEscaping(position) { position in
             moving.data.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { ob in
@@ -86,7 +76,9 @@ public enum Warp {
                             for j in 0..<ny { for i in 0..<nx {
                                 let p = position(i, j, k)
                                 let o = i + nx * (j + ny * k)
-                                if let v = value(sp, s, p, interpolation) { op[o] = v; vp[o] = true }
+                                if let spline {
+                                    if inside(s, p) { op[o] = spline.value(at: p); vp[o] = true }
+                                } else if let v = value(sp, s, p, interpolation) { op[o] = v; vp[o] = true }
                             } }
                         }
                     }
@@ -103,20 +95,44 @@ public enum Warp {
     }
 
     /// The trilinear footprint of a point on the grid (see `inside`): the point clamped into the
-    /// grid, its low and high corner coordinates and its fractions along each axis.
+    /// grid, its low and high corner coordinates, its fractions along each axis, and the offsets of
+    /// the low corner and of the next voxel along each axis (0 on a one-voxel axis). Built once per
+    /// point and read from any number of images on the same grid (a field's three components, an
+    /// image and its gradient).
     struct Corners {
         let x0: Int, y0: Int, z0: Int, x1: Int, y1: Int, z1: Int
         let fx: Float, fy: Float, fz: Float
+        let offset: Int, dx: Int, dy: Int, dz: Int
 
         @inline(__always)
         init(_ s: [Int], _ p: (Double, Double, Double)) {
-            let cx = min(max(p.0, 0), Double(s[0] - 1)), cy = min(max(p.1, 0), Double(s[1] - 1)), cz = min(max(p.2, 0), Double(s[2] - 1))
-            x0 = min(Int(cx), max(s[0] - 2, 0)); y0 = min(Int(cy), max(s[1] - 2, 0)); z0 = min(Int(cz), max(s[2] - 2, 0))
-            x1 = min(x0 + 1, s[0] - 1); y1 = min(y0 + 1, s[1] - 1); z1 = min(z0 + 1, s[2] - 1)
-            fx = Float(cx - Double(x0)); fy = Float(cy - Double(y0)); fz = Float(cz - Double(z0))
+            self.init(s[0], s[1], s[2], Float(p.0), Float(p.1), Float(p.2))
+        }
+
+        @inline(__always)
+        init(_ sx: Int, _ sy: Int, _ sz: Int, _ x: Float, _ y: Float, _ z: Float) {
+            let cx = min(max(x, 0), Float(sx - 1)), cy = min(max(y, 0), Float(sy - 1)), cz = min(max(z, 0), Float(sz - 1))
+            x0 = min(Int(cx), max(sx - 2, 0)); y0 = min(Int(cy), max(sy - 2, 0)); z0 = min(Int(cz), max(sz - 2, 0))
+            x1 = min(x0 + 1, sx - 1); y1 = min(y0 + 1, sy - 1); z1 = min(z0 + 1, sz - 1)
+            fx = cx - Float(x0); fy = cy - Float(y0); fz = cz - Float(z0)
+            offset = x0 + sx * (y0 + sy * z0)
+            dx = x1 - x0; dy = (y1 - y0) * sx; dz = (z1 - z0) * sx * sy
+        }
+
+        /// The trilinear value of image `b` (on the footprint's grid) at the point.
+        @inline(__always)
+        func read(_ b: UnsafePointer<Float>) -> Float {
+            let o = offset
+            let c00 = b[o] + (b[o + dx] - b[o]) * fx
+            let c10 = b[o + dy] + (b[o + dy + dx] - b[o + dy]) * fx
+            let c01 = b[o + dz] + (b[o + dz + dx] - b[o + dz]) * fx
+            let c11 = b[o + dz + dy] + (b[o + dz + dy + dx] - b[o + dz + dy]) * fx
+            let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+            return c0 + (c1 - c0) * fz
         }
     }
 
+    /// Nearest or trilinear (B-spline needs its coefficients first: `sample` builds a `CubicBSpline`).
     @inline(__always)
     static func value(_ b: UnsafePointer<Float>, _ s: [Int], _ p: (Double, Double, Double), _ interpolation: Interpolation) -> Float? {
         guard inside(s, p) else { return nil }
@@ -125,15 +141,7 @@ public enum Warp {
             let (i, j, k) = (min(s[0] - 1, max(0, Int(x.rounded()))), min(s[1] - 1, max(0, Int(y.rounded()))), min(s[2] - 1, max(0, Int(z.rounded()))))
             return b[i + s[0] * (j + s[1] * k)]
         }
-        let q = Corners(s, p)
-        let (x0, y0, z0, x1, y1, z1, fx, fy, fz) = (q.x0, q.y0, q.z0, q.x1, q.y1, q.z1, q.fx, q.fy, q.fz)
-        @inline(__always) func v(_ a: Int, _ bb: Int, _ c: Int) -> Float { b[a + s[0] * (bb + s[1] * c)] }
-        let c00 = v(x0, y0, z0) + (v(x1, y0, z0) - v(x0, y0, z0)) * fx
-        let c10 = v(x0, y1, z0) + (v(x1, y1, z0) - v(x0, y1, z0)) * fx
-        let c01 = v(x0, y0, z1) + (v(x1, y0, z1) - v(x0, y0, z1)) * fx
-        let c11 = v(x0, y1, z1) + (v(x1, y1, z1) - v(x0, y1, z1)) * fx
-        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
-        return c0 + (c1 - c0) * fz
+        return Corners(s, p).read(b)
     }
 
     /// Per-label linear interpolation + argmax: smoother label warping than nearest neighbour.

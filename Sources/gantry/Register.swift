@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GantryCore
 import GantryRegistration
 
 extension Gantry {
@@ -19,6 +20,7 @@ extension Gantry {
         @Option(help: "Label map on the fixed grid, for Dice before/after.") var fixedLabels: String?
         @Option(help: "rigid, affine or syn.") var type: String = "affine"
         @Option(help: "Similarity for the linear part: mse, ncc, lncc (local, bias-robust) or mi (different contrasts).") var metric: String = "ncc"
+        @Option(help: "Interpolation of the warped image: linear or bspline (cubic, sharper; labels are always per-label linear + argmax).") var interpolation: String = "linear"
         @Option(help: "Output folder.") var out: String
         @OptionGroup var compute: ComputeOptions
 
@@ -26,8 +28,9 @@ extension Gantry {
             try compute.apply()
             guard let t = RegistrationType(rawValue: type) else { throw ValidationError("--type must be rigid, affine or syn") }
             guard let m = Similarity(rawValue: metric) else { throw ValidationError("--metric must be mse, ncc, lncc or mi") }
+            guard let interp = Interpolation(rawValue: interpolation), interp != .nearest else { throw ValidationError("--interpolation must be linear or bspline") }
             let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
-                                                 type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst())) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
+                                                 type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
             var line = String(format: "%@ registration in %.1f s", t.rawValue, report["seconds"] as? Double ?? 0)
             if let b = report["mean_dice_before"] as? Double, let a = report["mean_dice_after"] as? Double { line += String(format: "; mean Dice %.3f → %.3f", b, a) }
             if let j = report["jacobian_min"] as? Double { line += String(format: "; min Jacobian %.3f", j) }

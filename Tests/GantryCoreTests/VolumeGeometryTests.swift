@@ -61,7 +61,12 @@ final class VolumeGeometryTests: XCTestCase {
         let v = try ramp([5, 6, 7], affine: .scaling([1.5, 1.5, 2], origin: [3, 4, 5]))
         for interp in Interpolation.allCases {
             let r = try v.resampled(toShape: v.shape, affine: v.affine, interpolation: interp)
-            XCTAssertEqual(r.data, v.data, "\(interp)")
+            if interp == .bspline {
+                // the spline passes through the samples up to Float rounding of its coefficients
+                XCTAssertLessThan(zip(r.data, v.data).map { abs($0 - $1) }.max() ?? 1, 1e-4)
+            } else {
+                XCTAssertEqual(r.data, v.data, "\(interp)")
+            }
         }
     }
 

@@ -17,14 +17,18 @@ extension RegisterStageKind {
         ["warped": "warped.nii.gz", "labels": "warped_labels.nii.gz", "transform": "affine.txt", "report": "registration.json"]
     }
     public static var parameters: [ParameterSpec] {
-        [ParameterSpec("metric", .string, default: .string("ncc"), help: "mse, ncc or mi (different contrasts) for the linear part")]
+        [ParameterSpec("metric", .string, default: .string("ncc"), help: "mse, ncc or mi (different contrasts) for the linear part"),
+         ParameterSpec("interpolation", .string, default: .string("linear"), help: "linear or bspline (cubic) for the warped image; labels are always per-label linear + argmax")]
     }
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let metric = Similarity(rawValue: parameters["metric"]?.stringValue ?? "ncc") else { throw GantryError.invalidArgument("metric must be mse, ncc or mi") }
+        guard let interpolation = Interpolation(rawValue: parameters["interpolation"]?.stringValue ?? "linear"), interpolation != .nearest else {
+            throw GantryError.invalidArgument("interpolation must be linear or bspline")
+        }
         guard let folder = outputs["warped"].map({ ($0 as NSString).deletingLastPathComponent }) else { return }
         _ = try RegistrationJob.run(fixed: try inputs.path("fixed"), moving: try inputs.path("moving"), movingLabels: try inputs.path("moving_labels"),
-                                    fixedLabels: inputs.optionalPath("fixed_labels"), type: type, metric: metric, out: folder)
+                                    fixedLabels: inputs.optionalPath("fixed_labels"), type: type, metric: metric, out: folder, interpolation: interpolation)
     }
 }
 
