@@ -91,6 +91,42 @@ public struct DisplacementField: Sendable {
         return phi
     }
 
+    /// The numerical inverse w of x ↦ x + u(x) on the same grid, so that y ↦ y + w(y) undoes it:
+    /// the fixed-point iteration w ← −u(y + w(y)) (Chen et al. 2008), which converges where the
+    /// mapping is invertible with a Lipschitz constant of u below 1 (any smooth, unfolded field).
+    /// Stops when the largest residual |w(y) + u(y + w(y))| is below `tolerance` mm. For a field
+    /// that is exp(v) the exact inverse is exp(−v); this is for fields that came without one.
+    public func inverted(tolerance: Float = 1e-3, maxIterations: Int = 50) -> DisplacementField {
+        var w = self
+        for c in 0..<3 { w.u[c] = u[c].map { -$0 } }
+        for _ in 0..<maxIterations {
+            // (u ∘ w)(y) = w(y) + u(y + w(y)), so the update −u(y + w(y)) is w − (u ∘ w)
+            let uw = composed(after: w)
+            var residual: Float = 0
+            for c in 0..<3 {
+                w.u[c].withUnsafeMutableBufferPointer { wb in uw.u[c].withUnsafeBufferPointer { ub in
+                    for o in 0..<wb.count {
+                        residual = max(residual, abs(ub[o]))
+                        wb[o] -= ub[o]
+                    }
+                } }
+            }
+            if residual < tolerance { break }
+        }
+        return w
+    }
+
+    /// A displacement field read back from a [x, y, z, 3] volume in mm (RAS), as `volume()` writes it
+    /// (and as Gantry's `field.nii.gz`).
+    public init(volume v: Volume) throws {
+        guard v.shape.count == 4, v.shape[3] == 3 else {
+            throw GantryError.invalidArgument("a displacement field needs shape [x, y, z, 3], not \(v.shape)")
+        }
+        let n = v.spatialCount
+        self.init(shape: Array(v.shape.prefix(3)), affine: v.affine)
+        for c in 0..<3 { u[c] = Array(v.data[(c * n)..<((c + 1) * n)]) }
+    }
+
     /// Jacobian determinant of x ↦ x + u(x) at every voxel (central differences, world mm).
     public func jacobianDeterminant() -> [Float] {
         let s = shape, sp = affine.columnNorms

@@ -15,32 +15,50 @@ public struct RegistrationResult: Sendable {
     public var inverseField: DisplacementField?
     public var seconds: Double
 
-    /// Moving-image voxel coordinates for every voxel of a target grid (`shape`, `gridAffine`).
-    func positions(moving: Volume, shape: [Int], gridAffine: Affine) throws -> (Int, Int, Int) -> (Double, Double, Double) {
-        guard let toMoving = moving.affine.inverse else { throw GantryError.invalidArgument("moving image affine is singular") }
-        let t = toMoving * affine
-        let f = field
-        let fv = field?.toVoxel
-        return { i, j, k in
-            var w = gridAffine.apply((Double(i), Double(j), Double(k)))
-            if let f, let fv {
-                let u = f.value(atVoxel: fv.apply(w))
-                w = (w.0 + Double(u.0), w.1 + Double(u.1), w.2 + Double(u.2))
-            }
-            return t.apply(w)
+    typealias PointMap = ((Double, Double, Double)) -> (Double, Double, Double)
+
+    /// Fixed world → moving world: x ↦ A(x + u(x)).
+    func forwardMap() -> PointMap {
+        let a = affine, f = field, fv = field?.toVoxel
+        return { x in
+            guard let f, let fv else { return a.apply(x) }
+            let u = f.value(atVoxel: fv.apply(x))
+            return a.apply((x.0 + Double(u.0), x.1 + Double(u.1), x.2 + Double(u.2)))
         }
     }
 
-    /// `moving` resampled onto `grid`'s voxels (its affine and header kept): trilinear for images.
-    public func warp(_ moving: Volume, onto grid: Volume, interpolation: Interpolation = .linear) throws -> Volume {
-        let p = try positions(moving: moving, shape: grid.spatialShape, gridAffine: grid.affine)
-        return try grid.with(data: Warp.sample(moving, shape: grid.spatialShape, interpolation: interpolation, position: p).data)
+    /// Moving world → fixed world: y ↦ z + w(z), z = A⁻¹y, w the inverse field — the exact
+    /// `inverseField` when the registration made one, else `field.inverted()`.
+    func inverseMap() throws -> PointMap {
+        guard let back = affine.inverse else { throw GantryError.invalidArgument("the affine transform is singular") }
+        let w = inverseField ?? field?.inverted(), wv = w?.toVoxel
+        return { y in
+            let z = back.apply(y)
+            guard let w, let wv else { return z }
+            let d = w.value(atVoxel: wv.apply(z))
+            return (z.0 + Double(d.0), z.1 + Double(d.1), z.2 + Double(d.2))
+        }
     }
 
-    /// A label map resampled onto `grid` (per-label linear interpolation + argmax).
-    public func warpLabels(_ labels: Volume, onto grid: Volume) throws -> Volume {
+    /// Source-image voxel coordinates for every voxel of a target grid (`gridAffine`): forward, the
+    /// source is on the moving side and the grid on the fixed side; `inverse`, the other way round.
+    func positions(source: Volume, gridAffine: Affine, inverse: Bool = false) throws -> (Int, Int, Int) -> (Double, Double, Double) {
+        guard let toSource = source.affine.inverse else { throw GantryError.invalidArgument("image affine is singular") }
+        let map = inverse ? try inverseMap() : forwardMap()
+        return { i, j, k in toSource.apply(map(gridAffine.apply((Double(i), Double(j), Double(k))))) }
+    }
+
+    /// `image` resampled onto `grid`'s voxels (its affine and header kept): the moving image onto
+    /// the fixed grid, or with `inverse` an image on the fixed side onto the moving grid.
+    public func warp(_ image: Volume, onto grid: Volume, interpolation: Interpolation = .linear, inverse: Bool = false) throws -> Volume {
+        let p = try positions(source: image, gridAffine: grid.affine, inverse: inverse)
+        return try grid.with(data: Warp.sample(image, shape: grid.spatialShape, interpolation: interpolation, position: p).data)
+    }
+
+    /// A label map resampled onto `grid` (per-label linear interpolation + argmax), either direction.
+    public func warpLabels(_ labels: Volume, onto grid: Volume, inverse: Bool = false) throws -> Volume {
         let values = Set(labels.data.map { Int($0.rounded()) }).filter { $0 != 0 }.sorted()
-        let p = try positions(moving: labels, shape: grid.spatialShape, gridAffine: grid.affine)
+        let p = try positions(source: labels, gridAffine: grid.affine, inverse: inverse)
         return try grid.with(data: Warp.labels(labels, labels: values, shape: grid.spatialShape, position: p))
     }
 

@@ -5,8 +5,9 @@ import GantryMetrics
 
 /// Runs a registration and writes its outputs into a folder: `warped.nii.gz` (moving on the fixed
 /// grid), `warped_labels.nii.gz`, `affine.txt` (ITK/ANTs text, LPS), `field.nii.gz` (displacement
-/// [x, y, z, 3] in mm, RAS, on the fixed grid reoriented to RAS) and `registration.json` (Dice per
-/// label before/after when both label maps are given, Jacobian summary, inverse consistency, time).
+/// [x, y, z, 3] in mm, RAS, on the fixed grid reoriented to RAS), `inverse_field.nii.gz` (the exact
+/// inverse, exp(−v)) and `registration.json` (Dice per label before/after when both label maps are
+/// given, Jacobian summary, inverse consistency, time).
 public enum RegistrationJob {
     public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
                            type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [], interpolation: Interpolation = .linear,
@@ -17,6 +18,7 @@ public enum RegistrationJob {
         try NIfTI.write(try r.warp(moving, onto: fixed, interpolation: interpolation), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
         try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
         if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: .init(datatype: .float32)) }
+        if let f = r.inverseField { try NIfTI.write(try f.volume(), to: out + "/inverse_field.nii.gz", options: .init(datatype: .float32)) }
         var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue, "seconds": r.seconds,
                                      "affine_ras": (0..<4).map { i in (0..<4).map { r.affine[i, $0] } }]
         if let j = r.jacobian { report["jacobian_min"] = j.min; report["jacobian_nonpositive_fraction"] = j.negativeFraction }
@@ -48,5 +50,21 @@ public enum RegistrationJob {
         }
         try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
         return report
+    }
+
+    /// A transform saved by `run` (or by ANTs/ITK for the affine): `affine.txt` (ITK text; identity
+    /// when nil), optional `field.nii.gz` and `inverse_field.nii.gz`.
+    public static func loadTransform(affine: String?, field: String?, inverseField: String?) throws -> RegistrationResult {
+        let a = try affine.map { path -> Affine in
+            guard let text = String(bytes: try FileIO.readAll(path), encoding: .utf8) else { throw GantryError.invalidFile(path: path, problem: "not a text file") }
+            return try ITKTransformFile.parse(text, path: path)
+        } ?? .identity
+        func read(_ path: String?) throws -> DisplacementField? {
+            guard let path else { return nil }
+            do { return try DisplacementField(volume: try VolumeFile.read(path)) } catch let GantryError.invalidArgument(problem) {
+                throw GantryError.invalidFile(path: path, problem: problem)
+            }
+        }
+        return RegistrationResult(affine: a, field: try read(field), inverseField: try read(inverseField), seconds: 0)
     }
 }

@@ -9,7 +9,7 @@ struct Gantry: ParsableCommand {
         commandName: "gantry",
         abstract: "Medical-imaging pipelines: NIfTI/HDF5 I/O, reconstruction, segmentation, registration, reports.",
         version: GantryVersion.string,
-        subcommands: [Run.self, Stages.self, Recon.self, Mask.self, Register.self, Segment.self, Train.self, Dice.self, Info.self, Convert.self, Phantom.self, Snapshot.self]
+        subcommands: [Run.self, Stages.self, Recon.self, Mask.self, Register.self, WarpImage.self, Segment.self, Train.self, Dice.self, Info.self, Convert.self, Phantom.self, Snapshot.self]
     )
 }
 
