@@ -211,10 +211,16 @@ extension Tensor {
     }
 
     /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs).
-    /// Stride 1 goes to `convolveShifted`; otherwise work units are (output plane, tile of ~8k output
-    /// voxels), each gathering its patches and running one GEMM writing straight into the output.
+    /// Few output channels go to `convolveDirect` (unless Winograd takes the layer), stride 1 to
+    /// `convolveShifted`; otherwise work units are (output plane, tile of ~8k output voxels), each
+    /// gathering its patches and running one GEMM writing straight into the output.
     static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col,
                          bias: UnsafePointer<Float>? = nil) -> [Float] {
+        let winograd = geo.stride == [1, 1, 1] && winogradApplies(cin: cin, cout: cout, groups: g, geometry: PaddedGeometry(
+            d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation))
+        if !winograd, directApplies(cout: cout, groups: g) {
+            return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
+        }
         if geo.stride == [1, 1, 1] {
             let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
             return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: padded, bias: bias)

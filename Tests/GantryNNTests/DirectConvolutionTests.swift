@@ -1,0 +1,78 @@
+import GantryCore
+@testable import GantryNN
+import XCTest
+
+/// The direct few-output-channel convolution against a plain loop over the definition, and its
+/// gradients against the GEMM paths it replaces (which the parity tests check against PyTorch).
+final class DirectConvolutionTests: XCTestCase {
+    /// y[b, co, z, y, x] = bias[co] + Σ w[co, ci, a, b, c] · x[b, ci, z·s − p + a·dil, …] (0 outside).
+    func reference(_ x: Tensor, _ w: Tensor, _ bias: Tensor, _ p: ConvParameters) -> (shape: [Int], data: [Float]) {
+        let (n, cin, d, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+        let (cout, kd, kh, kw) = (w.shape[0], w.shape[2], w.shape[3], w.shape[4])
+        let (s, pd, dl) = (p.stride, p.padding, p.dilation)
+        let od = (d + 2 * pd[0] - dl[0] * (kd - 1) - 1) / s[0] + 1, oh = (h + 2 * pd[1] - dl[1] * (kh - 1) - 1) / s[1] + 1
+        let ow = (wd + 2 * pd[2] - dl[2] * (kw - 1) - 1) / s[2] + 1
+        var out = [Float](repeating: 0, count: n * cout * od * oh * ow)
+        for b in 0..<n { for co in 0..<cout { for z in 0..<od { for y in 0..<oh { for xx in 0..<ow {
+            var acc = Double(bias.data[co])
+            for ci in 0..<cin { for a in 0..<kd { for bb in 0..<kh { for c in 0..<kw {
+                let iz = z * s[0] - pd[0] + a * dl[0], iy = y * s[1] - pd[1] + bb * dl[1], ix = xx * s[2] - pd[2] + c * dl[2]
+                guard iz >= 0, iz < d, iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                acc += Double(w.data[(((co * cin + ci) * kd + a) * kh + bb) * kw + c]) * Double(x.data[(((b * cin + ci) * d + iz) * h + iy) * wd + ix])
+            } } } }
+            out[(((b * cout + co) * od + z) * oh + y) * ow + xx] = Float(acc)
+        } } } } }
+        return ([n, cout, od, oh, ow], out)
+    }
+
+    func run(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ p: ConvParameters, direct: Bool) throws -> (y: Tensor, gx: [Float], gw: [Float]) {
+        let saved = Tensor.directEnabled
+        Tensor.directEnabled = direct
+        defer { Tensor.directEnabled = saved }
+        x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+        let y = try x.conv(w, bias: b, p)
+        (y * Tensor(uniform: y.shape, bound: 1, seed: 9, requiresGrad: false)).sum().backward()
+        return (y, x.grad ?? [], w.grad ?? [])
+    }
+
+    func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+        XCTAssertEqual(a.count, b.count)
+        let scale = b.map { abs($0) }.max() ?? 1
+        return zip(a, b).map { abs($0 - $1) }.max().map { $0 / max(scale, 1e-12) } ?? 0
+    }
+
+    func testMatchesTheDefinitionAndTheGEMMPaths() throws {
+        let cases: [(String, [Int], [Int], ConvParameters)] = [
+            ("3×3×3 stride 1 padding 1, 4 → 4", [1, 4, 9, 10, 21], [4, 4, 3, 3, 3], .uniform(padding: 1)),
+            ("3×3×3 stride 2 padding 1, 4 → 8 (U-Net down)", [2, 4, 11, 12, 13], [8, 4, 3, 3, 3], .uniform(stride: 2, padding: 1)),
+            ("stride (1, 2, 3), dilation 2, 5 → 11 (two register blocks)", [1, 5, 9, 14, 30], [11, 5, 3, 3, 2], ConvParameters(stride: [1, 2, 3], padding: [2, 1, 0], dilation: [2, 2, 2])),
+            ("2D 3×3, 6 → 3", [2, 6, 17, 19], [3, 6, 3, 3], .uniform(padding: 1, dims: 2)),
+            ("1×1×1 stride 2, 3 → 16", [1, 3, 8, 9, 10], [16, 3, 1, 1, 1], .uniform(stride: 2)),
+        ]
+        for (name, xs, ws, p) in cases {
+            let x = Tensor(uniform: xs, bound: 1, seed: 1, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 2, requiresGrad: true)
+            let b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3, requiresGrad: true)
+            XCTAssertTrue(Tensor.directApplies(cout: ws[0], groups: 1), name)
+            let fast = try run(x, w, b, p, direct: true), gemm = try run(x, w, b, p, direct: false)
+            let is2D = xs.count == 4
+            let x5 = is2D ? Tensor(shape: [xs[0], xs[1], 1, xs[2], xs[3]], data: x.data) : x
+            let w5 = is2D ? Tensor(shape: [ws[0], ws[1], 1, ws[2], ws[3]], data: w.data) : w
+            let p5 = is2D ? ConvParameters(stride: [1] + p.stride, padding: [0] + p.padding, dilation: [1] + p.dilation) : p
+            let ref = reference(x5, w5, b, p5)
+            XCTAssertEqual(fast.y.count, ref.data.count, name)
+            // the kernel itself, called directly (the paths can agree bit for bit: both sum Cin·k³
+            // products in the same order with fused multiply-adds)
+            let geo = Im2Col(c: xs[1], d: x5.shape[2], h: x5.shape[3], w: x5.shape[4], kd: w5.shape[2], kh: w5.shape[3], kw: w5.shape[4],
+                             od: ref.shape[2], oh: ref.shape[3], ow: ref.shape[4], stride: p5.stride, padding: p5.padding, dilation: p5.dilation)
+            let raw = x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in b.data.withUnsafeBufferPointer { bb in
+                Tensor.convolveDirect(xb.baseAddress!, n: xs[0], cin: xs[1], weight: wb.baseAddress!, cout: ws[0], geometry: geo, bias: bb.baseAddress!)
+            } } }
+            XCTAssertLessThan(relativeError(raw, ref.data), 1e-5, "\(name) kernel")
+            print("direct conv \(name): vs definition \(relativeError(fast.y.data, ref.data)), dx vs GEMM \(relativeError(fast.gx, gemm.gx)), dw vs GEMM \(relativeError(fast.gw, gemm.gw))")
+            XCTAssertLessThan(relativeError(fast.y.data, ref.data), 1e-5, "\(name) output")
+            XCTAssertLessThan(relativeError(gemm.y.data, ref.data), 1e-5, "\(name) GEMM output")
+            XCTAssertLessThan(relativeError(fast.gx, gemm.gx), 1e-5, "\(name) input gradient")
+            XCTAssertLessThan(relativeError(fast.gw, gemm.gw), 1e-5, "\(name) weight gradient")
+        }
+    }
+}
