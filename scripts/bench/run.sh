@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${BENCH_REPEATS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 WORK=${BENCH_DIR:-bench-work}
 PY=.venv-peers/bin/python
 ONLY=${BENCH_ONLY:-nifti fft pics nn segnet rim recon-quality registration}
@@ -40,8 +41,12 @@ fi
 if "$PY" -c "import torch" 2>/dev/null; then
   if want nn; then
     section nn "tensor engine: Gantry vs PyTorch CPU (2 threads)"
-    "$BENCH" nn "$WORK" 3 | log
-    "$PY" scripts/bench/peers_nn.py 3 | log
+    # Rounds alternate Gantry and the peer (the machine's speed drifts by tens of per cent over
+    # minutes); the report takes the median of the rounds.
+    for round in $(seq "$ROUNDS"); do
+      "$BENCH" nn "$WORK" 3 | log
+      "$PY" scripts/bench/peers_nn.py 3 | log
+    done
     for i in 0 1 2 3 4 5; do
       "$BENCH" nn-memory "$WORK" "$i" | log
       "$PY" scripts/bench/peers_nn.py memory "$i" | log
@@ -49,8 +54,10 @@ if "$PY" -c "import torch" 2>/dev/null; then
   fi
   if want segnet; then
     section segnet "segmentation networks: Gantry vs MONAI"
-    "$BENCH" segnet "$WORK" 3 | log
-    if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py 3 | log; fi
+    for round in $(seq "$ROUNDS"); do
+      "$BENCH" segnet "$WORK" 3 | log
+      if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py 3 | log; fi
+    done
     "$BENCH" segnet-full "$WORK" | log
     if "$PY" -c "import monai" 2>/dev/null; then "$PY" scripts/bench/peers_segnet.py full | log; fi
     for i in 0 1 2; do "$BENCH" segnet-memory "$WORK" "$i" 64 | log; done

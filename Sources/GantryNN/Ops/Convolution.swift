@@ -303,10 +303,15 @@ struct Im2Col {
 
     /// The adjoint of `gather`: input gradient += patches.
     func scatterAdd(_ cols: [Float], z: Int, rows: Range<Int>? = nil, into gx: inout [Float]) {
+        gx.withUnsafeMutableBufferPointer { gb in scatterAdd(cols, z: z, rows: rows, into: gb.baseAddress!) }
+    }
+
+    /// `scatterAdd` into a raw buffer of c·d·h·w values (callers keep concurrent writers apart).
+    func scatterAdd(_ cols: [Float], z: Int, rows: Range<Int>? = nil, into gp: UnsafeMutablePointer<Float>) {
         let rows = rows ?? 0..<oh
         let plane = rows.count * ow
-        cols.withUnsafeBufferPointer { cb in gx.withUnsafeMutableBufferPointer { gb in
-            let (cp, gp) = (cb.baseAddress!, gb.baseAddress!)
+        cols.withUnsafeBufferPointer { cb in
+            let cp = cb.baseAddress!
             var row = 0
             for ci in 0..<c { for a in 0..<kd { for bb in 0..<kh { for cc in 0..<kw {
                 let iz = z * stride[0] - padding[0] + a * dilation[0]
@@ -330,6 +335,6 @@ struct Im2Col {
                     }
                 }
             } } } }
-        } }
+        }
     }
 }

@@ -27,33 +27,32 @@ extension Tensor {
         let K = coutG * kd * kh * kw, plane = ih * iw
         let xData = data, wData = weight.data
         BLAS.useSingleThreadInsideParallelJobs()
-        // Jobs over (sample, group, chunk of input planes), so one sample still uses every core. Each
-        // chunk scatters into its own output buffer (neighbouring planes overlap in depth); the
-        // buffers are added in job order, so results do not depend on thread timing.
-        let chunks = max(1, min(id, Parallel.threads)), outVol = od * oh * ow
-        var partial = [[Float]](repeating: [], count: n * g * chunks)
-        let lock = NSLock()
-        Parallel.forEach(n * g * chunks) { job in
-            let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
-            var local = [Float](repeating: 0, count: coutG * outVol)
-            var cols = [Float](repeating: 0, count: K * plane)
-            for z in (id * ch / chunks)..<(id * (ch + 1) / chunks) {
-                // The input plane's channels are read in place (row stride = one channel's volume).
-                wData.withUnsafeBufferPointer { wb in xData.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
-                    BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K,
-                               b: xb.baseAddress! + ((b * cin + gi * cinG) * id + z) * plane, c: cb.baseAddress!, ldb: id * plane)
-                } } }
-                geo.scatterAdd(cols, z: z, into: &local)
-            }
-            lock.lock(); partial[job] = local; lock.unlock()
-        }
+        // Input plane z scatters into output planes z·s − p … z·s − p + (kd − 1)·dil, so planes P =
+        // ⌈extent / s⌉ apart never touch the same output plane: the planes run in P passes (z ≡ 0, 1,
+        // … mod P), each pass's planes in parallel, scattering straight into the output. Every output
+        // value receives its terms in a fixed order (pass by pass), so results do not depend on thread
+        // timing — and there are no per-thread output copies to clear and add up.
+        let extent = dl[0] * (kd - 1) + 1, passes = max(1, min(id, (extent + sp[0] - 1) / sp[0]))
+        let outVol = od * oh * ow
         var y = [Float](repeating: 0, count: n * cout * outVol)
         y.withUnsafeMutableBufferPointer { yb in
-            for job in 0..<(n * g * chunks) {
-                let gi = (job / chunks) % g, b = job / (chunks * g), base = (b * cout + gi * coutG) * outVol
-                partial[job].withUnsafeBufferPointer { src in cblas_saxpy(Int32(src.count), 1, src.baseAddress!, 1, yb.baseAddress! + base, 1) }
+            let yp = yb.baseAddress!
+            for pass in 0..<passes {
+                let planes = (id - pass + passes - 1) / passes
+                Parallel.forEach(n * g * planes) { job in
+                    let z = pass + (job % planes) * passes, gi = (job / planes) % g, b = job / (planes * g)
+                    var cols = [Float](repeating: 0, count: K * plane)
+                    // The input plane's channels are read in place (row stride = one channel's volume).
+                    wData.withUnsafeBufferPointer { wb in xData.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
+                        BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K,
+                                   b: xb.baseAddress! + ((b * cin + gi * cinG) * id + z) * plane, c: cb.baseAddress!, ldb: id * plane)
+                    } } }
+                    geo.scatterAdd(cols, z: z, into: yp + (b * cout + gi * coutG) * outVol)
+                }
             }
         }
+        let chunks = max(1, min(id, Parallel.threads))
+        let lock = NSLock()
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
         return Tensor.result(shape: outShape, data: consume y, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
