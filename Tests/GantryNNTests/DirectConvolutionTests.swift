@@ -75,4 +75,30 @@ final class DirectConvolutionTests: XCTestCase {
             XCTAssertLessThan(relativeError(fast.gw, gemm.gw), 1e-5, "\(name) weight gradient")
         }
     }
+
+    /// Transposed convolutions by output phases against the column-and-scatter path (which the
+    /// parity tests check against PyTorch's conv_transpose), including phases no tap reaches.
+    func testTransposedByPhasesMatchesTheScatterPath() throws {
+        let cases: [(String, [Int], [Int], ConvParameters, [Int])] = [
+            ("k3 s2 p1 op1 (MONAI up-sampling), 16 → 4", [1, 16, 6, 7, 9], [16, 4, 3, 3, 3], .uniform(stride: 2, padding: 1), [1, 1, 1]),
+            ("k3 s2 p1 op1, 8 → 11, batch 2", [2, 8, 5, 4, 6], [8, 11, 3, 3, 3], .uniform(stride: 2, padding: 1), [1, 1, 1]),
+            ("k2 s3 (phases without taps), 3 → 5", [1, 3, 4, 5, 3], [3, 5, 2, 2, 2], .uniform(stride: 3), [0, 0, 0]),
+            ("k3 stride (1, 2, 2) dilation 2 padding 2, 5 → 6", [1, 5, 4, 6, 5], [5, 6, 3, 3, 3], ConvParameters(stride: [1, 2, 2], padding: [2, 2, 2], dilation: [2, 2, 2]), [0, 1, 0]),
+            ("2D k3 s2 p1 op1, 6 → 3", [2, 6, 7, 9], [6, 3, 3, 3], .uniform(stride: 2, padding: 1, dims: 2), [1, 1]),
+        ]
+        for (name, xs, ws, p, op) in cases {
+            let x = Tensor(uniform: xs, bound: 1, seed: 4, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 5, requiresGrad: true)
+            let b = Tensor(uniform: [ws[1]], bound: 0.5, seed: 6, requiresGrad: true)
+            func run(_ direct: Bool) throws -> Tensor {
+                let saved = Tensor.directEnabled
+                Tensor.directEnabled = direct
+                defer { Tensor.directEnabled = saved }
+                return try x.convTranspose(w, bias: b, p, outputPadding: op)
+            }
+            let phases = try run(true), scatter = try run(false)
+            XCTAssertEqual(phases.shape, scatter.shape, name)
+            print("transposed by phases \(name): relative error \(relativeError(phases.data, scatter.data))")
+            XCTAssertLessThan(relativeError(phases.data, scatter.data), 1e-5, name)
+        }
+    }
 }

@@ -32,21 +32,179 @@ extension Tensor {
     /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`).
     static func convolveDirect(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, geometry geo: Im2Col,
                                bias: UnsafePointer<Float>? = nil) -> [Float] {
-        let (d, h, w, od, oh, ow) = (geo.d, geo.h, geo.w, geo.od, geo.oh, geo.ow)
+        let (od, oh, ow) = (geo.od, geo.oh, geo.ow)
         let (kd, kh, kw) = (geo.kd, geo.kh, geo.kw), taps = kd * kh * kw
         let (sz, sy, sx) = (geo.stride[0], geo.stride[1], geo.stride[2])
-        let (pz, py, px) = (geo.padding[0], geo.padding[1], geo.padding[2])
         let (dz, dy, dx) = (geo.dilation[0], geo.dilation[1], geo.dilation[2])
-        // Padded input, x split into sx phases: value at padded column c lives in phase c % sx,
-        // position c / sx; rows are sx·wq long with two lanes of slack for the last run's reads.
-        let dp = d + 2 * pz, hp = h + 2 * py, wp = w + 2 * px
-        let L = Lane.scalarCount
-        let wq = (wp + sx - 1) / sx + 2 * L, rowPitch = sx * wq, planePitch = hp * rowPitch, channelPitch = dp * planePitch
-        // Written plane by plane in parallel, zeros included (a zero-filled allocation would be one
-        // serial memset of the whole buffer first).
-        let padded = [Float](unsafeUninitializedCapacity: n * cin * channelPitch) { pb, initialised in
+        let input = DirectInput(x, n: n, channels: cin, size: [geo.d, geo.h, geo.w], before: geo.padding, after: geo.padding, phases: sx)
+        let wt = directWeights(cout: cout, cin: cin, taps: taps) { co, ci, t in weight[(co * cin + ci) * taps + t] }
+        // Each tap's offset within a channel: plane and row of the tap, phase and position along x.
+        var offsets = [Int]()
+        for a in 0..<kd { for b in 0..<kh { for c in 0..<kw {
+            offsets.append(a * dz * input.planePitch + b * dy * input.rowPitch + input.column(c * dx))
+        } } }
+        let outPlane = oh * ow, outVolume = od * outPlane
+        return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
+            let op = ob.baseAddress!
+            input.data.withUnsafeBufferPointer { ib in
+                Parallel.forEach(n * od * oh, work: n * cout * outVolume * cin * taps) { job in
+                    let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
+                    let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
+                    directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias) { co, i in
+                        op + ((b * cout + co) * od + z) * outPlane + y * ow + i
+                    } store: { dst, v in dst.pointee = v }
+                }
+            }
+            initialised = n * cout * outVolume
+        }
+    }
+
+    /// Weights as [block][cin][tap][B lanes] (zero lanes past cout), each tap's B values adjacent.
+    static func directWeights(cout: Int, cin: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
+        let B = directBlock, blocks = (cout + B - 1) / B
+        var wt = [Float](repeating: 0, count: blocks * cin * taps * B)
+        for co in 0..<cout { for ci in 0..<cin { for t in 0..<taps {
+            wt[(((co / B) * cin + ci) * taps + t) * B + co % B] = value(co, ci, t)
+        } } }
+        return wt
+    }
+
+    /// One output row of `count` voxels for every output channel: runs of 2 lanes outside, blocks of
+    /// 4 channels inside (a run's input — Cin·taps rows of 2 lanes — stays in L1 for every block).
+    /// Input voxel i of tap t of channel ci is `row[ci·channelPitch + offsets[t] + i]`; output voxel
+    /// i of channel co goes to `target(co, i)` through `store` (plain, or strided for a phase of a
+    /// transposed convolution).
+    @inline(__always)
+    static func directRow(_ row: UnsafePointer<Float>, cin: Int, channelPitch: Int, offsets: [Int], weights: [Float], cout: Int, count: Int,
+                          bias: UnsafePointer<Float>?, target: (Int, Int) -> UnsafeMutablePointer<Float>,
+                          store: (UnsafeMutablePointer<Float>, Float) -> Void) {
+        let B = directBlock, L = Lane.scalarCount, taps = offsets.count, blocks = (cout + B - 1) / B
+        offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
+            let (offs, w0) = (ob.baseAddress!, wb.baseAddress!)
+            for xs in stride(from: 0, to: count, by: 2 * L) {
+                for blk in 0..<blocks {
+                    let wBlock = w0 + blk * cin * taps * B
+                    let co0 = blk * B, lanes = min(B, cout - co0)
+                    // accumulators 0–3: channels co0…co0+3 at voxels xs…xs+L−1; 4–7: the next L voxels
+                    var acc = (Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane())
+                    for ci in 0..<cin {
+                        let src = row + ci * channelPitch + xs
+                        let wc = wBlock + ci * taps * B
+                        for t in 0..<taps {
+                            let k = wc + t * B
+                            let v = UnsafeRawPointer(src + offs[t]).loadUnaligned(as: Lane.self)
+                            let u = UnsafeRawPointer(src + offs[t] + L).loadUnaligned(as: Lane.self)
+                            #if GANTRY_FMA
+                            // hardware FMA (Package.swift builds for x86-64-v3/v4 where the CPU has it)
+                            acc.0 = acc.0.addingProduct(v, k[0]); acc.1 = acc.1.addingProduct(v, k[1])
+                            acc.2 = acc.2.addingProduct(v, k[2]); acc.3 = acc.3.addingProduct(v, k[3])
+                            acc.4 = acc.4.addingProduct(u, k[0]); acc.5 = acc.5.addingProduct(u, k[1])
+                            acc.6 = acc.6.addingProduct(u, k[2]); acc.7 = acc.7.addingProduct(u, k[3])
+                            #else
+                            // without it `addingProduct` is a library call per lane: multiply, then add
+                            acc.0 += v * k[0]; acc.1 += v * k[1]; acc.2 += v * k[2]; acc.3 += v * k[3]
+                            acc.4 += u * k[0]; acc.5 += u * k[1]; acc.6 += u * k[2]; acc.7 += u * k[3]
+                            #endif
+                        }
+                    }
+                    withUnsafeBytes(of: &acc) { raw in
+                        let r = raw.bindMemory(to: Float.self).baseAddress!
+                        for j in 0..<lanes {
+                            let beta = bias?[co0 + j] ?? 0
+                            for i in 0..<min(L, count - xs) { store(target(co0 + j, xs + i), r[j * L + i] + beta) }
+                            for i in 0..<min(L, max(0, count - xs - L)) { store(target(co0 + j, xs + L + i), r[(4 + j) * L + i] + beta) }
+                        }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+extension Tensor {
+    /// A transposed convolution (one group, ≤ 16 output channels; weight [Cin, Cout, k…]) computed
+    /// by output phases instead of by scattering: output o = s·m + ρ along an axis receives tap k
+    /// from input m + δ exactly when ρ + p − k·dil = s·δ, so each of the s³ phases is an ordinary
+    /// stride-1 correlation of the input with its own few taps (for kernel 3, stride 2: 1 or 2 per
+    /// axis) — the direct kernel's rows, stored every s-th voxel. No column buffer, no overlapping
+    /// adds, and every output is written exactly once.
+    static func convTransposeDirect(_ x: UnsafePointer<Float>, n: Int, cin: Int, inSize: [Int], weight: UnsafePointer<Float>, cout: Int,
+                                    kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], outSize: [Int],
+                                    bias: UnsafePointer<Float>?) -> [Float] {
+        // Per axis and phase: the taps (k, δ) and how many outputs the phase has.
+        var taps = [[[(k: Int, delta: Int)]]](), counts = [[Int]]()
+        var before = [0, 0, 0], after = [0, 0, 0]
+        for a in 0..<3 {
+            let s = stride[a]
+            var axisTaps = [[(k: Int, delta: Int)]](), axisCounts = [Int]()
+            for rho in 0..<s {
+                let list = (0..<kernel[a]).compactMap { k -> (k: Int, delta: Int)? in
+                    let e = rho + padding[a] - k * dilation[a]
+                    return ((e % s) + s) % s == 0 ? (k, e / s) : nil
+                }
+                let m = rho < outSize[a] ? (outSize[a] - rho + s - 1) / s : 0
+                for t in list where m > 0 {
+                    before[a] = max(before[a], -t.delta)
+                    after[a] = max(after[a], m - 1 + t.delta - (inSize[a] - 1))
+                }
+                axisTaps.append(list); axisCounts.append(m)
+            }
+            taps.append(axisTaps); counts.append(axisCounts)
+        }
+        let input = DirectInput(x, n: n, channels: cin, size: inSize, before: before, after: after, phases: 1)
+        let (od, oh, ow) = (outSize[0], outSize[1], outSize[2]), outPlane = oh * ow, outVolume = od * outPlane
+        let (kd, kh, kw) = (kernel[0], kernel[1], kernel[2])
+        return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
+            let op = ob.baseAddress!
+            input.data.withUnsafeBufferPointer { ib in
+                for rz in 0..<stride[0] { for ry in 0..<stride[1] { for rx in 0..<stride[2] {
+                    let (mz, my, mx) = (counts[0][rz], counts[1][ry], counts[2][rx])
+                    guard mz > 0, my > 0, mx > 0 else { continue }
+                    var offsets = [Int](), kernelIndex = [Int]()
+                    for tz in taps[0][rz] { for ty in taps[1][ry] { for tx in taps[2][rx] {
+                        offsets.append((tz.delta + before[0]) * input.planePitch + (ty.delta + before[1]) * input.rowPitch + tx.delta + before[2])
+                        kernelIndex.append((tz.k * kh + ty.k) * kw + tx.k)
+                    } } }
+                    let wt = directWeights(cout: cout, cin: cin, taps: offsets.count) { co, ci, t in weight[(ci * cout + co) * kd * kh * kw + kernelIndex[t]] }
+                    Parallel.forEach(n * mz * my, work: n * cout * mz * my * mx * cin * max(offsets.count, 1)) { job in
+                        let y = job % my, z = (job / my) % mz, b = job / (my * mz)
+                        let (oz, oy) = (z * stride[0] + rz, y * stride[1] + ry)
+                        if offsets.isEmpty {
+                            // no tap reaches this phase (stride > kernel): bias only
+                            for co in 0..<cout { for i in 0..<mx { op[((b * cout + co) * od + oz) * outPlane + oy * ow + i * stride[2] + rx] = bias?[co] ?? 0 } }
+                            return
+                        }
+                        let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
+                        directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: mx, bias: bias) { co, i in
+                            op + ((b * cout + co) * od + oz) * outPlane + oy * ow + i * stride[2] + rx
+                        } store: { dst, v in dst.pointee = v }
+                    }
+                } } }
+            }
+            initialised = n * cout * outVolume
+        }
+    }
+}
+
+/// A convolution's input zero-padded once (`before`/`after` voxels per axis), x split into
+/// `phases` stride phases — padded column c lives in phase c % phases at position c / phases — so
+/// every tap of every output reads a contiguous run. Rows carry two lanes of slack for the last
+/// run's reads. Written plane by plane in parallel, zeros included (a zero-filled allocation would
+/// be one serial memset of the whole buffer first).
+struct DirectInput {
+    let data: [Float]
+    let phases: Int, phaseLength: Int, rowPitch: Int, planePitch: Int, channelPitch: Int
+
+    init(_ x: UnsafePointer<Float>, n: Int, channels: Int, size: [Int], before: [Int], after: [Int], phases sx: Int) {
+        let (d, h, w) = (size[0], size[1], size[2])
+        let (pz, py, px) = (before[0], before[1], before[2])
+        let dp = d + pz + after[0], hp = h + py + after[1], wp = w + px + after[2]
+        let wq = (wp + sx - 1) / sx + 2 * Lane.scalarCount
+        let (rowPitch, planePitch) = (sx * wq, hp * sx * wq), channelPitch = dp * planePitch
+        phases = sx; phaseLength = wq; self.rowPitch = rowPitch; self.planePitch = planePitch; self.channelPitch = channelPitch
+        data = [Float](unsafeUninitializedCapacity: n * channels * channelPitch) { pb, initialised in
             let pp = pb.baseAddress!
-            Parallel.forEach(n * cin * dp, work: n * cin * channelPitch) { job in
+            Parallel.forEach(n * channels * dp, work: n * channels * channelPitch) { job in
                 let zp = job % dp, nc = job / dp, z = zp - pz
                 let plane = pp + nc * channelPitch + zp * planePitch
                 guard z >= 0, z < d else { plane.initialize(repeating: 0, count: planePitch); return }
@@ -68,71 +226,10 @@ extension Tensor {
                     }
                 }
             }
-            initialised = n * cin * channelPitch
+            initialised = n * channels * channelPitch
         }
-        // Weights as [block][cin][tap][B lanes] (zero lanes past cout), each tap's B values adjacent.
-        let B = directBlock, blocks = (cout + B - 1) / B
-        var wt = [Float](repeating: 0, count: blocks * cin * taps * B)
-        for co in 0..<cout { for ci in 0..<cin { for t in 0..<taps {
-            wt[(((co / B) * cin + ci) * taps + t) * B + co % B] = weight[(co * cin + ci) * taps + t]
-        } } }
-        // Each tap's offset within a channel: plane and row of the tap, phase and position along x.
-        var tapOffsets = [Int]()
-        for a in 0..<kd { for b in 0..<kh { for c in 0..<kw {
-            let cx = c * dx
-            tapOffsets.append(a * dz * planePitch + b * dy * rowPitch + (cx % sx) * wq + cx / sx)
-        } } }
-        let outPlane = oh * ow, outVolume = od * outPlane
-        let out = [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
-            padded.withUnsafeBufferPointer { pb in wt.withUnsafeBufferPointer { wb in tapOffsets.withUnsafeBufferPointer { tb in
-                let (pp, wp0, offs, op) = (pb.baseAddress!, wb.baseAddress!, tb.baseAddress!, ob.baseAddress!)
-                Parallel.forEach(n * od * oh, work: n * cout * outVolume * cin * taps) { job in
-                    let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
-                    let rowBase = pp + b * cin * channelPitch + z * sz * planePitch + y * sy * rowPitch
-                    // Runs of voxels outside, channel blocks inside: a run's input (Cin·k² rows of 2 lanes)
-                    // stays in L1 for every block instead of streaming in once per block.
-                    for xs in stride(from: 0, to: ow, by: 2 * L) {
-                        for blk in 0..<blocks {
-                            let wBlock = wp0 + blk * cin * taps * B
-                            let co0 = blk * B, lanes = min(B, cout - co0)
-                            // accumulators 0–3: channels co0…co0+3 at voxels xs…xs+L−1; 4–7: the next L voxels
-                            var acc = (Lane(), Lane(), Lane(), Lane(),
-                                       Lane(), Lane(), Lane(), Lane())
-                            for ci in 0..<cin {
-                                let src = rowBase + ci * channelPitch + xs
-                                let wc = wBlock + ci * taps * B
-                                for t in 0..<taps {
-                                    let k = wc + t * B
-                                    let v = UnsafeRawPointer(src + offs[t]).loadUnaligned(as: Lane.self)
-                                    let u = UnsafeRawPointer(src + offs[t] + L).loadUnaligned(as: Lane.self)
-                                    #if GANTRY_FMA
-                                    // hardware FMA (Package.swift builds for x86-64-v3 where the CPU has it)
-                                    acc.0 = acc.0.addingProduct(v, k[0]); acc.1 = acc.1.addingProduct(v, k[1])
-                                    acc.2 = acc.2.addingProduct(v, k[2]); acc.3 = acc.3.addingProduct(v, k[3])
-                                    acc.4 = acc.4.addingProduct(u, k[0]); acc.5 = acc.5.addingProduct(u, k[1])
-                                    acc.6 = acc.6.addingProduct(u, k[2]); acc.7 = acc.7.addingProduct(u, k[3])
-                                    #else
-                                    // without it `addingProduct` is a library call per lane: multiply, then add
-                                    acc.0 += v * k[0]; acc.1 += v * k[1]; acc.2 += v * k[2]; acc.3 += v * k[3]
-                                    acc.4 += u * k[0]; acc.5 += u * k[1]; acc.6 += u * k[2]; acc.7 += u * k[3]
-                                    #endif
-                                }
-                            }
-                            withUnsafeBytes(of: &acc) { raw in
-                                let r = raw.bindMemory(to: Float.self).baseAddress!
-                                for j in 0..<lanes {
-                                    let dst = op + ((b * cout + co0 + j) * od + z) * outPlane + y * ow + xs
-                                    let beta = bias?[co0 + j] ?? 0
-                                    for i in 0..<min(L, ow - xs) { dst[i] = r[j * L + i] + beta }
-                                    for i in 0..<min(L, max(0, ow - xs - L)) { dst[L + i] = r[(4 + j) * L + i] + beta }
-                                }
-                            }
-                        }
-                    }
-                }
-            } } }
-            initialised = n * cout * outVolume
-        }
-        return out
     }
+
+    /// Offset of padded column c within a row.
+    func column(_ c: Int) -> Int { (c % phases) * phaseLength + c / phases }
 }

@@ -22,39 +22,20 @@ extension Tensor {
         if Tensor.isBlockTransposed(kernel: [kd, kh, kw], stride: sp, padding: pd, dilation: dl, outputPadding: op) {
             return blockTransposed(weight, bias: bias, groups: g, input: x5, kernel: [kd, kh, kw], outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
         }
+        let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
         // The convolution this is the adjoint of: input = y (cout channels), output = x (cin channels).
         let geo = Im2Col(c: coutG, d: od, h: oh, w: ow, kd: kd, kh: kh, kw: kw, od: id, oh: ih, ow: iw, stride: sp, padding: pd, dilation: dl)
         let K = coutG * kd * kh * kw, plane = ih * iw
         let xData = data, wData = weight.data
         BLAS.useSingleThreadInsideParallelJobs()
-        // Input plane z scatters into output planes z·s − p … z·s − p + (kd − 1)·dil, so planes P =
-        // ⌈extent / s⌉ apart never touch the same output plane: the planes run in P passes (z ≡ 0, 1,
-        // … mod P), each pass's planes in parallel, scattering straight into the output. Every output
-        // value receives its terms in a fixed order (pass by pass), so results do not depend on thread
-        // timing — and there are no per-thread output copies to clear and add up.
-        let extent = dl[0] * (kd - 1) + 1, passes = max(1, min(id, (extent + sp[0] - 1) / sp[0]))
-        let outVol = od * oh * ow
-        var y = [Float](repeating: 0, count: n * cout * outVol)
-        y.withUnsafeMutableBufferPointer { yb in
-            let yp = yb.baseAddress!
-            for pass in 0..<passes {
-                let planes = (id - pass + passes - 1) / passes
-                Parallel.forEach(n * g * planes) { job in
-                    let z = pass + (job % planes) * passes, gi = (job / planes) % g, b = job / (planes * g)
-                    var cols = [Float](repeating: 0, count: K * plane)
-                    // The input plane's channels are read in place (row stride = one channel's volume).
-                    wData.withUnsafeBufferPointer { wb in xData.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
-                        BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K,
-                                   b: xb.baseAddress! + ((b * cin + gi * cinG) * id + z) * plane, c: cb.baseAddress!, ldb: id * plane)
-                    } } }
-                    geo.scatterAdd(cols, z: z, into: yp + (b * cout + gi * coutG) * outVol)
-                }
-            }
-        }
+        let direct = Tensor.directApplies(cout: cout, groups: g)
+        let y = direct ? xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in (bias?.data ?? []).withUnsafeBufferPointer { bb in
+            Tensor.convTransposeDirect(xb.baseAddress!, n: n, cin: cin, inSize: [id, ih, iw], weight: wb.baseAddress!, cout: cout, kernel: [kd, kh, kw],
+                                       stride: sp, padding: pd, dilation: dl, outSize: [od, oh, ow], bias: bias == nil ? nil : bb.baseAddress)
+        } } } : Tensor.scatterTransposed(xData, weight: wData, n: n, groups: g, cin: cin, coutG: coutG, inPlanes: id, plane: plane, K: K, geometry: geo)
         let chunks = max(1, min(id, Parallel.threads))
         let lock = NSLock()
-        let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
-        return Tensor.result(shape: outShape, data: consume y, bias: bias, parents: [self, weight]) { gy in
+        return Tensor.result(shape: outShape, data: y, bias: bias, biasApplied: direct, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             var perJob = [[Float]](repeating: [], count: n * g * chunks)
             gy.withUnsafeBufferPointer { gb in xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in gx.withUnsafeMutableBufferPointer { gxb in
@@ -122,5 +103,38 @@ extension Tensor {
         let keep = 1 - p
         let mask = (0..<count).map { _ in Float(g.uniform() < Double(keep) ? 1 / keep : 0) }
         return self * Tensor(shape: shape, data: mask)
+    }
+}
+
+extension Tensor {
+    /// The column path of `convTranspose`: per input plane, cols = W_gᵀ · x (K × plane) scattered
+    /// into the output. Input plane z scatters into output planes z·s − p … z·s − p + (kd − 1)·dil,
+    /// so planes P = ⌈extent / s⌉ apart never touch the same output plane: the planes run in P passes
+    /// (z ≡ 0, 1, … mod P), each pass's planes in parallel, scattering straight into the output.
+    /// Every output value receives its terms in a fixed order (pass by pass), so results do not
+    /// depend on thread timing — and there are no per-thread output copies to clear and add up.
+    static func scatterTransposed(_ xData: [Float], weight wData: [Float], n: Int, groups g: Int, cin: Int, coutG: Int, inPlanes id: Int,
+                                  plane: Int, K: Int, geometry geo: Im2Col) -> [Float] {
+        BLAS.useSingleThreadInsideParallelJobs()
+        let cinG = cin / g, cout = coutG * g, outVol = geo.d * geo.h * geo.w
+        let extent = geo.dilation[0] * (geo.kd - 1) + 1, passes = max(1, min(id, (extent + geo.stride[0] - 1) / geo.stride[0]))
+        var y = [Float](repeating: 0, count: n * cout * outVol)
+        y.withUnsafeMutableBufferPointer { yb in
+            let yp = yb.baseAddress!
+            for pass in 0..<passes {
+                let planes = (id - pass + passes - 1) / passes
+                Parallel.forEach(n * g * planes) { job in
+                    let z = pass + (job % planes) * passes, gi = (job / planes) % g, b = job / (planes * g)
+                    var cols = [Float](repeating: 0, count: K * plane)
+                    // The input plane's channels are read in place (row stride = one channel's volume).
+                    wData.withUnsafeBufferPointer { wb in xData.withUnsafeBufferPointer { xb in cols.withUnsafeMutableBufferPointer { cb in
+                        BLAS.sgemm(transA: true, m: K, n: plane, k: cinG, a: wb.baseAddress! + gi * cinG * K,
+                                   b: xb.baseAddress! + ((b * cin + gi * cinG) * id + z) * plane, c: cb.baseAddress!, ldb: id * plane)
+                    } } }
+                    geo.scatterAdd(cols, z: z, into: yp + (b * cout + gi * coutG) * outVol)
+                }
+            }
+        }
+        return y
     }
 }
