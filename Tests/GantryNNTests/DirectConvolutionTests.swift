@@ -35,12 +35,6 @@ final class DirectConvolutionTests: XCTestCase {
         return (y, x.grad ?? [], w.grad ?? [])
     }
 
-    func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-        XCTAssertEqual(a.count, b.count)
-        let scale = b.map { abs($0) }.max() ?? 1
-        return zip(a, b).map { abs($0 - $1) }.max().map { $0 / max(scale, 1e-12) } ?? 0
-    }
-
     func testMatchesTheDefinitionAndTheGEMMPaths() throws {
         let cases: [(String, [Int], [Int], ConvParameters)] = [
             ("3×3×3 stride 1 padding 1, 4 → 4", [1, 4, 9, 10, 21], [4, 4, 3, 3, 3], .uniform(padding: 1)),

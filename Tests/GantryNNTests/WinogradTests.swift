@@ -16,12 +16,6 @@ final class WinogradTests: XCTestCase {
         return (y.data, x.grad ?? [], w.grad ?? [])
     }
 
-    func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-        XCTAssertEqual(a.count, b.count)
-        let scale = b.map { abs($0) }.max() ?? 1
-        return zip(a, b).map { abs($0 - $1) }.max().map { $0 / max(scale, 1e-12) } ?? 0
-    }
-
     func testMatchesDirectConvolution() throws {
         let cases: [(String, [Int], [Int], ConvParameters)] = [
             ("2d padding 1", [2, 16, 37, 41], [24, 16, 3, 3], .uniform(padding: 1, dims: 2)),

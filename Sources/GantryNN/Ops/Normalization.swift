@@ -9,15 +9,20 @@ extension Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         guard g >= 1, c % g == 0 else { throw GantryError.invalidArgument("group norm: \(c) channels not divisible by \(g) groups") }
         let cg = c / g, m = cg * inner
-        var xhat = [Float](repeating: 0, count: count)
+        // x̂ is kept for the backward pass only when one will run (inference skips it).
+        let keep = Tensor.isRecording && ([self, weight, bias].compactMap { $0 }).contains { $0.requiresGrad }
+        var xhat = keep ? [Float](unsafeUninitializedCapacity: count) { _, n in n = self.count } : []
         var invStd = [Float](repeating: 0, count: n * g)
         let gamma = weight?.data, beta = bias?.data
-        var y = [Float](repeating: 0, count: count)
+        // Every value of y (and x̂) is written by its (sample, group) job: no zero fill.
+        var y = [Float](unsafeUninitializedCapacity: count) { _, n in n = self.count }
         let onesBuffer = [Float](repeating: 1, count: inner)
-        // One job per (sample, group): statistics in Double, then x̂ and the affine map in one pass.
+        // One job per (sample, group): statistics in Double, then the affine map in one pass; y holds
+        // x − μ in between.
         onesBuffer.withUnsafeBufferPointer { onesb in
         data.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in invStd.withUnsafeMutableBufferPointer { ib in
-            let (xp, hp, yp, ip, ones) = (xb.baseAddress!, hb.baseAddress!, yb.baseAddress!, ib.baseAddress!, onesb.baseAddress!)
+            // (an empty array's buffer can still have a base address: test `keep`, not the pointer)
+            let (xp, hp, yp, ip, ones) = (xb.baseAddress!, keep ? hb.baseAddress : nil, yb.baseAddress!, ib.baseAddress!, onesb.baseAddress!)
             Parallel.forEach(n * g) { job in
                 // Sums by BLAS dot products (vectorised; OpenBLAS accumulates in blocks), per channel
                 // then in Double across the group's channels.
@@ -25,15 +30,16 @@ extension Tensor {
                 var sum = 0.0
                 for k in 0..<cg { sum += Double(cblas_sdot(Int32(inner), xp + o + k * inner, 1, ones, 1)) }
                 let mu = Float(sum / Double(m))
-                for i in o..<(o + m) { hp[i] = xp[i] - mu }
+                for i in o..<(o + m) { yp[i] = xp[i] - mu }
                 var sq = 0.0
-                for k in 0..<cg { sq += Double(cblas_sdot(Int32(inner), hp + o + k * inner, 1, hp + o + k * inner, 1)) }
+                for k in 0..<cg { sq += Double(cblas_sdot(Int32(inner), yp + o + k * inner, 1, yp + o + k * inner, 1)) }
                 let inv = Float(1 / (sq / Double(m) + Double(eps)).squareRoot())
                 ip[job] = inv
                 for k in 0..<cg {
                     let ch = (job % g) * cg + k, base = o + k * inner
                     let sc = (gamma?[ch] ?? 1) * inv, sh = beta?[ch] ?? 0
-                    for i in base..<(base + inner) { yp[i] = hp[i] * sc + sh; hp[i] *= inv }
+                    if let hp { for i in base..<(base + inner) { hp[i] = yp[i] * inv } }
+                    for i in base..<(base + inner) { yp[i] = yp[i] * sc + sh }
                 }
             }
         } } } }

@@ -67,16 +67,16 @@ extension Tensor {
     public func prelu(_ slope: Tensor) throws -> Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         guard slope.count == 1 || slope.count == c else { throw GantryError.invalidArgument("prelu: \(slope.count) slopes for \(c) channels") }
-        var y = data
         let slopes = slope.data, shared = slopes.count == 1
-        y.withUnsafeMutableBufferPointer { yb in
-            let yp = yb.baseAddress!
-            Parallel.forEach(n * c, work: n * c * inner) { j in
-                let a = slopes[shared ? 0 : j % c], p = yp + j * inner
-                for i in 0..<inner { p[i] = p[i] < 0 ? p[i] * a : p[i] }
+        let x = data
+        // One fresh buffer written once per channel plane (no copy-then-modify pass).
+        let y = x.withUnsafeBufferPointer { xb in
+            let xp = xb.baseAddress!
+            return Buffers.planes(n * c, inner: inner) { p, j in
+                let a = slopes[shared ? 0 : j % c], src = xp + j * inner
+                for i in 0..<inner { p[i] = src[i] < 0 ? src[i] * a : src[i] }
             }
         }
-        let x = data
         return Tensor.result(shape: shape, data: y, parents: [self, slope]) { gy in
             var gx = gy
             var sums = [Float](repeating: 0, count: n * c)
