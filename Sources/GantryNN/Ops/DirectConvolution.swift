@@ -50,9 +50,9 @@ extension Tensor {
                 Parallel.forEach(n * od * oh, work: n * cout * outVolume * cin * taps) { job in
                     let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
-                    directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias) { co, i in
-                        op + ((b * cout + co) * od + z) * outPlane + y * ow + i
-                    } store: { dst, v in dst.pointee = v }
+                    directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias) { co in
+                        op + ((b * cout + co) * od + z) * outPlane + y * ow
+                    }
                 }
             }
             initialised = n * cout * outVolume
@@ -72,12 +72,11 @@ extension Tensor {
     /// One output row of `count` voxels for every output channel: runs of 2 lanes outside, blocks of
     /// 4 channels inside (a run's input — Cin·taps rows of 2 lanes — stays in L1 for every block).
     /// Input voxel i of tap t of channel ci is `row[ci·channelPitch + offsets[t] + i]`; output voxel
-    /// i of channel co goes to `target(co, i)` through `store` (plain, or strided for a phase of a
-    /// transposed convolution).
+    /// i of channel co goes to `output(co)[i·step]` (step 1, or s for a phase of a transposed
+    /// convolution).
     @inline(__always)
     static func directRow(_ row: UnsafePointer<Float>, cin: Int, channelPitch: Int, offsets: [Int], weights: [Float], cout: Int, count: Int,
-                          bias: UnsafePointer<Float>?, target: (Int, Int) -> UnsafeMutablePointer<Float>,
-                          store: (UnsafeMutablePointer<Float>, Float) -> Void) {
+                          bias: UnsafePointer<Float>?, step: Int = 1, output: (Int) -> UnsafeMutablePointer<Float>) {
         let B = directBlock, L = Lane.scalarCount, taps = offsets.count, blocks = (cout + B - 1) / B
         offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
             let (offs, w0) = (ob.baseAddress!, wb.baseAddress!)
@@ -108,11 +107,22 @@ extension Tensor {
                         }
                     }
                     withUnsafeBytes(of: &acc) { raw in
-                        let r = raw.bindMemory(to: Float.self).baseAddress!
                         for j in 0..<lanes {
-                            let beta = bias?[co0 + j] ?? 0
-                            for i in 0..<min(L, count - xs) { store(target(co0 + j, xs + i), r[j * L + i] + beta) }
-                            for i in 0..<min(L, max(0, count - xs - L)) { store(target(co0 + j, xs + L + i), r[(4 + j) * L + i] + beta) }
+                            let beta = Lane(repeating: bias?[co0 + j] ?? 0), dst = output(co0 + j)
+                            // accumulator h holds voxels start…start+L−1: one vector store when they are
+                            // all inside the row and contiguous, else element by element
+                            func put(_ h: Int, _ start: Int) {
+                                guard start < count else { return }
+                                let v = raw.loadUnaligned(fromByteOffset: h * L * MemoryLayout<Float>.stride, as: Lane.self) + beta
+                                let valid = min(L, count - start)
+                                if step == 1 && valid == L {
+                                    UnsafeMutableRawPointer(dst + start).storeBytes(of: v, as: Lane.self)
+                                } else {
+                                    for i in 0..<valid { dst[(start + i) * step] = v[i] }
+                                }
+                            }
+                            put(j, xs)
+                            put(4 + j, xs + L)
                         }
                     }
                 }
@@ -175,9 +185,10 @@ extension Tensor {
                             return
                         }
                         let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
-                        directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: mx, bias: bias) { co, i in
-                            op + ((b * cout + co) * od + oz) * outPlane + oy * ow + i * stride[2] + rx
-                        } store: { dst, v in dst.pointee = v }
+                        directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: mx, bias: bias,
+                                  step: stride[2]) { co in
+                            op + ((b * cout + co) * od + oz) * outPlane + oy * ow + rx
+                        }
                     }
                 } } }
             }
