@@ -13,8 +13,10 @@ import GantryCore
 #if GANTRY_AVX512
 /// One register of output voxels: 16 floats with AVX-512 (Package.swift builds for x86-64-v4 where the CPU has it), else 8.
 typealias Lane = SIMD16<Float>
+typealias SIMD2Lane = SIMD32<Float>
 #else
 typealias Lane = SIMD8<Float>
+typealias SIMD2Lane = SIMD16<Float>
 #endif
 
 extension Tensor {
@@ -167,33 +169,69 @@ extension Tensor {
         return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
             let op = ob.baseAddress!
             input.data.withUnsafeBufferPointer { ib in
-                for rz in 0..<stride[0] { for ry in 0..<stride[1] { for rx in 0..<stride[2] {
-                    let (mz, my, mx) = (counts[0][rz], counts[1][ry], counts[2][rx])
-                    guard mz > 0, my > 0, mx > 0 else { continue }
-                    var offsets = [Int](), kernelIndex = [Int]()
-                    for tz in taps[0][rz] { for ty in taps[1][ry] { for tx in taps[2][rx] {
-                        offsets.append((tz.delta + before[0]) * input.planePitch + (ty.delta + before[1]) * input.rowPitch + tx.delta + before[2])
-                        kernelIndex.append((tz.k * kh + ty.k) * kw + tx.k)
-                    } } }
-                    let wt = directWeights(cout: cout, cin: cin, taps: offsets.count) { co, ci, t in weight[(ci * cout + co) * kd * kh * kw + kernelIndex[t]] }
-                    Parallel.forEach(n * mz * my, work: n * cout * mz * my * mx * cin * max(offsets.count, 1)) { job in
+                let sx = stride[2], width = counts[2].max() ?? 0
+                for rz in 0..<stride[0] { for ry in 0..<stride[1] {
+                    let (mz, my) = (counts[0][rz], counts[1][ry])
+                    guard mz > 0, my > 0 else { continue }
+                    // Per x phase: its taps' offsets and weights.
+                    var phaseOffsets = [[Int]](), phaseWeights = [[Float]]()
+                    for rx in 0..<sx {
+                        var offsets = [Int](), kernelIndex = [Int]()
+                        for tz in taps[0][rz] { for ty in taps[1][ry] { for tx in taps[2][rx] {
+                            offsets.append((tz.delta + before[0]) * input.planePitch + (ty.delta + before[1]) * input.rowPitch + tx.delta + before[2])
+                            kernelIndex.append((tz.k * kh + ty.k) * kw + tx.k)
+                        } } }
+                        phaseOffsets.append(offsets)
+                        phaseWeights.append(directWeights(cout: cout, cin: cin, taps: offsets.count) { co, ci, t in weight[(ci * cout + co) * kd * kh * kw + kernelIndex[t]] })
+                    }
+                    let tapCount = phaseOffsets.reduce(0) { $0 + $1.count }
+                    Parallel.forEach(n * mz * my, work: n * cout * mz * my * width * cin * max(tapCount, 1)) { job in
                         let y = job % my, z = (job / my) % mz, b = job / (my * mz)
                         let (oz, oy) = (z * stride[0] + rz, y * stride[1] + ry)
-                        if offsets.isEmpty {
-                            // no tap reaches this phase (stride > kernel): bias only
-                            for co in 0..<cout { for i in 0..<mx { op[((b * cout + co) * od + oz) * outPlane + oy * ow + i * stride[2] + rx] = bias?[co] ?? 0 } }
-                            return
-                        }
                         let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
-                        directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: mx, bias: bias,
-                                  step: stride[2]) { co in
-                            op + ((b * cout + co) * od + oz) * outPlane + oy * ow + rx
+                        // Each x phase's row into its own contiguous buffer, then interleaved into the output row.
+                        var rows = [Float](repeating: 0, count: sx * cout * width)
+                        rows.withUnsafeMutableBufferPointer { rb in
+                            let rp = rb.baseAddress!
+                            for rx in 0..<sx where counts[2][rx] > 0 {
+                                if phaseOffsets[rx].isEmpty {
+                                    // no tap reaches this phase (stride > kernel): bias only
+                                    for co in 0..<cout { (rp + (rx * cout + co) * width).update(repeating: bias?[co] ?? 0, count: counts[2][rx]) }
+                                    continue
+                                }
+                                directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: phaseOffsets[rx], weights: phaseWeights[rx],
+                                          cout: cout, count: counts[2][rx], bias: bias) { co in rp + (rx * cout + co) * width }
+                            }
+                            for co in 0..<cout {
+                                let dst = op + ((b * cout + co) * od + oz) * outPlane + oy * ow
+                                interleave(phases: sx, rows: rp + co * width, phasePitch: cout * width, counts: counts[2], into: dst, width: ow)
+                            }
                         }
                     }
-                } } }
+                } }
             }
             initialised = n * cout * outVolume
         }
+    }
+}
+
+extension Tensor {
+    /// out[s·m + ρ] = rows[ρ·phasePitch + m] for the `phases` x phases of a transposed convolution's
+    /// output row; two phases (stride 2) are interleaved a vector at a time (`evenHalf`/`oddHalf`).
+    @inline(__always)
+    static func interleave(phases s: Int, rows: UnsafePointer<Float>, phasePitch: Int, counts: [Int], into out: UnsafeMutablePointer<Float>, width: Int) {
+        var done = 0
+        if s == 2 {
+            let L = Lane.scalarCount, full = min(counts[0], counts[1]) / L * L
+            while done < full {
+                var pair = SIMD2Lane()
+                pair.evenHalf = UnsafeRawPointer(rows + done).loadUnaligned(as: Lane.self)
+                pair.oddHalf = UnsafeRawPointer(rows + phasePitch + done).loadUnaligned(as: Lane.self)
+                UnsafeMutableRawPointer(out + 2 * done).storeBytes(of: pair, as: SIMD2Lane.self)
+                done += L
+            }
+        }
+        for rho in 0..<s { for m in done..<counts[rho] where s * m + rho < width { out[s * m + rho] = rows[rho * phasePitch + m] } }
     }
 }
 
