@@ -46,7 +46,7 @@ final class DirectConvolutionTests: XCTestCase {
         for (name, xs, ws, p) in cases {
             let x = Tensor(uniform: xs, bound: 1, seed: 1, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 2, requiresGrad: true)
             let b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3, requiresGrad: true)
-            XCTAssertTrue(Tensor.directApplies(cout: ws[0], groups: 1), name)
+            XCTAssertTrue(Tensor.directApplies(cout: ws[0], groups: 1, width: 1), name)
             let fast = try run(x, w, b, p, direct: true), gemm = try run(x, w, b, p, direct: false)
             let is2D = xs.count == 4
             let x5 = is2D ? Tensor(shape: [xs[0], xs[1], 1, xs[2], xs[3]], data: x.data) : x

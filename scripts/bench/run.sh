@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${BENCH_REPEATS:-5}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 WORK=${BENCH_DIR:-bench-work}
 PY=.venv-peers/bin/python
 ONLY=${BENCH_ONLY:-nifti fft pics nn segnet rim recon-quality registration}

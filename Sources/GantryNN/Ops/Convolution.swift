@@ -218,7 +218,7 @@ extension Tensor {
                          bias: UnsafePointer<Float>? = nil) -> [Float] {
         let winograd = geo.stride == [1, 1, 1] && winogradApplies(cin: cin, cout: cout, groups: g, geometry: PaddedGeometry(
             d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation))
-        if !winograd, directApplies(cout: cout, groups: g) {
+        if !winograd, directApplies(cout: cout, groups: g, width: geo.ow) {
             return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
         }
         if geo.stride == [1, 1, 1] {

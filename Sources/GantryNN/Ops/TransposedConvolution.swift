@@ -28,7 +28,7 @@ extension Tensor {
         let K = coutG * kd * kh * kw, plane = ih * iw
         let xData = data, wData = weight.data
         BLAS.useSingleThreadInsideParallelJobs()
-        let direct = Tensor.directApplies(cout: cout, groups: g)
+        let direct = Tensor.directApplies(cout: cout, groups: g, width: ow)
         let y = direct ? xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in (bias?.data ?? []).withUnsafeBufferPointer { bb in
             Tensor.convTransposeDirect(xb.baseAddress!, n: n, cin: cin, inSize: [id, ih, iw], weight: wb.baseAddress!, cout: cout, kernel: [kd, kh, kw],
                                        stride: sp, padding: pd, dilation: dl, outSize: [od, oh, ow], bias: bias == nil ? nil : bb.baseAddress)
