@@ -67,8 +67,10 @@ if "$PY" -c "import torch" 2>/dev/null; then
   fi
   if want rim && "$PY" -c "import atommic, omegaconf" 2>/dev/null; then
     section rim "RIM/CIRIM: Gantry vs atommic RIMBlock (PyTorch CPU, 2 threads)"
-    "$BENCH" rim "$WORK" 3 | log
-    "$PY" scripts/bench/peers_rim.py 3 | log
+    for round in $(seq 3); do
+      "$BENCH" rim "$WORK" 3 | log
+      "$PY" scripts/bench/peers_rim.py 3 | log
+    done
     for i in 0 1; do
       "$BENCH" rim-train "$WORK" "$i" | log
       "$PY" scripts/bench/peers_rim.py train "$i" | log
