@@ -41,6 +41,8 @@ final class DirectConvolutionTests: XCTestCase {
             ("3×3×3 stride 2 padding 1, 4 → 8 (U-Net down)", [2, 4, 11, 12, 13], [8, 4, 3, 3, 3], .uniform(stride: 2, padding: 1)),
             ("stride (1, 2, 3), dilation 2, 5 → 11 (two register blocks)", [1, 5, 9, 14, 30], [11, 5, 3, 3, 2], ConvParameters(stride: [1, 2, 3], padding: [2, 1, 0], dilation: [2, 2, 2])),
             ("2D 3×3, 6 → 3", [2, 6, 17, 19], [3, 6, 3, 3], .uniform(padding: 1, dims: 2)),
+            ("3×3×3 stride 1 dilation 2, 7 → 11 (partial channel blocks, weight gradient by rows of taps)", [1, 7, 8, 9, 23], [11, 7, 3, 3, 3],
+             .uniform(padding: 2, dilation: 2)),
             ("1×1×1 stride 2, 3 → 16", [1, 3, 8, 9, 10], [16, 3, 1, 1, 1], .uniform(stride: 2)),
         ]
         for (name, xs, ws, p) in cases {

@@ -139,6 +139,65 @@ extension Tensor {
 }
 
 extension Tensor {
+    /// Whether a stride-1 weight gradient is taken by `weightGradientRun`: kernels three taps wide
+    /// along x and few output channels per group (the GEMM form packs dY again for every tap, and
+    /// with M = N ≤ 32 the packing costs more than the multiply-adds).
+    static func directWeightGradientApplies(coutG: Int, geometry geo: PaddedGeometry) -> Bool {
+        directEnabled && geo.kw == 3 && coutG <= 32
+    }
+
+    /// dW[t][co][ci] += Σ_q dY[co][q] · X[ci][q + offset_t] over one run of `len` positions of the
+    /// padded layout (`PaddedGeometry`: positions past a row's end carry dY = 0). Taps come in rows
+    /// of three along x (offsets o, o + dx, o + 2dx): 4 output channels × those 3 taps are 12 vector
+    /// accumulators fed by 4 dY loads and 3 X loads per step, reduced once per run.
+    static func weightGradientRun(dy: UnsafePointer<Float>, dyPitch: Int, x: UnsafePointer<Float>, xPitch: Int, coutG: Int, cg: Int, len: Int,
+                                  offsets: [Int], kw: Int, xStep dx: Int, into dw: UnsafeMutablePointer<Float>) {
+        let L = Lane.scalarCount, full = len / L * L, rows = offsets.count / kw
+        for co0 in stride(from: 0, to: coutG, by: 4) {
+            let cos = min(4, coutG - co0)
+            // missing channels of a last partial block read channel co0 again and are not written
+            let d0 = dy + co0 * dyPitch, d1 = dy + (co0 + min(1, cos - 1)) * dyPitch
+            let d2 = dy + (co0 + min(2, cos - 1)) * dyPitch, d3 = dy + (co0 + min(3, cos - 1)) * dyPitch
+            for ci in 0..<cg {
+                for r in 0..<rows {
+                    let xr = x + ci * xPitch + offsets[r * kw]
+                    var a = (Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane())
+                    var q = 0
+                    while q < full {
+                        let g0 = UnsafeRawPointer(d0 + q).loadUnaligned(as: Lane.self), g1 = UnsafeRawPointer(d1 + q).loadUnaligned(as: Lane.self)
+                        let g2 = UnsafeRawPointer(d2 + q).loadUnaligned(as: Lane.self), g3 = UnsafeRawPointer(d3 + q).loadUnaligned(as: Lane.self)
+                        let x0 = UnsafeRawPointer(xr + q).loadUnaligned(as: Lane.self)
+                        let x1 = UnsafeRawPointer(xr + q + dx).loadUnaligned(as: Lane.self)
+                        let x2 = UnsafeRawPointer(xr + q + 2 * dx).loadUnaligned(as: Lane.self)
+                        #if GANTRY_FMA
+                        a.0 = a.0.addingProduct(g0, x0); a.1 = a.1.addingProduct(g0, x1); a.2 = a.2.addingProduct(g0, x2)
+                        a.3 = a.3.addingProduct(g1, x0); a.4 = a.4.addingProduct(g1, x1); a.5 = a.5.addingProduct(g1, x2)
+                        a.6 = a.6.addingProduct(g2, x0); a.7 = a.7.addingProduct(g2, x1); a.8 = a.8.addingProduct(g2, x2)
+                        a.9 = a.9.addingProduct(g3, x0); a.10 = a.10.addingProduct(g3, x1); a.11 = a.11.addingProduct(g3, x2)
+                        #else
+                        a.0 += g0 * x0; a.1 += g0 * x1; a.2 += g0 * x2; a.3 += g1 * x0; a.4 += g1 * x1; a.5 += g1 * x2
+                        a.6 += g2 * x0; a.7 += g2 * x1; a.8 += g2 * x2; a.9 += g3 * x0; a.10 += g3 * x1; a.11 += g3 * x2
+                        #endif
+                        q += L
+                    }
+                    withUnsafeBytes(of: &a) { raw in
+                        let v = raw.bindMemory(to: Lane.self)
+                        for j in 0..<cos {
+                            let dj = dy + (co0 + j) * dyPitch
+                            for c in 0..<3 {
+                                var sum = v[j * 3 + c].sum()
+                                for i in full..<len { sum += dj[i] * xr[i + c * dx] }
+                                dw[((r * kw + c) * coutG + co0 + j) * cg + ci] += sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
     /// A transposed convolution (one group, ≤ 16 output channels; weight [Cin, Cout, k…]) computed
     /// by output phases instead of by scattering: output o = s·m + ρ along an axis receives tap k
     /// from input m + δ exactly when ρ + p − k·dil = s·δ, so each of the s³ phases is an ordinary

@@ -128,6 +128,7 @@ extension Tensor {
         let chunks = max(1, min(Parallel.threads, span / 4096))
         let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
+        let direct = directWeightGradientApplies(coutG: coutG, geometry: geo)
         withPadded(x, count: n * cin, geometry: geo) { xpp in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
             let (dp, pp) = (db.baseAddress!, pb.baseAddress!)
             Parallel.forEach(jobs) { job in
@@ -137,10 +138,15 @@ extension Tensor {
                 while q0 < hi {
                     let len = min(run, hi - q0)
                     let dys = dp + (b * cout + gi * coutG) * span + q0, xs = xpp + (b * cin + gi * cg) * padVol + q0
-                    for t in 0..<taps {
-                        // dW_tap [coutG, cg] += dY [coutG, len] · X_tapᵀ [len, cg]
-                        BLAS.sgemm(transB: true, m: coutG, n: cg, k: len, a: dys, b: xs + offsets[t], beta: 1,
-                                   c: pp + job * per + t * coutG * cg, lda: span, ldb: padVol, ldc: cg)
+                    if direct {
+                        weightGradientRun(dy: dys, dyPitch: span, x: xs, xPitch: padVol, coutG: coutG, cg: cg, len: len,
+                                          offsets: offsets, kw: geo.kw, xStep: geo.dilation[2], into: pp + job * per)
+                    } else {
+                        for t in 0..<taps {
+                            // dW_tap [coutG, cg] += dY [coutG, len] · X_tapᵀ [len, cg]
+                            BLAS.sgemm(transB: true, m: coutG, n: cg, k: len, a: dys, b: xs + offsets[t], beta: 1,
+                                       c: pp + job * per + t * coutG * cg, lda: span, ldb: padVol, ldc: cg)
+                        }
                     }
                     q0 += len
                 }
