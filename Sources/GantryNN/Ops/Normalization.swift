@@ -121,12 +121,21 @@ extension Tensor {
             }
         }
         let scale = (0..<c).map { weight?.data[$0] ?? 1 }, shift = (0..<c).map { bias?.data[$0] ?? 0 }
-        var xhat = [Float](repeating: 0, count: count), y = [Float](repeating: 0, count: count)
+        // Every value is written by its channel plane's job (no zero fill); x̂ is kept only when a
+        // backward pass will run (inference skips it).
+        let keep = Tensor.isRecording && ([self, weight, bias].compactMap { $0 }).contains { $0.requiresGrad }
+        var xhat = keep ? [Float](unsafeUninitializedCapacity: count) { _, k in k = self.count } : []
+        var y = [Float](unsafeUninitializedCapacity: count) { _, k in k = self.count }
         x.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in
-            let (xp, hp, yp) = (xb.baseAddress!, hb.baseAddress!, yb.baseAddress!)
+            // (an empty array's buffer can still have a base address: test `keep`, not the pointer)
+            let (xp, hp, yp) = (xb.baseAddress!, keep ? hb.baseAddress : nil, yb.baseAddress!)
             Parallel.forEach(n * c, work: work) { j in
                 let ch = j % c, mu = mean[ch], k = invStd[ch], s = scale[ch], t = shift[ch], o = j * inner
-                for i in o..<(o + inner) { let h = (xp[i] - mu) * k; hp[i] = h; yp[i] = h * s + t }
+                if let hp {
+                    for i in o..<(o + inner) { let h = (xp[i] - mu) * k; hp[i] = h; yp[i] = h * s + t }
+                } else {
+                    for i in o..<(o + inner) { yp[i] = (xp[i] - mu) * k * s + t }
+                }
             }
         } } }
         let parents = [self] + [weight, bias].compactMap { $0 }
