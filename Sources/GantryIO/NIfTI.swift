@@ -14,6 +14,11 @@ public struct NIfTIWriteOptions: Sendable {
     public init(datatype: NIfTIDataType? = nil, gzipLevel: Int = 1, version: Int? = nil) {
         self.datatype = datatype; self.gzipLevel = gzipLevel; self.version = version
     }
+
+    /// For a label map: uint8 when its values fit (up to 255), else int16 (atlases such as AAL).
+    public static func labels(_ v: Volume) -> NIfTIWriteOptions {
+        NIfTIWriteOptions(datatype: (v.data.max() ?? 0) > 255 ? .int16 : .uint8)
+    }
 }
 
 /// NIfTI-1 and NIfTI-2 files (`.nii`, `.nii.gz`) through libnifti2.

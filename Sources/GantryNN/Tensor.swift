@@ -62,10 +62,16 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         return try body()
     }
 
+    /// Whether an op on `parents` records a backward pass (recording is on and a parent needs
+    /// gradients): what `result` decides, for ops that keep extra state only for that pass.
+    static func records(_ parents: [Tensor]) -> Bool {
+        recordingDisabled == 0 && parents.contains { $0.requiresGrad }
+    }
+
     /// An op's output: records parents and the backward function when any parent needs gradients.
     /// Public so modules can define their own differentiable ops (e.g. the SENSE data term).
     public static func result(shape: [Int], data: [Float], parents: [Tensor], backward: @escaping ([Float]) -> Void) -> Tensor {
-        let needs = recordingDisabled == 0 && parents.contains { $0.requiresGrad }
+        let needs = records(parents)
         let t = Tensor(shape: shape, data: data, requiresGrad: needs)
         if needs { t.parents = parents; t.backwardFn = backward }
         return t

@@ -102,8 +102,7 @@ struct AffineObjective {
                 for j in 0..<s[1] { for i in 0..<s[0] {
                     let o = i + s[0] * (j + s[1] * k)
                     for a in 0..<3 {
-                        let idx = (i, j, k)
-                        let at = a == 0 ? idx.0 : a == 1 ? idx.1 : idx.2
+                        let at = a == 0 ? i : a == 1 ? j : k
                         let lo = at > 0 ? o - strides[a] : o, hi = at < s[a] - 1 ? o + strides[a] : o
                         let span = Float((at > 0 ? 1 : 0) + (at < s[a] - 1 ? 1 : 0))
                         g[a * n + o] = span > 0 ? (d[hi] - d[lo]) / span : 0

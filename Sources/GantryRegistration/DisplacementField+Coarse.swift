@@ -12,27 +12,21 @@ extension DisplacementField {
     public func halved() -> DisplacementField {
         let coarse = shape.map { ($0 + 1) / 2 }
         let shift = Affine(rowMajor: [2, 0, 0, 0.5, 0, 2, 0, 0.5, 0, 0, 2, 0.5, 0, 0, 0, 1])
-        var out = DisplacementField(shape: coarse, affine: affine * shift)
-        for c in 0..<3 {
-            out.u[c] = Self.twoTap(u[c], shape: shape, target: coarse) { i, n in
-                (2 * i, min(2 * i + 1, n - 1), 0.5, 0.5)
-            }
-        }
-        return out
+        return DisplacementField(shape: coarse, affine: affine * shift, u: u.map { component in
+            Self.twoTap(component, shape: shape, target: coarse) { i, n in (2 * i, min(2 * i + 1, n - 1), 0.5, 0.5) }
+        })
     }
 
     /// The field on the fine grid it was `halved()` from (`shape`, `affine` of that grid): linear
     /// interpolation along each axis — fine voxel 2c sits a quarter of a coarse voxel before c, 2c + 1
     /// a quarter after — clamped at the faces.
     public func doubled(toShape fine: [Int], affine fineAffine: Affine) -> DisplacementField {
-        var out = DisplacementField(shape: fine, affine: fineAffine)
-        for c in 0..<3 {
-            out.u[c] = Self.twoTap(u[c], shape: shape, target: fine) { i, n in
+        DisplacementField(shape: fine, affine: fineAffine, u: u.map { component in
+            Self.twoTap(component, shape: shape, target: fine) { i, n in
                 let c = i / 2, other = i % 2 == 0 ? max(c - 1, 0) : min(c + 1, n - 1)
                 return (min(c, n - 1), other, 0.75, 0.25)
             }
-        }
-        return out
+        })
     }
 
     /// One separable pass per axis: output index i along the axis is w₀·x[a] + w₁·x[b] with
@@ -44,7 +38,8 @@ extension DisplacementField {
             let n = curShape[axis], m = target[axis]
             let inner = curShape[..<axis].reduce(1, *), outer = curShape[(axis + 1)...].reduce(1, *)
             let table = (0..<m).map { taps($0, n) }
-            var next = [Float](repeating: 0, count: inner * m * outer)
+            // every output value is written below (each line, each index): no zero fill
+            var next = [Float](unsafeUninitializedCapacity: inner * m * outer) { _, k in k = inner * m * outer }
             cur.withUnsafeBufferPointer { sb in next.withUnsafeMutableBufferPointer { ob in table.withUnsafeBufferPointer { tb in
                 let (src, dst, tp) = (sb.baseAddress!, ob.baseAddress!, tb.baseAddress!)
                 if inner == 1 {

@@ -14,6 +14,11 @@ public struct DisplacementField: Sendable {
         u = Array(repeating: [Float](repeating: 0, count: shape.reduce(1, *)), count: 3)
     }
 
+    /// A field from its three components (each `shape.reduce(1, *)` values, x fastest).
+    init(shape: [Int], affine: Affine, u: [[Float]]) {
+        self.shape = shape; self.affine = affine; self.u = u
+    }
+
     public var count: Int { shape.reduce(1, *) }
 
     /// World → voxel matrix of the grid.
@@ -123,8 +128,7 @@ public struct DisplacementField: Sendable {
             throw GantryError.invalidArgument("a displacement field needs shape [x, y, z, 3], not \(v.shape)")
         }
         let n = v.spatialCount
-        self.init(shape: Array(v.shape.prefix(3)), affine: v.affine)
-        for c in 0..<3 { u[c] = Array(v.data[(c * n)..<((c + 1) * n)]) }
+        self.init(shape: Array(v.shape.prefix(3)), affine: v.affine, u: (0..<3).map { c in Array(v.data[(c * n)..<((c + 1) * n)]) })
     }
 
     /// Jacobian determinant of x ↦ x + u(x) at every voxel (central differences, world mm).

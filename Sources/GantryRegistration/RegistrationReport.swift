@@ -26,7 +26,7 @@ public enum RegistrationJob {
         if let ml = movingLabels {
             let labels = try VolumeFile.read(ml)
             let warped = try r.warpLabels(labels, onto: fixed)
-            try NIfTI.write(warped, to: out + "/warped_labels.nii.gz", options: .init(datatype: (warped.data.max() ?? 0) > 255 ? .int16 : .uint8))
+            try NIfTI.write(warped, to: out + "/warped_labels.nii.gz", options: .labels(warped))
             if let fl = fixedLabels {
                 let ref = try VolumeFile.read(fl)
                 let ids = Set(ref.data.map { Int($0.rounded()) }).filter { $0 != 0 }.sorted()
@@ -46,7 +46,7 @@ public enum RegistrationJob {
         // Further label maps ride along: warped_labels_2.nii.gz, warped_labels_3.nii.gz, …
         for (i, path) in extraLabels.enumerated() {
             let w = try r.warpLabels(try VolumeFile.read(path), onto: fixed)
-            try NIfTI.write(w, to: out + "/warped_labels_\(i + 2).nii.gz", options: .init(datatype: (w.data.max() ?? 0) > 255 ? .int16 : .uint8))
+            try NIfTI.write(w, to: out + "/warped_labels_\(i + 2).nii.gz", options: .labels(w))
         }
         try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
         return report

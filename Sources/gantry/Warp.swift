@@ -44,7 +44,7 @@ extension Gantry {
             let options: NIfTIWriteOptions
             if labels {
                 result = try transform.warpLabels(image, onto: grid, inverse: inverse)
-                options = NIfTIWriteOptions(datatype: (result.data.max() ?? 0) > 255 ? .int16 : .uint8)
+                options = .labels(result)
             } else {
                 result = try transform.warp(image, onto: grid, interpolation: Interpolation(rawValue: interpolation) ?? .linear, inverse: inverse)
                 options = NIfTIWriteOptions(datatype: .float32)

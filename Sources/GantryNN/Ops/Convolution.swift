@@ -216,13 +216,13 @@ extension Tensor {
     /// gathering its patches and running one GEMM writing straight into the output.
     static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col,
                          bias: UnsafePointer<Float>? = nil) -> [Float] {
-        let winograd = geo.stride == [1, 1, 1] && winogradApplies(cin: cin, cout: cout, groups: g, geometry: PaddedGeometry(
-            d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation))
+        let unitStride = geo.stride == [1, 1, 1]
+        let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
+        let winograd = unitStride && winogradApplies(cin: cin, cout: cout, groups: g, geometry: padded)
         if !winograd, directApplies(cout: cout, groups: g, width: geo.ow) {
             return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
         }
-        if geo.stride == [1, 1, 1] {
-            let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
+        if unitStride {
             return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: padded, bias: bias)
         }
         BLAS.useSingleThreadInsideParallelJobs()

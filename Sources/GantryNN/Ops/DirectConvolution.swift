@@ -1,15 +1,15 @@
 import Foundation
 import GantryCore
 
-/// Dense convolutions with few output channels (≤ 16, or 32 on long rows: a U-Net's full-resolution levels, a network's
-/// last layers), computed directly. As a GEMM these have M = Cout ≤ 16 rows against an operand of
-/// Cin·k³ × voxels that OpenBLAS must pack before multiplying — each packed value then feeds only
-/// M multiply-adds, so packing (and, when strided, im2col) costs more than the arithmetic: at 128³
-/// a 4 → 4 3×3×3 layer spent most of its time copying. Here the input is zero-padded once, split
-/// into stride phases along x (so every tap reads a contiguous run even for stride 2), and each
-/// run of 2 lanes of output voxels (16 with AVX2, 32 with AVX-512) keeps 4 output channels in
-/// registers while the Cin·k³ taps stream past: two vector loads and four broadcasts feed 8 fused
-/// multiply-adds, and nothing else is copied.
+/// Dense convolutions with few output channels (≤ 16, or 32 on long rows: a U-Net's full-resolution
+/// levels, a network's last layers), computed directly. As a GEMM these have M = Cout rows against
+/// an operand of Cin·k³ × voxels that OpenBLAS must pack before multiplying — each packed value
+/// then feeds only M multiply-adds, so packing (and, when strided, im2col) costs more than the
+/// arithmetic: at 128³ a 4 → 4 3×3×3 layer spent most of its time copying. Here the input is
+/// zero-padded once, split into stride phases along x (so every tap reads a contiguous run even for
+/// stride 2), and each run of 2 lanes of output voxels (16 with AVX2, 32 with AVX-512) keeps 4
+/// output channels in registers while the Cin·k³ taps stream past: two vector loads and four
+/// broadcasts feed 8 fused multiply-adds, and nothing else is copied.
 #if GANTRY_AVX512
 /// One register of output voxels: 16 floats with AVX-512 (Package.swift builds for x86-64-v4 where the CPU has it), else 8.
 typealias Lane = SIMD16<Float>
@@ -18,6 +18,27 @@ typealias SIMD2Lane = SIMD32<Float>
 typealias Lane = SIMD8<Float>
 typealias SIMD2Lane = SIMD16<Float>
 #endif
+
+/// acc + a·b, fused where the build has hardware FMA (GANTRY_FMA: Package.swift builds for x86-64-v3/v4
+/// where the CPU has it); without it `addingProduct` is a library call per lane, so multiply, then add.
+@inline(__always)
+func madd(_ acc: Lane, _ a: Lane, _ b: Lane) -> Lane {
+    #if GANTRY_FMA
+    acc.addingProduct(a, b)
+    #else
+    acc + a * b
+    #endif
+}
+
+/// acc + a·b for a scalar b broadcast to every lane (see the vector form).
+@inline(__always)
+func madd(_ acc: Lane, _ a: Lane, _ b: Float) -> Lane {
+    #if GANTRY_FMA
+    acc.addingProduct(a, b)
+    #else
+    acc + a * b
+    #endif
+}
 
 extension Tensor {
     /// Tests and GANTRY_DIRECT=0 (A/B timing) turn the direct path off to compare with the GEMM paths.
@@ -100,17 +121,8 @@ extension Tensor {
                             let k = wc + t * B
                             let v = UnsafeRawPointer(src + offs[t]).loadUnaligned(as: Lane.self)
                             let u = UnsafeRawPointer(src + offs[t] + L).loadUnaligned(as: Lane.self)
-                            #if GANTRY_FMA
-                            // hardware FMA (Package.swift builds for x86-64-v3/v4 where the CPU has it)
-                            acc.0 = acc.0.addingProduct(v, k[0]); acc.1 = acc.1.addingProduct(v, k[1])
-                            acc.2 = acc.2.addingProduct(v, k[2]); acc.3 = acc.3.addingProduct(v, k[3])
-                            acc.4 = acc.4.addingProduct(u, k[0]); acc.5 = acc.5.addingProduct(u, k[1])
-                            acc.6 = acc.6.addingProduct(u, k[2]); acc.7 = acc.7.addingProduct(u, k[3])
-                            #else
-                            // without it `addingProduct` is a library call per lane: multiply, then add
-                            acc.0 += v * k[0]; acc.1 += v * k[1]; acc.2 += v * k[2]; acc.3 += v * k[3]
-                            acc.4 += u * k[0]; acc.5 += u * k[1]; acc.6 += u * k[2]; acc.7 += u * k[3]
-                            #endif
+                            acc.0 = madd(acc.0, v, k[0]); acc.1 = madd(acc.1, v, k[1]); acc.2 = madd(acc.2, v, k[2]); acc.3 = madd(acc.3, v, k[3])
+                            acc.4 = madd(acc.4, u, k[0]); acc.5 = madd(acc.5, u, k[1]); acc.6 = madd(acc.6, u, k[2]); acc.7 = madd(acc.7, u, k[3])
                         }
                     }
                     withUnsafeBytes(of: &acc) { raw in
@@ -169,15 +181,10 @@ extension Tensor {
                         let x0 = UnsafeRawPointer(xr + q).loadUnaligned(as: Lane.self)
                         let x1 = UnsafeRawPointer(xr + q + dx).loadUnaligned(as: Lane.self)
                         let x2 = UnsafeRawPointer(xr + q + 2 * dx).loadUnaligned(as: Lane.self)
-                        #if GANTRY_FMA
-                        a.0 = a.0.addingProduct(g0, x0); a.1 = a.1.addingProduct(g0, x1); a.2 = a.2.addingProduct(g0, x2)
-                        a.3 = a.3.addingProduct(g1, x0); a.4 = a.4.addingProduct(g1, x1); a.5 = a.5.addingProduct(g1, x2)
-                        a.6 = a.6.addingProduct(g2, x0); a.7 = a.7.addingProduct(g2, x1); a.8 = a.8.addingProduct(g2, x2)
-                        a.9 = a.9.addingProduct(g3, x0); a.10 = a.10.addingProduct(g3, x1); a.11 = a.11.addingProduct(g3, x2)
-                        #else
-                        a.0 += g0 * x0; a.1 += g0 * x1; a.2 += g0 * x2; a.3 += g1 * x0; a.4 += g1 * x1; a.5 += g1 * x2
-                        a.6 += g2 * x0; a.7 += g2 * x1; a.8 += g2 * x2; a.9 += g3 * x0; a.10 += g3 * x1; a.11 += g3 * x2
-                        #endif
+                        a.0 = madd(a.0, g0, x0); a.1 = madd(a.1, g0, x1); a.2 = madd(a.2, g0, x2)
+                        a.3 = madd(a.3, g1, x0); a.4 = madd(a.4, g1, x1); a.5 = madd(a.5, g1, x2)
+                        a.6 = madd(a.6, g2, x0); a.7 = madd(a.7, g2, x1); a.8 = madd(a.8, g2, x2)
+                        a.9 = madd(a.9, g3, x0); a.10 = madd(a.10, g3, x1); a.11 = madd(a.11, g3, x2)
                         q += L
                     }
                     withUnsafeBytes(of: &a) { raw in
@@ -198,12 +205,12 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// A transposed convolution (one group, ≤ 16 output channels; weight [Cin, Cout, k…]) computed
-    /// by output phases instead of by scattering: output o = s·m + ρ along an axis receives tap k
-    /// from input m + δ exactly when ρ + p − k·dil = s·δ, so each of the s³ phases is an ordinary
-    /// stride-1 correlation of the input with its own few taps (for kernel 3, stride 2: 1 or 2 per
-    /// axis) — the direct kernel's rows, stored every s-th voxel. No column buffer, no overlapping
-    /// adds, and every output is written exactly once.
+    /// A transposed convolution (one group, few output channels: `directApplies`; weight [Cin,
+    /// Cout, k…]) computed by output phases instead of by scattering: output o = s·m + ρ along an
+    /// axis receives tap k from input m + δ exactly when ρ + p − k·dil = s·δ, so each of the s³
+    /// phases is an ordinary stride-1 correlation of the input with its own few taps (for kernel 3,
+    /// stride 2: 1 or 2 per axis) — the direct kernel's rows, stored every s-th voxel. No column
+    /// buffer, no overlapping adds, and every output is written exactly once.
     static func convTransposeDirect(_ x: UnsafePointer<Float>, n: Int, cin: Int, inSize: [Int], weight: UnsafePointer<Float>, cout: Int,
                                     kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], outSize: [Int],
                                     bias: UnsafePointer<Float>?) -> [Float] {

@@ -10,7 +10,7 @@ extension Tensor {
         guard g >= 1, c % g == 0 else { throw GantryError.invalidArgument("group norm: \(c) channels not divisible by \(g) groups") }
         let cg = c / g, m = cg * inner
         // x̂ is kept for the backward pass only when one will run (inference skips it).
-        let keep = Tensor.isRecording && ([self, weight, bias].compactMap { $0 }).contains { $0.requiresGrad }
+        let parents = [self] + [weight, bias].compactMap { $0 }, keep = Tensor.records(parents)
         var xhat = keep ? [Float](unsafeUninitializedCapacity: count) { _, n in n = self.count } : []
         var invStd = [Float](repeating: 0, count: n * g)
         let gamma = weight?.data, beta = bias?.data
@@ -44,7 +44,6 @@ extension Tensor {
             }
         } } } }
         }
-        let parents = [self] + [weight, bias].compactMap { $0 }
         return Tensor.result(shape: shape, data: y, parents: parents) { gy in
             // dx̂ = gy·γ; dx = inv/m · (m·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) per group; dγ = Σ gy·x̂, dβ = Σ gy per channel
             var dx = [Float](repeating: 0, count: self.count)
@@ -123,7 +122,7 @@ extension Tensor {
         let scale = (0..<c).map { weight?.data[$0] ?? 1 }, shift = (0..<c).map { bias?.data[$0] ?? 0 }
         // Every value is written by its channel plane's job (no zero fill); x̂ is kept only when a
         // backward pass will run (inference skips it).
-        let keep = Tensor.isRecording && ([self, weight, bias].compactMap { $0 }).contains { $0.requiresGrad }
+        let parents = [self] + [weight, bias].compactMap { $0 }, keep = Tensor.records(parents)
         var xhat = keep ? [Float](unsafeUninitializedCapacity: count) { _, k in k = self.count } : []
         var y = [Float](unsafeUninitializedCapacity: count) { _, k in k = self.count }
         x.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in
@@ -138,7 +137,6 @@ extension Tensor {
                 }
             }
         } } }
-        let parents = [self] + [weight, bias].compactMap { $0 }
         return Tensor.result(shape: shape, data: y, parents: parents) { gy in
             var dx = [Float](repeating: 0, count: self.count)
             var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)

@@ -4,7 +4,8 @@ import GantryCore
 
 extension Tensor {
     /// PyTorch conv_transpose2d / conv_transpose3d: weight `[Cin, Cout/groups, k…]`, stride, padding,
-    /// dilation, output padding, groups. Computed as the adjoint of a convolution (its input-gradient),
+    /// dilation, output padding, groups. Few output channels (`directApplies`) run by output phase
+    /// (`convTransposeDirect`); otherwise it is the adjoint of a convolution (its input gradient),
     /// with the same column machinery: y = col2im(W_gᵀ · x) per input depth plane.
     public func convTranspose(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters(), outputPadding: [Int] = [0, 0, 0]) throws -> Tensor {
         let lifted = try LiftedConv("conv transpose", input: shape, weight: weight.shape, p)
