@@ -30,15 +30,9 @@ func madd(_ acc: Lane, _ a: Lane, _ b: Lane) -> Lane {
     #endif
 }
 
-/// acc + a·b for a scalar b broadcast to every lane (see the vector form).
+/// acc + a·b for a scalar b broadcast to every lane.
 @inline(__always)
-func madd(_ acc: Lane, _ a: Lane, _ b: Float) -> Lane {
-    #if GANTRY_FMA
-    acc.addingProduct(a, b)
-    #else
-    acc + a * b
-    #endif
-}
+func madd(_ acc: Lane, _ a: Lane, _ b: Float) -> Lane { madd(acc, a, Lane(repeating: b)) }
 
 extension Tensor {
     /// Tests and GANTRY_DIRECT=0 (A/B timing) turn the direct path off to compare with the GEMM paths.
