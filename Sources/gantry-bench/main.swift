@@ -145,6 +145,24 @@ do {
                 (out * r).sum().backward()
             }
         }
+    case "layers":
+        // The convolutions of UNet 8-16-32-64 at 1×4×128³ (MONAI layout, 2 residual units), one row
+        // each with its GFLOP/s: where the segmentation benchmark's time goes, layer by layer.
+        let reps = Int(args.count > 3 ? args[3] : "5") ?? 5
+        let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
+        for l in NNBench.unetLayers {
+            let x = Tensor(uniform: [1, l.cin, l.size, l.size, l.size], bound: 1, seed: 1)
+            let w = Tensor(uniform: l.transposed ? [l.cin, l.cout, 3, 3, 3] : [l.cout, l.cin, 3, 3, 3], bound: 0.1, seed: 2)
+            let out = l.transposed ? 2 * l.size : l.size / l.stride
+            let macs = l.transposed ? Double(l.cin * l.cout * 27 * l.size * l.size * l.size) : Double(l.cin * l.cout * 27 * out * out * out)
+            let name = "layer \(l.transposed ? "convT" : "conv") \(l.cin)→\(l.cout) \(l.size)³ s\(l.stride)"
+            if let f = filter, !name.contains(f) { continue }
+            try time(name, repeats: reps, extra: ["gflop": 2 * macs / 1e9]) {
+                _ = try Tensor.noGrad {
+                    l.transposed ? try x.convTranspose(w, .uniform(stride: 2, padding: 1), outputPadding: [1, 1, 1]) : try x.conv(w, .uniform(stride: l.stride, padding: 1))
+                }
+            }
+        }
     case "segnet":
         // Whole segmentation networks (MONAI runs the same in scripts/bench/peers_segnet.py): inference
         // on a 64³ four-contrast block and one training step (forward + backward) on a 48³ patch.
@@ -296,6 +314,11 @@ enum RIMBench {
 /// The conv shapes of issue #3's benchmark rows (PyTorch runs the same in scripts/bench/peers_nn.py).
 enum NNBench {
     struct Case { let name: String; let input: [Int]; let weight: [Int]; let gflop: Double; let run: (Tensor, Tensor) throws -> Tensor }
+    /// UNet 8-16-32-64's 3×3×3 convolutions at a 128³ input (transposed: k3, stride 2, output padding 1, as MONAI's up path).
+    static let unetLayers: [(cin: Int, cout: Int, size: Int, stride: Int, transposed: Bool)] = [
+        (4, 8, 128, 2, false), (8, 8, 64, 1, false), (8, 16, 64, 2, false), (16, 16, 32, 1, false), (16, 32, 32, 2, false), (32, 32, 16, 1, false),
+        (32, 64, 16, 1, false), (64, 64, 16, 1, false), (96, 16, 16, 2, true), (32, 8, 32, 2, true), (16, 4, 64, 2, true), (4, 4, 128, 1, false),
+    ]
     static let cases: [Case] = [
         Case(name: "conv3d 1×32×64³→32 k3", input: [1, 32, 64, 64, 64], weight: [32, 32, 3, 3, 3], gflop: 2 * 32 * 32 * 27 * 262144 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1)) },
         Case(name: "conv3d 1×16×128³→16 k3", input: [1, 16, 128, 128, 128], weight: [16, 16, 3, 3, 3], gflop: 2 * 16 * 16 * 27 * 2097152 / 1e9) { x, w in try x.conv(w, .uniform(padding: 1)) },

@@ -81,6 +81,8 @@ final class DirectConvolutionTests: XCTestCase {
             ("k2 s3 (phases without taps), 3 → 5", [1, 3, 4, 5, 3], [3, 5, 2, 2, 2], .uniform(stride: 3), [0, 0, 0]),
             ("k3 stride (1, 2, 2) dilation 2 padding 2, 5 → 6", [1, 5, 4, 6, 5], [5, 6, 3, 3, 3], ConvParameters(stride: [1, 2, 2], padding: [2, 2, 2], dilation: [2, 2, 2]), [0, 1, 0]),
             ("2D k3 s2 p1 op1, 6 → 3", [2, 6, 7, 9], [6, 3, 3, 3], .uniform(stride: 2, padding: 1, dims: 2), [1, 1]),
+            // phase rows longer than a lane (one row per run) and an odd count of rows (the last unpaired)
+            ("k3 s2 p1 op1, rows of 19 per phase, 4 → 3", [1, 4, 3, 5, 19], [4, 3, 3, 3, 3], .uniform(stride: 2, padding: 1), [1, 1, 1]),
         ]
         for (name, xs, ws, p, op) in cases {
             let x = Tensor(uniform: xs, bound: 1, seed: 4, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 5, requiresGrad: true)

@@ -66,13 +66,16 @@ extension Tensor {
             offsets.append(a * dz * input.planePitch + b * dy * input.rowPitch + input.column(c * dx))
         } } }
         let outPlane = oh * ow, outVolume = od * outPlane
+        // rows of one lane or less go in pairs (y, y + 1)
+        let rowsPerJob = ow <= Lane.scalarCount ? 2 : 1, jobRows = (oh + rowsPerJob - 1) / rowsPerJob
         return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
             let op = ob.baseAddress!
             input.data.withUnsafeBufferPointer { ib in
-                Parallel.forEach(n * od * oh, work: n * cout * outVolume * cin * taps) { job in
-                    let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
+                Parallel.forEach(n * od * jobRows, work: n * cout * outVolume * cin * taps) { job in
+                    let y = job % jobRows * rowsPerJob, z = (job / jobRows) % od, b = job / (jobRows * od)
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
-                    directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias) { co in
+                    let pair = rowsPerJob == 2 && y + 1 < oh ? (input: sy * input.rowPitch, output: ow) : nil
+                    directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias, pair: pair) { co in
                         op + ((b * cout + co) * od + z) * outPlane + y * ow
                     }
                 }
@@ -95,14 +98,18 @@ extension Tensor {
     /// 4 channels inside (a run's input — Cin·taps rows of 2 lanes — stays in L1 for every block).
     /// Input voxel i of tap t of channel ci is `row[ci·channelPitch + offsets[t] + i]`; output voxel
     /// i of channel co goes to `output(co)[i·step]` (step 1, or s for a phase of a transposed
-    /// convolution).
+    /// convolution). Rows of at most one lane (16 voxels with AVX-512: a U-Net's coarse levels) come
+    /// in `pair`s so that no lane idles: the second lane is the same voxels of another row, read
+    /// `pair.input` further on and written `pair.output` further on.
     @inline(__always)
     static func directRow(_ row: UnsafePointer<Float>, cin: Int, channelPitch: Int, offsets: [Int], weights: [Float], cout: Int, count: Int,
-                          bias: UnsafePointer<Float>?, step: Int = 1, output: (Int) -> UnsafeMutablePointer<Float>) {
+                          bias: UnsafePointer<Float>?, step: Int = 1, pair: (input: Int, output: Int)? = nil,
+                          output: (Int) -> UnsafeMutablePointer<Float>) {
         let B = directBlock, L = Lane.scalarCount, taps = offsets.count, blocks = (cout + B - 1) / B
+        let second = pair ?? (input: L, output: L * step), run = pair == nil ? 2 * L : L
         offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
             let (offs, w0) = (ob.baseAddress!, wb.baseAddress!)
-            for xs in stride(from: 0, to: count, by: 2 * L) {
+            for xs in stride(from: 0, to: count, by: run) {
                 for blk in 0..<blocks {
                     let wBlock = w0 + blk * cin * taps * B
                     let co0 = blk * B, lanes = min(B, cout - co0)
@@ -114,7 +121,7 @@ extension Tensor {
                         for t in 0..<taps {
                             let k = wc + t * B
                             let v = UnsafeRawPointer(src + offs[t]).loadUnaligned(as: Lane.self)
-                            let u = UnsafeRawPointer(src + offs[t] + L).loadUnaligned(as: Lane.self)
+                            let u = UnsafeRawPointer(src + offs[t] + second.input).loadUnaligned(as: Lane.self)
                             acc.0 = madd(acc.0, v, k[0]); acc.1 = madd(acc.1, v, k[1]); acc.2 = madd(acc.2, v, k[2]); acc.3 = madd(acc.3, v, k[3])
                             acc.4 = madd(acc.4, u, k[0]); acc.5 = madd(acc.5, u, k[1]); acc.6 = madd(acc.6, u, k[2]); acc.7 = madd(acc.7, u, k[3])
                         }
@@ -122,20 +129,20 @@ extension Tensor {
                     withUnsafeBytes(of: &acc) { raw in
                         for j in 0..<lanes {
                             let beta = Lane(repeating: bias?[co0 + j] ?? 0), dst = output(co0 + j)
-                            // accumulator h holds voxels start…start+L−1: one vector store when they are
-                            // all inside the row and contiguous, else element by element
-                            func put(_ h: Int, _ start: Int) {
+                            // accumulator h holds voxels start…start+L−1 (of the row at `to`): one vector
+                            // store when they are all inside the row and contiguous, else element by element
+                            func put(_ h: Int, _ start: Int, _ to: UnsafeMutablePointer<Float>) {
                                 guard start < count else { return }
                                 let v = raw.loadUnaligned(fromByteOffset: h * L * MemoryLayout<Float>.stride, as: Lane.self) + beta
                                 let valid = min(L, count - start)
                                 if step == 1 && valid == L {
-                                    UnsafeMutableRawPointer(dst + start).storeBytes(of: v, as: Lane.self)
+                                    UnsafeMutableRawPointer(to + start).storeBytes(of: v, as: Lane.self)
                                 } else {
-                                    for i in 0..<valid { dst[(start + i) * step] = v[i] }
+                                    for i in 0..<valid { to[(start + i) * step] = v[i] }
                                 }
                             }
-                            put(j, xs)
-                            put(4 + j, xs + L)
+                            put(j, xs, dst)
+                            if pair == nil { put(4 + j, xs + L, dst) } else { put(4 + j, xs, dst + second.output) }
                         }
                     }
                 }
@@ -233,47 +240,61 @@ extension Tensor {
         let (kd, kh, kw) = (kernel[0], kernel[1], kernel[2])
         return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
             let op = ob.baseAddress!
+            // Per (z, y) phase and x phase: its taps' offsets and weights.
+            let (sz, sy, sx) = (stride[0], stride[1], stride[2]), width = counts[2].max() ?? 0
+            var phaseOffsets = [[[Int]]](), phaseWeights = [[[Float]]]()
+            for rz in 0..<sz { for ry in 0..<sy {
+                var offsetsX = [[Int]](), weightsX = [[Float]]()
+                for rx in 0..<sx {
+                    var offsets = [Int](), kernelIndex = [Int]()
+                    for tz in taps[0][rz] { for ty in taps[1][ry] { for tx in taps[2][rx] {
+                        offsets.append((tz.delta + before[0]) * input.planePitch + (ty.delta + before[1]) * input.rowPitch + tx.delta + before[2])
+                        kernelIndex.append((tz.k * kh + ty.k) * kw + tx.k)
+                    } } }
+                    offsetsX.append(offsets)
+                    weightsX.append(directWeights(cout: cout, cin: cin, taps: offsets.count) { co, ci, t in weight[(ci * cout + co) * kd * kh * kw + kernelIndex[t]] })
+                }
+                phaseOffsets.append(offsetsX); phaseWeights.append(weightsX)
+            } }
+            let (mzMax, myMax) = (counts[0].max() ?? 0, counts[1].max() ?? 0)
+            let tapCount = phaseOffsets.joined().reduce(0) { $0 + $1.count }
+            // phase rows of one lane or less go in pairs (y, y + 1), as in `convolveDirect`
+            let rowsPerJob = width <= Lane.scalarCount ? 2 : 1, jobRows = (myMax + rowsPerJob - 1) / rowsPerJob
+            let rowSet = sx * cout * width
             input.data.withUnsafeBufferPointer { ib in
-                let sx = stride[2], width = counts[2].max() ?? 0
-                for rz in 0..<stride[0] { for ry in 0..<stride[1] {
-                    let (mz, my) = (counts[0][rz], counts[1][ry])
-                    guard mz > 0, my > 0 else { continue }
-                    // Per x phase: its taps' offsets and weights.
-                    var phaseOffsets = [[Int]](), phaseWeights = [[Float]]()
-                    for rx in 0..<sx {
-                        var offsets = [Int](), kernelIndex = [Int]()
-                        for tz in taps[0][rz] { for ty in taps[1][ry] { for tx in taps[2][rx] {
-                            offsets.append((tz.delta + before[0]) * input.planePitch + (ty.delta + before[1]) * input.rowPitch + tx.delta + before[2])
-                            kernelIndex.append((tz.k * kh + ty.k) * kw + tx.k)
-                        } } }
-                        phaseOffsets.append(offsets)
-                        phaseWeights.append(directWeights(cout: cout, cin: cin, taps: offsets.count) { co, ci, t in weight[(ci * cout + co) * kd * kh * kw + kernelIndex[t]] })
-                    }
-                    let tapCount = phaseOffsets.reduce(0) { $0 + $1.count }
-                    Parallel.forEach(n * mz * my, work: n * cout * mz * my * width * cin * max(tapCount, 1)) { job in
-                        let y = job % my, z = (job / my) % mz, b = job / (my * mz)
-                        let (oz, oy) = (z * stride[0] + rz, y * stride[1] + ry)
-                        let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
-                        // Each x phase's row into its own contiguous buffer, then interleaved into the output row.
-                        var rows = [Float](repeating: 0, count: sx * cout * width)
-                        rows.withUnsafeMutableBufferPointer { rb in
-                            let rp = rb.baseAddress!
+                // One job per input-grid row (z, y) does every (z, y) phase of it, so each input row is
+                // read from memory once rather than once per phase (sz·sy times).
+                Parallel.forEach(n * mzMax * jobRows, work: n * cout * mzMax * myMax * width * cin * max(tapCount, 1)) { job in
+                    let y = job % jobRows * rowsPerJob, z = (job / jobRows) % mzMax, b = job / (jobRows * mzMax)
+                    let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
+                    // Each x phase's row into its own contiguous buffer (a second set for the paired
+                    // row), then interleaved into the output row.
+                    var rows = [Float](repeating: 0, count: rowsPerJob * rowSet)
+                    rows.withUnsafeMutableBufferPointer { rb in
+                        let rp = rb.baseAddress!
+                        for rz in 0..<sz where z < counts[0][rz] { for ry in 0..<sy where y < counts[1][ry] {
+                            let (oz, oy) = (z * sz + rz, y * sy + ry), phase = rz * sy + ry
+                            let paired = rowsPerJob == 2 && y + 1 < counts[1][ry]
                             for rx in 0..<sx where counts[2][rx] > 0 {
-                                if phaseOffsets[rx].isEmpty {
+                                if phaseOffsets[phase][rx].isEmpty {
                                     // no tap reaches this phase (stride > kernel): bias only
-                                    for co in 0..<cout { (rp + (rx * cout + co) * width).update(repeating: bias?[co] ?? 0, count: counts[2][rx]) }
+                                    for co in 0..<cout { for r in 0..<rowsPerJob {
+                                        (rp + r * rowSet + (rx * cout + co) * width).update(repeating: bias?[co] ?? 0, count: counts[2][rx])
+                                    } }
                                     continue
                                 }
-                                directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: phaseOffsets[rx], weights: phaseWeights[rx],
-                                          cout: cout, count: counts[2][rx], bias: bias) { co in rp + (rx * cout + co) * width }
+                                directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
+                                          cout: cout, count: counts[2][rx], bias: bias, pair: paired ? (input: input.rowPitch, output: rowSet) : nil) { co in
+                                    rp + (rx * cout + co) * width
+                                }
                             }
-                            for co in 0..<cout {
-                                let dst = op + ((b * cout + co) * od + oz) * outPlane + oy * ow
-                                interleave(phases: sx, rows: rp + co * width, phasePitch: cout * width, counts: counts[2], into: dst, width: ow)
-                            }
-                        }
+                            for r in 0..<(paired ? 2 : 1) { for co in 0..<cout {
+                                let dst = op + ((b * cout + co) * od + oz) * outPlane + (oy + r * sy) * ow
+                                interleave(phases: sx, rows: rp + r * rowSet + co * width, phasePitch: cout * width, counts: counts[2], into: dst, width: ow)
+                            } }
+                        } }
                     }
-                } }
+                }
             }
             initialised = n * cout * outVolume
         }
