@@ -17,18 +17,31 @@ func now() -> Double {
 }
 
 func time(_ name: String, tool: String = "gantry", repeats: Int, extra: [String: Any] = [:], _ body: () throws -> Void) rethrows {
-    var runs: [Double] = []
+    var runs: [Double] = [], cpu: [Double] = []
     for _ in 0..<repeats {
-        let t0 = now()
+        let (t0, c0) = (now(), cpuSeconds())
         try body()
         runs.append(now() - t0)
+        cpu.append(cpuSeconds() - c0)
     }
     let sorted = runs.sorted()
-    var obj: [String: Any] = ["name": name, "tool": tool, "median_s": sorted[sorted.count / 2], "runs": runs, "threads": Parallel.threads]
+    // CPU seconds (both threads) as well as wall time: on this shared VM the wall time of one
+    // command drifts by 30–100 % within minutes, CPU time (stolen time excluded) much less — A/B
+    // comparisons of kernels read `cpu_s`.
+    var obj: [String: Any] = ["name": name, "tool": tool, "median_s": sorted[sorted.count / 2], "runs": runs, "threads": Parallel.threads,
+                              "cpu_s": cpu.sorted()[cpu.count / 2]]
     for (k, v) in extra { obj[k] = v }
     let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
     print(String(decoding: data, as: UTF8.self))
     fflush(stdout)
+}
+
+/// User + system CPU time of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Deterministic test volume: Shepp–Logan with quantised noise (compresses like a real scan, roughly).
