@@ -44,11 +44,12 @@ final class DirectConvolutionTests: XCTestCase {
             ("3×3×3 stride 1 dilation 2, 7 → 11 (partial channel blocks, weight gradient by rows of taps)", [1, 7, 8, 9, 23], [11, 7, 3, 3, 3],
              .uniform(padding: 2, dilation: 2)),
             ("1×1×1 stride 2, 3 → 16", [1, 3, 8, 9, 10], [16, 3, 1, 1, 1], .uniform(stride: 2)),
+            ("3×3×3 stride 2, 6 → 24 on rows of 8 (rows in pairs, the last unpaired)", [1, 6, 7, 9, 15], [24, 6, 3, 3, 3], .uniform(stride: 2, padding: 1)),
         ]
         for (name, xs, ws, p) in cases {
             let x = Tensor(uniform: xs, bound: 1, seed: 1, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 2, requiresGrad: true)
             let b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3, requiresGrad: true)
-            XCTAssertTrue(Tensor.directApplies(cout: ws[0], groups: 1, width: 1), name)
+            XCTAssertTrue(Tensor.directApplies(cout: ws[0], groups: 1, width: 8), name)
             let fast = try run(x, w, b, p, direct: true), gemm = try run(x, w, b, p, direct: false)
             let is2D = xs.count == 4
             let x5 = is2D ? Tensor(shape: [xs[0], xs[1], 1, xs[2], xs[3]], data: x.data) : x

@@ -44,11 +44,12 @@ extension Tensor {
     static let directBlock = 4
 
     /// Whether the direct kernels take a convolution: one group and at most 16 output channels, or
-    /// 32 on rows of 64+ voxels. Measured (A/B, alternating runs): a 32 → 32 3×3×3 layer at 64³ ran
-    /// 0.094 s direct vs 0.109 s by per-tap GEMMs, but the U-Nets' 32-channel layers on 16–32-voxel
-    /// rows (where a run of two lanes is half empty) were slower direct.
+    /// 32 on rows of 64+ voxels or of at most one lane (run in pairs). Measured (A/B, alternating
+    /// runs, CPU time): a 32 → 32 3×3×3 layer at 64³ ran 0.094 s direct vs 0.109 s by per-tap GEMMs;
+    /// on 16-voxel rows (paired) 16 → 32 stride 2 took 0.55× and 32 → 32 0.86× the GEMM's time, but
+    /// 64 → 64 1.04× (its input no longer fits L1 across a run's channel blocks).
     static func directApplies(cout: Int, groups: Int, width: Int) -> Bool {
-        directEnabled && groups == 1 && (cout <= 16 || (cout <= 32 && width >= 64))
+        directEnabled && groups == 1 && (cout <= 16 || (cout <= 32 && (width >= 64 || width <= Lane.scalarCount)))
     }
 
     /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`).
@@ -356,6 +357,15 @@ struct DirectInput {
                             var i = phase - px, q = 0
                             while i < 0 { i += sx; q += 1 }
                             let row = dst + phase * wq
+                            if sx == 2 {
+                                // a vector of every other column at a time (evenHalf of two lanes)
+                                let L = Lane.scalarCount
+                                while i + 2 * L <= w {
+                                    let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD2Lane.self)
+                                    UnsafeMutableRawPointer(row + q).storeBytes(of: v.evenHalf, as: Lane.self)
+                                    i += 2 * L; q += L
+                                }
+                            }
                             while i < w { row[q] = src[i]; i += sx; q += 1 }
                         }
                     }

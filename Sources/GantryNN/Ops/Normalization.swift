@@ -160,3 +160,123 @@ extension Tensor {
         }
     }
 }
+
+/// The activation a norm can apply in its output pass (`Tensor.normalizedInPlace`).
+public enum FusedActivation {
+    case relu
+    /// PReLU with one slope, or one per channel.
+    case prelu(Tensor)
+}
+
+/// The statistics a norm normalises with (`Tensor.normalizedInPlace`).
+public enum FusedNorm {
+    /// Group norm over `groups` groups per sample (instance norm: groups = channels), optional affine.
+    case group(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float)
+    /// Batch norm in evaluation mode: the running statistics, optional affine.
+    case batchEvaluation(runningMean: [Float], runningVar: [Float], weight: Tensor?, bias: Tensor?, eps: Float)
+}
+
+extension Tensor {
+    /// A norm then an activation, for a fresh intermediate the caller drops (a convolution's
+    /// output). When no backward pass will run (inference) each channel plane is mapped to
+    /// act(x·scale + shift) in one pass over the receiver's own storage, which is returned: a
+    /// norm and an activation as separate ops read and write every value two or three more times
+    /// (x − μ, then the affine map into a new buffer, then the activation into another) and the
+    /// U-Nets' full-resolution activations are tens of MB. Otherwise it is exactly the two ops.
+    public func normalizedInPlace(_ norm: FusedNorm, activation: FusedActivation?) throws -> Tensor {
+        var slopeTensor: Tensor? = nil
+        if case .prelu(let s)? = activation { slopeTensor = s }
+        let (n, c) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
+        let parents: [Tensor]
+        switch norm {
+        case .group(_, let w, let b, _), .batchEvaluation(_, _, let w, let b, _): parents = [self] + [w, b, slopeTensor].compactMap { $0 }
+        }
+        if Tensor.records(parents) {
+            var y: Tensor
+            switch norm {
+            case .group(let g, let w, let b, let eps): y = try groupNorm(groups: g, weight: w, bias: b, eps: eps)
+            case .batchEvaluation(var mean, var variance, let w, let b, let eps):
+                y = try batchNorm(runningMean: &mean, runningVar: &variance, weight: w, bias: b, training: false, eps: eps)
+            }
+            switch activation {
+            case .relu?: y = y.relu()
+            case .prelu(let s)?: y = try y.prelu(s)
+            case nil: break
+            }
+            return y
+        }
+        // Per channel plane (sample-major): y = x·scale + shift.
+        var scale = [Float](repeating: 1, count: n * c), shift = [Float](repeating: 0, count: n * c)
+        switch norm {
+        case .group(let g, let w, let b, let eps):
+            guard g >= 1, c % g == 0 else { throw GantryError.invalidArgument("group norm: \(c) channels not divisible by \(g) groups") }
+            let cg = c / g, m = cg * inner, gamma = w?.data, beta = b?.data
+            var mean = [Float](repeating: 0, count: n * g), invStd = [Float](repeating: 0, count: n * g)
+            data.withUnsafeBufferPointer { xb in mean.withUnsafeMutableBufferPointer { mb in invStd.withUnsafeMutableBufferPointer { ib in
+                let (xp, mp, ip) = (xb.baseAddress!, mb.baseAddress!, ib.baseAddress!)
+                // Two reading passes per (sample, group), in Double across chunks: the mean, then the
+                // squared deviations from it (as the composed op, without storing x − μ).
+                Parallel.forEach(n * g, work: n * c * inner) { job in
+                    let o = xp + job * m
+                    let mu = Float(Reduce.sum(o, m) / Double(m))
+                    mp[job] = mu
+                    ip[job] = Float(1 / (Reduce.squaredDeviations(o, m, from: mu) / Double(m) + Double(eps)).squareRoot())
+                }
+            } } }
+            for b in 0..<n { for ch in 0..<c {
+                let job = b * g + ch / cg, s = (gamma?[ch] ?? 1) * invStd[job]
+                scale[b * c + ch] = s; shift[b * c + ch] = (beta?[ch] ?? 0) - mean[job] * s
+            } }
+        case .batchEvaluation(let runningMean, let runningVar, let w, let b, let eps):
+            guard runningMean.count == c, runningVar.count == c else { throw GantryError.invalidArgument("batch norm: running stats need \(c) channels") }
+            for b0 in 0..<n { for ch in 0..<c {
+                let s = (w?.data[ch] ?? 1) / (runningVar[ch] + eps).squareRoot()
+                scale[b0 * c + ch] = s; shift[b0 * c + ch] = (b?.data[ch] ?? 0) - runningMean[ch] * s
+            } }
+        }
+        let slopes = slopeTensor?.data ?? []
+        guard slopes.isEmpty || slopes.count == 1 || slopes.count == c else { throw GantryError.invalidArgument("prelu: \(slopes.count) slopes for \(c) channels") }
+        let relu: Bool
+        if case .relu? = activation { relu = true } else { relu = false }
+        data.withUnsafeMutableBufferPointer { xb in
+            let xp = xb.baseAddress!
+            Parallel.forEach(n * c, work: n * c * inner) { j in
+                let p = xp + j * inner, s = scale[j], t = shift[j]
+                if !slopes.isEmpty {
+                    let a = slopes[slopes.count == 1 ? 0 : j % c]
+                    for i in 0..<inner { let v = p[i] * s + t; p[i] = v < 0 ? v * a : v }
+                } else if relu {
+                    for i in 0..<inner { p[i] = max(p[i] * s + t, 0) }
+                } else {
+                    for i in 0..<inner { p[i] = p[i] * s + t }
+                }
+            }
+        }
+        return self
+    }
+}
+
+/// Reductions in Double across vector partial sums (chunks of 1024 values summed in Float lanes).
+enum Reduce {
+    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Double { accumulate(p, n) { $0 } }
+
+    static func squaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, from mu: Float) -> Double {
+        let m = Lane(repeating: mu)
+        return accumulate(p, n) { let d = $0 - m; return d * d }
+    }
+
+    @inline(__always)
+    private static func accumulate(_ p: UnsafePointer<Float>, _ n: Int, _ f: (Lane) -> Lane) -> Double {
+        let L = Lane.scalarCount, chunk = 1024
+        var total = 0.0, i = 0
+        while i < n {
+            let end = min(n, i + chunk), full = i + (end - i) / L * L
+            var acc = Lane()
+            while i < full { acc += f(UnsafeRawPointer(p + i).loadUnaligned(as: Lane.self)); i += L }
+            var s = Double(acc.sum())
+            while i < end { let v = f(Lane(repeating: p[i]))[0]; s += Double(v); i += 1 }
+            total += s
+        }
+        return total
+    }
+}

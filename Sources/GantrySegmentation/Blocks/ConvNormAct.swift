@@ -31,6 +31,18 @@ struct ConvNormAct {
             y = try x.conv(w, bias: b, .uniform(stride: stride, padding: (k - 1) / 2, dims: dims))
         }
         if convOnly { return y }
+        if !training {
+            // inference: norm and activation in one pass over the convolution's output (dropout is the identity)
+            let fusedNorm: FusedNorm
+            switch norm {
+            case .instance: fusedNorm = .group(groups: outChannels, weight: nil, bias: nil, eps: 1e-5)
+            case .batch: fusedNorm = BatchNormLayer(prefix: "\(prefix).adn.N", channels: outChannels).evaluation(p)
+            }
+            switch activation {
+            case .prelu: return try y.normalizedInPlace(fusedNorm, activation: .prelu(p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25)))
+            case .relu: return try y.normalizedInPlace(fusedNorm, activation: .relu)
+            }
+        }
         switch norm {
         case .instance: y = try y.instanceNorm()
         case .batch: y = try BatchNormLayer(prefix: "\(prefix).adn.N", channels: outChannels)(y, p, training: training)
@@ -55,5 +67,14 @@ struct BatchNormLayer {
         let mean = p.buffer("\(prefix).running_mean", count: channels, value: 0)
         let variance = p.buffer("\(prefix).running_var", count: channels, value: 1)
         return try x.batchNorm(runningMean: &mean.data, runningVar: &variance.data, weight: w, bias: b, training: training)
+    }
+
+    /// The same norm in evaluation mode for `Tensor.normalizedInPlace` (parameters looked up in the same order).
+    func evaluation(_ p: ParameterStore) -> FusedNorm {
+        let w = p.parameter("\(prefix).weight", shape: [channels], fanIn: 1, constant: 1)
+        let b = p.parameter("\(prefix).bias", shape: [channels], fanIn: 1, constant: 0)
+        let mean = p.buffer("\(prefix).running_mean", count: channels, value: 0)
+        let variance = p.buffer("\(prefix).running_var", count: channels, value: 1)
+        return .batchEvaluation(runningMean: mean.data, runningVar: variance.data, weight: w, bias: b, eps: 1e-5)
     }
 }
