@@ -43,6 +43,14 @@ extension Tensor {
     /// needed 9 and measured ~4 % more CPU time on the attention U-Net.
     static let directBlock = 4
 
+    /// Whether rows wider than a lane are computed two at a time (`directRowPair`): AVX-512 builds;
+    /// GANTRY_ROW_PAIRS=0 turns it off for A/B timing.
+    #if GANTRY_AVX512
+    nonisolated(unsafe) static var directRowPairs = ProcessInfo.processInfo.environment["GANTRY_ROW_PAIRS"] != "0"
+    #else
+    static let directRowPairs = false
+    #endif
+
     /// Whether the direct kernels take a convolution: one group and at most 16 output channels, or
     /// 32 on rows of 64+ voxels or of at most one lane (run in pairs). Measured (A/B, alternating
     /// runs, CPU time): a 32 → 32 3×3×3 layer at 64³ ran 0.094 s direct vs 0.109 s by per-tap GEMMs;
@@ -67,8 +75,11 @@ extension Tensor {
             offsets.append(a * dz * input.planePitch + b * dy * input.rowPitch + input.column(c * dx))
         } } }
         let outPlane = oh * ow, outVolume = od * outPlane
-        // rows of one lane or less go in pairs (y, y + 1)
-        let rowsPerJob = ow <= Lane.scalarCount ? 2 : 1, jobRows = (oh + rowsPerJob - 1) / rowsPerJob
+        // rows go in pairs (y, y + 1): as the two lanes of a run when a row is at most one lane,
+        // else through `directRowPair` (AVX-512; stride 1 along y, where the two rows share all
+        // but one of their input rows — with stride 2 it measured 1.08× the time)
+        let narrow = ow <= Lane.scalarCount
+        let rowsPerJob = narrow || (directRowPairs && sy == 1) ? 2 : 1, jobRows = (oh + rowsPerJob - 1) / rowsPerJob
         return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
             let op = ob.baseAddress!
             input.data.withUnsafeBufferPointer { ib in
@@ -76,12 +87,31 @@ extension Tensor {
                     let y = job % jobRows * rowsPerJob, z = (job / jobRows) % od, b = job / (jobRows * od)
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
                     let pair = rowsPerJob == 2 && y + 1 < oh ? (input: sy * input.rowPitch, output: ow) : nil
-                    directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias, pair: pair) { co in
-                        op + ((b * cout + co) * od + z) * outPlane + y * ow
+                    if let pair, !narrow {
+                        directRowPair(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias, rows: pair) { co in
+                            op + ((b * cout + co) * od + z) * outPlane + y * ow
+                        }
+                    } else {
+                        directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias, pair: narrow ? pair : nil) { co in
+                            op + ((b * cout + co) * od + z) * outPlane + y * ow
+                        }
                     }
                 }
             }
             initialised = n * cout * outVolume
+        }
+    }
+
+    /// Voxels start…start+L−1 of a row of `count` (those inside it) from a register: one vector
+    /// store when they are all inside and contiguous (`step` 1), else element by element.
+    @inline(__always)
+    static func store(_ v: Lane, at start: Int, of count: Int, step: Int = 1, into row: UnsafeMutablePointer<Float>) {
+        guard start < count else { return }
+        let valid = min(Lane.scalarCount, count - start)
+        if step == 1 && valid == Lane.scalarCount {
+            UnsafeMutableRawPointer(row + start).storeBytes(of: v, as: Lane.self)
+        } else {
+            for i in 0..<valid { row[(start + i) * step] = v[i] }
         }
     }
 
@@ -115,35 +145,91 @@ extension Tensor {
                     let wBlock = w0 + blk * cin * taps * B
                     let co0 = blk * B, lanes = min(B, cout - co0)
                     // accumulators 0–3: channels co0…co0+3 at voxels xs…xs+L−1; 4–7: the next L voxels
-                    var acc = (Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane(), Lane())
+                    // (or the paired row's); plain locals, which the compiler keeps in registers
+                    // without the copies it made between iterations for a tuple
+                    var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
+                    let secondInput = second.input
                     for ci in 0..<cin {
                         let src = row + ci * channelPitch + xs
-                        let wc = wBlock + ci * taps * B
-                        for t in 0..<taps {
-                            let k = wc + t * B
-                            let v = UnsafeRawPointer(src + offs[t]).loadUnaligned(as: Lane.self)
-                            let u = UnsafeRawPointer(src + offs[t] + second.input).loadUnaligned(as: Lane.self)
-                            acc.0 = madd(acc.0, v, k[0]); acc.1 = madd(acc.1, v, k[1]); acc.2 = madd(acc.2, v, k[2]); acc.3 = madd(acc.3, v, k[3])
-                            acc.4 = madd(acc.4, u, k[0]); acc.5 = madd(acc.5, u, k[1]); acc.6 = madd(acc.6, u, k[2]); acc.7 = madd(acc.7, u, k[3])
+                        var k = wBlock + ci * taps * B
+                        var o = offs
+                        let end = offs + taps
+                        while o < end {
+                            let p = src + o.pointee
+                            let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self)
+                            let u = UnsafeRawPointer(p + secondInput).loadUnaligned(as: Lane.self)
+                            let k0 = Lane(repeating: k[0]), k1 = Lane(repeating: k[1]), k2 = Lane(repeating: k[2]), k3 = Lane(repeating: k[3])
+                            a0 = madd(a0, v, k0); a1 = madd(a1, v, k1); a2 = madd(a2, v, k2); a3 = madd(a3, v, k3)
+                            a4 = madd(a4, u, k0); a5 = madd(a5, u, k1); a6 = madd(a6, u, k2); a7 = madd(a7, u, k3)
+                            o += 1; k += B
                         }
                     }
+                    var acc = (a0, a1, a2, a3, a4, a5, a6, a7)
                     withUnsafeBytes(of: &acc) { raw in
+                        let v = raw.bindMemory(to: Lane.self)
                         for j in 0..<lanes {
                             let beta = Lane(repeating: bias?[co0 + j] ?? 0), dst = output(co0 + j)
-                            // accumulator h holds voxels start…start+L−1 (of the row at `to`): one vector
-                            // store when they are all inside the row and contiguous, else element by element
-                            func put(_ h: Int, _ start: Int, _ to: UnsafeMutablePointer<Float>) {
-                                guard start < count else { return }
-                                let v = raw.loadUnaligned(fromByteOffset: h * L * MemoryLayout<Float>.stride, as: Lane.self) + beta
-                                let valid = min(L, count - start)
-                                if step == 1 && valid == L {
-                                    UnsafeMutableRawPointer(to + start).storeBytes(of: v, as: Lane.self)
-                                } else {
-                                    for i in 0..<valid { to[(start + i) * step] = v[i] }
-                                }
+                            store(v[j] + beta, at: xs, of: count, step: step, into: dst)
+                            if pair == nil {
+                                store(v[4 + j] + beta, at: xs + L, of: count, step: step, into: dst)
+                            } else {
+                                store(v[4 + j] + beta, at: xs, of: count, step: step, into: dst + second.output)
                             }
-                            put(j, xs, dst)
-                            if pair == nil { put(4 + j, xs + L, dst) } else { put(4 + j, xs, dst + second.output) }
+                        }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+extension Tensor {
+    /// Two output rows at once (the second `rows.input` further on in the input and `rows.output`
+    /// further on in the output), each of `count` voxels in runs of 2 lanes: 4 channels × 2 lanes × 2
+    /// rows are 16 accumulators, so each tap's 4 weight broadcasts feed 16 fused multiply-adds
+    /// instead of 8 and there are twice as many independent chains to cover the FMA latency.
+    /// AVX-512 only (with the 4 inputs and 4 weights that is 24 of its 32 vector registers; AVX2's
+    /// 16 would spill). Same operands and order of summation per voxel as `directRow`.
+    @inline(__always)
+    static func directRowPair(_ row: UnsafePointer<Float>, cin: Int, channelPitch: Int, offsets: [Int], weights: [Float], cout: Int, count: Int,
+                              bias: UnsafePointer<Float>?, rows: (input: Int, output: Int), output: (Int) -> UnsafeMutablePointer<Float>) {
+        let B = directBlock, L = Lane.scalarCount, taps = offsets.count, blocks = (cout + B - 1) / B
+        offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
+            let (offs, w0) = (ob.baseAddress!, wb.baseAddress!)
+            let second = rows.input
+            for xs in stride(from: 0, to: count, by: 2 * L) {
+                for blk in 0..<blocks {
+                    let wBlock = w0 + blk * cin * taps * B
+                    let co0 = blk * B, lanes = min(B, cout - co0)
+                    var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
+                    var b0 = Lane(), b1 = Lane(), b2 = Lane(), b3 = Lane(), b4 = Lane(), b5 = Lane(), b6 = Lane(), b7 = Lane()
+                    for ci in 0..<cin {
+                        let src = row + ci * channelPitch + xs
+                        var k = wBlock + ci * taps * B
+                        var o = offs
+                        let end = offs + taps
+                        while o < end {
+                            let p = src + o.pointee
+                            let k0 = Lane(repeating: k[0]), k1 = Lane(repeating: k[1]), k2 = Lane(repeating: k[2]), k3 = Lane(repeating: k[3])
+                            let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self), u = UnsafeRawPointer(p + L).loadUnaligned(as: Lane.self)
+                            a0 = madd(a0, v, k0); a1 = madd(a1, v, k1); a2 = madd(a2, v, k2); a3 = madd(a3, v, k3)
+                            a4 = madd(a4, u, k0); a5 = madd(a5, u, k1); a6 = madd(a6, u, k2); a7 = madd(a7, u, k3)
+                            let v2 = UnsafeRawPointer(p + second).loadUnaligned(as: Lane.self)
+                            let u2 = UnsafeRawPointer(p + second + L).loadUnaligned(as: Lane.self)
+                            b0 = madd(b0, v2, k0); b1 = madd(b1, v2, k1); b2 = madd(b2, v2, k2); b3 = madd(b3, v2, k3)
+                            b4 = madd(b4, u2, k0); b5 = madd(b5, u2, k1); b6 = madd(b6, u2, k2); b7 = madd(b7, u2, k3)
+                            o += 1; k += B
+                        }
+                    }
+                    var acc = (a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7)
+                    withUnsafeBytes(of: &acc) { raw in
+                        let v = raw.bindMemory(to: Lane.self)
+                        for j in 0..<lanes {
+                            let beta = Lane(repeating: bias?[co0 + j] ?? 0), dst = output(co0 + j)
+                            store(v[j] + beta, at: xs, of: count, into: dst)
+                            store(v[4 + j] + beta, at: xs + L, of: count, into: dst)
+                            store(v[8 + j] + beta, at: xs, of: count, into: dst + rows.output)
+                            store(v[12 + j] + beta, at: xs + L, of: count, into: dst + rows.output)
                         }
                     }
                 }
