@@ -74,6 +74,7 @@ extension Tensor {
         for a in 0..<kd { for b in 0..<kh { for c in 0..<kw {
             offsets.append(a * dz * input.planePitch + b * dy * input.rowPitch + input.column(c * dx))
         } } }
+        let terms = flatten(offsets, channels: cin, pitch: input.channelPitch)
         let outPlane = oh * ow, outVolume = od * outPlane
         // rows go in pairs (y, y + 1): as the two lanes of a run when a row is at most one lane,
         // else through `directRowPair` (AVX-512; stride 1 along y, where the two rows share all
@@ -88,11 +89,11 @@ extension Tensor {
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
                     let pair = rowsPerJob == 2 && y + 1 < oh ? (input: sy * input.rowPitch, output: ow) : nil
                     if let pair, !narrow {
-                        directRowPair(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias, rows: pair) { co in
+                        directRowPair(rowBase, offsets: terms, weights: wt, cout: cout, count: ow, bias: bias, rows: pair) { co in
                             op + ((b * cout + co) * od + z) * outPlane + y * ow
                         }
                     } else {
-                        directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: offsets, weights: wt, cout: cout, count: ow, bias: bias, pair: narrow ? pair : nil) { co in
+                        directRow(rowBase, offsets: terms, weights: wt, cout: cout, count: ow, bias: bias, pair: narrow ? pair : nil) { co in
                             op + ((b * cout + co) * od + z) * outPlane + y * ow
                         }
                     }
@@ -100,6 +101,12 @@ extension Tensor {
             }
             initialised = n * cout * outVolume
         }
+    }
+
+    /// The kernels' terms in the order of the weights ([cin][tap]): offset of tap t of channel ci =
+    /// ci·pitch + offsets[t].
+    static func flatten(_ offsets: [Int], channels: Int, pitch: Int) -> [Int] {
+        (0..<channels).flatMap { ci in offsets.map { ci * pitch + $0 } }
     }
 
     /// Voxels start…start+L−1 of a row of `count` (those inside it) from a register: one vector
@@ -133,36 +140,32 @@ extension Tensor {
     /// in `pair`s so that no lane idles: the second lane is the same voxels of another row, read
     /// `pair.input` further on and written `pair.output` further on.
     @inline(__always)
-    static func directRow(_ row: UnsafePointer<Float>, cin: Int, channelPitch: Int, offsets: [Int], weights: [Float], cout: Int, count: Int,
+    static func directRow(_ row: UnsafePointer<Float>, offsets: [Int], weights: [Float], cout: Int, count: Int,
                           bias: UnsafePointer<Float>?, step: Int = 1, pair: (input: Int, output: Int)? = nil,
                           output: (Int) -> UnsafeMutablePointer<Float>) {
-        let B = directBlock, L = Lane.scalarCount, taps = offsets.count, blocks = (cout + B - 1) / B
+        let B = directBlock, L = Lane.scalarCount, terms = offsets.count, blocks = (cout + B - 1) / B
         let second = pair ?? (input: L, output: L * step), run = pair == nil ? 2 * L : L
         offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
             let (offs, w0) = (ob.baseAddress!, wb.baseAddress!)
             for xs in stride(from: 0, to: count, by: run) {
                 for blk in 0..<blocks {
-                    let wBlock = w0 + blk * cin * taps * B
                     let co0 = blk * B, lanes = min(B, cout - co0)
                     // accumulators 0–3: channels co0…co0+3 at voxels xs…xs+L−1; 4–7: the next L voxels
-                    // (or the paired row's); plain locals, which the compiler keeps in registers
-                    // without the copies it made between iterations for a tuple
+                    // (or the paired row's); plain locals in one flat loop over (channel, tap), which
+                    // the compiler keeps in registers (a tuple, or a loop per channel, cost a register
+                    // copy of every accumulator per step)
                     var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
-                    let secondInput = second.input
-                    for ci in 0..<cin {
-                        let src = row + ci * channelPitch + xs
-                        var k = wBlock + ci * taps * B
-                        var o = offs
-                        let end = offs + taps
-                        while o < end {
-                            let p = src + o.pointee
-                            let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self)
-                            let u = UnsafeRawPointer(p + secondInput).loadUnaligned(as: Lane.self)
-                            let k0 = Lane(repeating: k[0]), k1 = Lane(repeating: k[1]), k2 = Lane(repeating: k[2]), k3 = Lane(repeating: k[3])
-                            a0 = madd(a0, v, k0); a1 = madd(a1, v, k1); a2 = madd(a2, v, k2); a3 = madd(a3, v, k3)
-                            a4 = madd(a4, u, k0); a5 = madd(a5, u, k1); a6 = madd(a6, u, k2); a7 = madd(a7, u, k3)
-                            o += 1; k += B
-                        }
+                    let src = row + xs, secondInput = second.input
+                    var k = w0 + blk * terms * B, o = offs
+                    let end = offs + terms
+                    while o < end {
+                        let p = src + o.pointee
+                        let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self)
+                        let u = UnsafeRawPointer(p + secondInput).loadUnaligned(as: Lane.self)
+                        let k0 = Lane(repeating: k[0]), k1 = Lane(repeating: k[1]), k2 = Lane(repeating: k[2]), k3 = Lane(repeating: k[3])
+                        a0 = madd(a0, v, k0); a1 = madd(a1, v, k1); a2 = madd(a2, v, k2); a3 = madd(a3, v, k3)
+                        a4 = madd(a4, u, k0); a5 = madd(a5, u, k1); a6 = madd(a6, u, k2); a7 = madd(a7, u, k3)
+                        o += 1; k += B
                     }
                     var acc = (a0, a1, a2, a3, a4, a5, a6, a7)
                     withUnsafeBytes(of: &acc) { raw in
@@ -191,35 +194,31 @@ extension Tensor {
     /// AVX-512 only (with the 4 inputs and 4 weights that is 24 of its 32 vector registers; AVX2's
     /// 16 would spill). Same operands and order of summation per voxel as `directRow`.
     @inline(__always)
-    static func directRowPair(_ row: UnsafePointer<Float>, cin: Int, channelPitch: Int, offsets: [Int], weights: [Float], cout: Int, count: Int,
+    static func directRowPair(_ row: UnsafePointer<Float>, offsets: [Int], weights: [Float], cout: Int, count: Int,
                               bias: UnsafePointer<Float>?, rows: (input: Int, output: Int), output: (Int) -> UnsafeMutablePointer<Float>) {
-        let B = directBlock, L = Lane.scalarCount, taps = offsets.count, blocks = (cout + B - 1) / B
+        let B = directBlock, L = Lane.scalarCount, terms = offsets.count, blocks = (cout + B - 1) / B
         offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
             let (offs, w0) = (ob.baseAddress!, wb.baseAddress!)
             let second = rows.input
             for xs in stride(from: 0, to: count, by: 2 * L) {
                 for blk in 0..<blocks {
-                    let wBlock = w0 + blk * cin * taps * B
                     let co0 = blk * B, lanes = min(B, cout - co0)
                     var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
                     var b0 = Lane(), b1 = Lane(), b2 = Lane(), b3 = Lane(), b4 = Lane(), b5 = Lane(), b6 = Lane(), b7 = Lane()
-                    for ci in 0..<cin {
-                        let src = row + ci * channelPitch + xs
-                        var k = wBlock + ci * taps * B
-                        var o = offs
-                        let end = offs + taps
-                        while o < end {
-                            let p = src + o.pointee
-                            let k0 = Lane(repeating: k[0]), k1 = Lane(repeating: k[1]), k2 = Lane(repeating: k[2]), k3 = Lane(repeating: k[3])
-                            let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self), u = UnsafeRawPointer(p + L).loadUnaligned(as: Lane.self)
-                            a0 = madd(a0, v, k0); a1 = madd(a1, v, k1); a2 = madd(a2, v, k2); a3 = madd(a3, v, k3)
-                            a4 = madd(a4, u, k0); a5 = madd(a5, u, k1); a6 = madd(a6, u, k2); a7 = madd(a7, u, k3)
-                            let v2 = UnsafeRawPointer(p + second).loadUnaligned(as: Lane.self)
-                            let u2 = UnsafeRawPointer(p + second + L).loadUnaligned(as: Lane.self)
-                            b0 = madd(b0, v2, k0); b1 = madd(b1, v2, k1); b2 = madd(b2, v2, k2); b3 = madd(b3, v2, k3)
-                            b4 = madd(b4, u2, k0); b5 = madd(b5, u2, k1); b6 = madd(b6, u2, k2); b7 = madd(b7, u2, k3)
-                            o += 1; k += B
-                        }
+                    let src = row + xs
+                    var k = w0 + blk * terms * B, o = offs
+                    let end = offs + terms
+                    while o < end {
+                        let p = src + o.pointee
+                        let k0 = Lane(repeating: k[0]), k1 = Lane(repeating: k[1]), k2 = Lane(repeating: k[2]), k3 = Lane(repeating: k[3])
+                        let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self), u = UnsafeRawPointer(p + L).loadUnaligned(as: Lane.self)
+                        a0 = madd(a0, v, k0); a1 = madd(a1, v, k1); a2 = madd(a2, v, k2); a3 = madd(a3, v, k3)
+                        a4 = madd(a4, u, k0); a5 = madd(a5, u, k1); a6 = madd(a6, u, k2); a7 = madd(a7, u, k3)
+                        let v2 = UnsafeRawPointer(p + second).loadUnaligned(as: Lane.self)
+                        let u2 = UnsafeRawPointer(p + second + L).loadUnaligned(as: Lane.self)
+                        b0 = madd(b0, v2, k0); b1 = madd(b1, v2, k1); b2 = madd(b2, v2, k2); b3 = madd(b3, v2, k3)
+                        b4 = madd(b4, u2, k0); b5 = madd(b5, u2, k1); b6 = madd(b6, u2, k2); b7 = madd(b7, u2, k3)
+                        o += 1; k += B
                     }
                     var acc = (a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7)
                     withUnsafeBytes(of: &acc) { raw in
@@ -338,7 +337,7 @@ extension Tensor {
                         offsets.append((tz.delta + before[0]) * input.planePitch + (ty.delta + before[1]) * input.rowPitch + tx.delta + before[2])
                         kernelIndex.append((tz.k * kh + ty.k) * kw + tx.k)
                     } } }
-                    offsetsX.append(offsets)
+                    offsetsX.append(flatten(offsets, channels: cin, pitch: input.channelPitch))
                     weightsX.append(directWeights(cout: cout, cin: cin, taps: offsets.count) { co, ci, t in weight[(ci * cout + co) * kd * kh * kw + kernelIndex[t]] })
                 }
                 phaseOffsets.append(offsetsX); phaseWeights.append(weightsX)
@@ -370,7 +369,7 @@ extension Tensor {
                                     } }
                                     continue
                                 }
-                                directRow(rowBase, cin: cin, channelPitch: input.channelPitch, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
+                                directRow(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
                                           cout: cout, count: counts[2][rx], bias: bias, pair: paired ? (input: input.rowPitch, output: rowSet) : nil) { co in
                                     rp + (rx * cout + co) * width
                                 }
