@@ -344,8 +344,9 @@ extension Tensor {
             } }
             let (mzMax, myMax) = (counts[0].max() ?? 0, counts[1].max() ?? 0)
             let tapCount = phaseOffsets.joined().reduce(0) { $0 + $1.count }
-            // phase rows of one lane or less go in pairs (y, y + 1), as in `convolveDirect`
-            let rowsPerJob = width <= Lane.scalarCount ? 2 : 1, jobRows = (myMax + rowsPerJob - 1) / rowsPerJob
+            // phase rows go in pairs (y, y + 1), as in `convolveDirect`
+            let narrow = width <= Lane.scalarCount
+            let rowsPerJob = narrow || directRowPairs ? 2 : 1, jobRows = (myMax + rowsPerJob - 1) / rowsPerJob
             let rowSet = sx * cout * width
             input.data.withUnsafeBufferPointer { ib in
                 // One job per input-grid row (z, y) does every (z, y) phase of it, so each input row is
@@ -354,8 +355,8 @@ extension Tensor {
                     let y = job % jobRows * rowsPerJob, z = (job / jobRows) % mzMax, b = job / (jobRows * mzMax)
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
                     // Each x phase's row into its own contiguous buffer (a second set for the paired
-                    // row), then interleaved into the output row.
-                    var rows = [Float](repeating: 0, count: rowsPerJob * rowSet)
+                    // row), then interleaved into the output row (which reads only what was written).
+                    var rows = [Float](unsafeUninitializedCapacity: rowsPerJob * rowSet) { _, k in k = rowsPerJob * rowSet }
                     rows.withUnsafeMutableBufferPointer { rb in
                         let rp = rb.baseAddress!
                         for rz in 0..<sz where z < counts[0][rz] { for ry in 0..<sy where y < counts[1][ry] {
@@ -369,9 +370,13 @@ extension Tensor {
                                     } }
                                     continue
                                 }
-                                directRow(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
-                                          cout: cout, count: counts[2][rx], bias: bias, pair: paired ? (input: input.rowPitch, output: rowSet) : nil) { co in
-                                    rp + (rx * cout + co) * width
+                                let pair = paired ? (input: input.rowPitch, output: rowSet) : nil
+                                if let pair, !narrow {
+                                    directRowPair(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
+                                                  cout: cout, count: counts[2][rx], bias: bias, rows: pair) { co in rp + (rx * cout + co) * width }
+                                } else {
+                                    directRow(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
+                                              cout: cout, count: counts[2][rx], bias: bias, pair: pair) { co in rp + (rx * cout + co) * width }
                                 }
                             }
                             for r in 0..<(paired ? 2 : 1) { for co in 0..<cout {
