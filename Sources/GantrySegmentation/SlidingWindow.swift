@@ -9,13 +9,17 @@ import GantryNN
 public struct SlidingWindow: Sendable {
     public var roi: [Int]
     public var overlap: Double = 0.5
+    /// Windows per forward pass (MONAI's `sw_batch_size`). A 48³ window's coarse levels are too
+    /// small to keep two cores busy one window at a time; batched, every op has `batch` times the
+    /// work. The model must treat the samples of a batch independently (the U-Nets do in inference).
+    public var batch: Int = 4
 
-    public init(roi: [Int], overlap: Double = 0.5) { self.roi = roi; self.overlap = overlap }
+    public init(roi: [Int], overlap: Double = 0.5, batch: Int = 4) { self.roi = roi; self.overlap = overlap; self.batch = max(1, batch) }
 
     /// `input` [1, C, D, H, W] → per-class scores [1, K, D, H, W] (the model's outputs, e.g. softmax).
     public func run(_ input: Tensor, classes: Int, model: (Tensor) throws -> Tensor) throws -> Tensor {
         guard input.shape.count == 5, input.shape[0] == 1, roi.count == 3 else { throw GantryError.invalidArgument("sliding window: needs [1, C, D, H, W] input and a 3-D window") }
-        let size = Array(input.shape.suffix(3))
+        let size = Array(input.shape.suffix(3)), channels = input.shape[1]
         let padded = (0..<3).map { max(size[$0], roi[$0]) }
         let x = try input.pad(before: [0, 0, 0], after: (0..<3).map { padded[$0] - size[$0] })
         func starts(_ n: Int, _ r: Int) -> [Int] {
@@ -25,22 +29,50 @@ public struct SlidingWindow: Sendable {
             s.append(n - r)
             return Array(Set(s)).sorted()
         }
+        var corners = [[Int]]()
+        for z in starts(padded[0], roi[0]) { for y in starts(padded[1], roi[1]) { for xx in starts(padded[2], roi[2]) { corners.append([z, y, xx]) } } }
         let importance = gaussian()
         let inner = padded.reduce(1, *), win = roi.reduce(1, *)
         var acc = [Float](repeating: 0, count: classes * inner), weight = [Float](repeating: 0, count: inner)
-        for z in starts(padded[0], roi[0]) { for y in starts(padded[1], roi[1]) { for xx in starts(padded[2], roi[2]) {
-            let patch = try x.slice([nil, nil, z..<(z + roi[0]), y..<(y + roi[1]), xx..<(xx + roi[2])]).detached()
-            let out = try Tensor.noGrad { try model(patch) }
-            guard out.shape == [1, classes] + roi else { throw GantryError.invalidArgument("model output \(out.shape) for window \(roi)") }
-            for a in 0..<roi[0] { for b in 0..<roi[1] { for cc in 0..<roi[2] {
-                let wi = (a * roi[1] + b) * roi[2] + cc
-                let o = ((z + a) * padded[1] + (y + b)) * padded[2] + xx + cc
-                let g = importance[wi]
-                weight[o] += g
-                for k in 0..<classes { acc[k * inner + o] += g * out.data[k * win + wi] }
-            } } }
-        } } }
-        for k in 0..<classes { for o in 0..<inner { acc[k * inner + o] /= max(weight[o], 1e-12) } }
+        let source = x.data
+        for first in stride(from: 0, to: corners.count, by: batch) {
+            let group = Array(corners[first..<min(corners.count, first + batch)])
+            // The group's windows as one batch [B, C, roi], copied row by row.
+            var patches = [Float](repeating: 0, count: group.count * channels * win)
+            source.withUnsafeBufferPointer { sb in patches.withUnsafeMutableBufferPointer { pb in
+                for (w, c0) in group.enumerated() { for ch in 0..<channels { for a in 0..<roi[0] { for b in 0..<roi[1] {
+                    let src = sb.baseAddress! + ((ch * padded[0] + c0[0] + a) * padded[1] + c0[1] + b) * padded[2] + c0[2]
+                    (pb.baseAddress! + ((w * channels + ch) * roi[0] + a) * roi[1] * roi[2] + b * roi[2]).update(from: src, count: roi[2])
+                } } } }
+            } }
+            let out = try Tensor.noGrad { try model(Tensor(shape: [group.count, channels] + roi, data: patches)) }
+            guard out.shape == [group.count, classes] + roi else { throw GantryError.invalidArgument("model output \(out.shape) for window \(roi)") }
+            // Accumulate each window in order (windows overlap), classes in parallel; rows of the
+            // window are contiguous runs of the output.
+            let scores = out.data
+            for (w, c0) in group.enumerated() {
+                scores.withUnsafeBufferPointer { ob in importance.withUnsafeBufferPointer { gb in
+                    acc.withUnsafeMutableBufferPointer { ab in weight.withUnsafeMutableBufferPointer { wb in
+                        let (op, gp, ap, wp) = (ob.baseAddress!, gb.baseAddress!, ab.baseAddress!, wb.baseAddress!)
+                        Parallel.forEach(classes + 1, work: (classes + 1) * win) { k in
+                            for a in 0..<roi[0] { for b in 0..<roi[1] {
+                                let wi = (a * roi[1] + b) * roi[2], o = ((c0[0] + a) * padded[1] + c0[1] + b) * padded[2] + c0[2]
+                                if k == classes {
+                                    for cc in 0..<roi[2] { wp[o + cc] += gp[wi + cc] }
+                                } else {
+                                    let dst = ap + k * inner + o, src = op + (w * classes + k) * win + wi
+                                    for cc in 0..<roi[2] { dst[cc] += gp[wi + cc] * src[cc] }
+                                }
+                            } }
+                        }
+                    } }
+                } }
+            }
+        }
+        acc.withUnsafeMutableBufferPointer { ab in weight.withUnsafeBufferPointer { wb in
+            let (ap, wp) = (ab.baseAddress!, wb.baseAddress!)
+            Parallel.forEach(classes, work: classes * inner) { k in for o in 0..<inner { ap[k * inner + o] /= max(wp[o], 1e-12) } }
+        } }
         let full = Tensor(shape: [1, classes] + padded, data: acc)
         return try full.slice([nil, nil, 0..<size[0], 0..<size[1], 0..<size[2]]).detached()
     }

@@ -17,6 +17,27 @@ final class SlidingWindowTests: XCTestCase {
         }
     }
 
+    /// Windows batched into one forward pass give the same probabilities as one at a time (the
+    /// networks treat samples independently in inference), for U-Net and attention U-Net.
+    func testBatchedWindowsEqualOneAtATime() throws {
+        let x = Tensor(uniform: [1, 2, 13, 18, 11], bound: 1, seed: 7, requiresGrad: false)
+        let nets: [any SegmentationNetwork] = [
+            try UNet3D(.init(inChannels: 2, outChannels: 3, channels: [4, 8], strides: [2], numResUnits: 1), seed: 3),
+            try AttentionUNet3D(.init(inChannels: 2, outChannels: 3, channels: [4, 8], strides: [2]), seed: 3),
+        ]
+        for net in nets {
+            let one = try SlidingWindow(roi: [8, 8, 8], overlap: 0.5, batch: 1).run(x, classes: 3) { try net.forward($0, training: false).softmaxChannels() }
+            let batched = try SlidingWindow(roi: [8, 8, 8], overlap: 0.5, batch: 3).run(x, classes: 3) { try net.forward($0, training: false).softmaxChannels() }
+            XCTAssertEqual(one.shape, [1, 3, 13, 18, 11])
+            XCTAssertEqual(batched.shape, one.shape)
+            let diff = zip(one.data, batched.data).map { abs($0 - $1) }.max() ?? 1
+            XCTAssertLessThan(diff, 1e-5, "\(type(of: net))")
+            // probabilities: every voxel's classes sum to 1
+            let inner = 13 * 18 * 11
+            for i in stride(from: 0, to: inner, by: 97) { XCTAssertEqual((0..<3).reduce(Float(0)) { $0 + batched.data[$1 * inner + i] }, 1, accuracy: 1e-5) }
+        }
+    }
+
     func testZScoreNonZero() {
         let v: [Float] = [0, 1, 2, 3, 0]
         let z = IntensityNormalisation.zScoreNonZero(v)

@@ -2,26 +2,35 @@ import Foundation
 import GantryCore
 
 extension Tensor {
-    /// log Σ_c exp(x_c) per sample and voxel, stabilised by the channel maximum.
+    /// log Σ_c exp(x_c) per sample and voxel, stabilised by the channel maximum; voxels in
+    /// parallel chunks (a sliding window calls softmax once per window).
     func logSumExpChannels() -> [Float] {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
-        var out = [Float](repeating: 0, count: n * inner)
-        for b in 0..<n { for i in 0..<inner {
-            var m = -Float.infinity
-            for ch in 0..<c { m = max(m, data[(b * c + ch) * inner + i]) }
-            var s: Float = 0
-            for ch in 0..<c { s += exp(data[(b * c + ch) * inner + i] - m) }
-            out[b * inner + i] = m + log(s)
-        } }
-        return out
+        return data.withUnsafeBufferPointer { xb in
+            guard let xp = xb.baseAddress, n * inner > 0 else { return [Float](repeating: 0, count: n * inner) }
+            return Buffers.make(n * inner) { out, r in
+                for j in r {
+                    let p = xp + (j / inner) * c * inner + j % inner
+                    var m = -Float.infinity
+                    for ch in 0..<c { m = max(m, p[ch * inner]) }
+                    var s: Float = 0
+                    for ch in 0..<c { s += exp(p[ch * inner] - m) }
+                    out[j] = m + log(s)
+                }
+            }
+        }
     }
 
     /// Softmax over the channel axis (dim 1).
     public func softmaxChannels() -> Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         let lse = logSumExpChannels()
-        var y = data
-        for b in 0..<n { for ch in 0..<c { for i in 0..<inner { let o = (b * c + ch) * inner + i; y[o] = exp(data[o] - lse[b * inner + i]) } } }
+        let y = data.withUnsafeBufferPointer { xb in
+            Buffers.planes(n * c, inner: inner) { out, j in
+                let src = xb.baseAddress! + j * inner, l = (j / c) * inner
+                for i in 0..<inner { out[i] = exp(src[i] - lse[l + i]) }
+            }
+        }
         return Tensor.result(shape: shape, data: y, parents: [self]) { gy in
             var gx = [Float](repeating: 0, count: self.count)
             for b in 0..<n { for i in 0..<inner {
