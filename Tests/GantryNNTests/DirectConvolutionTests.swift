@@ -101,3 +101,34 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 }
+
+/// The depthwise convolution (register-blocked runs over the padded layout, forward and input
+/// gradient) against its definition: y = Σ w·x over the 3×3×3 neighbourhood, dX and dW by loops.
+final class DepthwiseConvolutionTests: XCTestCase {
+    func testMatchesTheDefinitionForwardAndBackward() throws {
+        for (shape, pad) in [([1, 3, 5, 6, 7], 1), ([2, 2, 6, 9, 70], 1), ([1, 2, 7, 8, 37], 0)] {
+            let (n, c, d, h, w) = (shape[0], shape[1], shape[2], shape[3], shape[4])
+            let x = Tensor(uniform: shape, bound: 1, seed: 11, requiresGrad: true), k = Tensor(uniform: [c, 1, 3, 3, 3], bound: 0.5, seed: 12, requiresGrad: true)
+            let y = try x.conv(k, .uniform(padding: pad, groups: c))
+            let (od, oh, ow) = (d + 2 * pad - 2, h + 2 * pad - 2, w + 2 * pad - 2)
+            XCTAssertEqual(y.shape, [n, c, od, oh, ow])
+            let r = Tensor(uniform: y.shape, bound: 1, seed: 13, requiresGrad: false)
+            (y * r).sum().backward()
+            var ref = [Double](repeating: 0, count: y.count), gx = [Double](repeating: 0, count: x.count), gw = [Double](repeating: 0, count: k.count)
+            for b in 0..<n { for ch in 0..<c { for z in 0..<od { for yy in 0..<oh { for xx in 0..<ow {
+                let o = (((b * c + ch) * od + z) * oh + yy) * ow + xx
+                for a in 0..<3 { for bb in 0..<3 { for cc in 0..<3 {
+                    let (iz, iy, ix) = (z - pad + a, yy - pad + bb, xx - pad + cc)
+                    guard iz >= 0, iz < d, iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                    let i = (((b * c + ch) * d + iz) * h + iy) * w + ix, t = ch * 27 + (a * 3 + bb) * 3 + cc
+                    ref[o] += Double(k.data[t]) * Double(x.data[i])
+                    gx[i] += Double(k.data[t]) * Double(r.data[o])
+                    gw[t] += Double(x.data[i]) * Double(r.data[o])
+                } } }
+            } } } } }
+            XCTAssertLessThan(relativeError(y.data, ref.map { Float($0) }), 1e-5, "\(shape) output")
+            XCTAssertLessThan(relativeError(x.grad ?? [], gx.map { Float($0) }), 1e-5, "\(shape) input gradient")
+            XCTAssertLessThan(relativeError(k.grad ?? [], gw.map { Float($0) }), 1e-5, "\(shape) weight gradient")
+        }
+    }
+}

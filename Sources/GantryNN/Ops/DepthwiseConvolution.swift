@@ -4,9 +4,11 @@ import GantryCore
 
 /// Depthwise stride-1 convolution (groups = channels, one filter per channel) done directly. Each
 /// channel's input is zero-padded once into a buffer of padded width; in that layout every kernel
-/// tap is one contiguous axpy over the whole volume (output positions past a row's end are
-/// computed and discarded), so a 3×3×3 kernel costs 27 long vector operations per channel instead
-/// of a 1-row GEMM on copied patches (im2col) or thousands of row-sized calls.
+/// tap reads one flat offset from every output position (positions past a row's end are computed
+/// and discarded), so the forward pass is one loop over the volume with four vectors of outputs
+/// in registers while the taps stream past (`depthwiseRun`), instead of a 1-row GEMM on copied
+/// patches (im2col) or thousands of row-sized calls. The backward pass is one long axpy and dot
+/// per tap.
 extension Tensor {
     func depthwise(_ weight: Tensor, bias: Tensor?, n: Int, channels c: Int, geometry geo: PaddedGeometry, outShape: [Int]) -> Tensor {
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = Int32(geo.span)
@@ -16,15 +18,16 @@ extension Tensor {
         x.withUnsafeBufferPointer { xb in wt.withUnsafeBufferPointer { wb in out.withUnsafeMutableBufferPointer { ob in
             let (xp, wp, op) = (xb.baseAddress!, wb.baseAddress!, ob.baseAddress!)
             Parallel.forEach(n * c) { job in
-                var padded = [Float](repeating: 0, count: padVol), acc = [Float](repeating: 0, count: padVol)
-                padded.withUnsafeMutableBufferPointer { pb in acc.withUnsafeMutableBufferPointer { ab in
+                var padded = [Float](repeating: 0, count: padVol)
+                var acc = [Float](unsafeUninitializedCapacity: padVol) { _, k in k = padVol }
+                padded.withUnsafeMutableBufferPointer { pb in acc.withUnsafeMutableBufferPointer { ab in offsets.withUnsafeBufferPointer { ofb in
                     geo.pad(xp + job * inVol, into: pb.baseAddress!)
-                    let k = wp + (job % c) * taps
-                    for t in 0..<taps { cblas_saxpy(span, k[t], pb.baseAddress! + offsets[t], 1, ab.baseAddress!, 1) }
+                    Tensor.depthwiseRun(pb.baseAddress!, offsets: ofb.baseAddress!, taps: taps, weights: wp + (job % c) * taps, count: Int(span), into: ab.baseAddress!)
                     geo.gatherOutput(ab.baseAddress!, into: op + job * outVol)
-                } }
+                } } }
             }
         } } }
+        let negated = offsets.map { -$0 }, margin = offsets.max() ?? 0
         return Tensor.result(shape: outShape, data: consume out, bias: bias, parents: [self, weight]) { gy in
             var gx = [Float](repeating: 0, count: n * c * inVol)
             var gwJobs = [Float](repeating: 0, count: n * c * taps)
@@ -32,17 +35,21 @@ extension Tensor {
                 gx.withUnsafeMutableBufferPointer { gxb in gwJobs.withUnsafeMutableBufferPointer { gwb in
                     let (gp, xp, wp, gxp, gwp) = (gb.baseAddress!, xb.baseAddress!, wb.baseAddress!, gxb.baseAddress!, gwb.baseAddress!)
                     Parallel.forEach(n * c) { job in
-                        // dY in the padded-width layout with the discarded positions at zero, so they add nothing.
-                        var dy = [Float](repeating: 0, count: padVol), padded = dy, dxp = dy
+                        // dY in the padded-width layout with the discarded positions at zero, so they
+                        // add nothing, after a margin of zeros as long as the furthest tap: dX (padded)
+                        // at r is Σ_t w[t]·dY[r − offset_t], the forward run with offsets negated.
+                        var dy = [Float](repeating: 0, count: margin + padVol), padded = [Float](repeating: 0, count: padVol)
+                        var dxp = [Float](unsafeUninitializedCapacity: padVol) { _, k in k = padVol }
                         dy.withUnsafeMutableBufferPointer { db in padded.withUnsafeMutableBufferPointer { pb in dxp.withUnsafeMutableBufferPointer { xb2 in
-                            geo.scatterOutput(gp + job * outVol, into: db.baseAddress!)
-                            geo.pad(xp + job * inVol, into: pb.baseAddress!)
-                            let k = wp + (job % c) * taps, dk = gwp + job * taps
-                            for t in 0..<taps {
-                                cblas_saxpy(span, k[t], db.baseAddress!, 1, xb2.baseAddress! + offsets[t], 1)
-                                dk[t] = cblas_sdot(span, db.baseAddress!, 1, pb.baseAddress! + offsets[t], 1)
+                            negated.withUnsafeBufferPointer { nb in
+                                let d0 = db.baseAddress! + margin
+                                geo.scatterOutput(gp + job * outVol, into: d0)
+                                geo.pad(xp + job * inVol, into: pb.baseAddress!)
+                                Tensor.depthwiseRun(d0, offsets: nb.baseAddress!, taps: taps, weights: wp + (job % c) * taps, count: padVol, into: xb2.baseAddress!)
+                                let dk = gwp + job * taps
+                                for t in 0..<taps { dk[t] = cblas_sdot(span, d0, 1, pb.baseAddress! + offsets[t], 1) }
+                                geo.unpad(xb2.baseAddress!, into: gxp + job * inVol)
                             }
-                            geo.unpad(xb2.baseAddress!, into: gxp + job * inVol)
                         } } }
                     }
                 } }
@@ -51,6 +58,37 @@ extension Tensor {
             for job in 0..<(n * c) { for t in 0..<taps { gw[(job % c) * taps + t] += gwJobs[job * taps + t] } }
             self.accumulate(gx)
             weight.accumulate(gw)
+        }
+    }
+}
+
+extension Tensor {
+    /// out[q] = Σ_t w[t] · x[q + offsets[t]] for q in 0..<count: 4 lanes of outputs accumulate in
+    /// registers over the taps and are stored once. Replaced 27 saxpy passes (each reading and
+    /// writing the whole output) over the volume.
+    static func depthwiseRun(_ x: UnsafePointer<Float>, offsets: UnsafePointer<Int>, taps: Int, weights w: UnsafePointer<Float>, count: Int,
+                             into out: UnsafeMutablePointer<Float>) {
+        let L = Lane.scalarCount
+        var q = 0
+        while q + 4 * L <= count {
+            var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane()
+            for t in 0..<taps {
+                let p = UnsafeRawPointer(x + q + offsets[t]), k = Lane(repeating: w[t])
+                a0 = madd(a0, p.loadUnaligned(as: Lane.self), k)
+                a1 = madd(a1, p.loadUnaligned(fromByteOffset: L * 4, as: Lane.self), k)
+                a2 = madd(a2, p.loadUnaligned(fromByteOffset: 2 * L * 4, as: Lane.self), k)
+                a3 = madd(a3, p.loadUnaligned(fromByteOffset: 3 * L * 4, as: Lane.self), k)
+            }
+            let o = UnsafeMutableRawPointer(out + q)
+            o.storeBytes(of: a0, as: Lane.self); o.storeBytes(of: a1, toByteOffset: L * 4, as: Lane.self)
+            o.storeBytes(of: a2, toByteOffset: 2 * L * 4, as: Lane.self); o.storeBytes(of: a3, toByteOffset: 3 * L * 4, as: Lane.self)
+            q += 4 * L
+        }
+        while q < count {
+            var s: Float = 0
+            for t in 0..<taps { s = madd(Lane(repeating: s), Lane(repeating: x[q + offsets[t]]), w[t])[0] }
+            out[q] = s
+            q += 1
         }
     }
 }

@@ -12,38 +12,27 @@ extension Tensor {
         // x̂ is kept for the backward pass only when one will run (inference skips it).
         let parents = [self] + [weight, bias].compactMap { $0 }, keep = Tensor.records(parents)
         var xhat = keep ? [Float](unsafeUninitializedCapacity: count) { _, n in n = self.count } : []
-        var invStd = [Float](repeating: 0, count: n * g)
         let gamma = weight?.data, beta = bias?.data
         // Every value of y (and x̂) is written by its (sample, group) job: no zero fill.
         var y = [Float](unsafeUninitializedCapacity: count) { _, n in n = self.count }
-        let onesBuffer = [Float](repeating: 1, count: inner)
-        // One job per (sample, group): statistics in Double, then the affine map in one pass; y holds
-        // x − μ in between.
-        onesBuffer.withUnsafeBufferPointer { onesb in
-        data.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in invStd.withUnsafeMutableBufferPointer { ib in
+        let stats = groupStatistics(groups: g, eps: eps), invStd = stats.invStd
+        data.withUnsafeBufferPointer { xb in xhat.withUnsafeMutableBufferPointer { hb in y.withUnsafeMutableBufferPointer { yb in
             // (an empty array's buffer can still have a base address: test `keep`, not the pointer)
-            let (xp, hp, yp, ip, ones) = (xb.baseAddress!, keep ? hb.baseAddress : nil, yb.baseAddress!, ib.baseAddress!, onesb.baseAddress!)
-            Parallel.forEach(n * g) { job in
-                // Sums by BLAS dot products (vectorised; OpenBLAS accumulates in blocks), per channel
-                // then in Double across the group's channels.
-                let o = job * m
-                var sum = 0.0
-                for k in 0..<cg { sum += Double(cblas_sdot(Int32(inner), xp + o + k * inner, 1, ones, 1)) }
-                let mu = Float(sum / Double(m))
-                for i in o..<(o + m) { yp[i] = xp[i] - mu }
-                var sq = 0.0
-                for k in 0..<cg { sq += Double(cblas_sdot(Int32(inner), yp + o + k * inner, 1, yp + o + k * inner, 1)) }
-                let inv = Float(1 / (sq / Double(m) + Double(eps)).squareRoot())
-                ip[job] = inv
+            let (xp, hp, yp) = (xb.baseAddress!, keep ? hb.baseAddress : nil, yb.baseAddress!)
+            Parallel.forEach(n * g, work: count) { job in
+                let (mu, inv) = (stats.mean[job], invStd[job])
                 for k in 0..<cg {
-                    let ch = (job % g) * cg + k, base = o + k * inner
+                    let ch = (job % g) * cg + k, base = job * m + k * inner
                     let sc = (gamma?[ch] ?? 1) * inv, sh = beta?[ch] ?? 0
-                    if let hp { for i in base..<(base + inner) { hp[i] = yp[i] * inv } }
-                    for i in base..<(base + inner) { yp[i] = yp[i] * sc + sh }
+                    if let hp {
+                        for i in base..<(base + inner) { let d = xp[i] - mu; hp[i] = d * inv; yp[i] = d * sc + sh }
+                    } else {
+                        for i in base..<(base + inner) { yp[i] = (xp[i] - mu) * sc + sh }
+                    }
                 }
             }
-        } } } }
-        }
+        } } }
+        let onesBuffer = [Float](repeating: 1, count: inner)
         return Tensor.result(shape: shape, data: y, parents: parents) { gy in
             // dx̂ = gy·γ; dx = inv/m · (m·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) per group; dγ = Σ gy·x̂, dβ = Σ gy per channel
             var dx = [Float](repeating: 0, count: self.count)
@@ -76,6 +65,24 @@ extension Tensor {
             weight?.accumulate(perChannel(gw))
             bias?.accumulate(perChannel(gb))
         }
+    }
+
+    /// Mean and 1/√(variance + eps) per (sample, group), in Double across vector partial sums: the
+    /// mean, then the squared deviations from it (two reading passes, nothing stored). Shared by
+    /// `groupNorm` and `normalizedInPlace`, so the fused inference path gives the same values.
+    func groupStatistics(groups g: Int, eps: Float) -> (mean: [Float], invStd: [Float]) {
+        let n = shape[0], m = count / max(n * g, 1)
+        var mean = [Float](repeating: 0, count: n * g), invStd = [Float](repeating: 0, count: n * g)
+        data.withUnsafeBufferPointer { xb in mean.withUnsafeMutableBufferPointer { mb in invStd.withUnsafeMutableBufferPointer { ib in
+            guard let xp = xb.baseAddress, let mp = mb.baseAddress, let ip = ib.baseAddress, m > 0 else { return }
+            Parallel.forEach(n * g, work: count) { job in
+                let o = xp + job * m
+                let mu = Float(Reduce.sum(o, m) / Double(m))
+                mp[job] = mu
+                ip[job] = Float(1 / (Reduce.squaredDeviations(o, m, from: mu) / Double(m) + Double(eps)).squareRoot())
+            }
+        } } }
+        return (mean, invStd)
     }
 
     /// Instance normalisation (group norm with one channel per group).
@@ -205,33 +212,26 @@ extension Tensor {
             }
             return y
         }
-        // Per channel plane (sample-major): y = x·scale + shift.
-        var scale = [Float](repeating: 1, count: n * c), shift = [Float](repeating: 0, count: n * c)
+        // Per channel plane (sample-major): y = ((x − μ)·a)·b + t, the composed ops' arithmetic
+        // exactly (group norm: a = γ·inv, b = 1; batch norm: a = 1/√(var + eps), b = γ), so inference
+        // gives the values training-mode recomputation does (the reversible network relies on it).
+        let planes = n * c
+        var mu = [Float](repeating: 0, count: planes), a = [Float](repeating: 1, count: planes)
+        var b = [Float](repeating: 1, count: planes), t = [Float](repeating: 0, count: planes)
         switch norm {
-        case .group(let g, let w, let b, let eps):
+        case .group(let g, let w, let bias, let eps):
             guard g >= 1, c % g == 0 else { throw GantryError.invalidArgument("group norm: \(c) channels not divisible by \(g) groups") }
-            let cg = c / g, m = cg * inner, gamma = w?.data, beta = b?.data
-            var mean = [Float](repeating: 0, count: n * g), invStd = [Float](repeating: 0, count: n * g)
-            data.withUnsafeBufferPointer { xb in mean.withUnsafeMutableBufferPointer { mb in invStd.withUnsafeMutableBufferPointer { ib in
-                let (xp, mp, ip) = (xb.baseAddress!, mb.baseAddress!, ib.baseAddress!)
-                // Two reading passes per (sample, group), in Double across chunks: the mean, then the
-                // squared deviations from it (as the composed op, without storing x − μ).
-                Parallel.forEach(n * g, work: n * c * inner) { job in
-                    let o = xp + job * m
-                    let mu = Float(Reduce.sum(o, m) / Double(m))
-                    mp[job] = mu
-                    ip[job] = Float(1 / (Reduce.squaredDeviations(o, m, from: mu) / Double(m) + Double(eps)).squareRoot())
-                }
-            } } }
-            for b in 0..<n { for ch in 0..<c {
-                let job = b * g + ch / cg, s = (gamma?[ch] ?? 1) * invStd[job]
-                scale[b * c + ch] = s; shift[b * c + ch] = (beta?[ch] ?? 0) - mean[job] * s
+            let cg = c / g, gamma = w?.data, beta = bias?.data
+            let stats = groupStatistics(groups: g, eps: eps)
+            for s0 in 0..<n { for ch in 0..<c {
+                let job = s0 * g + ch / cg, j = s0 * c + ch
+                mu[j] = stats.mean[job]; a[j] = (gamma?[ch] ?? 1) * stats.invStd[job]; t[j] = beta?[ch] ?? 0
             } }
-        case .batchEvaluation(let runningMean, let runningVar, let w, let b, let eps):
+        case .batchEvaluation(let runningMean, let runningVar, let w, let bias, let eps):
             guard runningMean.count == c, runningVar.count == c else { throw GantryError.invalidArgument("batch norm: running stats need \(c) channels") }
-            for b0 in 0..<n { for ch in 0..<c {
-                let s = (w?.data[ch] ?? 1) / (runningVar[ch] + eps).squareRoot()
-                scale[b0 * c + ch] = s; shift[b0 * c + ch] = (b?.data[ch] ?? 0) - runningMean[ch] * s
+            for s0 in 0..<n { for ch in 0..<c {
+                let j = s0 * c + ch
+                mu[j] = runningMean[ch]; a[j] = 1 / (runningVar[ch] + eps).squareRoot(); b[j] = w?.data[ch] ?? 1; t[j] = bias?.data[ch] ?? 0
             } }
         }
         let slopes = slopeTensor?.data ?? []
@@ -240,15 +240,15 @@ extension Tensor {
         if case .relu? = activation { relu = true } else { relu = false }
         data.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
-            Parallel.forEach(n * c, work: n * c * inner) { j in
-                let p = xp + j * inner, s = scale[j], t = shift[j]
+            Parallel.forEach(planes, work: planes * inner) { j in
+                let p = xp + j * inner, (m, s, r, u) = (mu[j], a[j], b[j], t[j])
                 if !slopes.isEmpty {
-                    let a = slopes[slopes.count == 1 ? 0 : j % c]
-                    for i in 0..<inner { let v = p[i] * s + t; p[i] = v < 0 ? v * a : v }
+                    let k = slopes[slopes.count == 1 ? 0 : j % c]
+                    for i in 0..<inner { let v = (p[i] - m) * s * r + u; p[i] = v < 0 ? v * k : v }
                 } else if relu {
-                    for i in 0..<inner { p[i] = max(p[i] * s + t, 0) }
+                    for i in 0..<inner { let v = (p[i] - m) * s * r + u; p[i] = v > 0 ? v : 0 }
                 } else {
-                    for i in 0..<inner { p[i] = p[i] * s + t }
+                    for i in 0..<inner { p[i] = (p[i] - m) * s * r + u }
                 }
             }
         }

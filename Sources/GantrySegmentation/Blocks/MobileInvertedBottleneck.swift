@@ -13,16 +13,18 @@ struct MobileInvertedBottleneck {
 
     func callAsFunction(_ x: Tensor, _ p: ParameterStore) throws -> Tensor {
         let hidden = channels * expansion
-        func conv(_ name: String, _ input: Tensor, _ cin: Int, _ cout: Int, kernel: Int, groups: Int) throws -> Tensor {
+        // conv, instance norm, then the activation: one pass over the conv's output when no backward will run
+        func conv(_ name: String, _ input: Tensor, _ cin: Int, _ cout: Int, kernel: Int, groups: Int, then activation: FusedActivation?) throws -> Tensor {
             let k = Array(repeating: kernel, count: dims)
             let fanIn = cin / groups * k.reduce(1, *)
             let w = p.parameter("\(prefix).\(name).conv.weight", shape: [cout, cin / groups] + k, fanIn: fanIn)
             let b = p.parameter("\(prefix).\(name).conv.bias", shape: [cout], fanIn: fanIn)
-            return try input.conv(w, bias: b, .uniform(padding: (kernel - 1) / 2, groups: groups, dims: dims)).instanceNorm()
+            return try input.conv(w, bias: b, .uniform(padding: (kernel - 1) / 2, groups: groups, dims: dims))
+                .normalizedInPlace(.group(groups: cout, weight: nil, bias: nil, eps: 1e-5), activation: activation)
         }
-        let e = try conv("expand", x, channels, hidden, kernel: 1, groups: 1).reluReusingStorage()
-        let d = try conv("depthwise", e, hidden, hidden, kernel: 3, groups: hidden).reluReusingStorage()
-        return try conv("project", d, hidden, channels, kernel: 1, groups: 1)
+        let e = try conv("expand", x, channels, hidden, kernel: 1, groups: 1, then: .relu)
+        let d = try conv("depthwise", e, hidden, hidden, kernel: 3, groups: hidden, then: .relu)
+        return try conv("project", d, hidden, channels, kernel: 1, groups: 1, then: nil)
     }
 }
 
