@@ -245,6 +245,14 @@ extension Tensor {
         directEnabled && geo.kw == 3 && coutG <= 32
     }
 
+    /// c_j += g_j · X for the vector of X at `p`: one load feeding four output channels' FMAs.
+    @inline(__always)
+    private static func feed(_ p: UnsafePointer<Float>, _ g0: Lane, _ g1: Lane, _ g2: Lane, _ g3: Lane,
+                             _ c0: inout Lane, _ c1: inout Lane, _ c2: inout Lane, _ c3: inout Lane) {
+        let v = UnsafeRawPointer(p).loadUnaligned(as: Lane.self)
+        c0 = madd(c0, g0, v); c1 = madd(c1, g1, v); c2 = madd(c2, g2, v); c3 = madd(c3, g3, v)
+    }
+
     /// dW[t][co][ci] += Σ_q dY[co][q] · X[ci][q + offset_t] over one run of `len` positions of the
     /// padded layout (`PaddedGeometry`: positions past a row's end carry dY = 0). Taps come in rows
     /// of three along x (offsets o, o + dx, o + 2dx): 4 output channels × those 3 taps are 12 vector
@@ -288,18 +296,12 @@ extension Tensor {
                     while q < full {
                         let g0 = UnsafeRawPointer(d0 + q).loadUnaligned(as: Lane.self), g1 = UnsafeRawPointer(d1 + q).loadUnaligned(as: Lane.self)
                         let g2 = UnsafeRawPointer(d2 + q).loadUnaligned(as: Lane.self), g3 = UnsafeRawPointer(d3 + q).loadUnaligned(as: Lane.self)
-                        let x0 = UnsafeRawPointer(xr + q).loadUnaligned(as: Lane.self)
-                        a0 = madd(a0, g0, x0); a3 = madd(a3, g1, x0); a6 = madd(a6, g2, x0); a9 = madd(a9, g3, x0)
-                        let x1 = UnsafeRawPointer(xr + q + dx).loadUnaligned(as: Lane.self)
-                        a1 = madd(a1, g0, x1); a4 = madd(a4, g1, x1); a7 = madd(a7, g2, x1); a10 = madd(a10, g3, x1)
-                        let x2 = UnsafeRawPointer(xr + q + 2 * dx).loadUnaligned(as: Lane.self)
-                        a2 = madd(a2, g0, x2); a5 = madd(a5, g1, x2); a8 = madd(a8, g2, x2); a11 = madd(a11, g3, x2)
-                        let y0 = UnsafeRawPointer(xs + q).loadUnaligned(as: Lane.self)
-                        b0 = madd(b0, g0, y0); b3 = madd(b3, g1, y0); b6 = madd(b6, g2, y0); b9 = madd(b9, g3, y0)
-                        let y1 = UnsafeRawPointer(xs + q + dx).loadUnaligned(as: Lane.self)
-                        b1 = madd(b1, g0, y1); b4 = madd(b4, g1, y1); b7 = madd(b7, g2, y1); b10 = madd(b10, g3, y1)
-                        let y2 = UnsafeRawPointer(xs + q + 2 * dx).loadUnaligned(as: Lane.self)
-                        b2 = madd(b2, g0, y2); b5 = madd(b5, g1, y2); b8 = madd(b8, g2, y2); b11 = madd(b11, g3, y2)
+                        feed(xr + q, g0, g1, g2, g3, &a0, &a3, &a6, &a9)
+                        feed(xr + q + dx, g0, g1, g2, g3, &a1, &a4, &a7, &a10)
+                        feed(xr + q + 2 * dx, g0, g1, g2, g3, &a2, &a5, &a8, &a11)
+                        feed(xs + q, g0, g1, g2, g3, &b0, &b3, &b6, &b9)
+                        feed(xs + q + dx, g0, g1, g2, g3, &b1, &b4, &b7, &b10)
+                        feed(xs + q + 2 * dx, g0, g1, g2, g3, &b2, &b5, &b8, &b11)
                         q += L
                     }
                     reduce((a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11), row: r, ci: ci, xr: xr)
