@@ -7,8 +7,8 @@ import GantryCore
 /// tap reads one flat offset from every output position (positions past a row's end are computed
 /// and discarded), so the forward pass is one loop over the volume with four vectors of outputs
 /// in registers while the taps stream past (`depthwiseRun`), instead of a 1-row GEMM on copied
-/// patches (im2col) or thousands of row-sized calls. The backward pass is one long axpy and dot
-/// per tap.
+/// patches (im2col) or thousands of row-sized calls. The input gradient is the same run over dY with
+/// the offsets negated; the weight gradient one long dot product per tap.
 extension Tensor {
     func depthwise(_ weight: Tensor, bias: Tensor?, n: Int, channels c: Int, geometry geo: PaddedGeometry, outShape: [Int]) -> Tensor {
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = Int32(geo.span)
@@ -86,7 +86,7 @@ extension Tensor {
         }
         while q < count {
             var s: Float = 0
-            for t in 0..<taps { s = madd(Lane(repeating: s), Lane(repeating: x[q + offsets[t]]), w[t])[0] }
+            for t in 0..<taps { s = madd(s, x[q + offsets[t]], w[t]) }
             out[q] = s
             q += 1
         }

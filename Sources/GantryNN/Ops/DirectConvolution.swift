@@ -30,9 +30,16 @@ func madd(_ acc: Lane, _ a: Lane, _ b: Lane) -> Lane {
     #endif
 }
 
-/// acc + a·b for a scalar b broadcast to every lane.
+/// acc + a·b on scalars, with the same FMA choice (the depthwise kernel's tail, which must round as
+/// its vector body does).
 @inline(__always)
-func madd(_ acc: Lane, _ a: Lane, _ b: Float) -> Lane { madd(acc, a, Lane(repeating: b)) }
+func madd(_ acc: Float, _ a: Float, _ b: Float) -> Float {
+    #if GANTRY_FMA
+    acc.addingProduct(a, b)
+    #else
+    acc + a * b
+    #endif
+}
 
 extension Tensor {
     /// Tests and GANTRY_DIRECT=0 (A/B timing) turn the direct path off to compare with the GEMM paths.
@@ -88,18 +95,24 @@ extension Tensor {
                     let y = job % jobRows * rowsPerJob, z = (job / jobRows) % od, b = job / (jobRows * od)
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
                     let pair = rowsPerJob == 2 && y + 1 < oh ? (input: sy * input.rowPitch, output: ow) : nil
-                    if let pair, !narrow {
-                        directRowPair(rowBase, offsets: terms, weights: wt, cout: cout, count: ow, bias: bias, rows: pair) { co in
-                            op + ((b * cout + co) * od + z) * outPlane + y * ow
-                        }
-                    } else {
-                        directRow(rowBase, offsets: terms, weights: wt, cout: cout, count: ow, bias: bias, pair: narrow ? pair : nil) { co in
-                            op + ((b * cout + co) * od + z) * outPlane + y * ow
-                        }
+                    directRows(rowBase, offsets: terms, weights: wt, cout: cout, count: ow, bias: bias, pair: pair) { co in
+                        op + ((b * cout + co) * od + z) * outPlane + y * ow
                     }
                 }
             }
             initialised = n * cout * outVolume
+        }
+    }
+
+    /// One output row, or two (`pair`): rows of at most one lane share each run's two lanes
+    /// (`directRow`), wider ones go through `directRowPair`.
+    @inline(__always)
+    static func directRows(_ row: UnsafePointer<Float>, offsets: [Int], weights: [Float], cout: Int, count: Int, bias: UnsafePointer<Float>?,
+                           pair: (input: Int, output: Int)?, output: (Int) -> UnsafeMutablePointer<Float>) {
+        if let pair, count > Lane.scalarCount {
+            directRowPair(row, offsets: offsets, weights: weights, cout: cout, count: count, bias: bias, rows: pair, output: output)
+        } else {
+            directRow(row, offsets: offsets, weights: weights, cout: cout, count: count, bias: bias, pair: pair, output: output)
         }
     }
 
@@ -134,8 +147,8 @@ extension Tensor {
 
     /// One output row of `count` voxels for every output channel: runs of 2 lanes outside, blocks of
     /// 4 channels inside (a run's input — Cin·taps rows of 2 lanes — stays in L1 for every block).
-    /// Input voxel i of tap t of channel ci is `row[ci·channelPitch + offsets[t] + i]`; output voxel
-    /// i of channel co goes to `output(co)[i·step]` (step 1, or s for a phase of a transposed
+    /// Input voxel i of term j (one input channel's tap, `flatten`) is `row[offsets[j] + i]`; output
+    /// voxel i of channel co goes to `output(co)[i·step]` (step 1, or s for a phase of a transposed
     /// convolution). Rows of at most one lane (16 voxels with AVX-512: a U-Net's coarse levels) come
     /// in `pair`s so that no lane idles: the second lane is the same voxels of another row, read
     /// `pair.input` further on and written `pair.output` further on.
@@ -384,7 +397,7 @@ extension Tensor {
                 phaseOffsets.append(offsetsX); phaseWeights.append(weightsX)
             } }
             let (mzMax, myMax) = (counts[0].max() ?? 0, counts[1].max() ?? 0)
-            let tapCount = phaseOffsets.joined().reduce(0) { $0 + $1.count }
+            let termCount = phaseOffsets.joined().reduce(0) { $0 + $1.count }  // taps × input channels, all phases
             // phase rows go in pairs (y, y + 1), as in `convolveDirect`
             let narrow = width <= Lane.scalarCount
             let rowsPerJob = narrow || directRowPairs ? 2 : 1, jobRows = (myMax + rowsPerJob - 1) / rowsPerJob
@@ -392,7 +405,7 @@ extension Tensor {
             input.data.withUnsafeBufferPointer { ib in
                 // One job per input-grid row (z, y) does every (z, y) phase of it, so each input row is
                 // read from memory once rather than once per phase (sz·sy times).
-                Parallel.forEach(n * mzMax * jobRows, work: n * cout * mzMax * myMax * width * cin * max(tapCount, 1)) { job in
+                Parallel.forEach(n * mzMax * jobRows, work: n * cout * mzMax * myMax * width * max(termCount, 1)) { job in
                     let y = job % jobRows * rowsPerJob, z = (job / jobRows) % mzMax, b = job / (jobRows * mzMax)
                     let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * input.planePitch + y * input.rowPitch
                     // Each x phase's row into its own contiguous buffer (a second set for the paired
@@ -411,14 +424,8 @@ extension Tensor {
                                     } }
                                     continue
                                 }
-                                let pair = paired ? (input: input.rowPitch, output: rowSet) : nil
-                                if let pair, !narrow {
-                                    directRowPair(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
-                                                  cout: cout, count: counts[2][rx], bias: bias, rows: pair) { co in rp + (rx * cout + co) * width }
-                                } else {
-                                    directRow(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx],
-                                              cout: cout, count: counts[2][rx], bias: bias, pair: pair) { co in rp + (rx * cout + co) * width }
-                                }
+                                directRows(rowBase, offsets: phaseOffsets[phase][rx], weights: phaseWeights[phase][rx], cout: cout, count: counts[2][rx],
+                                           bias: bias, pair: paired ? (input: input.rowPitch, output: rowSet) : nil) { co in rp + (rx * cout + co) * width }
                             }
                             for r in 0..<(paired ? 2 : 1) { for co in 0..<cout {
                                 let dst = op + ((b * cout + co) * od + oz) * outPlane + (oy + r * sy) * ow

@@ -186,7 +186,7 @@ public enum FusedNorm {
 extension Tensor {
     /// A norm then an activation, for a fresh intermediate the caller drops (a convolution's
     /// output). When no backward pass will run (inference) each channel plane is mapped to
-    /// act(x·scale + shift) in one pass over the receiver's own storage, which is returned: a
+    /// act(((x − μ)·a)·b + t) in one pass over the receiver's own storage, which is returned: a
     /// norm and an activation as separate ops read and write every value two or three more times
     /// (x − μ, then the affine map into a new buffer, then the activation into another) and the
     /// U-Nets' full-resolution activations are tens of MB. Otherwise it is exactly the two ops.

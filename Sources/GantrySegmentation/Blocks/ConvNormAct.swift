@@ -31,25 +31,28 @@ struct ConvNormAct {
             y = try x.conv(w, bias: b, .uniform(stride: stride, padding: (k - 1) / 2, dims: dims))
         }
         if convOnly { return y }
+        // norm parameters are looked up before the activation's, in both paths
+        let batchNorm = BatchNormLayer(prefix: "\(prefix).adn.N", channels: outChannels)
+        func slope() -> Tensor { p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25) }
         if !training {
             // inference: norm and activation in one pass over the convolution's output (dropout is the identity)
             let fusedNorm: FusedNorm
             switch norm {
             case .instance: fusedNorm = .group(groups: outChannels, weight: nil, bias: nil, eps: 1e-5)
-            case .batch: fusedNorm = BatchNormLayer(prefix: "\(prefix).adn.N", channels: outChannels).evaluation(p)
+            case .batch: fusedNorm = batchNorm.evaluation(p)
             }
             switch activation {
-            case .prelu: return try y.normalizedInPlace(fusedNorm, activation: .prelu(p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25)))
+            case .prelu: return try y.normalizedInPlace(fusedNorm, activation: .prelu(slope()))
             case .relu: return try y.normalizedInPlace(fusedNorm, activation: .relu)
             }
         }
         switch norm {
         case .instance: y = try y.instanceNorm()
-        case .batch: y = try BatchNormLayer(prefix: "\(prefix).adn.N", channels: outChannels)(y, p, training: training)
+        case .batch: y = try batchNorm(y, p, training: training)
         }
         y = y.dropout(dropout, training: training, seed: 17)
         switch activation {
-        case .prelu: return try y.prelu(p.parameter("\(prefix).adn.A.weight", shape: [1], fanIn: 1, constant: 0.25))
+        case .prelu: return try y.prelu(slope())
         case .relu: return y.reluReusingStorage()
         }
     }
@@ -61,20 +64,22 @@ struct BatchNormLayer {
     let prefix: String
     let channels: Int
 
-    func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
-        let w = p.parameter("\(prefix).weight", shape: [channels], fanIn: 1, constant: 1)
-        let b = p.parameter("\(prefix).bias", shape: [channels], fanIn: 1, constant: 0)
-        let mean = p.buffer("\(prefix).running_mean", count: channels, value: 0)
-        let variance = p.buffer("\(prefix).running_var", count: channels, value: 1)
-        return try x.batchNorm(runningMean: &mean.data, runningVar: &variance.data, weight: w, bias: b, training: training)
+    /// Affine weight and bias, running mean and variance (buffers), looked up (or created) in this order.
+    private func state(_ p: ParameterStore) -> (weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor) {
+        (p.parameter("\(prefix).weight", shape: [channels], fanIn: 1, constant: 1),
+         p.parameter("\(prefix).bias", shape: [channels], fanIn: 1, constant: 0),
+         p.buffer("\(prefix).running_mean", count: channels, value: 0),
+         p.buffer("\(prefix).running_var", count: channels, value: 1))
     }
 
-    /// The same norm in evaluation mode for `Tensor.normalizedInPlace` (parameters looked up in the same order).
+    func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
+        let s = state(p)
+        return try x.batchNorm(runningMean: &s.mean.data, runningVar: &s.variance.data, weight: s.weight, bias: s.bias, training: training)
+    }
+
+    /// The same norm in evaluation mode for `Tensor.normalizedInPlace`.
     func evaluation(_ p: ParameterStore) -> FusedNorm {
-        let w = p.parameter("\(prefix).weight", shape: [channels], fanIn: 1, constant: 1)
-        let b = p.parameter("\(prefix).bias", shape: [channels], fanIn: 1, constant: 0)
-        let mean = p.buffer("\(prefix).running_mean", count: channels, value: 0)
-        let variance = p.buffer("\(prefix).running_var", count: channels, value: 1)
-        return .batchEvaluation(runningMean: mean.data, runningVar: variance.data, weight: w, bias: b, eps: 1e-5)
+        let s = state(p)
+        return .batchEvaluation(runningMean: s.mean.data, runningVar: s.variance.data, weight: s.weight, bias: s.bias, eps: 1e-5)
     }
 }
