@@ -73,6 +73,52 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// The kernel with vectors across output channels (17–32 of them, AVX-512 builds) against the
+    /// definition, and against `directRow` bit for bit (same products summed in the same order):
+    /// runs cut short at the row's end, more terms than one chunk (the sums wait in the row tile),
+    /// stride and dilation, 2D; its input gradients (dX is the same kernel on dY) against the GEMMs.
+    func testChannelVectorsMatchTheDefinitionAndDirectRow() throws {
+        #if GANTRY_AVX512
+        let cases: [(String, [Int], [Int], ConvParameters)] = [
+            ("3×3×3 stride 1 padding 1, 24 → 20, batch 2, rows of 30 (runs 13, 13, 4)", [2, 24, 3, 4, 30], [20, 24, 3, 3, 3], .uniform(padding: 1)),
+            ("3×3×3 stride 2 padding 1, 5 → 32, rows of 31 (5·27 terms: two chunks)", [1, 5, 5, 6, 61], [32, 5, 3, 3, 3], .uniform(stride: 2, padding: 1)),
+            ("stride (1, 1, 2), dilation 2, 3 → 17", [1, 3, 6, 7, 70], [17, 3, 3, 3, 3], ConvParameters(stride: [1, 1, 2], padding: [2, 2, 2], dilation: [2, 2, 2])),
+            ("2D 3×3, 4 → 25, rows of 26", [2, 4, 5, 26], [25, 4, 3, 3], .uniform(padding: 1, dims: 2)),
+        ]
+        for (name, xs, ws, p) in cases {
+            let x = Tensor(uniform: xs, bound: 1, seed: 1, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 2, requiresGrad: true)
+            let b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3, requiresGrad: true)
+            let is2D = xs.count == 4
+            let x5 = is2D ? Tensor(shape: [xs[0], xs[1], 1, xs[2], xs[3]], data: x.data) : x
+            let w5 = is2D ? Tensor(shape: [ws[0], ws[1], 1, ws[2], ws[3]], data: w.data) : w
+            let p5 = is2D ? ConvParameters(stride: [1] + p.stride, padding: [0] + p.padding, dilation: [1] + p.dilation) : p
+            let ref = reference(x5, w5, b, p5)
+            XCTAssertTrue(Tensor.channelVectorsApply(cout: ws[0], groups: 1, width: ref.shape[4]), name)
+            let geo = Im2Col(c: xs[1], d: x5.shape[2], h: x5.shape[3], w: x5.shape[4], kd: w5.shape[2], kh: w5.shape[3], kw: w5.shape[4],
+                             od: ref.shape[2], oh: ref.shape[3], ow: ref.shape[4], stride: p5.stride, padding: p5.padding, dilation: p5.dilation)
+            func kernel(_ channels: Bool) -> [Float] {
+                let saved = Tensor.channelVectors
+                Tensor.channelVectors = channels
+                defer { Tensor.channelVectors = saved }
+                return x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in b.data.withUnsafeBufferPointer { bb in
+                    Tensor.convolveDirect(xb.baseAddress!, n: xs[0], cin: xs[1], weight: wb.baseAddress!, cout: ws[0], geometry: geo, bias: bb.baseAddress!)
+                } } }
+            }
+            let channels = kernel(true), rows = kernel(false)
+            print("channel vectors \(name): vs definition \(relativeError(channels, ref.data)), differing values vs directRow \(zip(channels, rows).filter { $0 != $1 }.count)")
+            XCTAssertLessThan(relativeError(channels, ref.data), 1e-5, name)
+            XCTAssertEqual(channels, rows, "\(name): not the same sums as directRow")
+            if xs[1] > 16 {
+                let fast = try run(x, w, b, p, direct: true), gemm = try run(x, w, b, p, direct: false)
+                XCTAssertLessThan(relativeError(fast.y.data, ref.data), 1e-5, "\(name) output")
+                XCTAssertLessThan(relativeError(fast.gx, gemm.gx), 1e-5, "\(name) input gradient")
+            }
+        }
+        #else
+        throw XCTSkip("AVX-512 builds only")
+        #endif
+    }
+
     /// Transposed convolutions by output phases against the column-and-scatter path (which the
     /// parity tests check against PyTorch's conv_transpose), including phases no tap reaches.
     func testTransposedByPhasesMatchesTheScatterPath() throws {

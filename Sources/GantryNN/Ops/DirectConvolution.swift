@@ -67,7 +67,8 @@ extension Tensor {
         directEnabled && groups == 1 && (cout <= 16 || (cout <= 32 && (width >= 64 || width <= Lane.scalarCount)))
     }
 
-    /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`).
+    /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`); rows
+    /// of 17–32 output channels that `channelVectorsApply` takes go to `directChannelsRow`.
     static func convolveDirect(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, geometry geo: Im2Col,
                                bias: UnsafePointer<Float>? = nil) -> [Float] {
         let (od, oh, ow) = (geo.od, geo.oh, geo.ow)
@@ -83,6 +84,23 @@ extension Tensor {
         } } }
         let terms = flatten(offsets, channels: cin, pitch: input.channelPitch)
         let outPlane = oh * ow, outVolume = od * outPlane
+        if channelVectorsApply(cout: cout, groups: 1, width: ow) {
+            // vectors across output channels, one job per output row
+            let cw = channelWeights(cout: cout, cin: cin, taps: taps) { co, ci, t in weight[(co * cin + ci) * taps + t] }
+            return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
+                let op = ob.baseAddress!
+                input.data.withUnsafeBufferPointer { ib in
+                    Parallel.forEach(n * od * oh, work: n * cout * outVolume * cin * taps) { job in
+                        let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
+                        let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
+                        directChannelsRow(rowBase, offsets: terms, weights: cw, cout: cout, count: ow, bias: bias) { co in
+                            op + ((b * cout + co) * od + z) * outPlane + y * ow
+                        }
+                    }
+                }
+                initialised = n * cout * outVolume
+            }
+        }
         // rows go in pairs (y, y + 1): as the two lanes of a run when a row is at most one lane,
         // else through `directRowPair` (AVX-512; stride 1 along y, where the two rows share all
         // but one of their input rows — with stride 2 it measured 1.08× the time)
