@@ -138,11 +138,17 @@ extension Tensor {
         let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
         let direct = directWeightGradientApplies(coutG: coutG, geometry: geo)
+        let channels = channelWeightGradientApplies(coutG: coutG, geometry: geo)
         withPadded(x, count: n * cin, geometry: geo) { xpp in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
             let (dp, pp) = (db.baseAddress!, pb.baseAddress!)
             Parallel.forEach(jobs) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 let lo = span * ch / chunks, hi = span * (ch + 1) / chunks
+                if channels {
+                    weightGradientChannels(dy: dp + (b * cout + gi * coutG) * span, dyPitch: span, x: xpp + (b * cin + gi * cg) * padVol, xPitch: padVol,
+                                           coutG: coutG, cg: cg, range: lo..<hi, offsets: offsets, kd: geo.kd, into: pp + job * per)
+                    return
+                }
                 var q0 = lo
                 while q0 < hi {
                     let len = min(run, hi - q0)
