@@ -73,16 +73,20 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
-    /// The kernel with vectors across output channels (17–32 of them, AVX-512 builds) against the
-    /// definition, and against `directRow` bit for bit (same products summed in the same order):
-    /// runs cut short at the row's end, more terms than one chunk (the sums wait in the row tile),
-    /// stride and dilation, 2D; the gradients against the GEMMs: dX is the same kernel on dY (24
-    /// input channels), dW by `weightGradientChannels` where stride 1 (two chunks of positions and
-    /// more, batch 2, 2D).
-    func testChannelVectorsMatchTheDefinitionAndDirectRow() throws {
+    /// The kernels with vectors across output channels (AVX-512 builds: `directSlidingRow` for ≤ 16
+    /// channels, `directSlidingRowPair` for 17–32 at stride 1 along x, `directChannelsRow` for 17–32
+    /// otherwise) against the definition, and against `directRow` bit for bit (same products summed
+    /// in the same order): runs cut short at the row's end, more terms than one chunk (the sums wait
+    /// in the row tile), stride and dilation, 2D; the gradients against the GEMMs: dX is the same
+    /// kind of kernel on dY, dW by `weightGradientChannels` where stride 1 (one and two lanes, two
+    /// chunks of positions and more, batch 2, 2D).
+    func testChannelVectorKernelsMatchTheDefinitionAndDirectRow() throws {
         #if GANTRY_AVX512
         let cases: [(String, [Int], [Int], ConvParameters)] = [
-            ("3×3×3 stride 1 padding 1, 24 → 20, batch 2, rows of 30 (runs 13, 13, 4)", [2, 24, 3, 4, 30], [20, 24, 3, 3, 3], .uniform(padding: 1)),
+            ("3×3×3 stride 1 padding 1, 24 → 20, batch 2, rows of 30 (sliding, two lanes: runs 11, 11, 8)", [2, 24, 3, 4, 30], [20, 24, 3, 3, 3], .uniform(padding: 1)),
+            ("3×3×3 padding 1, 5 → 12, rows of 45 (sliding, one lane: runs 22, 22, 1; 45 tap rows: two chunks)", [1, 5, 3, 4, 45], [12, 5, 3, 3, 3], .uniform(padding: 1)),
+            ("3×3×3 dilation (2, 2, 1), 17 → 16, rows of 40 (153 tap rows: the gradient's last group of 6 partial)", [1, 17, 5, 6, 40], [16, 17, 3, 3, 3],
+             ConvParameters(padding: [2, 2, 1], dilation: [2, 2, 1])),
             ("3×3×3 stride 2 padding 1, 5 → 32, rows of 31 (5·27 terms: two chunks)", [1, 5, 5, 6, 61], [32, 5, 3, 3, 3], .uniform(stride: 2, padding: 1)),
             ("stride (1, 1, 2), dilation 2, 3 → 17", [1, 3, 6, 7, 70], [17, 3, 3, 3, 3], ConvParameters(stride: [1, 1, 2], padding: [2, 2, 2], dilation: [2, 2, 2])),
             ("2D 3×3, 4 → 25, rows of 26", [2, 4, 7, 26], [25, 4, 3, 3], .uniform(padding: 1, dims: 2)),
@@ -95,7 +99,8 @@ final class DirectConvolutionTests: XCTestCase {
             let w5 = is2D ? Tensor(shape: [ws[0], ws[1], 1, ws[2], ws[3]], data: w.data) : w
             let p5 = is2D ? ConvParameters(stride: [1] + p.stride, padding: [0] + p.padding, dilation: [1] + p.dilation) : p
             let ref = reference(x5, w5, b, p5)
-            XCTAssertTrue(Tensor.channelVectorsApply(cout: ws[0], groups: 1, width: ref.shape[4]), name)
+            let sliding = Tensor.slidingApplies(cout: ws[0], width: ref.shape[4], kernelWidth: ws.last!, strideX: p.stride.last!, dilationX: p.dilation.last!)
+            XCTAssertTrue(sliding || Tensor.channelVectorsApply(cout: ws[0], groups: 1, width: ref.shape[4]), name)
             let geo = Im2Col(c: xs[1], d: x5.shape[2], h: x5.shape[3], w: x5.shape[4], kd: w5.shape[2], kh: w5.shape[3], kw: w5.shape[4],
                              od: ref.shape[2], oh: ref.shape[3], ow: ref.shape[4], stride: p5.stride, padding: p5.padding, dilation: p5.dilation)
             func kernel(_ channels: Bool) -> [Float] {

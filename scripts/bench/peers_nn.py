@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch CPU (2 threads) on the same conv shapes as `gantry-bench nn`: forward (no grad) and
-forward + backward of sum(out · r). Prints JSON lines. Usage: peers_nn.py [REPEATS]"""
+forward + backward of sum(out · r). Prints JSON lines. Usage: peers_nn.py [REPEATS]
+GANTRY_BENCH_FILTER=substring runs only the matching cases (as gantry-bench does)."""
 import json
+import os
 import sys
 import time
 
@@ -29,6 +31,8 @@ if memory_case is not None:
     print(json.dumps({"name": f"{name} fwd+bwd peak RSS (MB)", "tool": "PyTorch", "score": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     sys.exit(0)
 for name, xs, ws, f in cases:
+    if os.environ.get("GANTRY_BENCH_FILTER", name) not in name:
+        continue
     x = (torch.rand(xs) * 2 - 1).requires_grad_(True)
     w = (torch.rand(ws) * 0.2 - 0.1).requires_grad_(True)
     with torch.no_grad():

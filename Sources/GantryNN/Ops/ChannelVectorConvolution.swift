@@ -36,9 +36,9 @@ extension Tensor {
         directEnabled && channelVectors && groups == 1 && cout > Lane.scalarCount && cout <= 2 * Lane.scalarCount && width >= 24
     }
 
-    /// Weights as [cin][tap][2 lanes of output channels] (zero past cout).
-    static func channelWeights(cout: Int, cin: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
-        let W = 2 * Lane.scalarCount
+    /// Weights as [cin][tap][`lanes` lanes of output channels] (zero past cout).
+    static func channelWeights(cout: Int, cin: Int, taps: Int, lanes: Int = 2, _ value: (Int, Int, Int) -> Float) -> [Float] {
+        let W = lanes * Lane.scalarCount
         var wt = [Float](repeating: 0, count: cin * taps * W)
         for co in 0..<cout { for ci in 0..<cin { for t in 0..<taps { wt[(ci * taps + t) * W + co] = value(co, ci, t) } } }
         return wt
@@ -100,86 +100,8 @@ extension Tensor {
                     }
                     first = last
                 }
-                // transpose: output channel co of voxel x is float x·W + co of the tile
-                for co in 0..<cout {
-                    let dst = output(co), src = UnsafeRawPointer(sums) + co * 4, beta = bias?[co] ?? 0
-                    for x in 0..<count { dst[x] = src.load(fromByteOffset: x * W * 4, as: Float.self) + beta }
-                }
+                storeTile(sums, lanes: 2, cout: cout, count: count, bias: bias, output: output)
             }
         } }
-    }
-}
-
-extension Tensor {
-    /// Whether `weightGradientChannels` takes a stride-1 weight gradient: 17–32 output channels per
-    /// group and a kernel of 3 × 3 taps per plane, contiguous along x (dilation 1 along y and x).
-    static func channelWeightGradientApplies(coutG: Int, geometry geo: PaddedGeometry) -> Bool {
-        directEnabled && channelVectors && coutG > Lane.scalarCount && coutG <= 2 * Lane.scalarCount
-            && geo.kh == 3 && geo.kw == 3 && geo.dilation[2] == 1
-    }
-
-    /// Positions of the padded layout per chunk of `weightGradientChannels`: the chunk's dY, 32
-    /// channels each, is 16 KB and stays in L1 while every input channel and plane of taps passes.
-    static let channelGradientChunk = 128
-
-    /// dW[t][co][ci] += Σ_q dY[co][q] · X[ci][q + offset_t] over positions `range` of the padded
-    /// layout (as `weightGradientRun`), with the vectors across output channels: the chunk's dY is
-    /// transposed to [q][channel] (two lanes, zero before and after the chunk), and for each input
-    /// channel and plane of taps the 3 × 3 taps × 2 lanes are 18 accumulators. Position p of tap row
-    /// b is one broadcast X[ci][p + offset(a, b)] feeding its three taps c, which pair it with dY at
-    /// q = p − c: per position 3 broadcasts and 6 aligned dY loads feed 18 fused multiply-adds, and
-    /// the sums are whole weight-gradient vectors (no horizontal reduction).
-    static func weightGradientChannels(dy: UnsafePointer<Float>, dyPitch: Int, x: UnsafePointer<Float>, xPitch: Int, coutG: Int, cg: Int,
-                                       range: Range<Int>, offsets: [Int], kd: Int, into dw: UnsafeMutablePointer<Float>) {
-        let L = Lane.scalarCount, Q = channelGradientChunk, taps = kd * 9
-        // dY of the chunk: lanes 2(i + 2), 2(i + 2) + 1 hold position q0 + i; two zero positions each side
-        let T = UnsafeMutablePointer<Lane>.allocate(capacity: 2 * (Q + 4))
-        let sums = UnsafeMutablePointer<Lane>.allocate(capacity: 2 * cg * taps)
-        defer { T.deallocate(); sums.deallocate() }
-        T.initialize(repeating: Lane(), count: 2 * (Q + 4))
-        sums.initialize(repeating: Lane(), count: 2 * cg * taps)
-        let tf = UnsafeMutableRawPointer(T)
-        var q0 = range.lowerBound
-        while q0 < range.upperBound {
-            let len = min(Q, range.upperBound - q0)
-            for co in 0..<coutG {
-                let src = dy + co * dyPitch + q0, dst = tf + (4 * L + co) * 4
-                for i in 0..<len { dst.storeBytes(of: src[i], toByteOffset: i &* (8 * L), as: Float.self) }
-                // the two positions after the chunk read as zero (a last, shorter chunk overwrites less)
-                dst.storeBytes(of: 0, toByteOffset: len &* (8 * L), as: Float.self)
-                dst.storeBytes(of: 0, toByteOffset: (len + 1) &* (8 * L), as: Float.self)
-            }
-            for ci in 0..<cg { for a in 0..<kd {
-                let row0 = x + ci * xPitch + offsets[a * 9] + q0, row1 = x + ci * xPitch + offsets[a * 9 + 3] + q0
-                let row2 = x + ci * xPitch + offsets[a * 9 + 6] + q0
-                // accumulators: tap (b, c), lanes a|b → s{b}{c}a / s{b}{c}b
-                var s00a = Lane(), s00b = Lane(), s01a = Lane(), s01b = Lane(), s02a = Lane(), s02b = Lane()
-                var s10a = Lane(), s10b = Lane(), s11a = Lane(), s11b = Lane(), s12a = Lane(), s12b = Lane()
-                var s20a = Lane(), s20b = Lane(), s21a = Lane(), s21b = Lane(), s22a = Lane(), s22b = Lane()
-                var t = T + 4  // position p = q0 + i: T[2(i + 2)]
-                var d1a = Lane(), d1b = Lane(), d2a = Lane(), d2b = Lane()
-                for i in 0..<(len + 2) {
-                    let d0a = t[0], d0b = t[1]
-                    let x0 = Lane(repeating: row0[i]), x1 = Lane(repeating: row1[i]), x2 = Lane(repeating: row2[i])
-                    s00a = madd(s00a, x0, d0a); s00b = madd(s00b, x0, d0b); s01a = madd(s01a, x0, d1a); s01b = madd(s01b, x0, d1b)
-                    s02a = madd(s02a, x0, d2a); s02b = madd(s02b, x0, d2b)
-                    s10a = madd(s10a, x1, d0a); s10b = madd(s10b, x1, d0b); s11a = madd(s11a, x1, d1a); s11b = madd(s11b, x1, d1b)
-                    s12a = madd(s12a, x1, d2a); s12b = madd(s12b, x1, d2b)
-                    s20a = madd(s20a, x2, d0a); s20b = madd(s20b, x2, d0b); s21a = madd(s21a, x2, d1a); s21b = madd(s21b, x2, d1b)
-                    s22a = madd(s22a, x2, d2a); s22b = madd(s22b, x2, d2b)
-                    d2a = d1a; d2b = d1b; d1a = d0a; d1b = d0b
-                    t += 2
-                }
-                let s = sums + 2 * (ci * taps + a * 9)
-                s[0] += s00a; s[1] += s00b; s[2] += s01a; s[3] += s01b; s[4] += s02a; s[5] += s02b
-                s[6] += s10a; s[7] += s10b; s[8] += s11a; s[9] += s11b; s[10] += s12a; s[11] += s12b
-                s[12] += s20a; s[13] += s20b; s[14] += s21a; s[15] += s21b; s[16] += s22a; s[17] += s22b
-            } }
-            q0 += len
-        }
-        let sf = UnsafeRawPointer(sums)
-        for ci in 0..<cg { for t in 0..<taps { for co in 0..<coutG {
-            dw[(t * coutG + co) * cg + ci] += sf.load(fromByteOffset: ((ci * taps + t) * 2 * L + co) * 4, as: Float.self)
-        } } }
     }
 }

@@ -146,7 +146,7 @@ extension Tensor {
                 let lo = span * ch / chunks, hi = span * (ch + 1) / chunks
                 if channels {
                     weightGradientChannels(dy: dp + (b * cout + gi * coutG) * span, dyPitch: span, x: xpp + (b * cin + gi * cg) * padVol, xPitch: padVol,
-                                           coutG: coutG, cg: cg, range: lo..<hi, offsets: offsets, kd: geo.kd, into: pp + job * per)
+                                           coutG: coutG, cg: cg, range: lo..<hi, offsets: offsets, into: pp + job * per)
                     return
                 }
                 var q0 = lo
