@@ -83,7 +83,7 @@ final class DirectConvolutionTests: XCTestCase {
     func testChannelVectorKernelsMatchTheDefinitionAndDirectRow() throws {
         #if GANTRY_AVX512
         let cases: [(String, [Int], [Int], ConvParameters)] = [
-            ("3×3×3 stride 1 padding 1, 24 → 20, batch 2, rows of 30 (sliding, two lanes: runs 11, 11, 8)", [2, 24, 3, 4, 30], [20, 24, 3, 3, 3], .uniform(padding: 1)),
+            ("3×3×3 stride 1 padding 1, 24 → 20, batch 2, rows of 30 (sliding, two lanes: runs 11, 11, 8; 830 positions: two gradient chunks)", [2, 24, 4, 5, 30], [20, 24, 3, 3, 3], .uniform(padding: 1)),
             ("3×3×3 padding 1, 5 → 12, rows of 45 (sliding, one lane: runs 22, 22, 1; 45 tap rows: two chunks)", [1, 5, 3, 4, 45], [12, 5, 3, 3, 3], .uniform(padding: 1)),
             ("3×3×3 dilation (2, 2, 1), 17 → 16, rows of 40 (153 tap rows: the gradient's last group of 6 partial)", [1, 17, 5, 6, 40], [16, 17, 3, 3, 3],
              ConvParameters(padding: [2, 2, 1], dilation: [2, 2, 1])),
