@@ -141,6 +141,20 @@ do {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print("{\"name\": \"\(c.name) fwd+bwd peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+    case "peak":
+        // The machine's FP32 peak as this binary reaches it: every core runs independent fused
+        // multiply-adds on registers (no memory traffic), the ceiling for the tensor engine's
+        // GFLOP/s (`make bench` reports each convolution's share of it).
+        let reps = Int(args.count > 3 ? args[3] : "5") ?? 5, steps = 20_000_000
+        var sink = [Float](repeating: 0, count: Parallel.threads)
+        try time("peak FP32 FMA", repeats: reps, extra: ["gflop": Double(Parallel.threads * steps * 24 * 2 * FMAPeak.Lane.scalarCount) / 1e9, "peak": true]) {
+            sink.withUnsafeMutableBufferPointer { sb in
+                let out = sb.baseAddress!
+                Parallel.forEach(Parallel.threads) { t in out[t] = FMAPeak.run(steps: steps, seed: Float(t)) }
+            }
+        }
+        // read the sums, so the loops cannot be dropped (they converge to finite values)
+        if !sink.reduce(0, +).isFinite { FileHandle.standardError.write("peak: non-finite sums\n".data(using: .utf8)!) }
     case "nn":
         let reps = Int(args.count > 3 ? args[3] : "3") ?? 3
         // GANTRY_BENCH_FILTER=substring runs only the matching rows (for profiling one shape).
@@ -349,4 +363,25 @@ enum NNBench {
         // CIRIM's dominant layer (75 % of its FLOPs): 3×3, dilation 2, 128 → 128 channels.
         Case(name: "conv2d 1×128×320²→128 k3 d2", input: [1, 128, 320, 320], weight: [128, 128, 3, 3], gflop: 2 * 128 * 128 * 9 * 102400 / 1e9) { x, w in try x.conv(w, .uniform(padding: 2, dilation: 2, dims: 2)) },
     ]
+}
+
+/// 24 independent chains a ← a·m + c (enough to cover the FMA latency on two pipes) in one flat loop.
+enum FMAPeak {
+    typealias Lane = SIMD16<Float>
+    static func run(steps: Int, seed: Float) -> Float {
+        let m = Lane(repeating: 0.999_999), c = Lane(repeating: 1e-7)
+        var a0 = Lane(repeating: seed), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5, a6 = a0 + 6, a7 = a0 + 7
+        var a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11, a12 = a0 + 12, a13 = a0 + 13, a14 = a0 + 14, a15 = a0 + 15
+        var a16 = a0 + 16, a17 = a0 + 17, a18 = a0 + 18, a19 = a0 + 19, a20 = a0 + 20, a21 = a0 + 21, a22 = a0 + 22, a23 = a0 + 23
+        for _ in 0..<steps {
+            a0 = c.addingProduct(a0, m); a1 = c.addingProduct(a1, m); a2 = c.addingProduct(a2, m); a3 = c.addingProduct(a3, m)
+            a4 = c.addingProduct(a4, m); a5 = c.addingProduct(a5, m); a6 = c.addingProduct(a6, m); a7 = c.addingProduct(a7, m)
+            a8 = c.addingProduct(a8, m); a9 = c.addingProduct(a9, m); a10 = c.addingProduct(a10, m); a11 = c.addingProduct(a11, m)
+            a12 = c.addingProduct(a12, m); a13 = c.addingProduct(a13, m); a14 = c.addingProduct(a14, m); a15 = c.addingProduct(a15, m)
+            a16 = c.addingProduct(a16, m); a17 = c.addingProduct(a17, m); a18 = c.addingProduct(a18, m); a19 = c.addingProduct(a19, m)
+            a20 = c.addingProduct(a20, m); a21 = c.addingProduct(a21, m); a22 = c.addingProduct(a22, m); a23 = c.addingProduct(a23, m)
+        }
+        let s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15 + a16 + a17 + a18 + a19 + a20 + a21 + a22 + a23
+        return s.sum()
+    }
 }

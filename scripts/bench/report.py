@@ -17,6 +17,7 @@ def main():
     quality = OrderedDict()
     scores = OrderedDict()
     recon = []
+    peak_rounds = []
     lines = [line for path in sys.argv[1:] for line in open(path)]
     for line in lines:
         line = line.strip()
@@ -35,6 +36,10 @@ def main():
         if "score" in r:
             scores.setdefault(r["name"], {})[r["tool"]] = r["score"]
             continue
+        if r.get("peak"):
+            # the FP32 ceiling (gantry-bench peak): GFLOP/s of each round, reported as their median
+            peak_rounds.append(r["gflop"] / r["median_s"])
+            continue
         # A name timed in several rounds (sections that alternate Gantry and its peer, since the
         # machine's speed drifts): the median of the rounds' medians, all runs kept.
         prev = rows.setdefault(r["name"], {}).get(r["tool"])
@@ -52,20 +57,35 @@ def main():
           "shows the median of the rounds. "
           "Ratio = Gantry ÷ peer: below 1.0 Gantry is faster. Absolute times swing with machine load; "
           "compare ratios within one run.\n")
+    peak = sorted(peak_rounds)[len(peak_rounds) // 2] if peak_rounds else None
+    if peak:
+        print(f"FP32 peak of this machine as Gantry's binary reaches it (`gantry-bench peak`: fused multiply-adds on "
+              f"registers, all cores, median of {len(peak_rounds)} rounds in the tensor-engine run): **{peak:.0f} GFLOP/s**. "
+              "Rows with an operation count show GFLOP/s (the direct convolution's multiply-adds × 2 over the median time, "
+              "for every tool alike) and Gantry's share of that peak.\n")
     groups = OrderedDict()
     for name, tools in rows.items():
         groups.setdefault(name.split(" ")[0], []).append((name, tools))
     for group, items in groups.items():
         peers = sorted({t for _, tools in items for t in tools if t != "gantry"})
         print(f"## {group}\n")
+        flops = any("gflop" in tools.get("gantry", {}) for _, tools in items)
         header = "| benchmark | Gantry | " + " | ".join(peers) + " | " + " | ".join(f"ratio vs {p}" for p in peers) + " |"
+        if flops:
+            header += " Gantry GFLOP/s | " + " | ".join(f"{p} GFLOP/s" for p in peers) + " |" + (" Gantry % of peak |" if peak else "")
         print(header)
-        print("|" + "---|" * (2 + 2 * len(peers)))
+        print("|" + "---|" * (2 + 2 * len(peers) + ((1 + len(peers) + (1 if peak else 0)) if flops else 0)))
         for name, tools in items:
             g = tools.get("gantry", {}).get("median_s")
             cells = [f"{g:.3f} s" if g is not None else "—"]
             cells += [f"{tools[p]['median_s']:.3f} s" if p in tools else "—" for p in peers]
             cells += [f"**{g / tools[p]['median_s']:.2f}×**" if (g is not None and p in tools) else "—" for p in peers]
+            if flops:
+                work = tools.get("gantry", {}).get("gflop")
+                cells += [f"{work / t['median_s']:.0f}" if (work and t is not None and "median_s" in t) else "—"
+                          for t in [tools.get("gantry")] + [tools.get(p) for p in peers]]
+                if peak:
+                    cells.append(f"{100 * work / g / peak:.0f} %" if (work and g) else "—")
             print(f"| {name} | " + " | ".join(cells) + " |")
         print()
         gq = [(n, q) for n, q in quality.items() if n.split(" ")[0] == group]

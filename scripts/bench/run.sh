@@ -44,6 +44,7 @@ if "$PY" -c "import torch" 2>/dev/null; then
     # Rounds alternate Gantry and the peer (the machine's speed drifts by tens of per cent over
     # minutes); the report takes the median of the rounds.
     for round in $(seq "$ROUNDS"); do
+      "$BENCH" peak "$WORK" 5 | log
       "$BENCH" nn "$WORK" 3 | log
       "$PY" scripts/bench/peers_nn.py 3 | log
     done
