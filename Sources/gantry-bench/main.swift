@@ -177,12 +177,13 @@ do {
         // each with its GFLOP/s: where the segmentation benchmark's time goes, layer by layer.
         let reps = Int(args.count > 3 ? args[3] : "5") ?? 5
         let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
-        // GANTRY_LAYER="cin,cout,d,h,w": one stride-1 layer of that shape instead (kernel experiments)
+        // GANTRY_LAYER="cin,cout,d,h,w[,stride]": one 3×3×3 layer of that shape instead (kernel experiments)
         let custom = ProcessInfo.processInfo.environment["GANTRY_LAYER"].map { $0.split(separator: ",").compactMap { Int($0) } }
-        if let c = custom, c.count == 5 {
+        if let c = custom, c.count == 5 || c.count == 6 {
             let x = Tensor(uniform: [1, c[0], c[2], c[3], c[4]], bound: 1, seed: 1), w = Tensor(uniform: [c[1], c[0], 3, 3, 3], bound: 0.1, seed: 2)
-            try time("layer conv \(c)", repeats: reps, extra: ["gflop": 2 * Double(c[0] * c[1] * 27 * c[2] * c[3] * c[4]) / 1e9]) {
-                _ = try Tensor.noGrad { try x.conv(w, .uniform(padding: 1)) }
+            let s = c.count == 6 ? c[5] : 1, outVoxels = ((c[2] - 1) / s + 1) * ((c[3] - 1) / s + 1) * ((c[4] - 1) / s + 1)
+            try time("layer conv \(c)", repeats: reps, extra: ["gflop": 2 * Double(c[0] * c[1] * 27 * outVoxels) / 1e9]) {
+                _ = try Tensor.noGrad { try x.conv(w, .uniform(stride: s, padding: 1)) }
             }
         }
         for l in NNBench.unetLayers where custom == nil {

@@ -9,7 +9,9 @@ import GantryCore
 /// zero-padded once, split into stride phases along x (so every tap reads a contiguous run even for
 /// stride 2), and each run of 2 lanes of output voxels (16 with AVX2, 32 with AVX-512) keeps 4
 /// output channels in registers while the Cin·k³ taps stream past: two vector loads and four
-/// broadcasts feed 8 fused multiply-adds, and nothing else is copied.
+/// broadcasts feed 8 fused multiply-adds, and nothing else is copied. With AVX-512, 9–32 output
+/// channels go to the kernels with vectors across channels instead (`SlidingConvolution.swift`,
+/// `ChannelVectorConvolution.swift`), which give the same sums.
 #if GANTRY_AVX512
 /// One register of output voxels: 16 floats with AVX-512 (Package.swift builds for x86-64-v4 where the CPU has it), else 8.
 typealias Lane = SIMD16<Float>

@@ -63,13 +63,13 @@ extension Tensor {
     }
     @inline(__always)
     static func slide2(_ x: Float, _ w0: Lane, _ v0: Lane, _ w1: Lane, _ v1: Lane,
-                               _ a0: inout Lane, _ b0: inout Lane, _ a1: inout Lane, _ b1: inout Lane) {
+                       _ a0: inout Lane, _ b0: inout Lane, _ a1: inout Lane, _ b1: inout Lane) {
         let s = Lane(repeating: x)
         a0 = madd(a0, s, w0); b0 = madd(b0, s, v0); a1 = madd(a1, s, w1); b1 = madd(b1, s, v1)
     }
     @inline(__always)
     static func slide3(_ x: Float, _ w0: Lane, _ v0: Lane, _ w1: Lane, _ v1: Lane, _ w2: Lane, _ v2: Lane,
-                               _ a0: inout Lane, _ b0: inout Lane, _ a1: inout Lane, _ b1: inout Lane, _ a2: inout Lane, _ b2: inout Lane) {
+                       _ a0: inout Lane, _ b0: inout Lane, _ a1: inout Lane, _ b1: inout Lane, _ a2: inout Lane, _ b2: inout Lane) {
         let s = Lane(repeating: x)
         a0 = madd(a0, s, w0); b0 = madd(b0, s, v0); a1 = madd(a1, s, w1); b1 = madd(b1, s, v1); a2 = madd(a2, s, w2); b2 = madd(b2, s, v2)
     }
@@ -81,16 +81,16 @@ extension Tensor {
     /// ≤ 16 output channels (one lane): 22 voxels in 22 accumulators.
     @inline(__always)
     static func directSlidingRow(_ row: UnsafePointer<Float>, rowOffsets: [Int], weights: [Float], cout: Int, count: Int,
-                     bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
-        let R = 22, L = Lane.scalarCount, W = 1 * L, terms = rowOffsets.count, runs = (count + R - 1) / R
+                                 bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
+        let R = 22, L = Lane.scalarCount, W = L, terms = rowOffsets.count, runs = (count + R - 1) / R
         rowOffsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
-            withUnsafeTemporaryAllocation(of: Lane.self, capacity: 1 * R * runs) { tile in
+            withUnsafeTemporaryAllocation(of: Lane.self, capacity: R * runs) { tile in
                 let (offs, weights0, sums) = (ob.baseAddress!, wb.baseAddress!, tile.baseAddress!)
                 var chunk = 0
                 while chunk < terms {
                     let last = min(terms, chunk + slidingChunk)
                     for xs in stride(from: 0, to: count, by: R) {
-                        let acc = sums + 1 * xs
+                        let acc = sums + xs
                         var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
                         var a8 = Lane(), a9 = Lane(), a10 = Lane(), a11 = Lane(), a12 = Lane(), a13 = Lane(), a14 = Lane(), a15 = Lane()
                         var a16 = Lane(), a17 = Lane(), a18 = Lane(), a19 = Lane(), a20 = Lane(), a21 = Lane()
@@ -146,7 +146,7 @@ extension Tensor {
     /// 17–32 output channels (two lanes): 11 voxels × 2 lanes in 22 accumulators.
     @inline(__always)
     static func directSlidingRowPair(_ row: UnsafePointer<Float>, rowOffsets: [Int], weights: [Float], cout: Int, count: Int,
-                     bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
+                                     bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
         let R = 11, L = Lane.scalarCount, W = 2 * L, terms = rowOffsets.count, runs = (count + R - 1) / R
         rowOffsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
             withUnsafeTemporaryAllocation(of: Lane.self, capacity: 2 * R * runs) { tile in
