@@ -54,56 +54,46 @@ extension Tensor {
     @inline(__always)
     static func directChannelsRow(_ row: UnsafePointer<Float>, offsets: [Int], weights: [Float], cout: Int, count: Int,
                                   bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
-        let R = channelRun, L = Lane.scalarCount, W = 2 * L, terms = offsets.count, runs = (count + R - 1) / R
+        let L = Lane.scalarCount, W = 2 * L
         offsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
-            // the row's sums: voxel x's channels at lanes 2x, 2x + 1
-            withUnsafeTemporaryAllocation(of: Lane.self, capacity: 2 * R * runs) { tile in
-                let (offs, w0, sums) = (ob.baseAddress!, wb.baseAddress!, tile.baseAddress!)
-                var first = 0
-                while first < terms {
-                    let last = min(terms, first + channelChunk)
-                    for xs in stride(from: 0, to: count, by: R) {
-                        let acc = sums + 2 * xs
-                        // plain locals in one flat loop, as in `directRow` (no register copies)
-                        var a0 = Lane(), b0 = Lane(), a1 = Lane(), b1 = Lane(), a2 = Lane(), b2 = Lane(), a3 = Lane(), b3 = Lane()
-                        var a4 = Lane(), b4 = Lane(), a5 = Lane(), b5 = Lane(), a6 = Lane(), b6 = Lane(), a7 = Lane(), b7 = Lane()
-                        var a8 = Lane(), b8 = Lane(), a9 = Lane(), b9 = Lane(), a10 = Lane(), b10 = Lane(), a11 = Lane(), b11 = Lane()
-                        var a12 = Lane(), b12 = Lane()
-                        if first > 0 {
-                            a0 = acc[0]; b0 = acc[1]; a1 = acc[2]; b1 = acc[3]; a2 = acc[4]; b2 = acc[5]; a3 = acc[6]; b3 = acc[7]
-                            a4 = acc[8]; b4 = acc[9]; a5 = acc[10]; b5 = acc[11]; a6 = acc[12]; b6 = acc[13]; a7 = acc[14]; b7 = acc[15]
-                            a8 = acc[16]; b8 = acc[17]; a9 = acc[18]; b9 = acc[19]; a10 = acc[20]; b10 = acc[21]; a11 = acc[22]; b11 = acc[23]
-                            a12 = acc[24]; b12 = acc[25]
-                        }
-                        let src = row + xs
-                        var k = w0 + first * W, o = offs + first
-                        let end = offs + last
-                        while o < end {
-                            let p = src + o.pointee
-                            let w = UnsafeRawPointer(k).loadUnaligned(as: Lane.self), v = UnsafeRawPointer(k + L).loadUnaligned(as: Lane.self)
-                            let x0 = Lane(repeating: p[0]); a0 = madd(a0, x0, w); b0 = madd(b0, x0, v)
-                            let x1 = Lane(repeating: p[1]); a1 = madd(a1, x1, w); b1 = madd(b1, x1, v)
-                            let x2 = Lane(repeating: p[2]); a2 = madd(a2, x2, w); b2 = madd(b2, x2, v)
-                            let x3 = Lane(repeating: p[3]); a3 = madd(a3, x3, w); b3 = madd(b3, x3, v)
-                            let x4 = Lane(repeating: p[4]); a4 = madd(a4, x4, w); b4 = madd(b4, x4, v)
-                            let x5 = Lane(repeating: p[5]); a5 = madd(a5, x5, w); b5 = madd(b5, x5, v)
-                            let x6 = Lane(repeating: p[6]); a6 = madd(a6, x6, w); b6 = madd(b6, x6, v)
-                            let x7 = Lane(repeating: p[7]); a7 = madd(a7, x7, w); b7 = madd(b7, x7, v)
-                            let x8 = Lane(repeating: p[8]); a8 = madd(a8, x8, w); b8 = madd(b8, x8, v)
-                            let x9 = Lane(repeating: p[9]); a9 = madd(a9, x9, w); b9 = madd(b9, x9, v)
-                            let x10 = Lane(repeating: p[10]); a10 = madd(a10, x10, w); b10 = madd(b10, x10, v)
-                            let x11 = Lane(repeating: p[11]); a11 = madd(a11, x11, w); b11 = madd(b11, x11, v)
-                            let x12 = Lane(repeating: p[12]); a12 = madd(a12, x12, w); b12 = madd(b12, x12, v)
-                            o += 1; k += W
-                        }
-                        acc[0] = a0; acc[1] = b0; acc[2] = a1; acc[3] = b1; acc[4] = a2; acc[5] = b2; acc[6] = a3; acc[7] = b3
-                        acc[8] = a4; acc[9] = b4; acc[10] = a5; acc[11] = b5; acc[12] = a6; acc[13] = b6; acc[14] = a7; acc[15] = b7
-                        acc[16] = a8; acc[17] = b8; acc[18] = a9; acc[19] = b9; acc[20] = a10; acc[21] = b10; acc[22] = a11; acc[23] = b11
-                        acc[24] = a12; acc[25] = b12
-                    }
-                    first = last
+            let (offs, weights0) = (ob.baseAddress!, wb.baseAddress!)
+            tiledRow(lanes: 2, run: channelRun, terms: offsets.count, chunk: channelChunk, cout: cout, count: count, bias: bias, output: output) { acc, xs, terms in
+                // plain locals in one flat loop, as in `directRow` (no register copies)
+                var a0 = Lane(), b0 = Lane(), a1 = Lane(), b1 = Lane(), a2 = Lane(), b2 = Lane(), a3 = Lane(), b3 = Lane()
+                var a4 = Lane(), b4 = Lane(), a5 = Lane(), b5 = Lane(), a6 = Lane(), b6 = Lane(), a7 = Lane(), b7 = Lane()
+                var a8 = Lane(), b8 = Lane(), a9 = Lane(), b9 = Lane(), a10 = Lane(), b10 = Lane(), a11 = Lane(), b11 = Lane()
+                var a12 = Lane(), b12 = Lane()
+                if terms.lowerBound > 0 {
+                    a0 = acc[0]; b0 = acc[1]; a1 = acc[2]; b1 = acc[3]; a2 = acc[4]; b2 = acc[5]; a3 = acc[6]; b3 = acc[7]
+                    a4 = acc[8]; b4 = acc[9]; a5 = acc[10]; b5 = acc[11]; a6 = acc[12]; b6 = acc[13]; a7 = acc[14]; b7 = acc[15]
+                    a8 = acc[16]; b8 = acc[17]; a9 = acc[18]; b9 = acc[19]; a10 = acc[20]; b10 = acc[21]; a11 = acc[22]; b11 = acc[23]
+                    a12 = acc[24]; b12 = acc[25]
                 }
-                storeTile(sums, lanes: 2, cout: cout, count: count, bias: bias, output: output)
+                let src = row + xs
+                var k = weights0 + terms.lowerBound * W, o = offs + terms.lowerBound
+                let end = offs + terms.upperBound
+                while o < end {
+                    let p = src + o.pointee
+                    let w = UnsafeRawPointer(k).loadUnaligned(as: Lane.self), v = UnsafeRawPointer(k + L).loadUnaligned(as: Lane.self)
+                    let x0 = Lane(repeating: p[0]); a0 = madd(a0, x0, w); b0 = madd(b0, x0, v)
+                    let x1 = Lane(repeating: p[1]); a1 = madd(a1, x1, w); b1 = madd(b1, x1, v)
+                    let x2 = Lane(repeating: p[2]); a2 = madd(a2, x2, w); b2 = madd(b2, x2, v)
+                    let x3 = Lane(repeating: p[3]); a3 = madd(a3, x3, w); b3 = madd(b3, x3, v)
+                    let x4 = Lane(repeating: p[4]); a4 = madd(a4, x4, w); b4 = madd(b4, x4, v)
+                    let x5 = Lane(repeating: p[5]); a5 = madd(a5, x5, w); b5 = madd(b5, x5, v)
+                    let x6 = Lane(repeating: p[6]); a6 = madd(a6, x6, w); b6 = madd(b6, x6, v)
+                    let x7 = Lane(repeating: p[7]); a7 = madd(a7, x7, w); b7 = madd(b7, x7, v)
+                    let x8 = Lane(repeating: p[8]); a8 = madd(a8, x8, w); b8 = madd(b8, x8, v)
+                    let x9 = Lane(repeating: p[9]); a9 = madd(a9, x9, w); b9 = madd(b9, x9, v)
+                    let x10 = Lane(repeating: p[10]); a10 = madd(a10, x10, w); b10 = madd(b10, x10, v)
+                    let x11 = Lane(repeating: p[11]); a11 = madd(a11, x11, w); b11 = madd(b11, x11, v)
+                    let x12 = Lane(repeating: p[12]); a12 = madd(a12, x12, w); b12 = madd(b12, x12, v)
+                    o += 1; k += W
+                }
+                acc[0] = a0; acc[1] = b0; acc[2] = a1; acc[3] = b1; acc[4] = a2; acc[5] = b2; acc[6] = a3; acc[7] = b3
+                acc[8] = a4; acc[9] = b4; acc[10] = a5; acc[11] = b5; acc[12] = a6; acc[13] = b6; acc[14] = a7; acc[15] = b7
+                acc[16] = a8; acc[17] = b8; acc[18] = a9; acc[19] = b9; acc[20] = a10; acc[21] = b10; acc[22] = a11; acc[23] = b11
+                acc[24] = a12; acc[25] = b12
             }
         } }
     }

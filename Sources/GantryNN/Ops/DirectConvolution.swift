@@ -86,11 +86,12 @@ extension Tensor {
         } } }
         let terms = flatten(offsets, channels: cin, pitch: input.channelPitch)
         let outPlane = oh * ow, outVolume = od * outPlane
-        if slidingApplies(cout: cout, width: ow, kernelWidth: kw, strideX: sx, dilationX: dx) {
-            // vectors across output channels, sliding along x; one job per output row
-            let lanes = cout <= Lane.scalarCount ? 1 : 2
+        let sliding = slidingApplies(cout: cout, width: ow, kernelWidth: kw, strideX: sx, dilationX: dx)
+        if sliding || channelVectorsApply(cout: cout, groups: 1, width: ow) {
+            // vectors across output channels (sliding along x where the kernel allows), one job per output row
+            let lanes = sliding && cout <= Lane.scalarCount ? 1 : 2
             let cw = channelWeights(cout: cout, cin: cin, taps: taps, lanes: lanes) { co, ci, t in weight[(co * cin + ci) * taps + t] }
-            let rowOffsets = flatten(stride(from: 0, to: taps, by: 3).map { offsets[$0] }, channels: cin, pitch: input.channelPitch)
+            let rowOffsets = sliding ? flatten(stride(from: 0, to: taps, by: 3).map { offsets[$0] }, channels: cin, pitch: input.channelPitch) : terms
             return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
                 let op = ob.baseAddress!
                 input.data.withUnsafeBufferPointer { ib in
@@ -98,27 +99,12 @@ extension Tensor {
                         let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
                         let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
                         let output = { (co: Int) in op + ((b * cout + co) * od + z) * outPlane + y * ow }
-                        if lanes == 1 {
+                        if !sliding {
+                            directChannelsRow(rowBase, offsets: rowOffsets, weights: cw, cout: cout, count: ow, bias: bias, output: output)
+                        } else if lanes == 1 {
                             directSlidingRow(rowBase, rowOffsets: rowOffsets, weights: cw, cout: cout, count: ow, bias: bias, output: output)
                         } else {
                             directSlidingRowPair(rowBase, rowOffsets: rowOffsets, weights: cw, cout: cout, count: ow, bias: bias, output: output)
-                        }
-                    }
-                }
-                initialised = n * cout * outVolume
-            }
-        }
-        if channelVectorsApply(cout: cout, groups: 1, width: ow) {
-            // vectors across output channels, one job per output row
-            let cw = channelWeights(cout: cout, cin: cin, taps: taps) { co, ci, t in weight[(co * cin + ci) * taps + t] }
-            return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
-                let op = ob.baseAddress!
-                input.data.withUnsafeBufferPointer { ib in
-                    Parallel.forEach(n * od * oh, work: n * cout * outVolume * cin * taps) { job in
-                        let y = job % oh, z = (job / oh) % od, b = job / (oh * od)
-                        let rowBase = ib.baseAddress! + b * cin * input.channelPitch + z * sz * input.planePitch + y * sy * input.rowPitch
-                        directChannelsRow(rowBase, offsets: terms, weights: cw, cout: cout, count: ow, bias: bias) { co in
-                            op + ((b * cout + co) * od + z) * outPlane + y * ow
                         }
                     }
                 }

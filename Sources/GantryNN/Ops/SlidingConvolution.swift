@@ -39,6 +39,25 @@ extension Tensor {
         }
     }
 
+    /// The frame of the channel-vector kernels: a tile of the row's sums (`lanes` lanes per voxel),
+    /// the terms in chunks of `chunk` and, within a chunk, runs of `run` voxels handed to
+    /// `kernel(acc, xs, terms)` — the run starting at voxel xs, its sums at `acc` (to be read back
+    /// unless `terms` starts at 0) — then the tile to the output (`storeTile`).
+    @inline(__always)
+    static func tiledRow(lanes: Int, run R: Int, terms: Int, chunk: Int, cout: Int, count: Int, bias: UnsafePointer<Float>?,
+                         output: (Int) -> UnsafeMutablePointer<Float>, _ kernel: (UnsafeMutablePointer<Lane>, Int, Range<Int>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Lane.self, capacity: lanes * R * ((count + R - 1) / R)) { tile in
+            let sums = tile.baseAddress!
+            var first = 0
+            while first < terms {
+                let last = min(terms, first + chunk)
+                for xs in stride(from: 0, to: count, by: R) { kernel(sums + lanes * xs, xs, first..<last) }
+                first = last
+            }
+            storeTile(sums, lanes: lanes, cout: cout, count: count, bias: bias, output: output)
+        }
+    }
+
     // One broadcast input value into one, two or three taps' accumulators (one lane of channels);
     // the weight gradient uses them with dY in place of the weights.
     @inline(__always)
@@ -82,63 +101,54 @@ extension Tensor {
     @inline(__always)
     static func directSlidingRow(_ row: UnsafePointer<Float>, rowOffsets: [Int], weights: [Float], cout: Int, count: Int,
                                  bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
-        let R = 22, L = Lane.scalarCount, W = L, terms = rowOffsets.count, runs = (count + R - 1) / R
+        let L = Lane.scalarCount, W = L
         rowOffsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
-            withUnsafeTemporaryAllocation(of: Lane.self, capacity: R * runs) { tile in
-                let (offs, weights0, sums) = (ob.baseAddress!, wb.baseAddress!, tile.baseAddress!)
-                var chunk = 0
-                while chunk < terms {
-                    let last = min(terms, chunk + slidingChunk)
-                    for xs in stride(from: 0, to: count, by: R) {
-                        let acc = sums + xs
-                        var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
-                        var a8 = Lane(), a9 = Lane(), a10 = Lane(), a11 = Lane(), a12 = Lane(), a13 = Lane(), a14 = Lane(), a15 = Lane()
-                        var a16 = Lane(), a17 = Lane(), a18 = Lane(), a19 = Lane(), a20 = Lane(), a21 = Lane()
-                        if chunk > 0 {
-                            a0 = acc[0]; a1 = acc[1]; a2 = acc[2]; a3 = acc[3]; a4 = acc[4]; a5 = acc[5]; a6 = acc[6]; a7 = acc[7]
-                            a8 = acc[8]; a9 = acc[9]; a10 = acc[10]; a11 = acc[11]; a12 = acc[12]; a13 = acc[13]; a14 = acc[14]; a15 = acc[15]
-                            a16 = acc[16]; a17 = acc[17]; a18 = acc[18]; a19 = acc[19]; a20 = acc[20]; a21 = acc[21]
-                        }
-                        let src = row + xs
-                        var k = weights0 + chunk * 3 * W, o = offs + chunk
-                        let end = offs + last
-                        while o < end {
-                            let p = src + o.pointee
-                            let w0 = UnsafeRawPointer(k).loadUnaligned(as: Lane.self), w1 = UnsafeRawPointer(k + L).loadUnaligned(as: Lane.self)
-                            let w2 = UnsafeRawPointer(k + 2 * L).loadUnaligned(as: Lane.self)
-                            slide1(p[0], w0, &a0)
-                            slide2(p[1], w0, w1, &a1, &a0)
-                            slide3(p[2], w0, w1, w2, &a2, &a1, &a0)
-                            slide3(p[3], w0, w1, w2, &a3, &a2, &a1)
-                            slide3(p[4], w0, w1, w2, &a4, &a3, &a2)
-                            slide3(p[5], w0, w1, w2, &a5, &a4, &a3)
-                            slide3(p[6], w0, w1, w2, &a6, &a5, &a4)
-                            slide3(p[7], w0, w1, w2, &a7, &a6, &a5)
-                            slide3(p[8], w0, w1, w2, &a8, &a7, &a6)
-                            slide3(p[9], w0, w1, w2, &a9, &a8, &a7)
-                            slide3(p[10], w0, w1, w2, &a10, &a9, &a8)
-                            slide3(p[11], w0, w1, w2, &a11, &a10, &a9)
-                            slide3(p[12], w0, w1, w2, &a12, &a11, &a10)
-                            slide3(p[13], w0, w1, w2, &a13, &a12, &a11)
-                            slide3(p[14], w0, w1, w2, &a14, &a13, &a12)
-                            slide3(p[15], w0, w1, w2, &a15, &a14, &a13)
-                            slide3(p[16], w0, w1, w2, &a16, &a15, &a14)
-                            slide3(p[17], w0, w1, w2, &a17, &a16, &a15)
-                            slide3(p[18], w0, w1, w2, &a18, &a17, &a16)
-                            slide3(p[19], w0, w1, w2, &a19, &a18, &a17)
-                            slide3(p[20], w0, w1, w2, &a20, &a19, &a18)
-                            slide3(p[21], w0, w1, w2, &a21, &a20, &a19)
-                            slide2(p[22], w1, w2, &a21, &a20)
-                            slide1(p[23], w2, &a21)
-                            o += 1; k += 3 * W
-                        }
-                        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5; acc[6] = a6; acc[7] = a7
-                        acc[8] = a8; acc[9] = a9; acc[10] = a10; acc[11] = a11; acc[12] = a12; acc[13] = a13; acc[14] = a14; acc[15] = a15
-                        acc[16] = a16; acc[17] = a17; acc[18] = a18; acc[19] = a19; acc[20] = a20; acc[21] = a21
-                    }
-                    chunk = last
+            let (offs, weights0) = (ob.baseAddress!, wb.baseAddress!)
+            tiledRow(lanes: 1, run: 22, terms: rowOffsets.count, chunk: slidingChunk, cout: cout, count: count, bias: bias, output: output) { acc, xs, terms in
+                var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane(), a6 = Lane(), a7 = Lane()
+                var a8 = Lane(), a9 = Lane(), a10 = Lane(), a11 = Lane(), a12 = Lane(), a13 = Lane(), a14 = Lane(), a15 = Lane()
+                var a16 = Lane(), a17 = Lane(), a18 = Lane(), a19 = Lane(), a20 = Lane(), a21 = Lane()
+                if terms.lowerBound > 0 {
+                    a0 = acc[0]; a1 = acc[1]; a2 = acc[2]; a3 = acc[3]; a4 = acc[4]; a5 = acc[5]; a6 = acc[6]; a7 = acc[7]
+                    a8 = acc[8]; a9 = acc[9]; a10 = acc[10]; a11 = acc[11]; a12 = acc[12]; a13 = acc[13]; a14 = acc[14]; a15 = acc[15]
+                    a16 = acc[16]; a17 = acc[17]; a18 = acc[18]; a19 = acc[19]; a20 = acc[20]; a21 = acc[21]
                 }
-                storeTile(sums, lanes: 1, cout: cout, count: count, bias: bias, output: output)
+                let src = row + xs
+                var k = weights0 + terms.lowerBound * 3 * W, o = offs + terms.lowerBound
+                let end = offs + terms.upperBound
+                while o < end {
+                    let p = src + o.pointee
+                    let w0 = UnsafeRawPointer(k).loadUnaligned(as: Lane.self), w1 = UnsafeRawPointer(k + L).loadUnaligned(as: Lane.self)
+                    let w2 = UnsafeRawPointer(k + 2 * L).loadUnaligned(as: Lane.self)
+                    slide1(p[0], w0, &a0)
+                    slide2(p[1], w0, w1, &a1, &a0)
+                    slide3(p[2], w0, w1, w2, &a2, &a1, &a0)
+                    slide3(p[3], w0, w1, w2, &a3, &a2, &a1)
+                    slide3(p[4], w0, w1, w2, &a4, &a3, &a2)
+                    slide3(p[5], w0, w1, w2, &a5, &a4, &a3)
+                    slide3(p[6], w0, w1, w2, &a6, &a5, &a4)
+                    slide3(p[7], w0, w1, w2, &a7, &a6, &a5)
+                    slide3(p[8], w0, w1, w2, &a8, &a7, &a6)
+                    slide3(p[9], w0, w1, w2, &a9, &a8, &a7)
+                    slide3(p[10], w0, w1, w2, &a10, &a9, &a8)
+                    slide3(p[11], w0, w1, w2, &a11, &a10, &a9)
+                    slide3(p[12], w0, w1, w2, &a12, &a11, &a10)
+                    slide3(p[13], w0, w1, w2, &a13, &a12, &a11)
+                    slide3(p[14], w0, w1, w2, &a14, &a13, &a12)
+                    slide3(p[15], w0, w1, w2, &a15, &a14, &a13)
+                    slide3(p[16], w0, w1, w2, &a16, &a15, &a14)
+                    slide3(p[17], w0, w1, w2, &a17, &a16, &a15)
+                    slide3(p[18], w0, w1, w2, &a18, &a17, &a16)
+                    slide3(p[19], w0, w1, w2, &a19, &a18, &a17)
+                    slide3(p[20], w0, w1, w2, &a20, &a19, &a18)
+                    slide3(p[21], w0, w1, w2, &a21, &a20, &a19)
+                    slide2(p[22], w1, w2, &a21, &a20)
+                    slide1(p[23], w2, &a21)
+                    o += 1; k += 3 * W
+                }
+                acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5; acc[6] = a6; acc[7] = a7
+                acc[8] = a8; acc[9] = a9; acc[10] = a10; acc[11] = a11; acc[12] = a12; acc[13] = a13; acc[14] = a14; acc[15] = a15
+                acc[16] = a16; acc[17] = a17; acc[18] = a18; acc[19] = a19; acc[20] = a20; acc[21] = a21
             }
         } }
     }
@@ -147,53 +157,44 @@ extension Tensor {
     @inline(__always)
     static func directSlidingRowPair(_ row: UnsafePointer<Float>, rowOffsets: [Int], weights: [Float], cout: Int, count: Int,
                                      bias: UnsafePointer<Float>?, output: (Int) -> UnsafeMutablePointer<Float>) {
-        let R = 11, L = Lane.scalarCount, W = 2 * L, terms = rowOffsets.count, runs = (count + R - 1) / R
+        let L = Lane.scalarCount, W = 2 * L
         rowOffsets.withUnsafeBufferPointer { ob in weights.withUnsafeBufferPointer { wb in
-            withUnsafeTemporaryAllocation(of: Lane.self, capacity: 2 * R * runs) { tile in
-                let (offs, weights0, sums) = (ob.baseAddress!, wb.baseAddress!, tile.baseAddress!)
-                var chunk = 0
-                while chunk < terms {
-                    let last = min(terms, chunk + slidingChunk)
-                    for xs in stride(from: 0, to: count, by: R) {
-                        let acc = sums + 2 * xs
-                        var a0 = Lane(), b0 = Lane(), a1 = Lane(), b1 = Lane(), a2 = Lane(), b2 = Lane(), a3 = Lane(), b3 = Lane()
-                        var a4 = Lane(), b4 = Lane(), a5 = Lane(), b5 = Lane(), a6 = Lane(), b6 = Lane(), a7 = Lane(), b7 = Lane()
-                        var a8 = Lane(), b8 = Lane(), a9 = Lane(), b9 = Lane(), a10 = Lane(), b10 = Lane()
-                        if chunk > 0 {
-                            a0 = acc[0]; b0 = acc[1]; a1 = acc[2]; b1 = acc[3]; a2 = acc[4]; b2 = acc[5]; a3 = acc[6]; b3 = acc[7]
-                            a4 = acc[8]; b4 = acc[9]; a5 = acc[10]; b5 = acc[11]; a6 = acc[12]; b6 = acc[13]; a7 = acc[14]; b7 = acc[15]
-                            a8 = acc[16]; b8 = acc[17]; a9 = acc[18]; b9 = acc[19]; a10 = acc[20]; b10 = acc[21]
-                        }
-                        let src = row + xs
-                        var k = weights0 + chunk * 3 * W, o = offs + chunk
-                        let end = offs + last
-                        while o < end {
-                            let p = src + o.pointee
-                            let w0 = UnsafeRawPointer(k).loadUnaligned(as: Lane.self), v0 = UnsafeRawPointer(k + L).loadUnaligned(as: Lane.self)
-                            let w1 = UnsafeRawPointer(k + 2 * L).loadUnaligned(as: Lane.self), v1 = UnsafeRawPointer(k + 3 * L).loadUnaligned(as: Lane.self)
-                            let w2 = UnsafeRawPointer(k + 4 * L).loadUnaligned(as: Lane.self), v2 = UnsafeRawPointer(k + 5 * L).loadUnaligned(as: Lane.self)
-                            slide1(p[0], w0, v0, &a0, &b0)
-                            slide2(p[1], w0, v0, w1, v1, &a1, &b1, &a0, &b0)
-                            slide3(p[2], w0, v0, w1, v1, w2, v2, &a2, &b2, &a1, &b1, &a0, &b0)
-                            slide3(p[3], w0, v0, w1, v1, w2, v2, &a3, &b3, &a2, &b2, &a1, &b1)
-                            slide3(p[4], w0, v0, w1, v1, w2, v2, &a4, &b4, &a3, &b3, &a2, &b2)
-                            slide3(p[5], w0, v0, w1, v1, w2, v2, &a5, &b5, &a4, &b4, &a3, &b3)
-                            slide3(p[6], w0, v0, w1, v1, w2, v2, &a6, &b6, &a5, &b5, &a4, &b4)
-                            slide3(p[7], w0, v0, w1, v1, w2, v2, &a7, &b7, &a6, &b6, &a5, &b5)
-                            slide3(p[8], w0, v0, w1, v1, w2, v2, &a8, &b8, &a7, &b7, &a6, &b6)
-                            slide3(p[9], w0, v0, w1, v1, w2, v2, &a9, &b9, &a8, &b8, &a7, &b7)
-                            slide3(p[10], w0, v0, w1, v1, w2, v2, &a10, &b10, &a9, &b9, &a8, &b8)
-                            slide2(p[11], w1, v1, w2, v2, &a10, &b10, &a9, &b9)
-                            slide1(p[12], w2, v2, &a10, &b10)
-                            o += 1; k += 3 * W
-                        }
-                        acc[0] = a0; acc[1] = b0; acc[2] = a1; acc[3] = b1; acc[4] = a2; acc[5] = b2; acc[6] = a3; acc[7] = b3
-                        acc[8] = a4; acc[9] = b4; acc[10] = a5; acc[11] = b5; acc[12] = a6; acc[13] = b6; acc[14] = a7; acc[15] = b7
-                        acc[16] = a8; acc[17] = b8; acc[18] = a9; acc[19] = b9; acc[20] = a10; acc[21] = b10
-                    }
-                    chunk = last
+            let (offs, weights0) = (ob.baseAddress!, wb.baseAddress!)
+            tiledRow(lanes: 2, run: 11, terms: rowOffsets.count, chunk: slidingChunk, cout: cout, count: count, bias: bias, output: output) { acc, xs, terms in
+                var a0 = Lane(), b0 = Lane(), a1 = Lane(), b1 = Lane(), a2 = Lane(), b2 = Lane(), a3 = Lane(), b3 = Lane()
+                var a4 = Lane(), b4 = Lane(), a5 = Lane(), b5 = Lane(), a6 = Lane(), b6 = Lane(), a7 = Lane(), b7 = Lane()
+                var a8 = Lane(), b8 = Lane(), a9 = Lane(), b9 = Lane(), a10 = Lane(), b10 = Lane()
+                if terms.lowerBound > 0 {
+                    a0 = acc[0]; b0 = acc[1]; a1 = acc[2]; b1 = acc[3]; a2 = acc[4]; b2 = acc[5]; a3 = acc[6]; b3 = acc[7]
+                    a4 = acc[8]; b4 = acc[9]; a5 = acc[10]; b5 = acc[11]; a6 = acc[12]; b6 = acc[13]; a7 = acc[14]; b7 = acc[15]
+                    a8 = acc[16]; b8 = acc[17]; a9 = acc[18]; b9 = acc[19]; a10 = acc[20]; b10 = acc[21]
                 }
-                storeTile(sums, lanes: 2, cout: cout, count: count, bias: bias, output: output)
+                let src = row + xs
+                var k = weights0 + terms.lowerBound * 3 * W, o = offs + terms.lowerBound
+                let end = offs + terms.upperBound
+                while o < end {
+                    let p = src + o.pointee
+                    let w0 = UnsafeRawPointer(k).loadUnaligned(as: Lane.self), v0 = UnsafeRawPointer(k + L).loadUnaligned(as: Lane.self)
+                    let w1 = UnsafeRawPointer(k + 2 * L).loadUnaligned(as: Lane.self), v1 = UnsafeRawPointer(k + 3 * L).loadUnaligned(as: Lane.self)
+                    let w2 = UnsafeRawPointer(k + 4 * L).loadUnaligned(as: Lane.self), v2 = UnsafeRawPointer(k + 5 * L).loadUnaligned(as: Lane.self)
+                    slide1(p[0], w0, v0, &a0, &b0)
+                    slide2(p[1], w0, v0, w1, v1, &a1, &b1, &a0, &b0)
+                    slide3(p[2], w0, v0, w1, v1, w2, v2, &a2, &b2, &a1, &b1, &a0, &b0)
+                    slide3(p[3], w0, v0, w1, v1, w2, v2, &a3, &b3, &a2, &b2, &a1, &b1)
+                    slide3(p[4], w0, v0, w1, v1, w2, v2, &a4, &b4, &a3, &b3, &a2, &b2)
+                    slide3(p[5], w0, v0, w1, v1, w2, v2, &a5, &b5, &a4, &b4, &a3, &b3)
+                    slide3(p[6], w0, v0, w1, v1, w2, v2, &a6, &b6, &a5, &b5, &a4, &b4)
+                    slide3(p[7], w0, v0, w1, v1, w2, v2, &a7, &b7, &a6, &b6, &a5, &b5)
+                    slide3(p[8], w0, v0, w1, v1, w2, v2, &a8, &b8, &a7, &b7, &a6, &b6)
+                    slide3(p[9], w0, v0, w1, v1, w2, v2, &a9, &b9, &a8, &b8, &a7, &b7)
+                    slide3(p[10], w0, v0, w1, v1, w2, v2, &a10, &b10, &a9, &b9, &a8, &b8)
+                    slide2(p[11], w1, v1, w2, v2, &a10, &b10, &a9, &b9)
+                    slide1(p[12], w2, v2, &a10, &b10)
+                    o += 1; k += 3 * W
+                }
+                acc[0] = a0; acc[1] = b0; acc[2] = a1; acc[3] = b1; acc[4] = a2; acc[5] = b2; acc[6] = a3; acc[7] = b3
+                acc[8] = a4; acc[9] = b4; acc[10] = a5; acc[11] = b5; acc[12] = a6; acc[13] = b6; acc[14] = a7; acc[15] = b7
+                acc[16] = a8; acc[17] = b8; acc[18] = a9; acc[19] = b9; acc[20] = a10; acc[21] = b10
             }
         } }
     }
