@@ -62,7 +62,8 @@ def main():
         print(f"FP32 peak of this machine as Gantry's binary reaches it (`gantry-bench peak`: fused multiply-adds on "
               f"registers, all cores, median of {len(peak_rounds)} rounds in the tensor-engine run): **{peak:.0f} GFLOP/s**. "
               "Rows with an operation count show GFLOP/s (the direct convolution's multiply-adds × 2 over the median time, "
-              "for every tool alike) and Gantry's share of that peak.\n")
+              "for every tool alike) and Gantry's share of that peak; where Gantry takes a layer by Winograd (the "
+              "2D 3×3 rows) it does fewer operations than counted, so its share there is an effective one.\n")
     groups = OrderedDict()
     for name, tools in rows.items():
         groups.setdefault(name.split(" ")[0], []).append((name, tools))
