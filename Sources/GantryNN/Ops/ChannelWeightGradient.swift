@@ -28,8 +28,9 @@ extension Tensor {
 
     /// dW[t][co][ci] += Σ_q dY[co][q] · X[ci][q + offsets[t]] over positions `range` of the padded
     /// layout (`PaddedGeometry`: positions past a row's end carry dY = 0), as `weightGradientRun`.
-    static func weightGradientChannels(dy: UnsafePointer<Float>, dyPitch: Int, x: UnsafePointer<Float>, xPitch: Int, coutG: Int, cg: Int,
-                                       range: Range<Int>, offsets: [Int], into dw: UnsafeMutablePointer<Float>) {
+    /// dY is read in place from the gradient (channels `outPitch` apart, output layout of `geo`).
+    static func weightGradientChannels(dy: UnsafePointer<Float>, outPitch: Int, geometry geo: PaddedGeometry, x: UnsafePointer<Float>, xPitch: Int,
+                                       coutG: Int, cg: Int, range: Range<Int>, offsets: [Int], into dw: UnsafeMutablePointer<Float>) {
         let L = Lane.scalarCount, lanes = coutG <= L ? 1 : 2, W = lanes * L, Q = channelGradientChunk
         let taps = offsets.count, rowsPerChannel = taps / 3
         let rowStarts = (0..<cg).flatMap { ci in (0..<rowsPerChannel).map { ci * xPitch + offsets[3 * $0] } }
@@ -45,18 +46,28 @@ extension Tensor {
         var q0 = range.lowerBound
         while q0 < range.upperBound {
             let len = min(Q, range.upperBound - q0)
-            // channel by channel (sequential reads), a vector of positions at a time stored lane by
-            // lane (as a plain loop the compiler vectorised the strided stores into scatters: 12 % of
-            // the kernel's time; position by position, 32 read streams missed the cache: 15 %)
+            // Position q of the padded layout is output voxel (q / hp·wp, q / wp % hp, q % wp) where
+            // that lies inside the output, else dY = 0 there. Channel by channel (sequential reads),
+            // row segment by row segment, a vector of voxels at a time stored lane by lane (as a plain
+            // loop the compiler vectorised the strided stores into scatters: 12 % of the kernel's
+            // time; position by position, 32 read streams missed the cache: 15 %).
             for co in 0..<coutG {
-                let src = dy + co * dyPitch + q0, dst = tf + (2 * W + co) * 4
-                var i = 0
-                while i + L <= len {
-                    let v = UnsafeRawPointer(src + i).loadUnaligned(as: Lane.self)
-                    for j in 0..<L { dst.storeBytes(of: v[j], toByteOffset: (i + j) &* (W * 4), as: Float.self) }
-                    i += L
+                let dst = tf + (2 * W + co) * 4
+                var q = q0
+                while q < q0 + len {
+                    let x = q % geo.wp, y = (q / geo.wp) % geo.hp, z = q / (geo.wp * geo.hp)
+                    let rowEnd = min(q0 + len, q - x + geo.wp), inside = y < geo.oh && x < geo.ow ? min(rowEnd, q - x + geo.ow) - q : 0
+                    let src = dy + co * outPitch + (z * geo.oh + y) * geo.ow + x, at = q - q0
+                    var i = 0
+                    while i + L <= inside {
+                        let v = UnsafeRawPointer(src + i).loadUnaligned(as: Lane.self)
+                        for j in 0..<L { dst.storeBytes(of: v[j], toByteOffset: (at + i + j) &* (W * 4), as: Float.self) }
+                        i += L
+                    }
+                    while i < inside { dst.storeBytes(of: src[i], toByteOffset: (at + i) &* (W * 4), as: Float.self); i += 1 }
+                    while i < rowEnd - q { dst.storeBytes(of: 0, toByteOffset: (at + i) &* (W * 4), as: Float.self); i += 1 }
+                    q = rowEnd
                 }
-                while i < len { dst.storeBytes(of: src[i], toByteOffset: i &* (W * 4), as: Float.self); i += 1 }
             }
             // a last, shorter chunk: the two positions after it read as zero
             (tf + (len + 2) * W * 4).initializeMemory(as: Float.self, repeating: 0, count: 2 * W)

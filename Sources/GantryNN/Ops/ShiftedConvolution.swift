@@ -125,8 +125,10 @@ extension Tensor {
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let cg = cin / g, coutG = cout / g
         let outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
-        // dY in the padded-width layout, each channel zeroed and filled by its own job (as `padded`)
-        let dy = [Float](unsafeUninitializedCapacity: n * cout * span) { db, initialised in
+        let channels = channelWeightGradientApplies(coutG: coutG, geometry: geo)
+        // dY in the padded-width layout, each channel zeroed and filled by its own job (as `padded`);
+        // the channel-vector kernel reads the gradient in place instead
+        let dy = channels ? [] : [Float](unsafeUninitializedCapacity: n * cout * span) { db, initialised in
             guard let dp = db.baseAddress else { return }
             Parallel.forEach(n * cout) { j in
                 (dp + j * span).initialize(repeating: 0, count: span)
@@ -138,17 +140,17 @@ extension Tensor {
         let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
         let direct = directWeightGradientApplies(coutG: coutG, geometry: geo)
-        let channels = channelWeightGradientApplies(coutG: coutG, geometry: geo)
         withPadded(x, count: n * cin, geometry: geo) { xpp in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
-            let (dp, pp) = (db.baseAddress!, pb.baseAddress!)
+            let pp = pb.baseAddress!
             Parallel.forEach(jobs) { job in
                 let ch = job % chunks, gi = (job / chunks) % g, b = job / (chunks * g)
                 let lo = span * ch / chunks, hi = span * (ch + 1) / chunks
                 if channels {
-                    weightGradientChannels(dy: dp + (b * cout + gi * coutG) * span, dyPitch: span, x: xpp + (b * cin + gi * cg) * padVol, xPitch: padVol,
-                                           coutG: coutG, cg: cg, range: lo..<hi, offsets: offsets, into: pp + job * per)
+                    weightGradientChannels(dy: gy + (b * cout + gi * coutG) * outVol, outPitch: outVol, geometry: geo, x: xpp + (b * cin + gi * cg) * padVol,
+                                           xPitch: padVol, coutG: coutG, cg: cg, range: lo..<hi, offsets: offsets, into: pp + job * per)
                     return
                 }
+                let dp = db.baseAddress!
                 var q0 = lo
                 while q0 < hi {
                     let len = min(run, hi - q0)
