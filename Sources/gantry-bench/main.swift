@@ -75,8 +75,9 @@ do {
         try NIfTI.write(brats, to: dir + "/brats_i16_gantry.nii", options: .init(datatype: .int16))
     case "nifti":
         let reps = Int(args.count > 3 ? args[3] : "5") ?? 5
+        let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
         for (label, stem) in [("256³ float32", "vol256_f32"), ("240×240×155 int16", "brats_i16")] {
-            for ext in ["nii", "nii.gz"] {
+            for ext in ["nii", "nii.gz"] where filter.map({ "\(label) .\(ext)".hasSuffix($0) }) ?? true {
                 let peerFile = "\(dir)/\(stem)_nibabel.\(ext)"
                 var sink: Float = 0
                 try time("nifti read \(label) .\(ext)", repeats: reps, extra: ["file": "nibabel-written"]) {

@@ -89,6 +89,40 @@ final class NIfTIWriteTests: XCTestCase {
         XCTAssertFalse(dir.contents.contains { $0.hasPrefix("bad") || $0.hasPrefix(".bad") })
     }
 
+    /// Integer encoding rounds half away from zero (nibabel/numpy would round half to even; NIfTI
+    /// leaves it open; Gantry keeps C's `lround`): the vector path (16 values at a time) and the
+    /// scalar tail against `Double.rounded()`, on halves, their neighbours, extremes and random
+    /// values; NaN and out-of-range values are refused (the vectorised range pass).
+    func testIntegerEncodingRoundsHalfAwayFromZero() throws {
+        var values: [Float] = []
+        for k in -40...40 {
+            let x = Float(k) / 2
+            values += [x, x.nextDown, x.nextUp, -x]
+        }
+        values += [0.49999997, -0.49999997, 0.5, -0.5, 32766.5, -32767.5, 32767, -32768, 255.49998, 0, -0.0]
+        var state: UInt64 = 5
+        for _ in 0..<300 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            values.append((Float(state >> 40) / Float(1 << 24) - 0.5) * 200)
+        }
+        values.append(1.5)  // not a multiple of 16 values: the last ones go through the scalar tail
+        for type in [NIfTIDataType.int16, .int8, .uint8, .uint16, .int32] {
+            let fits = values.filter { let r = Double($0).rounded(); return type.range.contains(r) }
+            let bytes = try VoxelCodec.encode(fits, type: type, scale: nil, path: "test")
+            let decoded = [Float](unsafeUninitializedCapacity: fits.count) { buf, n in
+                bytes.withUnsafeBytes { VoxelCodec.decode($0.baseAddress!, count: fits.count, type: type, swap: false, scale: nil, into: buf.baseAddress!) }
+                n = fits.count
+            }
+            let expected = fits.map { Float(Double($0).rounded()) }
+            XCTAssertEqual(decoded, expected, "\(type.name)")
+            XCTAssertGreaterThan(fits.count, 100, "\(type.name)")
+        }
+        for bad: Float in [.nan, 32767.5, -32768.6] {
+            let v = [Float](repeating: 3, count: 40) + [bad] + [Float](repeating: 3, count: 300_000)
+            XCTAssertThrowsError(try VoxelCodec.encode(v, type: .int16, scale: nil, path: "test"), "\(bad)")
+        }
+    }
+
     func testNIfTI2AndLargeGzipRoundTrip() throws {
         let dir = try TempDir()
         // Several gzip members (more than Gzip.memberSize of data) exercise the parallel path.
