@@ -16,7 +16,7 @@ public enum BARTFile {
         let dims = lines[i + 1].split(separator: " ").compactMap { Int($0) }
         guard !dims.isEmpty, dims.allSatisfy({ $0 > 0 }) else { throw GantryError.invalidFile(path: hdr, problem: "bad dimensions") }
         let n = try Volume.count(of: dims)
-        let (storage, bytes) = try FileIO.readAll(cfl, as: Float.self)
+        let (storage, bytes, _) = try FileIO.readAll(cfl, as: Float.self)
         guard bytes == 8 * n else { throw GantryError.invalidFile(path: cfl, problem: "has \(bytes) bytes, dimensions \(dims) need \(8 * n)") }
         return (dims, storage.count == 2 * n ? storage : Array(storage.prefix(2 * n)))
     }

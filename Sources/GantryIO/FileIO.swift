@@ -20,24 +20,26 @@ public enum FileIO {
         try readAll(path, as: UInt8.self).storage
     }
 
-    /// The whole file in storage of `T` elements (the last one partly filled when the size is not a
-    /// multiple), so typed data can be used where it landed. Storage is not zero-filled first.
-    public static func readAll<T>(_ path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
+    /// The whole file — or its bytes from `start` on, at most `limit` of them — in storage of `T`
+    /// elements (the last one partly filled when the size is not a multiple), so typed data can be
+    /// used where it landed. Storage is not zero-filled first. `fileSize` is the whole file's size.
+    public static func readAll<T>(_ path: String, as: T.Type, from start: Int = 0, limit: Int = .max) throws -> (storage: [T], bytes: Int, fileSize: Int) {
         try requireFile(path)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw GantryError.invalidFile(path: path, problem: "cannot stat") }
-        let size = Int(st.st_size)
+        let fileSize = Int(st.st_size), size = min(limit, max(0, fileSize - start))
         let elements = (size + MemoryLayout<T>.stride - 1) / MemoryLayout<T>.stride
         var failure: Int32 = 0
         var done = 0
         let storage = [T](unsafeUninitializedCapacity: elements) { buf, count in
             let raw = UnsafeMutableRawPointer(buf.baseAddress!)
+            MemoryPolicy.adviseHugePages(raw, bytes: elements * MemoryLayout<T>.stride)
             if elements > 0 { memset(raw + (elements - 1) * MemoryLayout<T>.stride, 0, MemoryLayout<T>.stride) }
             while done < size {
-                let n = read(fd, raw + done, size - done)
+                let n = pread(fd, raw + done, size - done, off_t(start + done))
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = errno
@@ -49,7 +51,7 @@ public enum FileIO {
             count = elements
         }
         if failure != 0 { throw GantryError.invalidFile(path: path, problem: "read failed: \(String(cString: strerror(failure)))") }
-        return (storage, done)
+        return (storage, done, fileSize)
     }
 
     /// Writes the concatenation of `parts` to `path` atomically (see `withAtomicPath`).

@@ -98,7 +98,10 @@ public enum Gzip {
     /// Uninitialised storage for at least `bytes` bytes.
     static func storage<T>(bytes: Int, as: T.Type) -> [T] {
         let n = (bytes + MemoryLayout<T>.stride - 1) / MemoryLayout<T>.stride
-        return [T](unsafeUninitializedCapacity: n) { _, count in count = n }
+        return [T](unsafeUninitializedCapacity: n) { buf, count in
+            if let base = buf.baseAddress { MemoryPolicy.adviseHugePages(UnsafeMutableRawPointer(base), bytes: n * MemoryLayout<T>.stride) }
+            count = n
+        }
     }
 
     /// The serial, any-writer path (for tests that check our streams are standard gzip).

@@ -71,136 +71,189 @@ public enum NIfTI {
     }
 
     static func load(_ path: String, withData: Bool = true) throws -> Loaded {
-        // The file (decompressed) lands in Float-typed storage, so float32 voxels need no second
+        // An uncompressed file: its header on its own and the voxels, from vox_offset on, straight
+        // into Float storage (float32 voxels need no move afterwards: 67 MB at 256³).
+        if withData, let split = try voxelOffset(path) {
+            let (head, headBytes, fileSize) = try FileIO.readAll(path, as: UInt8.self, limit: split)
+            var (storage, _, _) = try FileIO.readAll(path, as: Float.self, from: split)
+            if headBytes == split {
+                let parsed = try head.withUnsafeBytes { h in
+                    try storage.withUnsafeBytes { v in
+                        try parse(UnsafeRawBufferPointer(rebasing: h[0..<split]), fileSize: fileSize, data: v.baseAddress!, dataAt: split,
+                                  withData: true, path: path)
+                    }
+                }
+                if var loaded = parsed {
+                    if loaded.inPlaceFloats > 0 {
+                        storage.removeLast(storage.count - loaded.inPlaceFloats)
+                        loaded.values = storage
+                    }
+                    return loaded
+                }
+            }
+        }
+        // The whole file (decompressed) in Float-typed storage, so float32 voxels need no second
         // buffer: they are moved to the front in place.
-        var (storage, byteCount) = try FileIO.readAll(path, as: Float.self)
+        var (storage, byteCount, _) = try FileIO.readAll(path, as: Float.self)
         let gz = storage.withUnsafeBytes { Gzip.isGzip(UnsafeRawBufferPointer(rebasing: $0[0..<min(byteCount, 2)])) }
         if gz {
             (storage, byteCount) = try storage.withUnsafeBytes {
                 try Gzip.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<byteCount]), path: path, as: Float.self)
             }
         }
-        var values: [Float] = []
-        var loaded = try storage.withUnsafeBytes { whole -> Loaded in
-            let b = UnsafeRawBufferPointer(rebasing: whole[0..<byteCount])
-            guard b.count >= 4 else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, too short for a NIfTI header") }
-            let sizeofHdr = b.loadUnaligned(fromByteOffset: 0, as: Int32.self)
-            let version: Int
-            switch sizeofHdr {
-            case 348, Int32(348).byteSwapped: version = 1
-            case 540, Int32(540).byteSwapped: version = 2
-            default: throw GantryError.invalidFile(path: path, problem: "not a NIfTI file (header size field is \(sizeofHdr), expected 348 or 540)")
-            }
-            let swapped = sizeofHdr != 348 && sizeofHdr != 540
-            let hdrSize = version == 1 ? 348 : 540
-            guard b.count >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, header needs \(hdrSize)") }
-            // Magic: "n+1\0" at 344 (NIfTI-1 single file) or "n+2\0" at 4 (NIfTI-2).
-            let magicAt = version == 1 ? 344 : 4
-            let magic = (0..<3).map { Character(UnicodeScalar(b[magicAt + $0])) }
-            if version == 1 && magic == ["n", "i", "1"] || version == 2 && magic == ["n", "i", "2"] {
-                throw GantryError.unsupported(path: path, problem: "two-file NIfTI (.hdr/.img) is not supported; convert it to .nii")
-            }
-            guard magic == ["n", "+", version == 1 ? "1" : "2"], b[magicAt + 3] == 0 else {
-                throw GantryError.invalidFile(path: path, problem: "bad NIfTI magic '\(String(magic))' (not a NIfTI-\(version) single file; Analyze 7.5 is not supported)")
-            }
-            try precheck(b, version: version, swapped: swapped, path: path)
-            nifti_set_debug_level(0)
-            let nimOpt: UnsafeMutablePointer<nifti_image>?
-            let raw: RawGeometry
-            if version == 1 {
-                var h = nifti_1_header()
-                withUnsafeMutableBytes(of: &h) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<348])) }
-                nimOpt = path.withCString { nifti_convert_n1hdr2nim(h, $0) }
-                if swapped { nifti_swap_as_nifti1(&h) }
-                raw = RawGeometry(h)
-            } else {
-                var h = nifti_2_header()
-                withUnsafeMutableBytes(of: &h) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<540])) }
-                nimOpt = path.withCString { nifti_convert_n2hdr2nim(h, $0) }
-                if swapped { nifti_swap_as_nifti2(&h) }
-                raw = RawGeometry(h)
-            }
-            guard let nim = nimOpt else { throw GantryError.invalidFile(path: path, problem: "invalid NIfTI header (dimensions or fields rejected by libnifti)") }
-            defer { nifti_image_free(nim) }
-            let n = nim.pointee
-
-            // Dimensions: 1…7, each positive, product without overflow.
-            let ndim = Int(gantry_nim_dim(nim, 0))
-            guard (1...7).contains(ndim) else { throw GantryError.invalidFile(path: path, problem: "dim[0] = \(ndim), must be 1…7") }
-            var shape = [Int]()
-            for i in 1...ndim {
-                let d = gantry_nim_dim(nim, Int32(i))
-                guard d > 0 else { throw GantryError.invalidFile(path: path, problem: "dimension \(i) is \(d), must be positive") }
-                shape.append(Int(d))
-            }
-            // Trailing singleton dims beyond 3 carry nothing (e.g. 4D with nt = 1 is still 4D: keep).
-            var voxels = 1
-            for d in shape {
-                let (p, o) = voxels.multipliedReportingOverflow(by: d)
-                guard !o, p < (1 << 40) else { throw GantryError.invalidFile(path: path, problem: "dimensions \(shape) overflow") }
-                voxels = p
-            }
-            guard let type = NIfTIDataType(rawValue: Int32(n.datatype)) else {
-                throw GantryError.unsupported(path: path, problem: "datatype \(NIfTIDataType.describe(code: Int32(n.datatype)))")
-            }
-            let offset = Int(n.iname_offset)
-            let need = voxels * type.size
-            guard offset >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) lies inside the header") }
-            guard offset <= b.count else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) is past the end of the data (\(b.count) bytes)") }
-            guard b.count - offset >= need else {
-                throw GantryError.invalidFile(path: path, problem: "truncated: \(shape) \(type.name) needs \(need) bytes of voxel data at offset \(offset), file has \(b.count - offset)")
-            }
-
-            var header = StoredHeader()
-            header.version = version
-            header.datatype = type.rawValue
-            header.sclSlope = n.scl_slope
-            header.sclInter = n.scl_inter
-            header.qformCode = Int32(n.qform_code)
-            header.quaternion = raw.quaternion + [n.qfac]
-            header.sformCode = Int32(n.sform_code)
-            header.pixdim = raw.pixdim
-            header.xyzUnits = Int32(n.xyz_units)
-            header.timeUnits = Int32(n.time_units)
-            header.descrip = String(cString: gantry_nim_descrip(nim))
-            var q = nim.pointee.qto_xyz, s = nim.pointee.sto_xyz
-            let qform = matrix(&q), sform = matrix(&s)  // as libnifti decodes them (valid per the codes)
-            header.sform = raw.srow
-            let spatial = (0..<3).map { $0 < shape.count ? shape[$0] : 1 }
-            if header.sformCode > 0 {
-                header.affineAtRead = sform
-            } else if header.qformCode > 0 {
-                header.affineAtRead = qform
-            } else {
-                header.affineAtRead = fallbackAffine(shape: spatial, pixdim: header.pixdim)
-            }
-            let extra = shape.count > 3 ? (3..<shape.count).map { header.pixdim[$0 + 1] } : []
-
-            var inPlace = 0
-            if withData {
-                let floats = type == .complex64 ? 2 * voxels : voxels
-                let slope = n.scl_slope
-                let scale: (Double, Double)? = (slope != 0 && slope.isFinite && (slope != 1 || n.scl_inter != 0) && type != .complex64)
-                    ? (slope, n.scl_inter.isFinite ? n.scl_inter : 0) : nil
-                if (type == .float32 || type == .complex64) && !swapped && scale == nil {
-                    inPlace = floats  // moved below, outside this read-only view
-                } else {
-                    values = [Float](unsafeUninitializedCapacity: floats) { buf, count in
-                        VoxelCodec.decode(b.baseAddress! + offset, count: floats, type: type, swap: swapped, scale: scale, into: buf.baseAddress!)
-                        count = floats
-                    }
-                }
-            }
-            return Loaded(shape: shape, type: type, header: header, extraSpacing: extra, values: [], inPlaceFloats: inPlace, offset: offset)
+        let parsed = try storage.withUnsafeBytes { whole in
+            try parse(UnsafeRawBufferPointer(rebasing: whole[0..<byteCount]), fileSize: byteCount, data: whole.baseAddress!, dataAt: 0,
+                      withData: withData, path: path)
         }
+        guard var loaded = parsed else { throw GantryError.invalidFile(path: path, problem: "unreadable NIfTI header") }
         if loaded.inPlaceFloats > 0 {
             let (count, offset) = (loaded.inPlaceFloats, loaded.offset)
             storage.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count * 4) }
             storage.removeLast(storage.count - count)
-            values = storage
+            loaded.values = storage
         }
-        loaded.values = values
         return loaded
+    }
+
+    /// vox_offset of an uncompressed single-file NIfTI when it can be read from the first bytes
+    /// (a whole number, past the header, inside the file); nil for anything else (gzip, damage),
+    /// which the whole-file path reads or reports.
+    static func voxelOffset(_ path: String) throws -> Int? {
+        let (b, count, fileSize) = try FileIO.readAll(path, as: UInt8.self, limit: 544)
+        guard count >= 348, b[0] != 0x1f || b[1] != 0x8b else { return nil }
+        let sizeofHdr = b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Int32.self) }
+        let swapped = sizeofHdr == Int32(348).byteSwapped || sizeofHdr == Int32(540).byteSwapped
+        let version = sizeofHdr == 348 || sizeofHdr == Int32(348).byteSwapped ? 1 : sizeofHdr == 540 || sizeofHdr == Int32(540).byteSwapped ? 2 : 0
+        guard version > 0, count >= (version == 1 ? 348 : 540) else { return nil }
+        let offset: Double = b.withUnsafeBytes { r in
+            if version == 1 {
+                let bits = r.loadUnaligned(fromByteOffset: 108, as: UInt32.self)
+                return Double(Float(bitPattern: swapped ? bits.byteSwapped : bits))
+            }
+            let v = r.loadUnaligned(fromByteOffset: 168, as: Int64.self)
+            return Double(swapped ? v.byteSwapped : v)
+        }
+        guard offset.isFinite, offset == offset.rounded(), offset >= (version == 1 ? 348 : 540), offset <= Double(fileSize) else { return nil }
+        return Int(offset)
+    }
+
+    /// Parses a header (`b`: the file's first bytes, the whole file when voxels follow in the same
+    /// buffer) and decodes the voxels, file byte k of them at `data + (k − dataAt)`. Returns nil
+    /// when the header's data offset is not `dataAt` in a split read (the caller then reads the
+    /// whole file).
+    static func parse(_ b: UnsafeRawBufferPointer, fileSize: Int, data: UnsafeRawPointer, dataAt: Int, withData: Bool, path: String) throws -> Loaded? {
+        guard b.count >= 4 else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, too short for a NIfTI header") }
+        var values: [Float] = []
+        let sizeofHdr = b.loadUnaligned(fromByteOffset: 0, as: Int32.self)
+        let version: Int
+        switch sizeofHdr {
+        case 348, Int32(348).byteSwapped: version = 1
+        case 540, Int32(540).byteSwapped: version = 2
+        default: throw GantryError.invalidFile(path: path, problem: "not a NIfTI file (header size field is \(sizeofHdr), expected 348 or 540)")
+        }
+        let swapped = sizeofHdr != 348 && sizeofHdr != 540
+        let hdrSize = version == 1 ? 348 : 540
+        guard b.count >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, header needs \(hdrSize)") }
+        // Magic: "n+1\0" at 344 (NIfTI-1 single file) or "n+2\0" at 4 (NIfTI-2).
+        let magicAt = version == 1 ? 344 : 4
+        let magic = (0..<3).map { Character(UnicodeScalar(b[magicAt + $0])) }
+        if version == 1 && magic == ["n", "i", "1"] || version == 2 && magic == ["n", "i", "2"] {
+            throw GantryError.unsupported(path: path, problem: "two-file NIfTI (.hdr/.img) is not supported; convert it to .nii")
+        }
+        guard magic == ["n", "+", version == 1 ? "1" : "2"], b[magicAt + 3] == 0 else {
+            throw GantryError.invalidFile(path: path, problem: "bad NIfTI magic '\(String(magic))' (not a NIfTI-\(version) single file; Analyze 7.5 is not supported)")
+        }
+        try precheck(b, version: version, swapped: swapped, path: path)
+        nifti_set_debug_level(0)
+        let nimOpt: UnsafeMutablePointer<nifti_image>?
+        let raw: RawGeometry
+        if version == 1 {
+            var h = nifti_1_header()
+            withUnsafeMutableBytes(of: &h) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<348])) }
+            nimOpt = path.withCString { nifti_convert_n1hdr2nim(h, $0) }
+            if swapped { nifti_swap_as_nifti1(&h) }
+            raw = RawGeometry(h)
+        } else {
+            var h = nifti_2_header()
+            withUnsafeMutableBytes(of: &h) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[0..<540])) }
+            nimOpt = path.withCString { nifti_convert_n2hdr2nim(h, $0) }
+            if swapped { nifti_swap_as_nifti2(&h) }
+            raw = RawGeometry(h)
+        }
+        guard let nim = nimOpt else { throw GantryError.invalidFile(path: path, problem: "invalid NIfTI header (dimensions or fields rejected by libnifti)") }
+        defer { nifti_image_free(nim) }
+        let n = nim.pointee
+
+        // Dimensions: 1…7, each positive, product without overflow.
+        let ndim = Int(gantry_nim_dim(nim, 0))
+        guard (1...7).contains(ndim) else { throw GantryError.invalidFile(path: path, problem: "dim[0] = \(ndim), must be 1…7") }
+        var shape = [Int]()
+        for i in 1...ndim {
+            let d = gantry_nim_dim(nim, Int32(i))
+            guard d > 0 else { throw GantryError.invalidFile(path: path, problem: "dimension \(i) is \(d), must be positive") }
+            shape.append(Int(d))
+        }
+        // Trailing singleton dims beyond 3 carry nothing (e.g. 4D with nt = 1 is still 4D: keep).
+        var voxels = 1
+        for d in shape {
+            let (p, o) = voxels.multipliedReportingOverflow(by: d)
+            guard !o, p < (1 << 40) else { throw GantryError.invalidFile(path: path, problem: "dimensions \(shape) overflow") }
+            voxels = p
+        }
+        guard let type = NIfTIDataType(rawValue: Int32(n.datatype)) else {
+            throw GantryError.unsupported(path: path, problem: "datatype \(NIfTIDataType.describe(code: Int32(n.datatype)))")
+        }
+        let offset = Int(n.iname_offset)
+        let need = voxels * type.size
+        guard offset >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) lies inside the header") }
+        guard offset <= fileSize else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) is past the end of the data (\(fileSize) bytes)") }
+        guard fileSize - offset >= need else {
+            throw GantryError.invalidFile(path: path, problem: "truncated: \(shape) \(type.name) needs \(need) bytes of voxel data at offset \(offset), file has \(fileSize - offset)")
+        }
+        if dataAt > 0 && offset != dataAt { return nil }  // a split read that guessed the offset wrong
+
+        var header = StoredHeader()
+        header.version = version
+        header.datatype = type.rawValue
+        header.sclSlope = n.scl_slope
+        header.sclInter = n.scl_inter
+        header.qformCode = Int32(n.qform_code)
+        header.quaternion = raw.quaternion + [n.qfac]
+        header.sformCode = Int32(n.sform_code)
+        header.pixdim = raw.pixdim
+        header.xyzUnits = Int32(n.xyz_units)
+        header.timeUnits = Int32(n.time_units)
+        header.descrip = String(cString: gantry_nim_descrip(nim))
+        var q = nim.pointee.qto_xyz, s = nim.pointee.sto_xyz
+        let qform = matrix(&q), sform = matrix(&s)  // as libnifti decodes them (valid per the codes)
+        header.sform = raw.srow
+        let spatial = (0..<3).map { $0 < shape.count ? shape[$0] : 1 }
+        if header.sformCode > 0 {
+            header.affineAtRead = sform
+        } else if header.qformCode > 0 {
+            header.affineAtRead = qform
+        } else {
+            header.affineAtRead = fallbackAffine(shape: spatial, pixdim: header.pixdim)
+        }
+        let extra = shape.count > 3 ? (3..<shape.count).map { header.pixdim[$0 + 1] } : []
+
+        var inPlace = 0
+        if withData {
+            let floats = type == .complex64 ? 2 * voxels : voxels
+            let slope = n.scl_slope
+            let scale: (Double, Double)? = (slope != 0 && slope.isFinite && (slope != 1 || n.scl_inter != 0) && type != .complex64)
+                ? (slope, n.scl_inter.isFinite ? n.scl_inter : 0) : nil
+            if (type == .float32 || type == .complex64) && !swapped && scale == nil {
+                inPlace = floats  // already at the front of a split read's storage, else moved there by `load`
+            } else {
+                values = [Float](unsafeUninitializedCapacity: floats) { buf, count in
+                    MemoryPolicy.adviseHugePages(UnsafeMutableRawPointer(buf.baseAddress!), bytes: floats * 4)
+                    VoxelCodec.decode(data + (offset - dataAt), count: floats, type: type, swap: swapped, scale: scale, into: buf.baseAddress!)
+                    count = floats
+                }
+            }
+        }
+        return Loaded(shape: shape, type: type, header: header, extraSpacing: extra, values: values, inPlaceFloats: inPlace, offset: offset)
     }
 
     /// Checks dims and datatype from the raw header first, so the error says what is wrong (libnifti
