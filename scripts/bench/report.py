@@ -52,7 +52,7 @@ def main():
     print(f"Made by `make bench` (scripts/bench/run.sh): within each section every row ran side by side in one run on this machine "
           f"({cpu or platform.processor()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores). "
           "Times are medians of repeated runs inside each tool's own process (interpreter start-up excluded). "
-          "In the tensor-engine and segmentation sections Gantry and the peer alternate for five rounds "
+          "In the NIfTI, tensor-engine and segmentation sections Gantry and its peers alternate for five rounds "
           "(RIM/CIRIM inference: three), since the machine's speed drifts over minutes, and the table "
           "shows the median of the rounds. "
           "Ratio = Gantry ÷ peer: below 1.0 Gantry is faster. Absolute times swing with machine load; "
