@@ -115,6 +115,25 @@ public final class FFTPlan: @unchecked Sendable {
     /// Centred orthonormal inverse FFT, in place.
     public func inverse(_ data: inout [Float]) throws { try run(&data, inverse: true) }
 
+    /// dst[i] = first·(−1)^i·src[i] for `count` complex values: the checkerboard that centres the
+    /// transform, 8 complex values a time (an alternating scalar sign is a loop-carried dependency
+    /// the compiler does not vectorise: the two passes were 15 % of a CS-L1 reconstruction).
+    @inline(__always)
+    static func modulate(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int, first: Float) {
+        typealias V = SIMD16<Float>
+        let pattern = V(1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1) * first
+        var i = 0
+        while 2 * i + V.scalarCount <= 2 * count {
+            UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: UnsafeRawPointer(src + 2 * i).loadUnaligned(as: V.self) * pattern, as: V.self)
+            i += V.scalarCount / 2
+        }
+        var sgn = i % 2 == 0 ? first : -first
+        while i < count {
+            dst[2 * i] = sgn * src[2 * i]; dst[2 * i + 1] = sgn * src[2 * i + 1]
+            sgn = -sgn; i += 1
+        }
+    }
+
     private func run(_ data: inout [Float], inverse: Bool) throws {
         guard data.count == 2 * count * batch else {
             throw GantryError.invalidArgument("FFT of \(shape) × \(batch) needs \(2 * count * batch) floats, got \(data.count)")
@@ -140,11 +159,7 @@ public final class FFTPlan: @unchecked Sendable {
                 Parallel.forEach(chunks) { c in
                     for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
                         let o = 2 * line * nx
-                        var sgn: Float = parity(line % rows) == 0 ? 1 : -1
-                        for i in 0..<nx {
-                            buf[o + 2 * i] = sgn * xp[o + 2 * i]; buf[o + 2 * i + 1] = sgn * xp[o + 2 * i + 1]
-                            sgn = -sgn
-                        }
+                        FFTPlan.modulate(xp + o, into: buf + o, count: nx, first: parity(line % rows) == 0 ? 1 : -1)
                     }
                 }
                 fftwf_execute(inverse ? inversePlan : forwardPlan)
@@ -152,11 +167,7 @@ public final class FFTPlan: @unchecked Sendable {
                 Parallel.forEach(chunks) { c in
                     for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
                         let o = 2 * line * nx
-                        var sgn: Float = parity(line % rows) == 0 ? outSign : -outSign
-                        for i in 0..<nx {
-                            xp[o + 2 * i] = sgn * buf[o + 2 * i]; xp[o + 2 * i + 1] = sgn * buf[o + 2 * i + 1]
-                            sgn = -sgn
-                        }
+                        FFTPlan.modulate(buf + o, into: xp + o, count: nx, first: parity(line % rows) == 0 ? outSign : -outSign)
                     }
                 }
                 return

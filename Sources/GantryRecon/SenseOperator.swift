@@ -27,7 +27,8 @@ public struct SenseOperator: LinearOperator {
     public func forward(_ x: [Float]) throws -> [Float] {
         guard x.count == 2 * inputCount else { throw GantryError.invalidArgument("SENSE forward: image needs \(inputCount) complex values") }
         let n = ny * nx, coils = self.coils
-        var y = [Float](repeating: 0, count: 2 * coils * n)
+        // every value is written below: no zero fill
+        var y = [Float](unsafeUninitializedCapacity: 2 * coils * n) { _, count in count = 2 * coils * n }
         maps.withUnsafeBufferPointer { mb in
             x.withUnsafeBufferPointer { xb in
                 y.withUnsafeMutableBufferPointer { yb in
@@ -50,8 +51,10 @@ public struct SenseOperator: LinearOperator {
 
     public func adjoint(_ y: [Float]) throws -> [Float] {
         guard y.count == 2 * outputCount else { throw GantryError.invalidArgument("SENSE adjoint: k-space needs \(outputCount) complex values") }
-        var k = y
-        applyMask(&k)
+        var k = [Float](unsafeUninitializedCapacity: y.count) { kb, count in
+            y.withUnsafeBufferPointer { masked($0.baseAddress!, into: kb.baseAddress!) }
+            count = y.count
+        }
         try fft.inverse(&k)
         let n = ny * nx, coils = self.coils
         var x = [Float](repeating: 0, count: 2 * n)
@@ -78,11 +81,23 @@ public struct SenseOperator: LinearOperator {
     }
 
     func applyMask(_ k: inout [Float]) {
+        k.withUnsafeMutableBufferPointer { kb in masked(kb.baseAddress!, into: kb.baseAddress!) }
+    }
+
+    /// dst = M ⊙ src for every coil (dst may be src), coils in parallel. Every value is multiplied,
+    /// by 1 where sampled (exact), so the loop has no branch (skipping ones was a data-dependent
+    /// branch per value: a tenth of a CS-L1 reconstruction's time).
+    func masked(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
         let n = ny * nx
-        for c in 0..<coils {
-            for p in 0..<n where mask[p] != 1 {
-                k[2 * (c * n + p)] *= mask[p]
-                k[2 * (c * n + p) + 1] *= mask[p]
+        mask.withUnsafeBufferPointer { mb in
+            let m = mb.baseAddress!
+            Parallel.forEach(coils, work: 2 * coils * n) { c in
+                let s = src + 2 * c * n, d = dst + 2 * c * n
+                for p in 0..<n {
+                    let w = m[p]
+                    d[2 * p] = s[2 * p] * w
+                    d[2 * p + 1] = s[2 * p + 1] * w
+                }
             }
         }
     }
