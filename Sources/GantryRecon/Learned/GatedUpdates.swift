@@ -40,13 +40,18 @@ extension Tensor {
             let (ap, up, hp, sp, zp, cp, op) = (ab.baseAddress!, ub.baseAddress!, hb.baseAddress!, sb.baseAddress!, zb.baseAddress!, cb.baseAddress!, ob.baseAddress!)
             Parallel.forEach(n * hid, work: n * block * (gates + 1)) { j in
                 let b = j / hid, o = (j % hid) * inner, src = b * gates * block + o, dst = b * block + o
-                for i in 0..<inner {
-                    let s = 1 / (1 + exp(-(ap[src + i] + up[src + i])))
-                    let z = gru ? 1 / (1 + exp(-(ap[src + block + i] + up[src + block + i]))) : s
-                    let cIn = (gates - 1) * block
-                    let c = Foundation.tanh(ap[src + cIn + i] + s * up[src + cIn + i])
-                    sp[dst + i] = s; zp[dst + i] = z; cp[dst + i] = c
-                    op[dst + i] = c + z * (hp[dst + i] - c)
+                // sixteen values at a time (VectorMath: glibc's expf/tanhf per value were a third
+                // of a GRU machine's inference)
+                typealias M = VectorMath
+                let cIn = (gates - 1) * block
+                for i in stride(from: 0, to: inner, by: M.V.scalarCount) {
+                    let k = min(M.V.scalarCount, inner - i)
+                    func at(_ p: UnsafePointer<Float>, _ offset: Int) -> M.V { M.load(p + offset + i, count: k) }
+                    let s = M.sigmoid(at(ap, src) + at(up, src))
+                    let z = gru ? M.sigmoid(at(ap, src + block) + at(up, src + block)) : s
+                    let c = M.tanh(at(ap, src + cIn) + s * at(up, src + cIn))
+                    M.store(s, to: sp + dst + i, count: k); M.store(z, to: zp + dst + i, count: k); M.store(c, to: cp + dst + i, count: k)
+                    M.store(c + z * (at(hp, dst) - c), to: op + dst + i, count: k)
                 }
             }
         } } } } } } }
