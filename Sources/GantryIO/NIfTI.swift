@@ -73,10 +73,11 @@ public enum NIfTI {
     static func load(_ path: String, withData: Bool = true) throws -> Loaded {
         // An uncompressed file: its header on its own and the voxels, from vox_offset on, straight
         // into Float storage (float32 voxels need no move afterwards: 67 MB at 256³).
-        if withData, let split = try voxelOffset(path) {
-            let (head, headBytes, fileSize) = try FileIO.readAll(path, as: UInt8.self, limit: split)
+        if withData, let (split, peeked, fileSize) = try voxelOffset(path) {
+            // the first bytes read to find the offset are the header unless extensions make it longer
+            let head = split <= peeked.count ? peeked : try FileIO.readAll(path, as: UInt8.self, limit: split).storage
             var (storage, _, _) = try FileIO.readAll(path, as: Float.self, from: split)
-            if headBytes == split {
+            if head.count >= split {
                 let parsed = try head.withUnsafeBytes { h in
                     try storage.withUnsafeBytes { v in
                         try parse(UnsafeRawBufferPointer(rebasing: h[0..<split]), fileSize: fileSize, data: v.baseAddress!, dataAt: split,
@@ -115,16 +116,25 @@ public enum NIfTI {
         return loaded
     }
 
+    /// NIfTI version (1 or 2) and byte order told by the header's first field, sizeof_hdr.
+    static func headerKind(_ sizeofHdr: Int32) -> (version: Int, swapped: Bool)? {
+        switch sizeofHdr {
+        case 348: return (1, false)
+        case Int32(348).byteSwapped: return (1, true)
+        case 540: return (2, false)
+        case Int32(540).byteSwapped: return (2, true)
+        default: return nil
+        }
+    }
+
     /// vox_offset of an uncompressed single-file NIfTI when it can be read from the first bytes
-    /// (a whole number, past the header, inside the file); nil for anything else (gzip, damage),
-    /// which the whole-file path reads or reports.
-    static func voxelOffset(_ path: String) throws -> Int? {
+    /// (a whole number, past the header, inside the file), with those bytes (up to 544) and the
+    /// file's size; nil for anything else (gzip, damage), which the whole-file path reads or reports.
+    static func voxelOffset(_ path: String) throws -> (offset: Int, head: [UInt8], fileSize: Int)? {
         let (b, count, fileSize) = try FileIO.readAll(path, as: UInt8.self, limit: 544)
         guard count >= 348, b[0] != 0x1f || b[1] != 0x8b else { return nil }
-        let sizeofHdr = b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Int32.self) }
-        let swapped = sizeofHdr == Int32(348).byteSwapped || sizeofHdr == Int32(540).byteSwapped
-        let version = sizeofHdr == 348 || sizeofHdr == Int32(348).byteSwapped ? 1 : sizeofHdr == 540 || sizeofHdr == Int32(540).byteSwapped ? 2 : 0
-        guard version > 0, count >= (version == 1 ? 348 : 540) else { return nil }
+        guard let (version, swapped) = headerKind(b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Int32.self) }),
+              count >= (version == 1 ? 348 : 540) else { return nil }
         let offset: Double = b.withUnsafeBytes { r in
             if version == 1 {
                 let bits = r.loadUnaligned(fromByteOffset: 108, as: UInt32.self)
@@ -134,7 +144,7 @@ public enum NIfTI {
             return Double(swapped ? v.byteSwapped : v)
         }
         guard offset.isFinite, offset == offset.rounded(), offset >= (version == 1 ? 348 : 540), offset <= Double(fileSize) else { return nil }
-        return Int(offset)
+        return (Int(offset), Array(b.prefix(count)), fileSize)
     }
 
     /// Parses a header (`b`: the file's first bytes, the whole file when voxels follow in the same
@@ -145,13 +155,9 @@ public enum NIfTI {
         guard b.count >= 4 else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, too short for a NIfTI header") }
         var values: [Float] = []
         let sizeofHdr = b.loadUnaligned(fromByteOffset: 0, as: Int32.self)
-        let version: Int
-        switch sizeofHdr {
-        case 348, Int32(348).byteSwapped: version = 1
-        case 540, Int32(540).byteSwapped: version = 2
-        default: throw GantryError.invalidFile(path: path, problem: "not a NIfTI file (header size field is \(sizeofHdr), expected 348 or 540)")
+        guard let (version, swapped) = headerKind(sizeofHdr) else {
+            throw GantryError.invalidFile(path: path, problem: "not a NIfTI file (header size field is \(sizeofHdr), expected 348 or 540)")
         }
-        let swapped = sizeofHdr != 348 && sizeofHdr != 540
         let hdrSize = version == 1 ? 348 : 540
         guard b.count >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, header needs \(hdrSize)") }
         // Magic: "n+1\0" at 344 (NIfTI-1 single file) or "n+2\0" at 4 (NIfTI-2).

@@ -99,7 +99,8 @@ final class DirectConvolutionTests: XCTestCase {
             let w5 = is2D ? Tensor(shape: [ws[0], ws[1], 1, ws[2], ws[3]], data: w.data) : w
             let p5 = is2D ? ConvParameters(stride: [1] + p.stride, padding: [0] + p.padding, dilation: [1] + p.dilation) : p
             let ref = reference(x5, w5, b, p5)
-            let sliding = Tensor.slidingApplies(cout: ws[0], width: ref.shape[4], kernelWidth: ws.last!, strideX: p.stride.last!, dilationX: p.dilation.last!)
+            let sliding = Tensor.slidingApplies(cout: ws[0], groups: 1, width: ref.shape[4], kernelWidth: ws.last!, strideX: p.stride.last!,
+                                                dilationX: p.dilation.last!)
             XCTAssertTrue(sliding || Tensor.channelVectorsApply(cout: ws[0], groups: 1, width: ref.shape[4]), name)
             let geo = Im2Col(c: xs[1], d: x5.shape[2], h: x5.shape[3], w: x5.shape[4], kd: w5.shape[2], kh: w5.shape[3], kw: w5.shape[4],
                              od: ref.shape[2], oh: ref.shape[3], ow: ref.shape[4], stride: p5.stride, padding: p5.padding, dilation: p5.dilation)

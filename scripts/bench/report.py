@@ -75,7 +75,7 @@ def main():
         if flops:
             header += " Gantry GFLOP/s | " + " | ".join(f"{p} GFLOP/s" for p in peers) + " |" + (" Gantry % of peak |" if peak else "")
         print(header)
-        print("|" + "---|" * (2 + 2 * len(peers) + ((1 + len(peers) + (1 if peak else 0)) if flops else 0)))
+        print("|" + "---|" * (header.count("|") - 1))
         for name, tools in items:
             g = tools.get("gantry", {}).get("median_s")
             cells = [f"{g:.3f} s" if g is not None else "—"]

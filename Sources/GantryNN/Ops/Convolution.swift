@@ -219,8 +219,7 @@ extension Tensor {
         let unitStride = geo.stride == [1, 1, 1]
         let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
         let winograd = unitStride && winogradApplies(cin: cin, cout: cout, groups: g, geometry: padded)
-        let sliding = g == 1 && slidingApplies(cout: cout, width: geo.ow, kernelWidth: geo.kw, strideX: geo.stride[2], dilationX: geo.dilation[2])
-        if !winograd, directApplies(cout: cout, groups: g, width: geo.ow) || channelVectorsApply(cout: cout, groups: g, width: geo.ow) || sliding {
+        if !winograd, convolveDirectApplies(cout: cout, groups: g, geometry: geo) {
             return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
         }
         if unitStride {

@@ -69,8 +69,16 @@ extension Tensor {
         directEnabled && groups == 1 && (cout <= 16 || (cout <= 32 && (width >= 64 || width <= Lane.scalarCount)))
     }
 
-    /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`); rows
-    /// of 17–32 output channels that `channelVectorsApply` takes go to `directChannelsRow`.
+    /// Whether `convolveDirect` takes a convolution: by the voxel-vector kernels (`directApplies`)
+    /// or by the channel-vector ones (`slidingApplies`, `channelVectorsApply`).
+    static func convolveDirectApplies(cout: Int, groups: Int, geometry geo: Im2Col) -> Bool {
+        directApplies(cout: cout, groups: groups, width: geo.ow) || channelVectorsApply(cout: cout, groups: groups, width: geo.ow)
+            || slidingApplies(cout: cout, groups: groups, width: geo.ow, kernelWidth: geo.kw, strideX: geo.stride[2], dilationX: geo.dilation[2])
+    }
+
+    /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`), one
+    /// group; rows of 9–32 output channels that `slidingApplies` or `channelVectorsApply` takes go
+    /// to the channel-vector kernels.
     static func convolveDirect(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, geometry geo: Im2Col,
                                bias: UnsafePointer<Float>? = nil) -> [Float] {
         let (od, oh, ow) = (geo.od, geo.oh, geo.ow)
@@ -86,7 +94,7 @@ extension Tensor {
         } } }
         let terms = flatten(offsets, channels: cin, pitch: input.channelPitch)
         let outPlane = oh * ow, outVolume = od * outPlane
-        let sliding = slidingApplies(cout: cout, width: ow, kernelWidth: kw, strideX: sx, dilationX: dx)
+        let sliding = slidingApplies(cout: cout, groups: 1, width: ow, kernelWidth: kw, strideX: sx, dilationX: dx)
         if sliding || channelVectorsApply(cout: cout, groups: 1, width: ow) {
             // vectors across output channels (sliding along x where the kernel allows), one job per output row
             let lanes = sliding && cout <= Lane.scalarCount ? 1 : 2

@@ -22,8 +22,8 @@ extension Tensor {
     /// and more than half a lane of channels. Measured (A/B, CPU time, one 3×3×3 layer at 64³ against
     /// `directRow`): 32 → 32 0.66×, 16 → 16 0.80× (0.74× at 128³), 12 → 12 0.93×, but 8 → 8 1.33×
     /// and 4 → 4 2.0× (lanes mostly empty).
-    static func slidingApplies(cout: Int, width: Int, kernelWidth: Int, strideX: Int, dilationX: Int) -> Bool {
-        directEnabled && channelVectors && kernelWidth == 3 && strideX == 1 && dilationX == 1
+    static func slidingApplies(cout: Int, groups: Int, width: Int, kernelWidth: Int, strideX: Int, dilationX: Int) -> Bool {
+        directEnabled && channelVectors && groups == 1 && kernelWidth == 3 && strideX == 1 && dilationX == 1
             && cout > Lane.scalarCount / 2 && cout <= 2 * Lane.scalarCount && width >= (cout <= Lane.scalarCount ? 32 : 24)
     }
 
