@@ -38,6 +38,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
         // libnifti2 needs /usr/include/nifti on the include path for <znzlib.h>; a C target with a
         // forwarding header provides it (a system-library target cannot add include paths).
         .target(
@@ -47,7 +48,7 @@ let package = Package(
 
         // Swift modules.
         .target(name: "GantryCore", swiftSettings: vector),
-        .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CPNG"], swiftSettings: vector),
+        .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CZlib", "CPNG"], swiftSettings: vector),
         .target(name: "GantryNN", dependencies: ["GantryCore", "GantryIO", "COpenBLAS"], swiftSettings: vector),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "GantryMetrics", "CFFTW"], swiftSettings: vector),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"], swiftSettings: vector),
@@ -74,6 +75,7 @@ let package = Package(
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"], swiftSettings: vector),
         .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"], swiftSettings: vector),
+        .testTarget(name: "gantryTests", dependencies: ["gantry"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryNN", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch

@@ -32,7 +32,9 @@ extension Volume {
                         // Lines along x are contiguous: one shifted pass per tap over each line.
                         Parallel.forEach(outer, work: count * (2 * r + 1)) { o in
                             let (x, y) = (sp + o * n, op + o * n)
-                            for t in -r...r {
+                            // Taps farther than the line is long touch nothing (a kernel wider than a
+                            // small image).
+                            for t in -r...r where abs(t) < n {
                                 let c = kp[t + r]
                                 for i in max(0, -t)..<min(n, n - t) { y[i] += c * x[i + t] }
                             }

@@ -84,6 +84,59 @@ public enum FileIO {
         try writeAtomically(path, bytes: Array(text.utf8))
     }
 
+    /// Writes several files as one: `body` gets a temporary path beside each of `paths` (in order)
+    /// and every one is renamed into place only when `body` returns — a command that fails late
+    /// (a mask written, its probabilities not) leaves none of them.
+    public static func withAtomicPaths<T>(_ paths: [String], _ body: ([String]) throws -> T) throws -> T {
+        var temporaries: [String] = []
+        defer { for t in temporaries { unlink(t) } }
+        for p in paths {
+            let dir = try checkedFolder(of: p)
+            let name = URL(fileURLWithPath: p).lastPathComponent
+            // The name ends as the final one does, for writers that choose a format by extension.
+            temporaries.append(dir + "/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + name)
+        }
+        let r = try body(temporaries)
+        for (t, p) in zip(temporaries, paths) where FileManager.default.fileExists(atPath: t) {
+            guard rename(t, p) == 0 else { throw GantryError.writeFailed(path: p, problem: String(cString: strerror(errno))) }
+        }
+        return r
+    }
+
+    /// Fills a folder as one: `body` writes into a fresh temporary folder beside `folder`; when it
+    /// returns, its files are renamed into `folder` (created if needed; other files there are
+    /// left alone). On error nothing reaches `folder` and the temporary folder is removed.
+    public static func withAtomicFolder<T>(_ folder: String, _ body: (String) throws -> T) throws -> T {
+        let fm = FileManager.default
+        let parent = try checkedFolder(of: folder)
+        let tmp = parent + "/." + URL(fileURLWithPath: folder).lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
+        defer { try? fm.removeItem(atPath: tmp) }
+        let r = try body(tmp)
+        var isDir: ObjCBool = false
+        if !fm.fileExists(atPath: folder, isDirectory: &isDir) {
+            guard rename(tmp, folder) == 0 else { throw GantryError.writeFailed(path: folder, problem: String(cString: strerror(errno))) }
+            return r
+        }
+        guard isDir.boolValue else { throw GantryError.writeFailed(path: folder, problem: "exists and is not a folder") }
+        for name in try fm.contentsOfDirectory(atPath: tmp).sorted() {
+            guard rename(tmp + "/" + name, folder + "/" + name) == 0 else {
+                throw GantryError.writeFailed(path: folder + "/" + name, problem: String(cString: strerror(errno)))
+            }
+        }
+        return r
+    }
+
+    /// The folder `path` goes into, which must exist.
+    static func checkedFolder(of path: String) throws -> String {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir, isDirectory: &isDir), isDir.boolValue else {
+            throw GantryError.writeFailed(path: path, problem: "folder \(dir) does not exist")
+        }
+        return dir.isEmpty ? "." : dir
+    }
+
     /// Runs `body` with a temporary path beside `path`, then renames it into place; for writers that
     /// must open the file themselves (HDF5, libpng). On error the temporary file is removed.
     public static func withAtomicPath<T>(_ path: String, _ body: (String) throws -> T) throws -> T {

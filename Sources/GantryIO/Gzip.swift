@@ -1,4 +1,5 @@
 import CDeflate
+import CZlib
 import Dispatch
 import Foundation
 import GantryCore
@@ -88,11 +89,50 @@ public enum Gzip {
 
     /// Decompresses into storage of `T` elements (see `FileIO.readAll(_:as:)`): returns it and the
     /// number of bytes it holds.
-    public static func decompress<T>(_ input: UnsafeRawBufferPointer, path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
+    ///
+    /// `expectedSize`, when the caller knows it (a NIfTI header read by `prefix` declares vox_offset
+    /// plus the voxel bytes), bounds the output: a stream whose members or trailer say more is
+    /// refused before anything is allocated, and a damaged or truncated stream never grows a buffer
+    /// past it. Without it, output is bounded by DEFLATE's maximum ratio (1032:1).
+    public static func decompress<T>(_ input: UnsafeRawBufferPointer, path: String, as: T.Type, expectedSize: Int? = nil) throws -> (storage: [T], bytes: Int) {
+        if let expectedSize, expectedSize > maxRatio * input.count + (1 << 16) {
+            throw GantryError.invalidFile(path: path, problem: "truncated: the header declares \(expectedSize) bytes, more than \(input.count) compressed bytes can hold")
+        }
         if let members = gantryMembers(input) {
+            let total = members.reduce(0) { $0 + $1.size }
+            if let expectedSize, total < expectedSize {
+                throw GantryError.invalidFile(path: path, problem: "truncated: the gzip members hold \(total) bytes, the header declares \(expectedSize)")
+            }
             return try decompressParallel(input, members: members, path: path, as: T.self)
         }
-        return try decompressSerial(input, path: path, as: T.self)
+        return try decompressSerial(input, path: path, as: T.self, expectedSize: expectedSize)
+    }
+
+    /// DEFLATE's largest possible expansion (258 bytes from 2 bits, rounded up as zlib documents).
+    public static let maxRatio = 1032
+
+    /// The first `count` bytes of a gzip stream (fewer when the stream is shorter or damaged before
+    /// them), inflated incrementally so nothing past them is touched: enough to read a header and
+    /// learn the size of the rest before decompressing it.
+    public static func prefix(_ input: UnsafeRawBufferPointer, count: Int) -> [UInt8] {
+        guard let base = input.baseAddress, input.count > 0, count > 0 else { return [] }
+        var out = [UInt8](repeating: 0, count: count)
+        var stream = z_stream()
+        guard gantry_inflate_init_gzip(&stream) == Z_OK else { return [] }
+        defer { inflateEnd(&stream) }
+        var produced = 0
+        out.withUnsafeMutableBytes { o in
+            stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
+            stream.avail_in = uInt(min(input.count, Int(UInt32.max)))
+            stream.next_out = o.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(count)
+            while stream.avail_out > 0 {
+                let r = inflate(&stream, Z_NO_FLUSH)
+                if r != Z_OK { break }
+            }
+            produced = count - Int(stream.avail_out)
+        }
+        return Array(out.prefix(produced))
     }
 
     /// Uninitialised storage for at least `bytes` bytes.
@@ -106,7 +146,7 @@ public enum Gzip {
 
     /// The serial, any-writer path (for tests that check our streams are standard gzip).
     static func decompressSerialForTesting(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
-        let (s, n) = try decompressSerial(input, path: "memory", as: UInt8.self)
+        let (s, n) = try decompressSerial(input, path: "memory", as: UInt8.self, expectedSize: nil)
         return Array(s.prefix(n))
     }
 
@@ -158,19 +198,24 @@ public enum Gzip {
         return (out, total)
     }
 
-    private static func decompressSerial<T>(_ b: UnsafeRawBufferPointer, path: String, as: T.Type) throws -> (storage: [T], bytes: Int) {
+    private static func decompressSerial<T>(_ b: UnsafeRawBufferPointer, path: String, as: T.Type, expectedSize: Int?) throws -> (storage: [T], bytes: Int) {
         guard b.count >= 18 else { throw GantryError.invalidFile(path: path, problem: "truncated gzip stream") }
         guard let d = libdeflate_alloc_decompressor() else { throw GantryError.invalidFile(path: path, problem: "out of memory") }
         defer { libdeflate_free_decompressor(d) }
-        // ISIZE of the last member is a good first guess for a single-member stream (bounded by
-        // DEFLATE's maximum ratio, so a damaged trailer cannot ask for gigabytes).
-        let bound = 1032 * b.count + (1 << 16)
-        var capacity = min(max(Int(get32(b, b.count - 4)), 1 << 16), bound)
+        // The last member's ISIZE is the whole size of a single-member stream. It is trusted only
+        // when it agrees with what the caller expects; then the buffer is exact and its pages are
+        // faulted in ahead. Otherwise (a truncated download ends in arbitrary bytes, or a stream of
+        // several members) the buffer starts small, grows by doubling, never past the expected size
+        // (or DEFLATE's maximum ratio), and only pages that data reach are touched.
+        let trailer = Int(get32(b, b.count - 4))
+        let bound = expectedSize.map { min($0 + (1 << 16), maxRatio * b.count + (1 << 16)) } ?? (maxRatio * b.count + (1 << 16))
+        let trusted = expectedSize.map { UInt32(truncatingIfNeeded: $0) == UInt32(trailer) } ?? false
+        var capacity = trusted ? min(expectedSize!, bound) : min(max(min(trailer, 64 * b.count), 1 << 16), bound)
         var out = storage(bytes: capacity, as: T.self)
         var inPos = 0, outPos = 0
         // Fault the output pages in on another core while this one inflates (the page faults of a
         // fresh 64 MB buffer cost a quarter of the time otherwise).
-        let prefault = out.withUnsafeMutableBytes { Prefault.start($0) }
+        let prefault = trusted ? out.withUnsafeMutableBytes { Prefault.start($0) } : nil
         defer { prefault?.wait() }
         while inPos < b.count {
             // Trailing zero padding after the last member is tolerated (as gzip(1) does).
@@ -183,7 +228,9 @@ public enum Gzip {
             case LIBDEFLATE_SUCCESS:
                 inPos += inUsed; outPos += outUsed
             case LIBDEFLATE_INSUFFICIENT_SPACE:
-                guard capacity < bound else { throw GantryError.invalidFile(path: path, problem: "corrupt or truncated gzip data") }
+                guard capacity < bound else {
+                    throw GantryError.invalidFile(path: path, problem: expectedSize.map { "corrupt gzip data: it inflates to more than the \($0) bytes the header declares" } ?? "corrupt or truncated gzip data")
+                }
                 capacity = min(capacity * 2, bound)
                 var bigger = storage(bytes: capacity, as: T.self)
                 bigger.withUnsafeMutableBytes { nb in out.withUnsafeBytes { ob in nb.baseAddress!.copyMemory(from: ob.baseAddress!, byteCount: outPos) } }

@@ -133,6 +133,7 @@ public final class HDF5File {
                 throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(Self.typeName(t)), expected a real number array")
             }
             let s = try shape(of: d, name: name)
+            try checkStored(d, name: name, elements: s.reduce(1, *), elementBytes: H5Tget_size(t))
             var out = [Float](repeating: 0, count: s.reduce(1, *))
             let r = out.withUnsafeMutableBytes { H5Dread(d, gantry_H5T_NATIVE_FLOAT(), gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), $0.baseAddress) }
             guard r >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read dataset '\(name)'") }
@@ -149,6 +150,7 @@ public final class HDF5File {
                 throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(Self.typeName(t)), expected complex")
             }
             let s = try shape(of: d, name: name)
+            try checkStored(d, name: name, elements: s.reduce(1, *), elementBytes: H5Tget_size(t))
             let mem = Self.complexType(); defer { H5Tclose(mem) }
             var out = [Float](repeating: 0, count: 2 * s.reduce(1, *))
             let r = out.withUnsafeMutableBytes { H5Dread(d, mem, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), $0.baseAddress) }
@@ -316,6 +318,25 @@ public final class HDF5File {
             throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' shape \(s) is too large")
         }
         return s
+    }
+
+    /// Largest dataset Gantry reads into memory (bytes as stored); larger ones are refused before
+    /// any allocation.
+    public static let maxDatasetBytes = 16 << 30
+
+    /// Refuses a dataset whose declared size cannot be real data: more than `maxDatasetBytes`, or
+    /// more than the bytes the file stores for it could hold even compressed (a chunked dataset
+    /// that declares [1000, 64, 640, 640] and was never written stores nothing). Checked before the
+    /// read allocates its buffer.
+    private func checkStored(_ d: hid_t, name: String, elements: Int, elementBytes: Int) throws {
+        let (declared, overflow) = elements.multipliedReportingOverflow(by: max(elementBytes, 1))
+        guard !overflow, declared <= Self.maxDatasetBytes else {
+            throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' declares \(overflow ? "more than 2^63" : "\(declared)") bytes, more than the \(Self.maxDatasetBytes >> 30) GiB Gantry reads")
+        }
+        let stored = Int(H5Dget_storage_size(d))
+        guard declared <= 1032 * stored + (1 << 20) else {
+            throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' declares \(declared) bytes but the file stores only \(stored) for it (never written, or truncated)")
+        }
     }
 
     /// `{r: float32, i: float32}`: h5py's complex64.

@@ -73,8 +73,11 @@ public enum Inspect {
                 lines += geometryLines(affine: v.affine, shape: v.shape, qformCode: v.header?.qformCode ?? 0, sformCode: v.header?.sformCode ?? 0, extraSpacing: [])
             }
         } else if f.contains("kspace") {
-            let k = try KSpaceFile.read(path)
-            lines.append("k-space:     \(k.isMultiCoil ? "multi-coil" : "single-coil"), \(k.slices) slices, \(k.coils) coils, \(k.shape.suffix(2).map(String.init).joined(separator: " × ")) (ky × kx)")
+            // From the shape alone: info describes a file without reading its arrays.
+            let s = try f.datasetInfo("kspace").shape
+            if s.count == 3 || s.count == 4 {
+                lines.append("k-space:     \(s.count == 4 ? "multi-coil" : "single-coil"), \(s[0]) slices, \(s.count == 4 ? s[1] : 1) coils, \(s.suffix(2).map(String.init).joined(separator: " × ")) (ky × kx)")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -21,6 +21,9 @@ public struct KSpaceFile: Sendable {
         guard shape.count == 3 || shape.count == 4 else {
             throw GantryError.invalidArgument("k-space shape \(shape) must be [slices, coils, ky, kx] or [slices, ky, kx]")
         }
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw GantryError.invalidArgument("k-space shape \(shape) has an empty axis (\(shape.count == 4 && shape[1] == 0 ? "zero coils" : "zero length"))")
+        }
         guard 2 * shape.reduce(1, *) == kspace.count else {
             throw GantryError.invalidArgument("k-space shape \(shape) does not match \(kspace.count / 2) complex values")
         }
@@ -34,11 +37,35 @@ public struct KSpaceFile: Sendable {
 
     public static func read(_ path: String) throws -> KSpaceFile {
         let f = try HDF5File(readingFrom: path)
+        let info = try f.datasetInfo("kspace")
+        guard info.shape.count == 3 || info.shape.count == 4 else {
+            throw GantryError.invalidFile(path: path, problem: "kspace has shape \(info.shape), expected [slices, coils, ky, kx] or [slices, ky, kx]")
+        }
+        guard info.shape.allSatisfy({ $0 > 0 }) else {
+            throw GantryError.invalidFile(path: path, problem: "kspace has shape \(info.shape)\(info.shape.count == 4 && info.shape[1] == 0 ? ": zero coils" : ": an empty axis")")
+        }
+        // Companion datasets are checked by name and shape before they are read, not by count.
+        let plane = Array(info.shape.suffix(2))
+        if f.contains("sensitivity_map") {
+            let m = try f.datasetInfo("sensitivity_map").shape
+            guard m == info.shape else {
+                throw GantryError.invalidFile(path: path, problem: "sensitivity_map has shape \(m); kspace \(info.shape) needs the same [slices, coils, ky, kx]")
+            }
+        }
+        if f.contains("mask") {
+            let m = try f.datasetInfo("mask").shape
+            guard m == [plane[1]] || m == plane else {
+                throw GantryError.invalidFile(path: path, problem: "mask has shape \(m); expected [\(plane[1])] (over kx) or \(plane) for kspace \(info.shape)")
+            }
+        }
+        if f.contains("reconstruction_rss") {
+            let r = try f.datasetInfo("reconstruction_rss").shape
+            guard r.count == 3, r[0] == info.shape[0] else {
+                throw GantryError.invalidFile(path: path, problem: "reconstruction_rss has shape \(r); expected [\(info.shape[0]), y, x], one image per slice")
+            }
+        }
         let k = try f.readComplex("kspace")
         var file = try KSpaceFile(shape: k.shape, kspace: k.data)
-        if file.shape.count != 3 && file.shape.count != 4 {
-            throw GantryError.invalidFile(path: path, problem: "kspace has shape \(k.shape), expected 3 or 4 dimensions")
-        }
         if f.contains("mask") { file.mask = try f.readFloats("mask") }
         if f.contains("reconstruction_rss") { file.reconstructionRSS = try f.readFloats("reconstruction_rss") }
         if f.contains("sensitivity_map") { file.sensitivityMaps = try f.readComplex("sensitivity_map") }

@@ -99,7 +99,15 @@ public enum NIfTI {
         let gz = storage.withUnsafeBytes { Gzip.isGzip(UnsafeRawBufferPointer(rebasing: $0[0..<min(byteCount, 2)])) }
         if gz {
             (storage, byteCount) = try storage.withUnsafeBytes {
-                try Gzip.decompress(UnsafeRawBufferPointer(rebasing: $0[0..<byteCount]), path: path, as: Float.self)
+                let compressed = UnsafeRawBufferPointer(rebasing: $0[0..<byteCount])
+                // The header first, so the rest is inflated into a buffer of the declared size and
+                // a damaged stream cannot make it grow past that.
+                let head = Gzip.prefix(compressed, count: 544)
+                guard head.count >= 348 else {
+                    throw GantryError.invalidFile(path: path, problem: "corrupt or truncated gzip data: \(head.count) bytes inflate, too few for a NIfTI header")
+                }
+                let expected = try head.withUnsafeBytes { try declaredFileSize($0, path: path) }
+                return try Gzip.decompress(compressed, path: path, as: Float.self, expectedSize: expected)
             }
         }
         let parsed = try storage.withUnsafeBytes { whole in
@@ -169,7 +177,7 @@ public enum NIfTI {
         guard magic == ["n", "+", version == 1 ? "1" : "2"], b[magicAt + 3] == 0 else {
             throw GantryError.invalidFile(path: path, problem: "bad NIfTI magic '\(String(magic))' (not a NIfTI-\(version) single file; Analyze 7.5 is not supported)")
         }
-        try precheck(b, version: version, swapped: swapped, path: path)
+        let layout = try precheck(b, version: version, swapped: swapped, path: path)
         nifti_set_debug_level(0)
         let nimOpt: UnsafeMutablePointer<nifti_image>?
         let raw: RawGeometry
@@ -209,9 +217,8 @@ public enum NIfTI {
         guard let type = NIfTIDataType(rawValue: Int32(n.datatype)) else {
             throw GantryError.unsupported(path: path, problem: "datatype \(NIfTIDataType.describe(code: Int32(n.datatype)))")
         }
-        let offset = Int(n.iname_offset)
+        let offset = layout.offset
         let need = voxels * type.size
-        guard offset >= hdrSize else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) lies inside the header") }
         guard offset <= fileSize else { throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) is past the end of the data (\(fileSize) bytes)") }
         guard fileSize - offset >= need else {
             throw GantryError.invalidFile(path: path, problem: "truncated: \(shape) \(type.name) needs \(need) bytes of voxel data at offset \(offset), file has \(fileSize - offset)")
@@ -264,7 +271,22 @@ public enum NIfTI {
 
     /// Checks dims and datatype from the raw header first, so the error says what is wrong (libnifti
     /// only reports that it rejected the header).
-    static func precheck(_ b: UnsafeRawBufferPointer, version: Int, swapped: Bool, path: String) throws {
+    /// Bytes a single-file NIfTI must have, from its header alone: vox_offset plus the voxel data.
+    static func declaredFileSize(_ b: UnsafeRawBufferPointer, path: String) throws -> Int {
+        guard b.count >= 4, let (version, swapped) = headerKind(b.loadUnaligned(fromByteOffset: 0, as: Int32.self)) else {
+            throw GantryError.invalidFile(path: path, problem: b.count < 348 ? "truncated: \(b.count) bytes, too short for a NIfTI header" : "not a NIfTI file")
+        }
+        guard b.count >= (version == 1 ? 348 : 540) else { throw GantryError.invalidFile(path: path, problem: "truncated: \(b.count) bytes, too short for a NIfTI-\(version) header") }
+        let layout = try precheck(b, version: version, swapped: swapped, path: path)
+        return layout.offset + layout.dataBytes
+    }
+
+    /// Checks the header fields that size the file before libnifti sees them, and returns where
+    /// the voxels start and how many bytes they take. vox_offset must be a whole number from 352
+    /// (NIfTI-1, after the 4-byte extension flag) or 544 (NIfTI-2) on; whether the file is long
+    /// enough is the caller's check, against the real size.
+    @discardableResult
+    static func precheck(_ b: UnsafeRawBufferPointer, version: Int, swapped: Bool, path: String) throws -> (offset: Int, dataBytes: Int) {
         func i16(_ at: Int) -> Int { let v = b.loadUnaligned(fromByteOffset: at, as: Int16.self); return Int(swapped ? v.byteSwapped : v) }
         func i64(_ at: Int) -> Int64 { let v = b.loadUnaligned(fromByteOffset: at, as: Int64.self); return swapped ? v.byteSwapped : v }
         let dims: [Int64] = version == 1 ? (0..<8).map { Int64(i16(40 + 2 * $0)) } : (0..<8).map { i64(16 + 8 * $0) }
@@ -277,9 +299,21 @@ public enum NIfTI {
             guard !o, p < (1 << 40) else { throw GantryError.invalidFile(path: path, problem: "dimensions \(Array(dims[1...Int(dims[0])])) overflow (more than 2^40 voxels)") }
             voxels = p
         }
-        guard NIfTIDataType(rawValue: datatype) != nil else {
+        guard let type = NIfTIDataType(rawValue: datatype) else {
             throw GantryError.unsupported(path: path, problem: "datatype \(NIfTIDataType.describe(code: datatype))")
         }
+        let offset: Double
+        if version == 1 {
+            let bits = b.loadUnaligned(fromByteOffset: 108, as: UInt32.self)
+            offset = Double(Float(bitPattern: swapped ? bits.byteSwapped : bits))
+        } else {
+            offset = Double(i64(168))
+        }
+        let first = version == 1 ? 352 : 544
+        guard offset.isFinite, offset == offset.rounded(), offset >= Double(first), offset < Double(1 << 50) else {
+            throw GantryError.invalidFile(path: path, problem: "vox_offset \(offset) is invalid (must be a whole number ≥ \(first))")
+        }
+        return (Int(offset), Int(voxels) * type.size)
     }
 
     /// nibabel's affine for files with neither qform nor sform: voxel sizes on the diagonal with x

@@ -15,14 +15,18 @@ public enum SafeTensors {
     public static func readWithMetadata(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let bytes = try FileIO.readAll(path)
         guard bytes.count >= 8 else { throw GantryError.invalidFile(path: path, problem: "too short for a safetensors file") }
-        let n = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard n > 0, n <= bytes.count - 8, n < 100 << 20 else { throw GantryError.invalidFile(path: path, problem: "bad safetensors header length \(n)") }
+        let declared = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard declared >= 2, declared <= UInt64(bytes.count - 8), declared < 100 << 20 else {
+            throw GantryError.invalidFile(path: path, problem: "bad safetensors header length \(declared) (file has \(bytes.count) bytes)")
+        }
+        let n = Int(declared)
         let headerData = Data(bytes[8..<(8 + n)])
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
             throw GantryError.invalidFile(path: path, problem: "safetensors header is not a JSON object")
         }
         let base = 8 + n
         var out: [String: Tensor] = [:]
+        var extents: [(begin: Int, end: Int, name: String)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
@@ -36,6 +40,7 @@ public enum SafeTensors {
             guard b >= 0, e >= b, e - b == count * size, base + e <= bytes.count else {
                 throw GantryError.invalidFile(path: path, problem: "tensor '\(name)' data offsets \(offsets) do not fit shape \(shape) \(dtype)")
             }
+            extents.append((b, e, name))
             var values = [Float](repeating: 0, count: count)
             bytes.withUnsafeBytes { raw in
                 let p = raw.baseAddress! + base + b
@@ -47,9 +52,25 @@ public enum SafeTensors {
                     }
                 }
             }
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw GantryError.invalidFile(path: path, problem: "tensor '\(name)' holds a non-finite value (\(values[bad]) at element \(bad))")
+            }
             let t = Tensor(shape: shape, data: values)
             t.name = name
             out[name] = t
+        }
+        // As the reference reader: tensors tile the data buffer exactly, without overlaps or holes.
+        extents.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var end = 0
+        for x in extents {
+            guard x.begin == end else {
+                throw GantryError.invalidFile(path: path, problem: x.begin < end ? "tensor '\(x.name)' overlaps another tensor's data (offsets \(x.begin)..<\(x.end))"
+                                                                    : "a hole in the data buffer before tensor '\(x.name)' (offset \(end)..<\(x.begin))")
+            }
+            end = x.end
+        }
+        guard base + end == bytes.count else {
+            throw GantryError.invalidFile(path: path, problem: "the tensors cover \(end) bytes of data, the file has \(bytes.count - base)")
         }
         return (out, header["__metadata__"] as? [String: String] ?? [:])
     }

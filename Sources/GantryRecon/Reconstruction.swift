@@ -90,7 +90,32 @@ public enum Reconstructor {
         if options.mapsFromFile && file.sensitivityMaps == nil {
             throw GantryError.invalidArgument("the file has no sensitivity_map; estimate maps from the calibration region instead")
         }
-        if options.method.isLearned { return try runLearned(file, mask: mask, options: options, progress: progress) }
+        try checkInputs(file, mask: mask)
+        let result = options.method.isLearned ? try runLearned(file, mask: mask, options: options, progress: progress)
+                                              : try runClassical(file, mask: mask, options: options, progress: progress)
+        if let bad = result.images.firstIndex(where: { !$0.isFinite }) {
+            throw GantryError.invalidArgument("\(options.method.rawValue) produced a non-finite value (slice \(bad / max(1, plane) + 1)); nothing written")
+        }
+        return result
+    }
+
+    /// What makes a reconstruction meaningless is refused up front: non-finite k-space (a damaged
+    /// file; no rule could say what the missing samples were) and a mask that samples nothing.
+    static func checkInputs(_ file: KSpaceFile, mask: [Float]) throws {
+        var bad = 0
+        for i in stride(from: 0, to: file.kspace.count, by: 2) where !(file.kspace[i].isFinite && file.kspace[i + 1].isFinite) { bad += 1 }
+        if bad > 0 {
+            throw GantryError.invalidArgument("kspace holds \(bad) non-finite samples (NaN or Inf) of \(file.kspace.count / 2); refusing to reconstruct")
+        }
+        if !mask.contains(where: { $0 > 0 }) {
+            throw GantryError.invalidArgument("the sampling mask selects no k-space sample")
+        }
+    }
+
+    static func runClassical(_ file: KSpaceFile, mask: [Float], options: ReconOptions, progress: @escaping @Sendable (Int) -> Void) throws -> ReconResult {
+        let coils = file.coils, slices = file.slices
+        let ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1]
+        let plane = ny * nx
         var images = [Float](repeating: 0, count: slices * plane)
         var failure: Error? = nil
         let lock = NSLock()

@@ -80,12 +80,41 @@ public struct RegistrationResult: Sendable {
 }
 
 public enum Registration {
+    /// Fewest voxels along any axis a registration takes: the pyramid halves the grid twice and the
+    /// gradients need neighbours on both sides.
+    public static let minimumExtent = 4
+
+    /// An image as registration takes it, or a one-line error naming `source`: one 3D volume (a 4D
+    /// file with a single frame is fine) at least `minimumExtent` voxels along every axis, with
+    /// finite voxels (non-finite ones set to 0 with a warning, `Volume.replacingNonFinite`) that are
+    /// not all equal. Intensities beyond ±1e15 (where squared differences overflow Float) are
+    /// scaled down for the similarity; the warped output keeps the original values.
+    public static func checkedInput(_ v: Volume, source: String, progress: (String) -> Void = { _ in }) throws -> Volume {
+        guard v.frames == 1 else { throw GantryError.invalidFile(path: source, problem: "registration takes one 3D volume; this image has shape \(v.shape)") }
+        guard v.spatialShape.allSatisfy({ $0 >= minimumExtent }) else {
+            throw GantryError.invalidFile(path: source, problem: "registration needs at least \(minimumExtent) voxels along every axis; shape is \(v.spatialShape.map(String.init).joined(separator: "×")) (2D and single-slice images are not registered)")
+        }
+        let (finite, replaced) = try v.replacingNonFinite(source: source)
+        if replaced > 0 { progress("warning: \(source): \(replaced) non-finite voxel(s) set to 0") }
+        let s = finite.statistics
+        guard s.max > s.min else { throw GantryError.invalidFile(path: source, problem: "constant intensity \(s.min): nothing to register") }
+        return finite
+    }
+
+    /// The same image scaled into ±1e15 when its values reach beyond (for the similarity only).
+    static func tamed(_ v: Volume) throws -> Volume {
+        let s = v.statistics, peak = max(abs(s.min), abs(s.max))
+        guard peak > 1e15 else { return v }
+        let k = Float(1e15 / Double(peak))
+        return try v.with(data: v.data.map { $0 * k })
+    }
+
     /// Registers `moving` to `fixed` (both brought to RAS voxel order internally; world positions
     /// are unchanged, so results apply to the original grids).
     public static func run(fixed: Volume, moving: Volume, type: RegistrationType, metric: Similarity = .ncc,
                            progress: @escaping (String) -> Void = { _ in }) throws -> RegistrationResult {
         let t0 = Date()
-        let f = try fixed.reorientedToRAS(), m = try moving.reorientedToRAS()
+        let f = try tamed(fixed.reorientedToRAS()), m = try tamed(moving.reorientedToRAS())
         let kind: AffineTransform.Kind = type == .rigid ? .rigid : .affine
         progress("\(kind.rawValue) (\(metric.rawValue))")
         // Before a deformable stage the affine stops at half resolution: on the Colin27 benchmark

@@ -12,9 +12,20 @@ public enum RegistrationJob {
     public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
                            type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [], interpolation: Interpolation = .linear,
                            progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
-        let fixed = try VolumeFile.read(fixedPath), moving = try VolumeFile.read(movingPath)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let fixed = try Registration.checkedInput(try VolumeFile.read(fixedPath), source: fixedPath, progress: progress)
+        let moving = try Registration.checkedInput(try VolumeFile.read(movingPath), source: movingPath, progress: progress)
+        let parent = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
         let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, progress: progress)
+        // Every output appears together or not at all.
+        return try FileIO.withAtomicFolder(out) { dir in
+            try write(r, fixed: fixed, moving: moving, movingLabels: movingLabels, fixedLabels: fixedLabels, type: type, metric: metric,
+                      out: dir, extraLabels: extraLabels, interpolation: interpolation)
+        }
+    }
+
+    static func write(_ r: RegistrationResult, fixed: Volume, moving: Volume, movingLabels: String?, fixedLabels: String?,
+                      type: RegistrationType, metric: Similarity, out: String, extraLabels: [String], interpolation: Interpolation) throws -> [String: Any] {
         try NIfTI.write(try r.warp(moving, onto: fixed, interpolation: interpolation), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
         try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
         if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: .init(datatype: .float32)) }
@@ -48,6 +59,10 @@ public enum RegistrationJob {
             let w = try r.warpLabels(try VolumeFile.read(path), onto: fixed)
             try NIfTI.write(w, to: out + "/warped_labels_\(i + 2).nii.gz", options: .labels(w))
         }
+        for (key, value) in report {
+            if let d = value as? Double, !d.isFinite { throw GantryError.invalidArgument("registration failed: \(key) is \(d); nothing written") }
+        }
+        if !r.affine.m.allSatisfy({ $0.isFinite }) || r.affine.inverse == nil { throw GantryError.invalidArgument("registration failed: the affine transform is singular or not finite; nothing written") }
         try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
         return report
     }

@@ -11,6 +11,9 @@ public struct SegmentationModel {
     public var contrasts: [String]
     public var labels: [Int]
     public var roi: [Int]
+    /// Largest sliding-window side a checkpoint may ask for (the shipped models use 48–64; MONAI's
+    /// BraTS bundles 96–128).
+    public static let maxWindow = 256
 
     public static func load(_ path: String) throws -> SegmentationModel {
         let (tensors, meta) = try SafeTensors.readWithMetadata(path)
@@ -22,13 +25,30 @@ public struct SegmentationModel {
             throw GantryError.invalidFile(path: path, problem: "unknown architecture '\(name)' (known: \(SegmentationArchitecture.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let net: any SegmentationNetwork
-        do { net = try architecture.make(config: cfg) } catch { throw GantryError.invalidFile(path: path, problem: "\(error)") }
+        // The window is checked first: it sizes every activation of inference.
+        let roi = (cfg["roi"] as? [Int]) ?? [64, 64, 64]
+        guard roi.count == 3, roi.allSatisfy({ (1...maxWindow).contains($0) }) else {
+            throw GantryError.invalidFile(path: path, problem: "roi \(roi) must be three sizes of 1…\(maxWindow) voxels")
+        }
+        do { net = try architecture.make(config: cfg, availableParameters: tensors.values.reduce(0) { $0 + $1.count }) }
+        catch { throw GantryError.invalidFile(path: path, problem: "\(error)") }
         try net.parameters.load(tensors, path: path)
         let contrasts = (meta["contrasts"] ?? "").split(separator: ",").map(String.init)
         let labels = (meta["labels"] ?? "").split(separator: ",").compactMap { Int($0) }
-        let roi = (cfg["roi"] as? [Int]) ?? [64, 64, 64]
-        guard roi.count == 3, roi.allSatisfy({ $0 > 0 }) else { throw GantryError.invalidFile(path: path, problem: "roi must be three positive sizes") }
         return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi)
+    }
+
+    /// Reads the contrasts to segment, each under Gantry's rule for non-finite voxels (set to 0 and
+    /// counted, `Volume.replacingNonFinite`; a contrast with no finite voxel is refused): the volumes
+    /// and one warning line per contrast that had any.
+    public static func readInputs(_ paths: [String]) throws -> (images: [Volume], warnings: [String]) {
+        var images: [Volume] = [], warnings: [String] = []
+        for p in paths {
+            let (v, replaced) = try VolumeFile.read(p).replacingNonFinite(source: p)
+            if replaced > 0 { warnings.append("warning: \(p): \(replaced) non-finite voxel(s) set to 0") }
+            images.append(v)
+        }
+        return (images, warnings)
     }
 
     /// Writes the checkpoint; `extraMetadata` (e.g. the training epoch) is stored beside the

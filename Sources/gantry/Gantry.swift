@@ -11,6 +11,17 @@ struct Gantry: ParsableCommand {
         version: GantryVersion.string,
         subcommands: [Run.self, Stages.self, Recon.self, Mask.self, Register.self, WarpImage.self, Segment.self, Train.self, Dice.self, Info.self, Convert.self, Phantom.self, Snapshot.self]
     )
+
+    /// ArgumentParser's entry point, after the crash report is installed.
+    static func main() {
+        CrashReport.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command that computes accepts.

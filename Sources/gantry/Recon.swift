@@ -92,7 +92,9 @@ extension Gantry {
                 try VolumeFile.write(try result.volume(), to: out)
             }
             var line = String(format: "%@: %d slice(s), R = %.2f, %.2f s", m.rawValue, result.slices, result.acceleration, seconds)
-            if let ref = file.reconstructionRSS, ref.data.count == result.images.count {
+            if let ref = file.reconstructionRSS, ref.shape != [result.slices, result.ny, result.nx] {
+                FileHandle.standardError.write("warning: reconstruction_rss has shape \(ref.shape), the reconstruction [\(result.slices), \(result.ny), \(result.nx)]: not compared\n".data(using: .utf8)!)
+            } else if let ref = file.reconstructionRSS {
                 let range = Double(ref.data.max() ?? 0)
                 let ssim = try ImageMetrics.ssim(result.images, reference: ref.data, slices: result.slices, ny: result.ny, nx: result.nx, dataRange: range)
                 line += String(format: "; vs reconstruction_rss: NMSE %.4f, PSNR %.2f dB, SSIM %.4f",

@@ -23,13 +23,17 @@ extension Gantry {
             try compute.apply()
             guard (0...0.9).contains(overlap) else { throw ValidationError("--overlap must be 0…0.9") }
             let m = try SegmentationModel.load(model)
-            let images = try inputs.map { try VolumeFile.read($0) }
+            let (images, warnings) = try SegmentationModel.readInputs(inputs)
+            for w in warnings { FileHandle.standardError.write((w + "\n").data(using: .utf8)!) }
             let t0 = Date()
             let prob = try m.probabilities(images, overlap: overlap)
             var mask = try m.labelMap(from: prob)
             if keepLargest { mask = try mask.keepingLargestComponent() }
-            try NIfTI.write(mask, to: out, options: .init(datatype: .uint8))
-            if let p = probabilities { try NIfTI.write(prob, to: p, options: .init(datatype: .float32)) }
+            // The mask and the probabilities appear together or not at all.
+            try FileIO.withAtomicPaths([out] + (probabilities.map { [$0] } ?? [])) { tmp in
+                try NIfTI.write(mask, to: tmp[0], options: .init(datatype: .uint8))
+                if tmp.count > 1 { try NIfTI.write(prob, to: tmp[1], options: .init(datatype: .float32)) }
+            }
             print(String(format: "segmented in %.1f s → %@", Date().timeIntervalSince(t0), out))
         }
     }

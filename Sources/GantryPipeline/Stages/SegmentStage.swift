@@ -22,7 +22,7 @@ public enum UNetSegmentationStage: StageKind {
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let path = parameters["model"]?.stringValue else { throw GantryError.invalidArgument("segment.unet3d needs a model") }
         let model = try SegmentationModel.load(path)
-        let images = try ["image1", "image2", "image3", "image4"].compactMap { inputs.optionalPath($0) }.map { try VolumeFile.read($0) }
+        let images = try SegmentationModel.readInputs(["image1", "image2", "image3", "image4"].compactMap { inputs.optionalPath($0) }).images
         var mask = try model.segment(images, overlap: parameters["overlap"]?.doubleValue ?? 0.5)
         if parameters["keep_largest"]?.boolValue == true { mask = try mask.keepingLargestComponent() }
         guard let out = outputs["mask"] else { return }

@@ -56,6 +56,12 @@ public struct RIMConfiguration: Codable, Equatable, Sendable {
               recurrentKernels.dropLast().allSatisfy({ $0 > 0 && $0 % 2 == 1 }), recurrentDilations.dropLast().allSatisfy({ $0 > 0 }) else {
             throw GantryError.invalidArgument("RIM configuration: filters must be positive, kernels positive and odd, dilations positive")
         }
+        // Bounds that keep a damaged checkpoint from asking for gigabytes (atommic's largest
+        // published configurations use 128 filters, kernels up to 5, dilations up to 2).
+        guard convFilters.allSatisfy({ $0 <= 4096 }), recurrentFilters.allSatisfy({ $0 <= 4096 }),
+              (convKernels + recurrentKernels).allSatisfy({ $0 <= 15 }), (convDilations + recurrentDilations).allSatisfy({ $0 <= 16 }) else {
+            throw GantryError.invalidArgument("RIM configuration: filters must be ≤ 4096, kernels ≤ 15, dilations ≤ 16")
+        }
         guard (1...64).contains(timeSteps), (1...64).contains(numCascades) else {
             throw GantryError.invalidArgument("RIM configuration: time_steps and num_cascades must be 1…64")
         }

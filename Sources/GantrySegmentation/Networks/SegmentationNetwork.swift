@@ -39,19 +39,38 @@ public enum SegmentationArchitecture: String, CaseIterable, Sendable {
     }
 
     /// Builds the network (fresh weights from `seed`) from a checkpoint-style configuration.
-    public func make(config cfg: [String: Any], seed: UInt64 = 0) throws -> any SegmentationNetwork {
+    /// `availableParameters`, when the configuration comes with weights (a checkpoint), bounds the
+    /// network it may describe: every architecture has at least one weight per pair of channels of
+    /// neighbouring levels, so a configuration that needs more than the file holds is refused
+    /// before anything is allocated.
+    public func make(config cfg: [String: Any], seed: UInt64 = 0, availableParameters: Int? = nil) throws -> any SegmentationNetwork {
         guard let channels = cfg["channels"] as? [Int], let strides = cfg["strides"] as? [Int],
               let inC = cfg["in_channels"] as? Int, let outC = cfg["out_channels"] as? Int else {
             throw GantryError.invalidArgument("\(rawValue) configuration needs channels, strides, in_channels and out_channels")
         }
+        let limit = 1 << 16
+        guard (2...8).contains(channels.count), channels.allSatisfy({ (1...limit).contains($0) }), (1...64).contains(inC), (1...64).contains(outC),
+              strides.count == channels.count - 1, strides.allSatisfy({ (1...4).contains($0) }) else {
+            throw GantryError.invalidArgument("\(rawValue) configuration out of range: 2…8 levels of 1…\(limit) channels, strides 1…4 (one fewer than levels), 1…64 input and output channels")
+        }
+        let levels = [inC] + channels + [outC]
+        let minimum = zip(levels, levels.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
+        if let available = availableParameters, minimum > available {
+            throw GantryError.invalidArgument("\(rawValue) configuration (channels \(channels)) needs at least \(minimum) weights; the checkpoint holds \(available)")
+        }
         switch self {
         case .unet:
-            return try UNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides, numResUnits: cfg["num_res_units"] as? Int ?? 2), seed: seed)
+            let units = cfg["num_res_units"] as? Int ?? 2
+            guard (0...8).contains(units) else { throw GantryError.invalidArgument("\(rawValue) configuration: num_res_units must be 0…8") }
+            return try UNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides, numResUnits: units), seed: seed)
         case .attentionUNet:
             return try AttentionUNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides), seed: seed)
         case .revMBUNet:
-            return try RevMBUNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides,
-                                         blocks: cfg["blocks"] as? Int ?? 2, expansion: cfg["expansion"] as? Int ?? 4), seed: seed)
+            let blocks = cfg["blocks"] as? Int ?? 2, expansion = cfg["expansion"] as? Int ?? 4
+            guard (1...16).contains(blocks), (1...16).contains(expansion) else {
+                throw GantryError.invalidArgument("\(rawValue) configuration: blocks and expansion must be 1…16")
+            }
+            return try RevMBUNet3D(.init(inChannels: inC, outChannels: outC, channels: channels, strides: strides, blocks: blocks, expansion: expansion), seed: seed)
         }
     }
 }
