@@ -50,22 +50,23 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     // MARK: Recording
 
-    nonisolated(unsafe) static var recordingDisabled = 0
+    /// Set inside `noGrad`. Task-local (thread-local outside Swift tasks), as PyTorch's grad mode is
+    /// thread-local: subjects run on concurrent threads, and one subject's inference must never
+    /// switch recording on or off for another's.
+    @TaskLocal static var recordingSuspended = false
 
-    /// Whether ops record the graph now (false inside `noGrad`).
-    public static var isRecording: Bool { recordingDisabled == 0 }
+    /// Whether ops record the graph now (false inside `noGrad` on this thread or task).
+    public static var isRecording: Bool { !recordingSuspended }
 
     /// Runs `body` without recording the graph (inference).
     public static func noGrad<T>(_ body: () throws -> T) rethrows -> T {
-        recordingDisabled += 1
-        defer { recordingDisabled -= 1 }
-        return try body()
+        try $recordingSuspended.withValue(true) { try body() }
     }
 
     /// Whether an op on `parents` records a backward pass (recording is on and a parent needs
     /// gradients): what `result` decides, for ops that keep extra state only for that pass.
     static func records(_ parents: [Tensor]) -> Bool {
-        recordingDisabled == 0 && parents.contains { $0.requiresGrad }
+        !recordingSuspended && parents.contains { $0.requiresGrad }
     }
 
     /// An op's output: records parents and the backward function when any parent needs gradients.

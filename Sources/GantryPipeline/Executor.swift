@@ -37,9 +37,16 @@ public struct RunResult: Sendable {
 ///
 /// Caching and resume: a stage's cache key hashes Gantry's version, the stage kind, its parameters and
 /// the content of its input files. Outputs are written into a temporary folder and moved into place
-/// with `provenance.json` (holding the key) only when the stage succeeded, so a run killed at any
-/// moment leaves finished stages intact and no partial file where outputs belong; the next run skips
-/// every stage whose key matches and redoes the rest.
+/// with `provenance.json` (holding the key and every output's SHA-256) only when the stage succeeded,
+/// so a run killed at any moment leaves finished stages intact and no partial file where outputs
+/// belong; the next run skips every stage whose key matches and whose outputs still have their
+/// recorded hashes, and redoes the rest (a damaged output is rebuilt).
+///
+/// Concurrent runs on one OUT: each stage output (a subject's stage folder, a study-level stage) is
+/// worked on under its own lock file, so a second run waits for the first to finish that stage and
+/// then finds it cached; both succeed with the same outputs. Temporaries of a stage are removed only
+/// by the holder of its lock, so they always belong to a dead run. Folders under OUT are created by
+/// Gantry and never followed through a symbolic link.
 public enum Executor {
     struct Killed: Error, CustomStringConvertible { var description: String { "run stopped (simulated kill)" } }
 
@@ -47,9 +54,8 @@ public enum Executor {
     public static func reports(_ out: String) -> String { out + "/reports" }
 
     public static func run(_ plan: Plan, options: RunOptions = RunOptions()) throws -> RunResult {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: derivatives(plan.out), withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: reports(plan.out) + "/.gantry", withIntermediateDirectories: true)
+        try FileLock.createFolders("derivatives/gantry", under: plan.out)
+        try FileLock.createFolders("reports/.gantry", under: plan.out)
         let subjectSteps = plan.steps.filter { $0.kind.scope == .subject }
         let groupSteps = plan.steps.filter { $0.kind.scope == .group }
         let total = plan.subjects.count * subjectSteps.count + groupSteps.count
@@ -119,14 +125,34 @@ public enum Executor {
         return (h.finalize(), record)
     }
 
-    static func cached(_ provenance: String, key: String, outputs: [String]) -> Bool {
+    /// Whether a finished stage can be reused: same key, and every output file (by name) still has
+    /// the SHA-256 its provenance recorded.
+    static func cached(_ provenance: String, key: String, outputs: [String: String]) -> Bool {
         guard let data = FileManager.default.contents(atPath: provenance),
               let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              obj["cache_key"] as? String == key else { return false }
-        return outputs.allSatisfy { FileManager.default.fileExists(atPath: $0) }
+              obj["cache_key"] as? String == key,
+              let recorded = obj["output_sha256"] as? [String: String] else { return false }
+        return outputs.allSatisfy { file, path in recorded[file].map { (try? SHA256.file(path)) == $0 } ?? false }
     }
 
-    static func provenance(_ step: Plan.Step, subject: String?, key: String, inputs: [String: Any], outputs: [String], seconds: Double) throws -> [UInt8] {
+    /// SHA-256 of each output, by file name.
+    static func outputHashes(_ outputs: [String: String]) throws -> [String: String] {
+        var h: [String: String] = [:]
+        for (file, path) in outputs { h[file] = try SHA256.file(path) }
+        return h
+    }
+
+    /// Removes what interrupted runs of stage `id` left in `folder`: its temporary and old folders
+    /// and the temporaries of atomic writes made inside them. Called only under the stage's lock.
+    static func removeLeftovers(of id: String, in folder: String) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") {
+            let rest = name.drop { $0 == "." }
+            if rest.hasPrefix("\(id).tmp-") || rest.hasPrefix("\(id).old-") { try? fm.removeItem(atPath: "\(folder)/\(name)") }
+        }
+    }
+
+    static func provenance(_ step: Plan.Step, subject: String?, key: String, inputs: [String: Any], outputs: [String: String], seconds: Double) throws -> [UInt8] {
         let obj: [String: Any] = [
             "gantry_version": GantryVersion.string,
             "stage": step.stage.id,
@@ -134,7 +160,8 @@ public enum Executor {
             "subject": subject ?? NSNull(),
             "parameters": step.parameters.mapValues { $0.jsonObject },
             "inputs": inputs,
-            "outputs": outputs,
+            "outputs": outputs.keys.sorted(),
+            "output_sha256": try outputHashes(outputs),
             "cache_key": key,
             "finished": ISO8601DateFormatter().string(from: Date()),
             "seconds": seconds,
@@ -144,24 +171,26 @@ public enum Executor {
 
     static func runSubjectStage(_ step: Plan.Step, subject: String, plan: Plan, state: RunState) throws {
         try state.checkStopped()
-        let fm = FileManager.default
-        let parent = "\(derivatives(plan.out))/\(subject)"
-        let dir = "\(parent)/\(step.stage.id)"
-        try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        // Leftovers of an interrupted earlier run of this stage.
-        for name in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix(".\(step.stage.id).tmp-") || name.hasPrefix(".\(step.stage.id).old-") {
-            try? fm.removeItem(atPath: "\(parent)/\(name)")
+        let parent = try FileLock.createFolders("derivatives/gantry/\(subject)", under: plan.out)
+        try FileLock.withExclusive("\(parent)/.\(step.stage.id).lock") {
+            try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
         }
+    }
+
+    static func runSubjectStageLocked(_ step: Plan.Step, subject: String, plan: Plan, state: RunState, parent: String) throws {
+        let fm = FileManager.default
+        let dir = "\(parent)/\(step.stage.id)"
+        removeLeftovers(of: step.stage.id, in: parent)
         let paths = try resolve(step, subject: subject, plan: plan)
         let inputs = StageInputs(files: paths.mapValues { [SubjectFile(subject: subject, path: $0)] })
         let (key, inputRecord) = try cacheKey(step, inputs: inputs.files)
         let files = step.kind.outputFiles(parameters: step.parameters)
-        if cached("\(dir)/provenance.json", key: key, outputs: files.values.map { "\(dir)/\($0)" }) {
+        if cached("\(dir)/provenance.json", key: key, outputs: Dictionary(files.values.map { ($0, "\(dir)/\($0)") }) { a, _ in a }) {
             state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0))
             return
         }
         let tmp = "\(parent)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
         do {
             let t0 = Date()
             let outputs = files.mapValues { "\(tmp)/\($0)" }
@@ -171,7 +200,8 @@ public enum Executor {
                 throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'")
             }
             let seconds = Date().timeIntervalSince(t0)
-            try FileIO.writeAtomically("\(tmp)/provenance.json", bytes: try provenance(step, subject: subject, key: key, inputs: inputRecord, outputs: files.values.sorted(), seconds: seconds))
+            let written = Dictionary(files.values.map { ($0, "\(tmp)/\($0)") }) { a, _ in a }
+            try FileIO.writeAtomically("\(tmp)/provenance.json", bytes: try provenance(step, subject: subject, key: key, inputs: inputRecord, outputs: written, seconds: seconds))
             // Swap the finished folder into place.
             if fm.fileExists(atPath: dir) {
                 let old = "\(parent)/.\(step.stage.id).old-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -192,8 +222,15 @@ public enum Executor {
 
     static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState) throws -> [String] {
         try state.checkStopped()
-        let fm = FileManager.default
         let reportDir = reports(plan.out)
+        return try FileLock.withExclusive("\(reportDir)/.gantry/\(step.stage.id).lock") {
+            try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
+        }
+    }
+
+    static func runGroupStageLocked(_ step: Plan.Step, plan: Plan, state: RunState, reportDir: String) throws -> [String] {
+        let fm = FileManager.default
+        removeLeftovers(of: step.stage.id, in: reportDir)
         var files: [String: [SubjectFile]] = [:]
         for sub in plan.subjects {
             for (name, path) in try resolve(step, subject: sub, plan: plan) {
@@ -204,7 +241,7 @@ public enum Executor {
         let outFiles = step.kind.outputFiles(parameters: step.parameters)
         let finalPaths = outFiles.mapValues { "\(reportDir)/\($0)" }
         let prov = "\(reportDir)/.gantry/\(step.stage.id).json"
-        if cached(prov, key: key, outputs: Array(finalPaths.values)) {
+        if cached(prov, key: key, outputs: Dictionary(outFiles.values.map { ($0, "\(reportDir)/\($0)") }) { a, _ in a }) {
             state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0))
             return finalPaths.values.sorted()
         }
@@ -220,12 +257,17 @@ public enum Executor {
         } catch {
             throw GantryError.invalidArgument("stage '\(step.stage.id)' (\(step.kind.name)): \(error)")
         }
-        for (name, p) in outputs {
-            guard fm.fileExists(atPath: p), let final = finalPaths[name] else { throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'") }
-            guard rename(p, final) == 0 else { throw GantryError.writeFailed(path: final, problem: String(cString: strerror(errno))) }
+        for (name, p) in outputs where !fm.fileExists(atPath: p) {
+            throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'")
         }
         let seconds = Date().timeIntervalSince(t0)
-        try FileIO.writeAtomically(prov, bytes: try provenance(step, subject: nil, key: key, inputs: inputRecord, outputs: outFiles.values.sorted(), seconds: seconds))
+        let record = try provenance(step, subject: nil, key: key, inputs: inputRecord,
+                                    outputs: Dictionary(outFiles.values.map { ($0, "\(tmp)/\($0)") }) { a, _ in a }, seconds: seconds)
+        for (name, p) in outputs {
+            guard let final = finalPaths[name] else { continue }
+            guard rename(p, final) == 0 else { throw GantryError.writeFailed(path: final, problem: String(cString: strerror(errno))) }
+        }
+        try FileIO.writeAtomically(prov, bytes: record)
         state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds))
         try state.countRun()
         return finalPaths.values.sorted()

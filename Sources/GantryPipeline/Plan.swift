@@ -20,7 +20,9 @@ public struct Plan: Sendable {
     /// Stages in dependency order (subject stages first, then group stages).
     public var steps: [Step]
 
-    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = []) throws -> Plan {
+    /// `followSymlinks`: accept input files whose real location is outside `study` (refused by
+    /// default: a link planted in a study folder must not feed a run files from elsewhere).
+    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = [], followSymlinks: Bool = false) throws -> Plan {
         let path = spec.path
         func fail(_ line: Int?, _ m: String) -> GantryError { PipelineSpec.error(path, line, m) }
         let registry = StageRegistry.all
@@ -108,10 +110,16 @@ public struct Plan: Sendable {
         }
         // Subjects and their input files.
         let subjects = try discoverSubjects(study: study, filter: filter, path: path)
+        let studyRoot = URL(fileURLWithPath: study).resolvingSymlinksInPath().path
         var files: [String: [String: String]] = [:]
         for sub in subjects {
             for input in spec.inputs {
-                files[sub, default: [:]][input.name] = try match(input: input, subject: sub, study: study, path: path)
+                let file = try match(input: input, subject: sub, study: study, path: path)
+                let real = URL(fileURLWithPath: file).resolvingSymlinksInPath().path
+                if !followSymlinks && !real.hasPrefix(studyRoot + "/") {
+                    throw GantryError.invalidFile(path: file, problem: "a symbolic link to \(real), outside the study folder (allow with --follow-symlinks)")
+                }
+                files[sub, default: [:]][input.name] = file
             }
         }
         return Plan(spec: spec, study: study, out: out, subjects: subjects, inputFiles: files, steps: finalSteps)
@@ -129,8 +137,10 @@ public struct Plan: Sendable {
         let all = (try FileManager.default.contentsOfDirectory(atPath: study)).filter { $0.hasPrefix("sub-") }.sorted()
         guard !all.isEmpty else { throw GantryError.invalidFile(path: study, problem: "no sub-* folders in the study") }
         if filter.isEmpty { return all }
-        for f in filter where !all.contains(f) { throw GantryError.invalidArgument("\(study): no subject \(f)") }
-        return all.filter { filter.contains($0) }
+        // "01" and "sub-01" name the same subject, as in BIDS Apps' --participant-label.
+        let wanted = filter.map { $0.hasPrefix("sub-") ? $0 : "sub-" + $0 }
+        for f in wanted where !all.contains(f) { throw GantryError.invalidArgument("\(study): no subject \(f)") }
+        return all.filter { wanted.contains($0) }
     }
 
     static func match(input: PipelineSpec.Input, subject: String, study: String, path: String) throws -> String {

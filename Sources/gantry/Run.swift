@@ -25,11 +25,14 @@ extension Gantry {
         @Option(help: "Subjects processed in parallel (cores are shared between them).")
         var jobs: Int = 1
 
-        @Option(name: .customLong("subject"), help: "Run only this subject (repeatable).")
+        @Option(name: .customLong("subject"), help: "Run only this subject (repeatable; 01 or sub-01).")
         var subjects: [String] = []
 
         @Flag(help: "Print the plan and exit.")
         var dryRun = false
+
+        @Flag(help: "Accept study files that are symbolic links to places outside the study folder.")
+        var followSymlinks = false
 
         func validate() throws {
             guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1…64") }
@@ -37,7 +40,7 @@ extension Gantry {
 
         func run() throws {
             let spec = try PipelineSpec.load(pipeline)
-            let plan = try Plan.make(spec: spec, study: study, out: out, subjects: subjects)
+            let plan = try Plan.make(spec: spec, study: study, out: out, subjects: subjects, followSymlinks: followSymlinks)
             if dryRun {
                 print("pipeline \(spec.name): \(plan.subjects.count) subject(s), \(plan.steps.count) stage(s)")
                 for step in plan.steps {

@@ -1,3 +1,4 @@
+import Foundation
 import GantryCore
 import GantryNN
 import XCTest
@@ -27,6 +28,29 @@ final class AutogradTests: XCTestCase {
         let z = (a * a).sum()
         z.backward()
         XCTAssertEqual(a.grad!, a.data.map { 2 * $0 })
+    }
+
+    /// One thread's inference (`noGrad`) must not switch recording off — or, when it ends, on — for
+    /// another thread training at the same time (subjects run on concurrent threads).
+    func testNoGradIsPerThread() {
+        let inside = DispatchSemaphore(value: 0), checked = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var recordedElsewhere = false; var recordedInside = true }
+        let box = Box()
+        let a = random([4], seed: 1)
+        DispatchQueue.global().async {
+            Tensor.noGrad {
+                inside.signal()
+                checked.wait()
+                box.recordedInside = (a * a).sum().requiresGrad
+            }
+            inside.signal()
+        }
+        inside.wait()
+        box.recordedElsewhere = Tensor.isRecording && (a * a).sum().requiresGrad
+        checked.signal()
+        inside.wait()
+        XCTAssertTrue(box.recordedElsewhere, "noGrad on another thread switched recording off here")
+        XCTAssertFalse(box.recordedInside, "noGrad did not hold on its own thread")
     }
 
     func testConvolutionGradientsByFiniteDifferences() throws {

@@ -156,4 +156,87 @@ final class ExecutorTests: XCTestCase {
         _ = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 1))
         for (f, a) in zip(files, first) { XCTAssertTrue(try FileIO.readAll(out + "/" + f) == a, "\(f) differs") }
     }
+
+    /// Every file under `dir` (provenance records aside, which hold times) with its bytes.
+    /// (Lock files aside; text files name OUT, which is replaced by "OUT".)
+    func snapshot(_ dir: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for f in allFiles(dir) where !f.hasSuffix("provenance.json") && !f.hasPrefix("reports/.gantry/") && !f.hasSuffix(".lock") {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir + "/" + f, isDirectory: &isDir), !isDir.boolValue {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f))
+                let text = String(data: bytes, encoding: .utf8)
+                out[f] = text.map { Data($0.replacingOccurrences(of: dir, with: "OUT")
+                    .replacingOccurrences(of: dir.replacingOccurrences(of: "/", with: "\\/"), with: "OUT").utf8) } ?? bytes
+            }
+        }
+        return out
+    }
+
+    func testConcurrentRunsOnOneOutputFolderAllSucceedWithIdenticalOutputs() throws {
+        let reference = tempOut(), shared = tempOut()
+        defer { for d in [reference, shared] { try? FileManager.default.removeItem(atPath: d) } }
+        _ = try Executor.run(try TestStudy.plan(out: reference))
+        for runs in [2, 3] {
+            try? FileManager.default.removeItem(atPath: shared)
+            final class Box: @unchecked Sendable { var errors: [Error] = []; let lock = NSLock() }
+            let box = Box()
+            DispatchQueue.concurrentPerform(iterations: runs) { _ in
+                do { _ = try Executor.run(try TestStudy.plan(out: shared)) } catch { box.lock.lock(); box.errors.append(error); box.lock.unlock() }
+            }
+            XCTAssertTrue(box.errors.isEmpty, "\(runs) concurrent runs: \(box.errors)")
+            let a = try snapshot(reference), b = try snapshot(shared)
+            XCTAssertEqual(Set(a.keys), Set(b.keys), "\(runs) runs")
+            for (name, bytes) in a where !name.hasSuffix("report.html") { XCTAssertEqual(b[name], bytes, "\(runs) runs: \(name) differs") }
+            XCTAssertFalse(b.keys.contains { $0.contains(".tmp-") || $0.contains(".old-") }, "temporaries left: \(b.keys.sorted())")
+        }
+    }
+
+    func testDamagedCachedOutputIsRebuiltAndStaleTemporariesRemoved() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try Executor.run(try TestStudy.plan(out: out))
+        let mask = out + "/derivatives/gantry/sub-01/seg/mask.nii.gz"
+        let good = try Data(contentsOf: URL(fileURLWithPath: mask))
+        var bad = good
+        bad[bad.count / 2] ^= 0xff
+        try bad.write(to: URL(fileURLWithPath: mask))
+        // What a run killed inside a study-level stage and inside a subject stage leaves behind.
+        let staleReport = out + "/reports/.table.tmp-999999-1"
+        let staleStage = out + "/derivatives/gantry/sub-02/.seg.tmp-999999-2"
+        for d in [staleReport, staleStage] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        let again = try Executor.run(try TestStudy.plan(out: out))
+        let ran = Set(again.records.filter { $0.status == "ran" }.map { "\($0.subject ?? "study")/\($0.stage)" })
+        XCTAssertTrue(ran.contains("sub-01/seg"), "a damaged output must be rebuilt: ran \(ran)")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: mask)), good)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staleReport))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staleStage))
+    }
+
+    func testSymbolicLinksAreNotFollowedOutOfTheOutputOrStudyFolder() throws {
+        let out = tempOut(), outside = tempOut()
+        defer { for d in [out, outside] { try? FileManager.default.removeItem(atPath: d) } }
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: out + "/derivatives/gantry", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: out + "/derivatives/gantry/sub-01", withDestinationPath: outside)
+        XCTAssertThrowsError(try Executor.run(try TestStudy.plan(out: out))) { error in
+            XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
+        }
+        XCTAssertEqual(allFiles(outside), [], "a run wrote through a link out of OUT")
+
+        // A study whose input is a link to a file outside it.
+        let study = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: study) }
+        try FileManager.default.copyItem(atPath: TestStudy.path, toPath: study)
+        let t1 = study + "/sub-01/anat/sub-01_T1w.nii.gz"
+        try FileManager.default.moveItem(atPath: t1, toPath: outside + "/t1.nii.gz")
+        try FileManager.default.createSymbolicLink(atPath: t1, withDestinationPath: outside + "/t1.nii.gz")
+        let spec = try PipelineSpec.parse(TestStudy.tissueYAML, path: "test.yaml")
+        XCTAssertThrowsError(try Plan.make(spec: spec, study: study, out: tempOut())) { error in
+            XCTAssertTrue("\(error)".contains("--follow-symlinks"), "\(error)")
+        }
+        XCTAssertNoThrow(try Plan.make(spec: spec, study: study, out: tempOut(), followSymlinks: true))
+        // Subjects are named with or without the sub- prefix.
+        XCTAssertEqual(try Plan.make(spec: spec, study: study, out: tempOut(), subjects: ["02"], followSymlinks: true).subjects, ["sub-02"])
+    }
 }

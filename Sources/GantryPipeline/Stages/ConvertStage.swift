@@ -18,6 +18,8 @@ public enum ConvertStage: StageKind {
     }
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
+        let format = parameters["format"]?.stringValue ?? "nii.gz"
+        guard ["nii", "nii.gz", "h5"].contains(format) else { throw GantryError.invalidArgument("format must be nii, nii.gz or h5, got '\(format)'") }
         let dt = parameters["datatype"]?.stringValue ?? ""
         let type = dt.isEmpty ? nil : NIfTIDataType(name: dt)
         if !dt.isEmpty && type == nil { throw GantryError.invalidArgument("unknown datatype '\(dt)'") }
