@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GANTRY := .build/release/gantry
 DEMO_DIR ?= out/demo
 
-.PHONY: deps build test demo bench fixtures peers clean
+.PHONY: deps build test demo bench fixtures peers clean tsan asan fuzz
 
 ## Install any missing Debian packages (quiet and quick when all are present).
 deps:
@@ -37,6 +37,23 @@ test: deps
 	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
 	if [ -n "$$total" ]; then echo "$$((total - failed)) passed, $$failed failed"; fi; \
 	exit $$status
+
+## The test suite under ThreadSanitizer and AddressSanitizer (release builds with the sanitizer, each in
+## its own build folder). Any report fails the run: TSan and ASan exit non-zero on their first finding.
+SAN_FLAGS = -c release -Xswiftc -enable-testing
+tsan: deps
+	swift build --build-tests $(SAN_FLAGS) --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --skip-build --disable-swift-testing $(SAN_FLAGS) --sanitize=thread --scratch-path .build-tsan
+asan: deps
+	swift build --build-tests $(SAN_FLAGS) --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" swift test --skip-build --disable-swift-testing $(SAN_FLAGS) --sanitize=address --scratch-path .build-asan
+
+## libFuzzer on the file parsers (scripts/fuzz: NIfTI + gzip, HDF5 k-space, safetensors, pipeline YAML,
+## ITK affine text), seeded from the committed corpora; FUZZ_SECONDS per target (default 60). Crash
+## reproducers land in scripts/fuzz/findings/ (commit them as regression cases).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/fuzz/run.sh $(FUZZ_SECONDS)
 
 ## The most complete end-to-end job Gantry can do today, on a phantom.
 demo: build

@@ -65,6 +65,9 @@ let package = Package(
             swiftSettings: vector
         ),
 
+        // libFuzzer targets for the file parsers (`make fuzz`); an ordinary build replays inputs.
+        .executableTarget(name: "gantry-fuzz", dependencies: ["GantryCore", "GantryIO", "GantryNN", "GantryPipeline", "GantryRegistration"], swiftSettings: vector),
+
         .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryPhantoms", "GantryRecon", "GantryNN", "GantrySegmentation"], swiftSettings: vector),
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"], exclude: ["Fixtures"], swiftSettings: vector),
@@ -75,10 +78,10 @@ let package = Package(
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"], swiftSettings: vector),
         .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"], swiftSettings: vector),
-        .testTarget(name: "gantryTests", dependencies: ["gantry"], exclude: ["Fixtures"], swiftSettings: vector),
+        .testTarget(name: "gantryTests", dependencies: ["gantry", "gantry-fuzz"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryNN", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch
     // disjoint ranges; Swift 6's Sendable checking rejects that pattern without making it safer.
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -12,17 +12,16 @@ private let mTrimThreshold: Int32 = -1, mMmapThreshold: Int32 = -3
 /// page-faulted and zeroed by the kernel again (≈ 15 % of a recurrent-network step was the
 /// kernel clearing pages). Keeping large blocks on the heap lets freed ones be reused.
 public enum MemoryPolicy {
-    nonisolated(unsafe) private static var applied = false
-
     /// Keep blocks up to 512 MiB on the heap and do not trim it back eagerly. Idempotent.
-    public static func reuseLargeBlocks() {
-        guard !applied else { return }
-        applied = true
+    public static func reuseLargeBlocks() { _ = applyOnce }
+
+    /// Runs once per process (a static's lazy initialiser is thread-safe).
+    private static let applyOnce: Void = {
         #if os(Linux)
         _ = glibcMallopt(mMmapThreshold, 512 << 20)
         _ = glibcMallopt(mTrimThreshold, 1 << 30)
         #endif
-    }
+    }()
 
     /// Asks the kernel to back a large fresh buffer with 2 MiB pages (where transparent huge pages
     /// are given on request, Debian's default): filling it then takes one page fault per 2 MiB

@@ -43,6 +43,16 @@ public enum NIfTI {
                           extraSpacing: file.extraSpacing, header: file.header)
     }
 
+    /// Decodes a whole `.nii` or `.nii.gz` file held in memory (`name` only names it in errors);
+    /// the same checks as reading from disk.
+    public static func read(bytes: [UInt8], name: String) throws -> Volume {
+        var storage = [Float](repeating: 0, count: (bytes.count + 3) / 4)
+        storage.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count)) }
+        let file = try load(storage: storage, byteCount: bytes.count, path: name, withData: true)
+        guard file.type != .complex64 else { throw GantryError.unsupported(path: name, problem: "complex64 data: read it as a complex volume") }
+        return try Volume(shape: file.shape, affine: file.header.affineAtRead, data: file.values, extraSpacing: file.extraSpacing, header: file.header)
+    }
+
     /// Reads a complex64 NIfTI volume.
     public static func readComplex(_ path: String) throws -> ComplexVolume {
         let file = try load(path)
@@ -95,7 +105,13 @@ public enum NIfTI {
         }
         // The whole file (decompressed) in Float-typed storage, so float32 voxels need no second
         // buffer: they are moved to the front in place.
-        var (storage, byteCount, _) = try FileIO.readAll(path, as: Float.self)
+        let (storage, byteCount, _) = try FileIO.readAll(path, as: Float.self)
+        return try load(storage: storage, byteCount: byteCount, path: path, withData: withData)
+    }
+
+    /// A file's bytes (`byteCount` of them, in Float-typed storage) decoded: gzip, header, voxels.
+    static func load(storage: [Float], byteCount: Int, path: String, withData: Bool) throws -> Loaded {
+        var (storage, byteCount) = (storage, byteCount)
         let gz = storage.withUnsafeBytes { Gzip.isGzip(UnsafeRawBufferPointer(rebasing: $0[0..<min(byteCount, 2)])) }
         if gz {
             (storage, byteCount) = try storage.withUnsafeBytes {

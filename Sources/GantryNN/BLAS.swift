@@ -9,13 +9,12 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
-    nonisolated(unsafe) static var singleThreaded = false
-
     /// Convolutions parallelise over planes themselves; OpenBLAS's own threads inside those jobs
     /// would oversubscribe the cores, so GEMMs run single-threaded from then on.
-    public static func useSingleThreadInsideParallelJobs() {
-        if !singleThreaded { openblas_set_num_threads(1); singleThreaded = true }
-    }
+    public static func useSingleThreadInsideParallelJobs() { _ = singleThreaded }
+
+    /// Set once per process (a static's lazy initialiser is thread-safe).
+    private static let singleThreaded: Void = { openblas_set_num_threads(1) }()
 
     /// C = alpha · op(A) · op(B) + beta · C, row-major; op transposes when asked.
     /// A is m×k (k×m if transposed), B is k×n (n×k if transposed), C is m×n.

@@ -13,7 +13,11 @@ public enum SafeTensors {
 
     /// Tensors and the `__metadata__` string map.
     public static func readWithMetadata(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        let bytes = try FileIO.readAll(path)
+        try decode(try FileIO.readAll(path), name: path)
+    }
+
+    /// Tensors and metadata of a whole file held in memory (`name` only names it in errors).
+    public static func decode(_ bytes: [UInt8], name path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard bytes.count >= 8 else { throw GantryError.invalidFile(path: path, problem: "too short for a safetensors file") }
         let declared = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard declared >= 2, declared <= UInt64(bytes.count - 8), declared < 100 << 20 else {

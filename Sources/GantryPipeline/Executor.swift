@@ -62,25 +62,26 @@ public enum Executor {
         let state = RunState(total: total, options: options)
 
         let jobs = max(1, min(options.jobs, plan.subjects.count))
-        let savedThreads = Parallel.threads
-        Parallel.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
-        defer { Parallel.threads = savedThreads }
-        var errors = [Int: Error]()
-        let lock = NSLock()
+        // The cores are shared out between the subjects running at once, on each job's own thread.
+        let perJob = max(1, Parallel.threads / jobs)
+        let errors = LockedValue([Int: Error]())
         DispatchQueue.concurrentPerform(iterations: jobs) { worker in
-            var i = worker
-            while i < plan.subjects.count {
-                let subject = plan.subjects[i]
-                do {
-                    for step in subjectSteps { try runSubjectStage(step, subject: subject, plan: plan, state: state) }
-                } catch {
-                    lock.lock(); errors[i] = error; lock.unlock()
-                    state.stop()
+            Parallel.withThreads(perJob) {
+                var i = worker
+                while i < plan.subjects.count {
+                    let subject = plan.subjects[i]
+                    do {
+                        for step in subjectSteps { try runSubjectStage(step, subject: subject, plan: plan, state: state) }
+                    } catch {
+                        errors.value[i] = error
+                        state.stop()
+                    }
+                    i += jobs
                 }
-                i += jobs
             }
         }
-        if let first = errors.keys.sorted().first, let e = errors[first] {
+        let failures = errors.value
+        if let first = failures.keys.sorted().first, let e = failures[first] {
             if e is Killed { throw e }
             throw GantryError.invalidArgument("\(plan.subjects[first]): \(e)")
         }

@@ -63,12 +63,12 @@ extension StageKind {
 
 /// The stage kinds a pipeline may use, by name.
 public enum StageRegistry {
-    nonisolated(unsafe) private static var extra: [String: any StageKind.Type] = [:]
+    private static let extra = LockedValue([String: any StageKind.Type]())
 
     public static var all: [String: any StageKind.Type] {
         var d: [String: any StageKind.Type] = [:]
         for k in builtIn { d[k.name] = k }
-        for (n, k) in extra { d[n] = k }
+        for (n, k) in extra.value { d[n] = k }
         return d
     }
 
@@ -81,5 +81,5 @@ public enum StageRegistry {
     ]
 
     /// Adds a stage kind (tests, plug-ins).
-    public static func register(_ kind: any StageKind.Type) { extra[kind.name] = kind }
+    public static func register(_ kind: any StageKind.Type) { extra.value[kind.name] = kind }
 }

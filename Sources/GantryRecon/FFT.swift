@@ -25,6 +25,8 @@ public final class FFTPlan: @unchecked Sendable {
     let srcMap: [Int]
     let dstMap: [Int]
 
+    // Planner state: read and written only with `planLock` held (FFTW's planner is not
+    // thread-safe, so planning is serialised anyway), which the compiler cannot see.
     nonisolated(unsafe) private static var cache: [String: FFTPlan] = [:]
     private static let planLock = NSLock()
     nonisolated(unsafe) private static var threadsReady = false
@@ -81,6 +83,7 @@ public final class FFTPlan: @unchecked Sendable {
         if let p = ProcessInfo.processInfo.environment["GANTRY_FFTW_WISDOM"] { return p }
         return NSHomeDirectory() + "/.cache/gantry/fftwf.wisdom"
     }
+    /// Touched only from `init`, with `planLock` held.
     nonisolated(unsafe) static var wisdomLoaded = false
 
     static func loadWisdom() {

@@ -69,6 +69,7 @@ public enum ITKTransformFile {
             if line.hasPrefix("FixedParameters:") { fixed = line.dropFirst(16).split(separator: " ").compactMap { Double($0) } }
         }
         guard params.count == 12, fixed.count >= 3 else { throw GantryError.invalidFile(path: path, problem: "not a 3D ITK affine transform (needs 12 parameters)") }
+        guard (params + fixed).allSatisfy({ $0.isFinite }) else { throw GantryError.invalidFile(path: path, problem: "the transform has non-finite parameters") }
         var l = Affine.identity
         for i in 0..<3 { for j in 0..<3 { l[i, j] = params[i * 3 + j] } }
         // offset = translation + centre − M·centre

@@ -33,7 +33,7 @@ func time(_ name: String, tool: String = "gantry", repeats: Int, extra: [String:
     for (k, v) in extra { obj[k] = v }
     let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
     print(String(decoding: data, as: UTF8.self))
-    fflush(stdout)
+    fflush(nil)
 }
 
 /// User + system CPU time of this process so far.
@@ -57,6 +57,7 @@ func testVolume(shape: [Int]) throws -> Volume {
 }
 
 let args = CommandLine.arguments
+if let s = ProcessInfo.processInfo.environment["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { Parallel.setDefaultThreads(n) }
 guard args.count >= 3 else {
     FileHandle.standardError.write("usage: gantry-bench make-inputs|nifti|fft|pics DIR [REPEATS]\n".data(using: .utf8)!)
     exit(64)
@@ -326,7 +327,7 @@ do {
                                           "nmse": nmse / k, "psnr": psnr / k, "ssim": ssim / k, "ssim_flair": flairSSIM / Double(max(flairSlices, 1)),
                                           "seconds_per_slice": seconds / k, "slices": slices, "median_s": seconds / k]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
-                fflush(stdout)
+                fflush(nil)
             }
         }
     default:
@@ -350,7 +351,7 @@ enum RIMBench {
 
 /// The conv shapes of issue #3's benchmark rows (PyTorch runs the same in scripts/bench/peers_nn.py).
 enum NNBench {
-    struct Case { let name: String; let input: [Int]; let weight: [Int]; let gflop: Double; let run: (Tensor, Tensor) throws -> Tensor }
+    struct Case: Sendable { let name: String; let input: [Int]; let weight: [Int]; let gflop: Double; let run: @Sendable (Tensor, Tensor) throws -> Tensor }
     /// UNet 8-16-32-64's 3×3×3 convolutions at a 128³ input (transposed: k3, stride 2, output padding 1, as MONAI's up path).
     static let unetLayers: [(cin: Int, cout: Int, size: Int, stride: Int, transposed: Bool)] = [
         (4, 8, 128, 2, false), (8, 8, 64, 1, false), (8, 16, 64, 2, false), (16, 16, 32, 1, false), (16, 32, 32, 2, false), (32, 32, 16, 1, false),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GantryCore
 
 /// The `gantry` command line. Each subcommand parses its arguments, calls one library function and
@@ -15,6 +16,8 @@ struct Gantry: ParsableCommand {
     /// ArgumentParser's entry point, after the crash report is installed.
     static func main() {
         CrashReport.install()
+        // The environment is read here, by the program, and handed to the libraries.
+        if let s = ProcessInfo.processInfo.environment["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { Parallel.setDefaultThreads(n) }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -33,7 +36,7 @@ struct ComputeOptions: ParsableArguments {
         MemoryPolicy.reuseLargeBlocks()
         if let t = threads {
             guard t > 0 else { throw ValidationError("--threads must be positive") }
-            Parallel.threads = t
+            Parallel.setDefaultThreads(t)
         }
     }
 }

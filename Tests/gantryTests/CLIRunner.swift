@@ -35,7 +35,8 @@ enum CLI {
     /// posix_spawn (not Foundation's Process, which reaps its children itself) so `wait4` gives the
     /// child's exit status and resource usage.
     /// `signal` sends that signal `after` seconds (a crash injected from outside).
-    static func run(_ args: [String], timeout: Double = 30, environment: [String: String] = [:], signal: (Int32, after: Double)? = nil) throws -> Outcome {
+    static func run(_ args: [String], timeout: Double = 30, environment: [String: String] = [:], signal: (Int32, after: Double)? = nil,
+                    executable: String = binary) throws -> Outcome {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw POSIXError(.EMFILE) }
         var actions = posix_spawn_file_actions_t()
@@ -46,12 +47,12 @@ enum CLI {
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
-        let argv = ([binary] + args).map { strdup($0) } + [nil]
+        let argv = ([executable] + args).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let t0 = Date()
-        let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         close(outPipe[1]); close(errPipe[1])
         guard rc == 0 else { close(outPipe[0]); close(errPipe[0]); throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .ENOENT) }
         // Drain both pipes while the child runs (a full pipe would block it).

@@ -20,6 +20,8 @@ import GantryCore
 extension Tensor {
     /// GANTRY_CHANNEL_VECTORS=0 turns the kernel off (A/B timing, tests comparing the kernels).
     #if GANTRY_AVX512
+    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
+    // convolutions run.
     nonisolated(unsafe) static var channelVectors = ProcessInfo.processInfo.environment["GANTRY_CHANNEL_VECTORS"] != "0"
     #else
     static let channelVectors = false  // 26 accumulators need AVX-512's 32 vector registers

@@ -45,6 +45,8 @@ func madd(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 
 extension Tensor {
     /// Tests and GANTRY_DIRECT=0 (A/B timing) turn the direct path off to compare with the GEMM paths.
+    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
+    // convolutions run.
     nonisolated(unsafe) public static var directEnabled = ProcessInfo.processInfo.environment["GANTRY_DIRECT"] != "0"
 
     /// Output channels per register block: 4 channels × 2 lanes (8 accumulators, as many as AVX2's
@@ -55,6 +57,8 @@ extension Tensor {
     /// Whether rows wider than a lane are computed two at a time (`directRowPair`): AVX-512 builds;
     /// GANTRY_ROW_PAIRS=0 turns it off for A/B timing.
     #if GANTRY_AVX512
+    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
+    // convolutions run.
     nonisolated(unsafe) static var directRowPairs = ProcessInfo.processInfo.environment["GANTRY_ROW_PAIRS"] != "0"
     #else
     static let directRowPairs = false

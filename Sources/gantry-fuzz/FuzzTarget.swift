@@ -1,0 +1,59 @@
+import Foundation
+import GantryCore
+import GantryIO
+import GantryNN
+import GantryPipeline
+import GantryRegistration
+
+/// The parsers Gantry runs on files it did not write, each as a function of raw bytes. A target
+/// passes when it returns or throws; a trap, a crash or a sanitizer report is a finding.
+enum FuzzTarget: String, CaseIterable {
+    /// NIfTI-1/2 header, gzip and voxel decoding (in memory).
+    case nifti
+    /// fastMRI HDF5 k-space (libhdf5 needs a file: written to a private temporary one) and `info`.
+    case hdf5
+    /// safetensors header, offsets and tensor data (in memory).
+    case safetensors
+    /// Pipeline YAML: parsing and validation against a one-subject study.
+    case pipeline
+    /// ITK/ANTs affine transform text.
+    case itk
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .nifti:
+            _ = try? NIfTI.read(bytes: bytes, name: "fuzz.nii")
+        case .hdf5:
+            let path = Scratch.shared.file
+            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
+            _ = try? KSpaceFile.read(path)
+            _ = try? Inspect.describe(path)
+        case .safetensors:
+            _ = try? SafeTensors.decode(bytes, name: "fuzz.safetensors")
+        case .pipeline:
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let spec = try? PipelineSpec.parse(text, path: "fuzz.yaml") {
+                _ = try? Plan.make(spec: spec, study: Scratch.shared.study, out: Scratch.shared.folder + "/out")
+            }
+        case .itk:
+            _ = try? ITKTransformFile.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.txt")
+        }
+    }
+}
+
+/// A private folder per process: the HDF5 target's file and a one-subject study for plan validation.
+final class Scratch: Sendable {
+    static let shared = Scratch()
+    let folder: String
+    var file: String { folder + "/input.h5" }
+    var study: String { folder + "/study" }
+
+    init() {
+        folder = NSTemporaryDirectory() + "gantry-fuzz-\(getpid())"
+        let anat = folder + "/study/sub-01/anat"
+        try? FileManager.default.createDirectory(atPath: anat, withIntermediateDirectories: true)
+        for name in ["sub-01_T1w.nii.gz", "sub-01_label-brain_mask.nii.gz", "sub-01_label-tissue_dseg.nii.gz"] {
+            FileManager.default.createFile(atPath: anat + "/" + name, contents: Data())
+        }
+    }
+}
