@@ -129,6 +129,16 @@ public final class HDF5File {
         try withDataset(name) { d in
             let t = H5Dget_type(d); defer { H5Tclose(t) }
             let cls = H5Tget_class(t)
+            if cls == H5T_ENUM && H5Tget_size(t) == 1 {
+                // h5py's bool: an 8-bit enum {FALSE: 0, TRUE: 1}, read as its bytes.
+                let s = try shape(of: d, name: name)
+                try checkStored(d, name: name, elements: s.reduce(1, *), elementBytes: 1)
+                var bytes = [Int8](repeating: 0, count: s.reduce(1, *))
+                guard H5Dread(d, t, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), &bytes) >= 0 else {
+                    throw GantryError.invalidFile(path: path, problem: "cannot read dataset '\(name)'")
+                }
+                return (s, bytes.map { $0 != 0 ? 1 : 0 })
+            }
             guard cls == H5T_FLOAT || cls == H5T_INTEGER else {
                 throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(Self.typeName(t)), expected a real number array")
             }
@@ -157,6 +167,50 @@ public final class HDF5File {
             guard r >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read complex dataset '\(name)' (members must be named r and i)") }
             return (s, out)
         }
+    }
+
+    /// A scalar string dataset (fixed or variable length, as h5py writes `bytes` or `str`), e.g.
+    /// fastMRI's `ismrmrd_header`.
+    public func readString(_ name: String) throws -> String {
+        try withDataset(name) { d in
+            let t = H5Dget_type(d); defer { H5Tclose(t) }
+            guard H5Tget_class(t) == H5T_STRING else {
+                throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(Self.typeName(t)), expected a string")
+            }
+            let space = H5Dget_space(d); defer { H5Sclose(space) }
+            guard H5Sget_simple_extent_npoints(space) == 1 else { throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' holds more than one string") }
+            if H5Tis_variable_str(t) > 0 {
+                var p: UnsafeMutablePointer<CChar>? = nil
+                guard H5Dread(d, t, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), &p) >= 0 else {
+                    throw GantryError.invalidFile(path: path, problem: "cannot read string dataset '\(name)'")
+                }
+                defer { if let p { H5free_memory(p) } }
+                return p.map { String(cString: $0) } ?? ""
+            }
+            let size = H5Tget_size(t)
+            guard size <= 64 << 20 else { throw GantryError.invalidFile(path: path, problem: "string dataset '\(name)' of \(size) bytes") }
+            var buf = [UInt8](repeating: 0, count: size + 1)
+            guard H5Dread(d, t, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), &buf) >= 0 else {
+                throw GantryError.invalidFile(path: path, problem: "cannot read string dataset '\(name)'")
+            }
+            return String(decoding: buf.prefix(size).prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    /// Writes a scalar variable-length UTF-8 string dataset.
+    public func writeString(_ name: String, _ value: String) throws {
+        let t = H5Tcopy(gantry_H5T_C_S1()); defer { H5Tclose(t) }
+        H5Tset_size(t, gantry_H5T_VARIABLE())
+        H5Tset_cset(t, H5T_CSET_UTF8)
+        let space = H5Screate(H5S_SCALAR); defer { H5Sclose(space) }
+        let d = H5Dcreate2(id, name, t, space, gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+        guard d >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create dataset '\(name)'") }
+        defer { H5Dclose(d) }
+        let ok = value.withCString { c -> Bool in
+            var p: UnsafePointer<CChar>? = c
+            return H5Dwrite(d, t, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), &p) >= 0
+        }
+        guard ok else { throw GantryError.writeFailed(path: path, problem: "cannot write dataset '\(name)'") }
     }
 
     // MARK: Writing datasets

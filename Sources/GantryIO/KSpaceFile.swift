@@ -1,9 +1,12 @@
 import GantryCore
 
-/// Raw MRI data in the fastMRI HDF5 layout: `kspace` complex64 `[slices, coils, ky, kx]`
-/// (multi-coil) or `[slices, ky, kx]` (single-coil), optional `mask` and `reconstruction_rss`
-/// (`[slices, y, x]` float32), optional `sensitivity_map` (complex64, as in atommic's datasets), and attributes `max`, `norm`, `acquisition`. Arrays are C order, as h5py
-/// shows them.
+/// Raw MRI data in the fastMRI HDF5 layout: `kspace` complex64 `[slices, coils, readout, phase]`
+/// (multi-coil) or `[slices, readout, phase]` (single-coil) — fastMRI's height × width; brain files
+/// are `[…, 640, 320]` with 2× readout oversampling — optional `mask` over the phase-encode axis
+/// (float or h5py bool), `reconstruction_rss` (`[slices, h, w]` at reconSpace size), optional
+/// `sensitivity_map` (complex64, as in atommic's datasets), the `ismrmrd_header` XML, and attributes
+/// `max`, `norm`, `acquisition`, `patient_id`, `acceleration`, `num_low_frequency`. Arrays are C
+/// order, as h5py shows them.
 public struct KSpaceFile: Sendable {
     /// Shape of `kspace`, C order.
     public var shape: [Int]
@@ -16,6 +19,13 @@ public struct KSpaceFile: Sendable {
     public var max: Double?
     public var norm: Double?
     public var acquisition: String?
+    public var patientID: String?
+    /// fastMRI challenge files: the acceleration and number of centre lines the mask was made with.
+    public var accelerationAttribute: Double?
+    public var lowFrequencyLines: Int?
+    /// The `ismrmrd_header` XML as stored, and what Gantry reads from it.
+    public var headerXML: String?
+    public var header: ISMRMRDHeader?
 
     public init(shape: [Int], kspace: [Float]) throws {
         guard shape.count == 3 || shape.count == 4 else {
@@ -72,6 +82,20 @@ public struct KSpaceFile: Sendable {
         file.max = (try? f.attribute("max"))?.asDouble
         file.norm = (try? f.attribute("norm"))?.asDouble
         if case .string(let s)? = try? f.attribute("acquisition") { file.acquisition = s }
+        if case .string(let s)? = try? f.attribute("patient_id") { file.patientID = s }
+        file.accelerationAttribute = (try? f.attribute("acceleration"))?.asDouble
+        file.lowFrequencyLines = (try? f.attribute("num_low_frequency"))?.asDouble.map { Int($0) }
+        if f.contains("ismrmrd_header") {
+            let xml = try f.readString("ismrmrd_header")
+            let header = try ISMRMRDHeader.parse(xml, path: path)
+            // The readout is the k-space's second-to-last axis; a header that says otherwise
+            // describes another file.
+            if let header, header.encoded.matrix[0] != info.shape[info.shape.count - 2] {
+                throw GantryError.invalidFile(path: path, problem: "ismrmrd_header encodedSpace x (readout) is \(header.encoded.matrix[0]) but kspace \(info.shape) has \(info.shape[info.shape.count - 2]) readout samples")
+            }
+            file.headerXML = xml
+            file.header = header
+        }
         return file
     }
 
@@ -85,6 +109,15 @@ public struct KSpaceFile: Sendable {
             if let v = max { try f.setAttribute("max", .double(v)) }
             if let v = norm { try f.setAttribute("norm", .double(v)) }
             if let v = acquisition { try f.setAttribute("acquisition", .string(v)) }
+            try writeHeaderAndAttributes(f)
         }
+    }
+
+    /// The header and the fastMRI attributes other than `max`/`norm`/`acquisition`, as read.
+    public func writeHeaderAndAttributes(_ f: HDF5File) throws {
+        if let x = headerXML { try f.writeString("ismrmrd_header", x) }
+        if let v = patientID { try f.setAttribute("patient_id", .string(v)) }
+        if let v = accelerationAttribute { try f.setAttribute("acceleration", .double(v)) }
+        if let v = lowFrequencyLines { try f.setAttribute("num_low_frequency", .int(v)) }
     }
 }

@@ -73,11 +73,29 @@ public struct ReconResult: Sendable {
     public var ny: Int
     public var nx: Int
     public var mask: [Float]
+    /// Voxel size (x = phase-encode column, y = readout row, slice) in mm: from the acquisition's
+    /// header when the file has one, else 1 mm.
+    public var spacing: [Double] = [1, 1, 1]
     public var acceleration: Double { Double(mask.count) / Double(max(1, mask.reduce(0) { $0 + ($1 > 0 ? 1 : 0) })) }
 
-    /// As a volume: voxel (x, y, slice), 1 mm in-plane unless told otherwise.
-    public func volume(spacing: [Double] = [1, 1, 1]) throws -> Volume {
-        try Volume(shape: [nx, ny, slices], affine: .scaling(spacing), data: images)
+    /// As a volume: voxel (x, y, slice) = (phase encode, readout, slice). fastMRI records no patient
+    /// position, so the affine is a plain scaling: the axes are taken as RAS-aligned, origin at the
+    /// first voxel.
+    public func volume(spacing: [Double]? = nil) throws -> Volume {
+        try Volume(shape: [nx, ny, slices], affine: .scaling(spacing ?? self.spacing), data: images)
+    }
+
+    /// The centre `rows` × `columns` of every image (fastMRI's `center_crop`: the start is
+    /// ⌊(size − crop)/2⌋); sizes already smaller are kept.
+    public func centreCropped(rows: Int, columns: Int) -> ReconResult {
+        let h = min(rows, ny), w = min(columns, nx)
+        guard h < ny || w < nx else { return self }
+        let r0 = (ny - h) / 2, c0 = (nx - w) / 2
+        var out = [Float](repeating: 0, count: slices * h * w)
+        for s in 0..<slices { for r in 0..<h { for c in 0..<w { out[(s * h + r) * w + c] = images[(s * ny + r0 + r) * nx + c0 + c] } } }
+        var cropped = self
+        cropped.images = out; cropped.ny = h; cropped.nx = w
+        return cropped
     }
 }
 
@@ -91,8 +109,15 @@ public enum Reconstructor {
             throw GantryError.invalidArgument("the file has no sensitivity_map; estimate maps from the calibration region instead")
         }
         try checkInputs(file, mask: mask)
-        let result = options.method.isLearned ? try runLearned(file, mask: mask, options: options, progress: progress)
+        var result = options.method.isLearned ? try runLearned(file, mask: mask, options: options, progress: progress)
                                               : try runClassical(file, mask: mask, options: options, progress: progress)
+        if let h = file.header {
+            // Readout oversampling removed after the inverse FFT, to reconSpace (as fastMRI does),
+            // and the voxel size from the header: reconSpace FOV / matrix, encoded z FOV per slice.
+            result = result.centreCropped(rows: h.recon.matrix[0], columns: h.recon.matrix[1])
+            let rowMM = h.recon.fieldOfView[0] / Double(h.recon.matrix[0]), colMM = h.recon.fieldOfView[1] / Double(h.recon.matrix[1])
+            result.spacing = [colMM, rowMM, h.encoded.fieldOfView[2] > 0 ? h.encoded.fieldOfView[2] : 1]
+        }
         if let bad = result.images.firstIndex(where: { !$0.isFinite }) {
             throw GantryError.invalidArgument("\(options.method.rawValue) produced a non-finite value (slice \(bad / max(1, plane) + 1)); nothing written")
         }

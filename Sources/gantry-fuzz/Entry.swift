@@ -16,7 +16,19 @@ let selectedTarget: FuzzTarget? = {
     return t
 }()
 
-#if !GANTRY_FUZZ
+#if GANTRY_FUZZ
+/// libFuzzer's driver, run from the program's entry point (SwiftPM names an executable's entry
+/// `gantry_fuzz_main` and points `main` at it, so libFuzzer's own `main` is not used).
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+@_cdecl("gantry_fuzz_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc, values = argv
+    return runFuzzerDriver(&count, &values) { data, size in fuzzOneInput(data, size) }
+}
+#else
 /// Without libFuzzer (ordinary builds): replays inputs through a target, so the committed corpus
 /// and every reproducer run as regression cases. `gantry-fuzz TARGET FILE|FOLDER…`
 @main
