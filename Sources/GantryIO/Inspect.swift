@@ -76,7 +76,11 @@ public enum Inspect {
             // From the shape alone: info describes a file without reading its arrays.
             let s = try f.datasetInfo("kspace").shape
             if s.count == 3 || s.count == 4 {
-                lines.append("k-space:     \(s.count == 4 ? "multi-coil" : "single-coil"), \(s[0]) slices, \(s.count == 4 ? s[1] : 1) coils, \(s.suffix(2).map(String.init).joined(separator: " × ")) (ky × kx)")
+                lines.append("k-space:     \(s.count == 4 ? "multi-coil" : "single-coil"), \(s[0]) slices, \(s.count == 4 ? s[1] : 1) coils, \(s.suffix(2).map(String.init).joined(separator: " × ")) (readout × phase encode)")
+                if f.contains("ismrmrd_header"), let h = try? ISMRMRDHeader.parse(try f.readString("ismrmrd_header"), path: path) {
+                    lines.append("encoded:     \(h.encoded.matrix.map(String.init).joined(separator: " × ")), FOV \(h.encoded.fieldOfView.map { fmt($0) }.joined(separator: " × ")) mm")
+                    lines.append("recon:       \(h.recon.matrix.map(String.init).joined(separator: " × ")), FOV \(h.recon.fieldOfView.map { fmt($0) }.joined(separator: " × ")) mm")
+                }
             }
         }
         return lines.joined(separator: "\n")

@@ -10,10 +10,14 @@ extension Gantry {
         static let configuration = CommandConfiguration(
             abstract: "Reconstruct fastMRI-layout k-space: zero-filled, SENSE, compressed sensing (ℓ1-wavelet, TV), RIM/CIRIM.",
             discussion: """
-            Fully sampled input is undersampled retrospectively with --accel/--center/--mask-kind; otherwise the \
-            file's mask is used. Coil maps: a quick RSS-normalised calibration estimate (default), ESPIRiT, or the file's. \
-            Output .nii/.nii.gz (magnitude, voxel x, y, slice) or .h5 (a copy of the input plus reconstruction_<method>). \
-            Prints NMSE/PSNR/SSIM against reconstruction_rss when the file has it.
+            k-space is [slices, coils, readout, phase encode] (fastMRI's height × width). Fully sampled input is \
+            undersampled retrospectively along the phase-encode axis with --accel/--center/--mask-kind; otherwise the \
+            file's mask (float or boolean) is used as given. With an ismrmrd_header, images are centre-cropped to its \
+            reconSpace (readout oversampling removed, as fastMRI's center_crop) and NIfTI voxels take its FOV/matrix. \
+            Coil maps: a quick RSS-normalised calibration estimate (default), ESPIRiT, or the file's. \
+            Output .nii/.nii.gz (magnitude, voxel x = phase encode, y = readout, slice) or .h5 (a copy of the input plus \
+            reconstruction_<method>, header and attributes kept). Prints NMSE/PSNR/SSIM against reconstruction_rss when \
+            shapes match, and a warning when they do not.
             """
         )
 
@@ -56,6 +60,16 @@ extension Gantry {
         @Flag(help: "Same as --maps file.")
         var mapsFromFile = false
 
+        @Flag(help: "Write the fastMRI challenge's submission layout: a .h5 with `reconstruction` [slices, h, w] float32 (reconSpace size), the ismrmrd_header and the file's attributes.")
+        var fastmriSubmission = false
+
+        func validate() throws {
+            guard [".nii", ".nii.gz", ".h5"].contains(where: { out.hasSuffix($0) }) else {
+                throw ValidationError("--out must end in .nii, .nii.gz or .h5")
+            }
+            if fastmriSubmission && !out.hasSuffix(".h5") { throw ValidationError("--fastmri-submission writes an .h5 file") }
+        }
+
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
@@ -76,17 +90,24 @@ extension Gantry {
                 FileHandle.standardError.write("  slice \(s + 1)/\(file.slices) done\n".data(using: .utf8)!)
             }
             let seconds = Date().timeIntervalSince(t0)
-            if out.hasSuffix(".h5") {
-                var copy = file
-                copy.mask = (file.shape.suffix(2).map { $0 }, result.mask)
+            let images = [result.slices, result.ny, result.nx]
+            if fastmriSubmission {
                 try HDF5File.create(out) { f in
-                    try f.writeComplex("kspace", shape: copy.shape, data: copy.kspace)
-                    try f.writeFloats("mask", shape: [result.ny, result.nx], data: result.mask)
-                    if let r = copy.reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }
-                    try f.writeFloats("reconstruction_\(m.rawValue)", shape: [result.slices, result.ny, result.nx], data: result.images)
-                    if let v = copy.max { try f.setAttribute("max", .double(v)) }
-                    if let v = copy.norm { try f.setAttribute("norm", .double(v)) }
-                    if let v = copy.acquisition { try f.setAttribute("acquisition", .string(v)) }
+                    try f.writeFloats("reconstruction", shape: images, data: result.images)
+                    if let v = file.acquisition { try f.setAttribute("acquisition", .string(v)) }
+                    try file.writeHeaderAndAttributes(f)
+                }
+            } else if out.hasSuffix(".h5") {
+                // A copy of the input with the mask used (on the k-space grid) and the reconstruction.
+                try HDF5File.create(out) { f in
+                    try f.writeComplex("kspace", shape: file.shape, data: file.kspace)
+                    try f.writeFloats("mask", shape: Array(file.shape.suffix(2)), data: result.mask)
+                    if let r = file.reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }
+                    try f.writeFloats("reconstruction_\(m.rawValue)", shape: images, data: result.images)
+                    if let v = file.max { try f.setAttribute("max", .double(v)) }
+                    if let v = file.norm { try f.setAttribute("norm", .double(v)) }
+                    if let v = file.acquisition { try f.setAttribute("acquisition", .string(v)) }
+                    try file.writeHeaderAndAttributes(f)
                 }
             } else {
                 try VolumeFile.write(try result.volume(), to: out)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}; shift || true
 targets=${*:-nifti hdf5 safetensors pipeline itk}
 build=.build-fuzz
-swift build -c release --product gantry-fuzz --scratch-path $build \
+[ -n "${FUZZ_NO_BUILD:-}" ] || swift build -c release --product gantry-fuzz --scratch-path $build \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DGANTRY_FUZZ -Xswiftc -parse-as-library >/dev/null
 bin=$build/release/gantry-fuzz
 mkdir -p scripts/fuzz/findings

@@ -1,0 +1,37 @@
+import Foundation
+import XCTest
+
+/// `gantry recon` on a fastMRI brain file laid out as published (Tests/GantryReconTests/Fixtures/fastmri).
+final class ReconCommandTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("GantryReconTests/Fixtures/fastmri").path
+
+    func testScoresAgainstTheReferenceAndKeepsHeaderAndAttributes() throws {
+        let dir = try TempDir()
+        let r = try CLI.run(["recon", "--in", Self.fixtures + "/brain_as_published.h5", "--method", "zf", "--out", dir.path + "/zf.nii.gz"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Cropped to reconSpace, so the reference is compared (zero-filled of fully sampled data is it).
+        XCTAssertTrue(r.stdout.contains("vs reconstruction_rss: NMSE 0.0000"), r.stdout)
+        let info = try CLI.run(["info", dir.path + "/zf.nii.gz"])
+        XCTAssertTrue(info.stdout.contains("shape:       32 × 32 × 3"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("spacing:     6.875 × 6.875 × 5 mm"), info.stdout)
+
+        let sub = try CLI.run(["recon", "--in", Self.fixtures + "/brain_challenge.h5", "--fastmri-submission", "--out", dir.path + "/sub.h5"])
+        XCTAssertEqual(sub.status, 0, sub.stderr)
+        let tree = try CLI.run(["info", dir.path + "/sub.h5"])
+        for line in ["/reconstruction  float32 [3, 32, 32]", "/ismrmrd_header", "@patient_id = \"d4e5f6\"", "@acceleration = 4", "@num_low_frequency = 8"] {
+            XCTAssertTrue(tree.stdout.contains(line), "\(line) missing in:\n\(tree.stdout)")
+        }
+        let raw = try CLI.run(["info", Self.fixtures + "/brain_as_published.h5"])
+        XCTAssertTrue(raw.stdout.contains("64 × 32 (readout × phase encode)"), raw.stdout)
+        XCTAssertTrue(raw.stdout.contains("recon:       32 × 32 × 1, FOV 220 × 220 × 5 mm"), raw.stdout)
+    }
+
+    func testAnUnsupportedOutputIsRefusedBeforeAnyWork() throws {
+        let dir = try TempDir()
+        let r = try CLI.run(["recon", "--in", Self.fixtures + "/brain_as_published.h5", "--out", dir.path + "/x.png"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--out must end in .nii, .nii.gz or .h5"), r.stderr)
+        XCTAssertEqual(dir.allFiles, [])
+    }
+}
