@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 
 # Debian packages Gantry builds against (C libraries via SwiftPM system-library targets).
-DEB_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libnifti-dev libhdf5-dev libpng-dev zlib1g-dev libdeflate-dev mricron-data
+DEB_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libnifti-dev libhdf5-dev libpng-dev zlib1g-dev libdeflate-dev mricron-data \
+                libismrmrd-dev ismrmrd-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GANTRY := .build/release/gantry
 DEMO_DIR ?= out/demo

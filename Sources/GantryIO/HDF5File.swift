@@ -52,7 +52,11 @@ public final class HDF5File {
         try FileIO.requireFile(path)
         gantry_H5_silence_errors()
         guard H5Fis_hdf5(path) > 0 else { throw GantryError.invalidFile(path: path, problem: "not an HDF5 file") }
-        let f = H5Fopen(path, gantry_H5F_ACC_RDONLY(), gantry_H5P_DEFAULT())
+        // Semi close: a damaged object that libhdf5 failed to close stays open (a leak for this
+        // process) rather than being closed again by H5Fclose, which crashed on such files.
+        let access = gantry_H5P_semi_close_access()
+        defer { if access >= 0 { H5Pclose(access) } }
+        let f = H5Fopen(path, gantry_H5F_ACC_RDONLY(), access >= 0 ? access : gantry_H5P_DEFAULT())
         guard f >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open HDF5 file") }
         self.path = path
         self.id = f

@@ -18,6 +18,8 @@ public struct ISMRMRDHeader: Equatable, Sendable {
 
     public var encoded: Space
     public var recon: Space
+    /// `cartesian`, `radial`, `spiral`, … (nil when the header does not say).
+    public var trajectory: String?
 
     /// Parses the header with a real XML parser; `path` names the file in errors. nil when the
     /// document has no `<encoding>` (a placeholder header: nothing to take from it).
@@ -42,7 +44,7 @@ public struct ISMRMRDHeader: Equatable, Sendable {
             }
             return Space(matrix: matrix, fieldOfView: fov)
         }
-        return ISMRMRDHeader(encoded: try space("encodedSpace"), recon: try space("reconSpace"))
+        return ISMRMRDHeader(encoded: try space("encodedSpace"), recon: try space("reconSpace"), trajectory: collector.values["encoding/trajectory"])
     }
 
     /// Collects the text of elements under the first `<encoding>` by their path from it.

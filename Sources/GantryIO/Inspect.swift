@@ -50,6 +50,8 @@ public enum Inspect {
     }
 
     static func describeHDF5(_ path: String) throws -> String {
+        // ISMRMRD raw data first: libismrmrd opens the file itself, which needs Gantry's handle closed.
+        let raw = try ISMRMRDFile.isRawData(path: path) ? try ISMRMRDFile.summary(path) : []
         let f = try HDF5File(readingFrom: path)
         var lines = ["file:        \(path)", "format:      HDF5", "contents:"]
         for node in f.tree() {
@@ -59,7 +61,9 @@ public enum Inspect {
                 lines.append("    @\(name) = \(value.map { $0.description } ?? "(unreadable type)")")
             }
         }
-        if f.contains(VolumeHDF5.dataset) {
+        if !raw.isEmpty {
+            lines += raw
+        } else if f.contains(VolumeHDF5.dataset) {
             let info = try f.datasetInfo(VolumeHDF5.dataset)
             if info.type.hasPrefix("complex") {
                 let c = try VolumeHDF5.readComplex(path)

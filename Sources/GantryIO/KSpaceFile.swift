@@ -23,6 +23,10 @@ public struct KSpaceFile: Sendable {
     /// fastMRI challenge files: the acceleration and number of centre lines the mask was made with.
     public var accelerationAttribute: Double?
     public var lowFrequencyLines: Int?
+    /// Set when volumes of the file sampled different phase-encode lines (ISMRMRD repetitions in
+    /// interleaved calibration mode): `mask` is then their union, which is right for zero-filled
+    /// reconstruction only.
+    public var masksDifferBetweenSlices = false
     /// The `ismrmrd_header` XML as stored, and what Gantry reads from it.
     public var headerXML: String?
     public var header: ISMRMRDHeader?
@@ -45,7 +49,9 @@ public struct KSpaceFile: Sendable {
     public var slices: Int { shape[0] }
     public var coils: Int { isMultiCoil ? shape[1] : 1 }
 
+    /// Reads a fastMRI-layout file, or ISMRMRD raw data (`ISMRMRDFile`), told apart by content.
     public static func read(_ path: String) throws -> KSpaceFile {
+        if try ISMRMRDFile.isRawData(path: path) { return try ISMRMRDFile.read(path) }
         let f = try HDF5File(readingFrom: path)
         let info = try f.datasetInfo("kspace")
         guard info.shape.count == 3 || info.shape.count == 4 else {

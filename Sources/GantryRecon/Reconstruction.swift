@@ -109,6 +109,9 @@ public enum Reconstructor {
             throw GantryError.invalidArgument("the file has no sensitivity_map; estimate maps from the calibration region instead")
         }
         try checkInputs(file, mask: mask)
+        if file.masksDifferBetweenSlices && options.method != .zeroFilled && options.mask == nil {
+            throw GantryError.invalidArgument("the file's volumes sample different phase-encode lines (interleaved repetitions); \(options.method.rawValue) needs one mask per file — use zf, or --accel to undersample again")
+        }
         var result = options.method.isLearned ? try runLearned(file, mask: mask, options: options, progress: progress)
                                               : try runClassical(file, mask: mask, options: options, progress: progress)
         if let h = file.header {

@@ -24,7 +24,10 @@ enum FuzzTarget: String, CaseIterable {
         case .nifti:
             _ = try? NIfTI.read(bytes: bytes, name: "fuzz.nii")
         case .hdf5:
-            let path = Scratch.shared.file
+            // A fresh name per input: libhdf5 keeps a damaged file it could not close open, and
+            // would otherwise share that stale state with the next input written at the same path.
+            let path = Scratch.shared.nextFile()
+            defer { unlink(path) }
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
             _ = try? KSpaceFile.read(path)
             _ = try? Inspect.describe(path)
@@ -45,7 +48,11 @@ enum FuzzTarget: String, CaseIterable {
 final class Scratch: Sendable {
     static let shared = Scratch()
     let folder: String
-    var file: String { folder + "/input.h5" }
+    private let counter = LockedValue(0)
+    func nextFile() -> String {
+        counter.value += 1
+        return folder + "/input-\(counter.value).h5"
+    }
     var study: String { folder + "/study" }
 
     init() {
