@@ -10,8 +10,8 @@ extension Gantry {
             discussion: "1D kinds (equispaced, random, gaussian1d) select kx columns, as fastMRI; 2D kinds (gaussian2d, poisson) select points."
         )
 
-        @Option(help: "equispaced, random, gaussian1d, gaussian2d or poisson.")
-        var kind: String = "random"
+        @Option(help: "Pattern.")
+        var kind: MaskKind = .random
 
         @Option(help: "Rows (ky).")
         var ny: Int = 320
@@ -32,13 +32,13 @@ extension Gantry {
         var out: String?
 
         func run() throws {
-            guard let k = MaskKind(rawValue: kind) else { throw ValidationError("--kind must be one of \(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+            let k = kind
             guard (2...4096).contains(ny), (2...4096).contains(nx) else { throw ValidationError("--ny and --nx must be 2…4096") }
             guard seed >= 0 else { throw ValidationError("--seed must be non-negative") }
             let m = try SamplingMask(kind: k, acceleration: accel, centerFraction: center, seed: UInt64(seed)).make(ny: ny, nx: nx)
             let sampled = m.reduce(0, +)
             let box = CoilSensitivity.calibrationBox(mask: m, ny: ny, nx: nx)
-            print(String(format: "%@ %d×%d: %d samples, R = %.3f, calibration region %d×%d", kind, ny, nx, Int(sampled), Double(m.count) / Double(sampled), box.width, box.height))
+            print(String(format: "%@ %d×%d: %d samples, R = %.3f, calibration region %d×%d", kind.rawValue, ny, nx, Int(sampled), Double(m.count) / Double(sampled), box.width, box.height))
             guard let out else { return }
             if out.hasSuffix(".png") {
                 try PNG.write(out, width: nx, height: ny, pixels: m.map { $0 > 0 ? 255 : 0 }, rgb: false)

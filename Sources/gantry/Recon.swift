@@ -21,8 +21,8 @@ extension Gantry {
             """
         )
 
-        @Option(help: "zf, sense, cs-l1, cs-tv, rim or cirim (rim/cirim need --model).")
-        var method: String = "zf"
+        @Option(help: "Method (rim and cirim need --model).")
+        var method: ReconMethod = .zeroFilled
 
         @Option(help: "Trained RIM/CIRIM checkpoint (.safetensors) for --method rim|cirim.")
         var model: String?
@@ -42,8 +42,8 @@ extension Gantry {
         @Option(help: "Fully sampled centre fraction.")
         var center: Double = 0.08
 
-        @Option(help: "equispaced, random, gaussian1d, gaussian2d or poisson.")
-        var maskKind: String = "random"
+        @Option(help: "Retrospective mask pattern.")
+        var maskKind: MaskKind = .random
 
         @Option(help: "Mask seed.")
         var seed: Int = 0
@@ -54,8 +54,8 @@ extension Gantry {
         @Option(help: "Iterations.")
         var iterations: Int?
 
-        @Option(help: "Coil maps: calibration (RSS-normalised low-resolution, default), espirit (as BART ecalib), or file (the file's sensitivity_map).")
-        var maps: String = "calibration"
+        @Option(help: "Coil maps: calibration (RSS-normalised low-resolution), espirit (as BART ecalib), or file (the file's sensitivity_map).")
+        var maps: CoilMaps = .calibration
 
         @Flag(help: "Same as --maps file.")
         var mapsFromFile = false
@@ -74,12 +74,12 @@ extension Gantry {
 
         func run() throws {
             try compute.apply()
-            guard let m = ReconMethod(rawValue: method) else { throw ValidationError("--method must be one of \(ReconMethod.allCases.map(\.rawValue).joined(separator: ", "))") }
+            let m = method
             if m.isLearned && model == nil { throw ValidationError("--method \(m.rawValue) needs --model CHECKPOINT") }
             guard batch >= 1 else { throw ValidationError("--batch must be positive") }
-            guard let kind = MaskKind(rawValue: maskKind) else { throw ValidationError("--mask-kind must be one of \(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+            let kind = maskKind
             if let it = iterations, it < 1 { throw ValidationError("--iterations must be positive") }
-            guard let mapSource = mapsFromFile ? CoilMaps.file : CoilMaps(rawValue: maps) else { throw ValidationError("--maps must be espirit, calibration or file") }
+            let mapSource = mapsFromFile ? CoilMaps.file : maps
             let file = try KSpaceFile.read(input)
             let mask = accel.map { SamplingMask(kind: kind, acceleration: $0, centerFraction: center, seed: UInt64(max(0, seed))) }
             var options = ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, maps: mapSource)

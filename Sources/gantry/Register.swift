@@ -18,17 +18,16 @@ extension Gantry {
         @Option(help: "Moving image.") var moving: String
         @Option(help: "Label map on the moving grid, warped with the image (repeat for more: warped_labels_2.nii.gz, …).") var movingLabels: [String] = []
         @Option(help: "Label map on the fixed grid, for Dice before/after.") var fixedLabels: String?
-        @Option(help: "rigid, affine or syn.") var type: String = "affine"
-        @Option(help: "Similarity for the linear part: mse, ncc, lncc (local, bias-robust) or mi (different contrasts).") var metric: String = "ncc"
-        @Option(help: "Interpolation of the warped image: linear or bspline (cubic, sharper; labels are always per-label linear + argmax).") var interpolation: String = "linear"
+        @Option(help: "Transform: rigid, affine, or syn (affine + diffeomorphic).") var type: RegistrationType = .affine
+        @Option(help: "Similarity for the linear part: ncc, lncc (local, bias-robust), mi (different contrasts) or mse.") var metric: Similarity = .ncc
+        @Option(help: "Interpolation of the warped image: linear or bspline (cubic, sharper; labels are always per-label linear + argmax).") var interpolation: Interpolation = .linear
         @Option(help: "Output folder.") var out: String
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
             try compute.apply()
-            guard let t = RegistrationType(rawValue: type) else { throw ValidationError("--type must be rigid, affine or syn") }
-            guard let m = Similarity(rawValue: metric) else { throw ValidationError("--metric must be mse, ncc, lncc or mi") }
-            guard let interp = Interpolation(rawValue: interpolation), interp != .nearest else { throw ValidationError("--interpolation must be linear or bspline") }
+            let (t, m, interp) = (type, metric, interpolation)
+            guard interp != .nearest else { throw ValidationError("--interpolation must be linear or bspline (nearest is for label maps, which are warped per label)") }
             let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
                                                  type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
             var line = String(format: "%@ registration in %.1f s", t.rawValue, report["seconds"] as? Double ?? 0)

@@ -25,12 +25,11 @@ extension Gantry {
         @Option(help: "Exact inverse field for --inverse (inverse_field.nii.gz).") var inverseField: String?
         @Flag(help: "Apply the inverse transform (fixed side → moving grid).") var inverse = false
         @Flag(help: "The input is a label map: per-label linear interpolation + argmax, integer output.") var labels = false
-        @Option(help: "Interpolation for images: linear, bspline (cubic) or nearest.") var interpolation: String = "linear"
+        @Option(help: "Interpolation for images: linear, bspline (cubic) or nearest.") var interpolation: Interpolation = .linear
         @Option(help: "Output file (.nii, .nii.gz, .h5).") var out: String
         @OptionGroup var compute: ComputeOptions
 
         func validate() throws {
-            guard Interpolation(rawValue: interpolation) != nil else { throw ValidationError("--interpolation must be linear, bspline or nearest") }
             guard affine != nil || field != nil else { throw ValidationError("give --affine and/or --field") }
             guard inverseField == nil || inverse else { throw ValidationError("--inverse-field goes with --inverse") }
         }
@@ -46,7 +45,7 @@ extension Gantry {
                 result = try transform.warpLabels(image, onto: grid, inverse: inverse)
                 options = .labels(result)
             } else {
-                result = try transform.warp(image, onto: grid, interpolation: Interpolation(rawValue: interpolation) ?? .linear, inverse: inverse)
+                result = try transform.warp(image, onto: grid, interpolation: interpolation, inverse: inverse)
                 options = NIfTIWriteOptions(datatype: .float32)
             }
             try VolumeFile.write(result, to: out, options: options)

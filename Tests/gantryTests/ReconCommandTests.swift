@@ -33,5 +33,13 @@ final class ReconCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 64, r.stderr)
         XCTAssertTrue(r.stderr.contains("--out must end in .nii, .nii.gz or .h5"), r.stderr)
         XCTAssertEqual(dir.allFiles, [])
+        // Typed values: a typo is caught by the parser, which lists what is valid.
+        let typo = try CLI.run(["recon", "--in", Self.fixtures + "/brain_as_published.h5", "--out", dir.path + "/x.nii.gz", "--method", "cs-l2"])
+        XCTAssertEqual(typo.status, 64)
+        XCTAssertTrue(typo.stderr.contains("cs-l1") && typo.stderr.contains("cirim"), typo.stderr)
+        let reg = try CLI.run(["register", "--fixed", "a.nii", "--moving", "b.nii", "--out", dir.path, "--metric", "nmi"])
+        XCTAssertEqual(reg.status, 64)
+        XCTAssertTrue(reg.stderr.contains("lncc"), reg.stderr)
+        XCTAssertEqual(dir.allFiles, [])
     }
 }

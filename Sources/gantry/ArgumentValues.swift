@@ -1,0 +1,13 @@
+import ArgumentParser
+import GantryCore
+import GantryRecon
+import GantryRegistration
+
+// The library's choices as typed command-line values: the parser rejects a typo with the list of
+// valid values (exit 64) and `--help` shows them.
+extension ReconMethod: ExpressibleByArgument {}
+extension MaskKind: ExpressibleByArgument {}
+extension CoilMaps: ExpressibleByArgument {}
+extension RegistrationType: ExpressibleByArgument {}
+extension Similarity: ExpressibleByArgument {}
+extension Interpolation: ExpressibleByArgument {}
