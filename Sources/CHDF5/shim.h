@@ -9,6 +9,9 @@ static inline hid_t gantry_H5T_NATIVE_UINT8(void) { return H5T_NATIVE_UINT8; }
 static inline hid_t gantry_H5T_NATIVE_INT16(void) { return H5T_NATIVE_INT16; }
 static inline hid_t gantry_H5T_NATIVE_INT32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t gantry_H5T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t gantry_H5T_NATIVE_UINT16(void) { return H5T_NATIVE_UINT16; }
+static inline hid_t gantry_H5T_NATIVE_UINT32(void) { return H5T_NATIVE_UINT32; }
+static inline hid_t gantry_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
 static inline hid_t gantry_H5T_C_S1(void) { return H5T_C_S1; }
 static inline hid_t gantry_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t gantry_H5P_DEFAULT(void) { return H5P_DEFAULT; }

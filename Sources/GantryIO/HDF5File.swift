@@ -226,6 +226,39 @@ public final class HDF5File {
         }
     }
 
+    /// Writes real values stored as `type` (libhdf5 converts; integer types need integral values in
+    /// range, which the caller checks), gzip-compressed in chunks of at most 1 MiB when `compressed`.
+    public func writeFloats(_ name: String, shape: [Int], data: [Float], storedAs type: NIfTIDataType, compressed: Bool) throws {
+        let fileType: hid_t
+        switch type {
+        case .uint8: fileType = gantry_H5T_NATIVE_UINT8()
+        case .int8: fileType = gantry_H5T_NATIVE_INT8()
+        case .int16: fileType = gantry_H5T_NATIVE_INT16()
+        case .uint16: fileType = gantry_H5T_NATIVE_UINT16()
+        case .int32: fileType = gantry_H5T_NATIVE_INT32()
+        case .uint32: fileType = gantry_H5T_NATIVE_UINT32()
+        case .int64: fileType = gantry_H5T_NATIVE_INT64()
+        case .uint64: fileType = gantry_H5T_NATIVE_UINT64()
+        case .float64: fileType = gantry_H5T_NATIVE_DOUBLE()
+        default: fileType = gantry_H5T_NATIVE_FLOAT()
+        }
+        var chunk: [Int]? = nil
+        if compressed && !shape.isEmpty {
+            // Whole rows of the fastest axes, as many as fit in 1 MiB.
+            var c = shape.map { _ in 1 }, bytes = type.size
+            for axis in shape.indices.reversed() {
+                let take = max(1, min(shape[axis], (1 << 20) / max(bytes, 1)))
+                c[axis] = take
+                bytes *= take
+                if take < shape[axis] { break }
+            }
+            chunk = c
+        }
+        try write(name, shape: shape, count: data.count, fileType: fileType, memType: gantry_H5T_NATIVE_FLOAT(), chunk: chunk) { buf in
+            data.withUnsafeBytes { buf($0.baseAddress) }
+        }
+    }
+
     /// Writes an unsigned 8-bit dataset (label maps, masks).
     public func writeBytes(_ name: String, shape: [Int], data: [UInt8]) throws {
         try write(name, shape: shape, count: data.count, fileType: gantry_H5T_NATIVE_UINT8(), memType: gantry_H5T_NATIVE_UINT8()) { buf in
@@ -241,7 +274,7 @@ public final class HDF5File {
         }
     }
 
-    private func write(_ name: String, shape: [Int], count: Int, fileType: hid_t, memType: hid_t, _ withBuffer: ((UnsafeRawPointer?) -> herr_t) -> herr_t) throws {
+    private func write(_ name: String, shape: [Int], count: Int, fileType: hid_t, memType: hid_t, chunk: [Int]? = nil, _ withBuffer: ((UnsafeRawPointer?) -> herr_t) -> herr_t) throws {
         guard shape.reduce(1, *) == count else {
             throw GantryError.invalidArgument("\(path): dataset '\(name)' shape \(shape) does not match \(count) elements")
         }
@@ -252,6 +285,11 @@ public final class HDF5File {
         // No modification times in object headers: the same data give the same bytes (determinism).
         let dcpl = H5Pcreate(gantry_H5P_DATASET_CREATE()); defer { H5Pclose(dcpl) }
         H5Pset_obj_track_times(dcpl, false)
+        if let chunk, count > 0 {
+            var c = chunk.map { hsize_t($0) }
+            H5Pset_chunk(dcpl, Int32(c.count), &c)
+            H5Pset_deflate(dcpl, 1)
+        }
         let d = H5Dcreate2(id, name, fileType, space, lcpl, dcpl, gantry_H5P_DEFAULT())
         guard d >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create dataset '\(name)'") }
         defer { H5Dclose(d) }

@@ -443,7 +443,8 @@ public enum NIfTI {
             // New geometry: sform = affine exactly; qform = its rigid part + voxel sizes (exact unless
             // the affine has shear, where the sform, preferred by every reader, is the truth).
             let sCode = header.map { $0.sformCode > 0 ? $0.sformCode : ($0.qformCode > 0 ? $0.qformCode : 2) } ?? 2
-            let qCode = header.map { $0.qformCode > 0 ? $0.qformCode : sCode } ?? sCode
+            // A qform the original left unset (code 0 beside a set sform) stays unset.
+            let qCode = header.map { $0.qformCode > 0 || $0.sformCode > 0 ? $0.qformCode : sCode } ?? sCode
             var d = nifti_dmat44()
             for r in 0..<4 { for c in 0..<4 { gantry_set_dmat(&d, Int32(r), Int32(c), affine[r, c]) } }
             nim.pointee.sto_xyz = d

@@ -26,7 +26,7 @@ public enum VolumeFile {
     public static func write(_ v: Volume, to path: String, options: NIfTIWriteOptions = .init()) throws {
         switch try VolumeFormat(path: path) {
         case .nifti, .niftiGzip: try NIfTI.write(v, to: path, options: options)
-        case .hdf5: try VolumeHDF5.write(v, to: path)
+        case .hdf5: try VolumeHDF5.write(v, to: path, datatype: options.datatype)
         }
     }
 

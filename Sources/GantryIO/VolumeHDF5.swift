@@ -2,16 +2,29 @@ import GantryCore
 
 /// Volumes in HDF5: dataset `image` whose h5py index `[i, j, k(, t)]` is voxel (i, j, k) exactly as
 /// nibabel's `img.dataobj[i, j, k]` (so data are stored transposed relative to NIfTI's memory order),
-/// with attributes `affine` (16 float64, row-major 4×4 voxel→RAS+ mm), `qform_code`, `sform_code`.
+/// with attributes `affine` (16 float64, row-major 4×4 voxel→RAS+ mm), `qform_code`, `sform_code`
+/// and `description`. The dataset keeps the type the volume was read with when its values allow
+/// (a uint8 label map stays uint8) and is gzip-compressed, so `.nii → .h5 → .nii` keeps datatype,
+/// codes and description.
 public enum VolumeHDF5 {
     public static let dataset = "image"
 
-    public static func write(_ v: Volume, to path: String) throws {
+    public static func write(_ v: Volume, to path: String, datatype: NIfTIDataType? = nil) throws {
         let c = ArrayLayout.reversingAxes(v.data, shape: v.shape)
         try HDF5File.create(path) { f in
-            try f.writeFloats(dataset, shape: v.shape, data: c)
+            try f.writeFloats(dataset, shape: v.shape, data: c, storedAs: storedType(v, asked: datatype), compressed: true)
             try setGeometry(f, affine: v.affine, header: v.header)
         }
+    }
+
+    /// The type to store: the one asked for or read with, when the values fit it exactly
+    /// (integers in range, no scaling to undo), else float32.
+    static func storedType(_ v: Volume, asked: NIfTIDataType?) -> NIfTIDataType {
+        guard let t = asked ?? v.header.flatMap({ NIfTIDataType(rawValue: $0.datatype) }), t != .complex64 else { return .float32 }
+        guard t.isInteger else { return t }
+        if let h = v.header, asked == nil, h.sclSlope != 0, h.sclSlope.isFinite, h.sclSlope != 1 || h.sclInter != 0 { return .float32 }
+        let range = t.range
+        return v.data.allSatisfy({ range.contains(Double($0)) && $0 == $0.rounded() }) ? t : .float32
     }
 
     public static func write(_ v: ComplexVolume, to path: String) throws {
@@ -43,6 +56,7 @@ public enum VolumeHDF5 {
         try f.setAttribute("affine", .doubles(affine.m), on: dataset)
         try f.setAttribute("qform_code", .int(Int(header?.qformCode ?? 2)), on: dataset)
         try f.setAttribute("sform_code", .int(Int(header?.sformCode ?? 2)), on: dataset)
+        if let d = header?.descrip, !d.isEmpty { try f.setAttribute("description", .string(d), on: dataset) }
     }
 
     static func readAffine(_ f: HDF5File) throws -> Affine {
@@ -61,6 +75,8 @@ public enum VolumeHDF5 {
         var h = StoredHeader()
         h.qformCode = Int32(q ?? 0)
         h.sformCode = Int32(s ?? 0)
+        if case .string(let d)? = try? f.attribute("description", of: dataset) { h.descrip = d }
+        if let info = try? f.datasetInfo(dataset), let t = NIfTIDataType(name: info.type) { h.datatype = t.rawValue }
         // Not the read affine: forces the NIfTI writer to derive qform/sform from `affine` with these codes.
         h.affineAtRead = Affine(rowMajor: [Double](repeating: .nan, count: 16))
         return h

@@ -102,4 +102,32 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(b.shape, [4, 5, 3, 3])
         XCTAssertEqual(a.data, b.data)
     }
+
+    /// `.nii → .h5 → .nii` keeps the stored datatype (a uint8 label map stays uint8, compressed),
+    /// the qform/sform codes and the description; values and affine are unchanged.
+    func testNIfTIThroughHDF5AndBackKeepsDatatypeCodesAndDescription() throws {
+        let dir = try TempDir()
+        for (name, type) in [("dtype_uint8.nii", NIfTIDataType.uint8), ("sform_only_shear.nii.gz", .float32), ("dtype_int16.nii", .int16)] {
+            var v = try NIfTI.read(Fixtures.nifti(name))
+            v.header?.descrip = "labels from \(name)"
+            let h5 = dir.file(name + ".h5"), back = dir.file(name + ".back.nii.gz")
+            try VolumeFile.write(v, to: h5)
+            XCTAssertEqual(try HDF5File(readingFrom: h5).datasetInfo("image").type, type.name, name)
+            try VolumeFile.convert(h5, to: back)
+            let w = try NIfTI.read(back)
+            XCTAssertEqual(w.header?.datatype, type.rawValue, name)
+            XCTAssertEqual(w.header?.qformCode, v.header?.qformCode, name)
+            XCTAssertEqual(w.header?.sformCode, v.header?.sformCode, name)
+            XCTAssertEqual(w.header?.descrip, "labels from \(name)", name)
+            XCTAssertEqual(w.data, v.data, name)
+            XCTAssertLessThan(w.affine.maxDifference(v.affine), 1e-5, name)
+        }
+        // Compressed: a constant uint8 map of 64³ takes far less than its 262 kB.
+        let labels = try Volume(shape: [64, 64, 64], affine: .identity, data: [Float](repeating: 3, count: 64 * 64 * 64))
+        var h = StoredHeader(); h.datatype = NIfTIDataType.uint8.rawValue
+        var withHeader = labels; withHeader.header = h
+        try VolumeFile.write(withHeader, to: dir.file("const.h5"))
+        let size = try FileManager.default.attributesOfItem(atPath: dir.file("const.h5"))[.size] as? Int ?? 0
+        XCTAssertLessThan(size, 40_000)
+    }
 }
