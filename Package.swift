@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Gantry — medical-imaging pipelines in one native binary.
-// Module layout and dependency rules: see README.md ("Architecture"). Lower targets never import higher ones;
+// Module layout and dependency rules: see docs/architecture.md. Lower targets never import higher ones;
 // each C library is touched only from its one wrapper module.
 import Foundation
 import PackageDescription

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the most complete end-to-end job Gantry does today, on phantoms.
-# Grows a stage with every capability (see README "Demo").
+# Grows a stage with every capability (see README.md, "Demo").
 set -euo pipefail
 GANTRY=${1:-.build/release/gantry}
 OUT=${2:-out/demo}
