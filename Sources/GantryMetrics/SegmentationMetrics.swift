@@ -53,15 +53,57 @@ public enum SegmentationMetrics {
             throw GantryError.invalidArgument("prediction and reference have different affines (resample the prediction onto the reference grid first)")
         }
         let p = pred.data.map { Int($0.rounded()) }, r = ref.data.map { Int($0.rounded()) }
-        var out: [(String, OverlapMetrics)] = []
-        for l in labels {
-            out.append(("\(l)", try compare(pred: p.map { $0 == l }, ref: r.map { $0 == l }, shape: ref.spatialShape, affine: ref.affine)))
+        let shape = ref.spatialShape
+        // Every label's bounding box (in either map), found in one pass: each target is then scored
+        // on the box of its labels, one voxel wider, which holds every voxel of both masks and their
+        // surfaces, so counts, Dice and HD95 are those of the whole grid (116 AAL labels at 1 mm
+        // took 53 s over the whole grid each; boxes make it a fraction of that).
+        var boxes: [Int: Box] = [:]
+        for k in 0..<shape[2] { for j in 0..<shape[1] { for i in 0..<shape[0] {
+            let o = i + shape[0] * (j + shape[1] * k)
+            boxes[p[o], default: Box()].include(i, j, k)
+            if r[o] != p[o] { boxes[r[o], default: Box()].include(i, j, k) }
+        } } }
+        let targets: [(String, Set<Int>)] = labels.map { ("\($0)", [$0]) } + regions.map { ($0.0, Set($0.1)) }
+        final class Results: @unchecked Sendable {
+            var values: [Result<OverlapMetrics, Error>?]
+            init(_ n: Int) { values = Array(repeating: nil, count: n) }
         }
-        for (name, set) in regions {
-            let s = Set(set)
-            out.append((name, try compare(pred: p.map { s.contains($0) }, ref: r.map { s.contains($0) }, shape: ref.spatialShape, affine: ref.affine)))
+        let results = Results(targets.count)  // each target writes its own slot
+        let sp = ref.affine
+        Parallel.forEach(targets.count) { t in
+            let set = targets[t].1
+            var box = Box()
+            for l in set { if let b = boxes[l] { box.merge(b) } }
+            results.values[t] = Result {
+                guard !box.isEmpty else { return try compare(pred: [false], ref: [false], shape: [1, 1, 1], affine: sp) }
+                let lo = (0..<3).map { max(0, box.low($0) - 1) }, hi = (0..<3).map { min(shape[$0] - 1, box.high($0) + 1) }
+                let sub = (0..<3).map { hi[$0] - lo[$0] + 1 }
+                var a = [Bool](repeating: false, count: sub[0] * sub[1] * sub[2]), b = a
+                for k in 0..<sub[2] { for j in 0..<sub[1] { for i in 0..<sub[0] {
+                    let o = (lo[0] + i) + shape[0] * ((lo[1] + j) + shape[1] * (lo[2] + k)), q = i + sub[0] * (j + sub[1] * k)
+                    a[q] = set.contains(p[o]); b[q] = set.contains(r[o])
+                } } }
+                return try compare(pred: a, ref: b, shape: sub, affine: sp)
+            }
         }
-        return out
+        return try zip(targets, results.values).map { ($0.0, try $1!.get()) }
+    }
+
+    /// An axis-aligned voxel box, empty until a voxel is included.
+    struct Box {
+        var i0 = Int.max, j0 = Int.max, k0 = Int.max, i1 = Int.min, j1 = Int.min, k1 = Int.min
+        var isEmpty: Bool { i0 > i1 }
+        func low(_ axis: Int) -> Int { [i0, j0, k0][axis] }
+        func high(_ axis: Int) -> Int { [i1, j1, k1][axis] }
+        mutating func include(_ i: Int, _ j: Int, _ k: Int) {
+            i0 = min(i0, i); j0 = min(j0, j); k0 = min(k0, k)
+            i1 = max(i1, i); j1 = max(j1, j); k1 = max(k1, k)
+        }
+        mutating func merge(_ b: Box) {
+            i0 = min(i0, b.i0); j0 = min(j0, b.j0); k0 = min(k0, b.k0)
+            i1 = max(i1, b.i1); j1 = max(j1, b.j1); k1 = max(k1, b.k1)
+        }
     }
 
     /// Surface voxels: inside voxels with a 6-neighbour outside (or on the grid border).

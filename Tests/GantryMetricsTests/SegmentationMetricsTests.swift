@@ -80,4 +80,38 @@ final class SegmentationMetricsTests: XCTestCase {
         let moved = try Volume(shape: [4, 1, 1], affine: .scaling([2, 1, 1]), data: [0, 1, 2, 3])
         XCTAssertThrowsError(try SegmentationMetrics.compare(pred: moved, ref: ref, labels: [1]))
     }
+
+    /// Label maps are scored on each target's bounding box; the numbers must be those of the whole
+    /// grid (labels touching the grid's faces, a label only in one map, a region of several labels).
+    func testPerLabelBoxesGiveTheWholeGridMetrics() throws {
+        let shape = [20, 18, 16]
+        var g = SeededRandom(seed: 5)
+        func blobs() -> [Float] {
+            var d = [Float](repeating: 0, count: shape.reduce(1, *))
+            for label in 1...5 {
+                let c = (0..<3).map { axis in Int(g.uniform(0, 1) * Double(shape[axis])) }
+                let r = 2 + Int(g.uniform(0, 4))
+                for k in 0..<shape[2] { for j in 0..<shape[1] { for i in 0..<shape[0] where abs(i - c[0]) <= r && abs(j - c[1]) <= r && abs(k - c[2]) <= r {
+                    d[i + shape[0] * (j + shape[1] * k)] = Float(label)
+                } } }
+            }
+            return d
+        }
+        var predData = blobs(), refData = blobs()
+        for o in 0..<shape[0] { predData[o] = 7 }  // a label only in the prediction, on a face of the grid
+        refData[refData.count - 1] = 6              // and one only in the reference, in a corner
+        let affine = Affine.scaling([1.5, 1, 2])
+        let pred = try Volume(shape: shape, affine: affine, data: predData), ref = try Volume(shape: shape, affine: affine, data: refData)
+        let regions = [("TC", [1, 3]), ("all", [1, 2, 3, 4, 5, 6, 7])]
+        let boxed = try SegmentationMetrics.compare(pred: pred, ref: ref, labels: [1, 2, 3, 4, 5, 6, 7, 9], regions: regions)
+        let targets: [(String, Set<Int>)] = (([1, 2, 3, 4, 5, 6, 7, 9] as [Int]).map { ("\($0)", Set([$0])) }) + regions.map { ($0.0, Set($0.1)) }
+        XCTAssertEqual(boxed.map(\.0), targets.map(\.0))
+        for ((name, set), (_, m)) in zip(targets, boxed) {
+            let whole = try SegmentationMetrics.compare(pred: predData.map { set.contains(Int($0)) }, ref: refData.map { set.contains(Int($0)) }, shape: shape, affine: affine)
+            XCTAssertEqual(m.tp, whole.tp, name); XCTAssertEqual(m.fp, whole.fp, name); XCTAssertEqual(m.fn, whole.fn, name)
+            XCTAssertEqual(m.dice, whole.dice, name)
+            XCTAssertEqual(m.hd95, whole.hd95, name)
+            XCTAssertEqual(m.volumePredML, whole.volumePredML, accuracy: 1e-12, name)
+        }
+    }
 }
