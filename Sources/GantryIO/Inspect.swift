@@ -11,6 +11,46 @@ public enum Inspect {
         }
     }
 
+    /// The same facts as `describe`, as a JSON-ready dictionary (`gantry info --json`).
+    public static func facts(_ path: String) throws -> [String: Any] {
+        switch try VolumeFormat(path: path) {
+        case .nifti, .niftiGzip:
+            let h = try NIfTI.readHeader(path)
+            var out: [String: Any] = ["file": path, "format": "NIfTI-\(h.header.version)", "datatype": h.type.name, "shape": h.shape,
+                                      "qform_code": Int(h.header.qformCode), "sform_code": Int(h.header.sformCode), "description": h.header.descrip]
+            let affine: Affine
+            if h.type == .complex64 {
+                let c = try NIfTI.readComplex(path)
+                affine = c.affine
+            } else {
+                let v = try NIfTI.read(path)
+                let s = v.statistics
+                affine = v.affine
+                if s.mean.isFinite { out["min"] = Double(s.min); out["max"] = Double(s.max); out["mean"] = s.mean }
+            }
+            out["spacing_mm"] = affine.columnNorms
+            out["orientation"] = Orientation.axisCodes(of: affine).joined()
+            out["affine"] = (0..<4).map { r in (0..<4).map { affine[r, $0] } }
+            return out
+        case .hdf5:
+            let f = try HDF5File(readingFrom: path)
+            let nodes: [[String: Any]] = f.tree().map { node in
+                var attributes: [String: Any] = [:]
+                for (name, value) in node.attributes {
+                    switch value {
+                    case .double(let d)?: attributes[name] = d.isFinite ? d : "\(d)"
+                    case .int(let i)?: attributes[name] = i
+                    case .string(let s)?: attributes[name] = s
+                    case .doubles(let a)?: attributes[name] = a.map { $0.isFinite ? $0 : 0 }
+                    case nil: attributes[name] = NSNull()
+                    }
+                }
+                return ["path": node.path, "type": node.type, "shape": node.shape, "attributes": attributes]
+            }
+            return ["file": path, "format": "HDF5", "contents": nodes]
+        }
+    }
+
     static func describeNIfTI(_ path: String) throws -> String {
         let h = try NIfTI.readHeader(path)
         var lines = ["file:        \(path)",

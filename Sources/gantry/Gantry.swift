@@ -32,7 +32,10 @@ struct ComputeOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads (default: all cores, or GANTRY_NUM_THREADS).")
     var threads: Int?
 
+    @OptionGroup var output: OutputOptions
+
     func apply() throws {
+        output.apply()
         MemoryPolicy.reuseLargeBlocks()
         if let t = threads {
             guard t > 0 else { throw ValidationError("--threads must be positive") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GantryIO
 
 extension Gantry {
@@ -10,7 +11,15 @@ extension Gantry {
         @Argument(help: "A .nii, .nii.gz, .h5 or .hdf5 file.")
         var files: [String]
 
+        @Flag(help: "Print a JSON array with one object per file (header facts, geometry, value range; the HDF5 tree).")
+        var json = false
+
         func run() throws {
+            if json {
+                let facts = try files.map { try Inspect.facts($0) }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: facts, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                return
+            }
             for (i, f) in files.enumerated() {
                 if i > 0 { print("") }
                 print(try Inspect.describe(f))

@@ -111,7 +111,7 @@ extension Gantry {
                 print(path)
             case .study:
                 let study = PhantomStudy(subjects: subjects, seed: UInt64(seed), phantom: try makePhantom(), kspaceSlices: kspaceSlices, coils: coils)
-                try study.write(to: out) { id in FileHandle.standardError.write("  \(id) done\n".data(using: .utf8)!) }
+                try study.write(to: out) { id in Log.progress("  \(id) done") }
                 print(out)
             }
         }

@@ -60,6 +60,9 @@ extension Gantry {
         @Flag(help: "Same as --maps file.")
         var mapsFromFile = false
 
+        @Flag(help: "Print the report as JSON (method, shape, acceleration, metrics, times) instead of a summary line.")
+        var json = false
+
         @Flag(help: "Write the fastMRI challenge's submission layout: a .h5 with `reconstruction` [slices, h, w] float32 (reconSpace size), the ismrmrd_header and the file's attributes.")
         var fastmriSubmission = false
 
@@ -73,6 +76,7 @@ extension Gantry {
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
+            let started = Date()
             try compute.apply()
             let m = method
             if m.isLearned && model == nil { throw ValidationError("--method \(m.rawValue) needs --model CHECKPOINT") }
@@ -87,7 +91,7 @@ extension Gantry {
             options.batchSize = batch
             let t0 = Date()
             let result = try Reconstructor.run(file, options: options) { s in
-                FileHandle.standardError.write("  slice \(s + 1)/\(file.slices) done\n".data(using: .utf8)!)
+                Log.progress("  slice \(s + 1)/\(file.slices) done")
             }
             let seconds = Date().timeIntervalSince(t0)
             let images = [result.slices, result.ny, result.nx]
@@ -112,14 +116,25 @@ extension Gantry {
             } else {
                 try VolumeFile.write(try result.volume(), to: out)
             }
-            var line = String(format: "%@: %d slice(s), R = %.2f, %.2f s", m.rawValue, result.slices, result.acceleration, seconds)
-            if let ref = file.reconstructionRSS, ref.shape != [result.slices, result.ny, result.nx] {
-                FileHandle.standardError.write("warning: reconstruction_rss has shape \(ref.shape), the reconstruction [\(result.slices), \(result.ny), \(result.nx)]: not compared\n".data(using: .utf8)!)
+            var report: [String: Any] = ["method": m.rawValue, "slices": result.slices, "shape": images, "acceleration": result.acceleration,
+                                         "reconstruction_seconds": seconds, "output": out]
+            if let ref = file.reconstructionRSS, ref.shape != images {
+                Log.warning("reconstruction_rss has shape \(ref.shape), the reconstruction \(images): not compared")
             } else if let ref = file.reconstructionRSS {
                 let range = Double(ref.data.max() ?? 0)
-                let ssim = try ImageMetrics.ssim(result.images, reference: ref.data, slices: result.slices, ny: result.ny, nx: result.nx, dataRange: range)
-                line += String(format: "; vs reconstruction_rss: NMSE %.4f, PSNR %.2f dB, SSIM %.4f",
-                               ImageMetrics.nmse(result.images, reference: ref.data), ImageMetrics.psnr(result.images, reference: ref.data, dataRange: range), ssim)
+                report["ssim"] = try ImageMetrics.ssim(result.images, reference: ref.data, slices: result.slices, ny: result.ny, nx: result.nx, dataRange: range)
+                report["nmse"] = ImageMetrics.nmse(result.images, reference: ref.data)
+                report["psnr"] = ImageMetrics.psnr(result.images, reference: ref.data, dataRange: range)
+            }
+            report["command_seconds"] = Date().timeIntervalSince(started)
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                return
+            }
+            // The whole command's time (reading, reconstructing, writing).
+            var line = String(format: "%@: %d slice(s), R = %.2f, %.2f s", m.rawValue, result.slices, result.acceleration, report["command_seconds"] as? Double ?? 0)
+            if let nmse = report["nmse"] as? Double, let psnr = report["psnr"] as? Double, let ssim = report["ssim"] as? Double {
+                line += String(format: "; vs reconstruction_rss: NMSE %.4f, PSNR %.2f dB, SSIM %.4f", nmse, psnr, ssim)
             }
             print(line)
         }

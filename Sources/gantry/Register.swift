@@ -22,15 +22,23 @@ extension Gantry {
         @Option(help: "Similarity for the linear part: ncc, lncc (local, bias-robust), mi (different contrasts) or mse.") var metric: Similarity = .ncc
         @Option(help: "Interpolation of the warped image: linear or bspline (cubic, sharper; labels are always per-label linear + argmax).") var interpolation: Interpolation = .linear
         @Option(help: "Output folder.") var out: String
+        @Flag(help: "Print registration.json's report (plus the command's time) instead of a summary line.") var json = false
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
+            let started = Date()
             try compute.apply()
             let (t, m, interp) = (type, metric, interpolation)
             guard interp != .nearest else { throw ValidationError("--interpolation must be linear or bspline (nearest is for label maps, which are warped per label)") }
             let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
-                                                 type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp) { FileHandle.standardError.write(("  " + $0 + "\n").data(using: .utf8)!) }
-            var line = String(format: "%@ registration in %.1f s", t.rawValue, report["seconds"] as? Double ?? 0)
+                                                 type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp) { $0.hasPrefix("warning:") ? Log.warning($0) : Log.progress("  " + $0) }
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: report.merging(["command_seconds": Date().timeIntervalSince(started)]) { a, _ in a },
+                                                                  options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                return
+            }
+            // The whole command's time (reading, registering, warping, writing), not the optimiser's alone.
+            var line = String(format: "%@ registration in %.1f s", t.rawValue, Date().timeIntervalSince(started))
             if let b = report["mean_dice_before"] as? Double, let a = report["mean_dice_after"] as? Double { line += String(format: "; mean Dice %.3f → %.3f", b, a) }
             if let j = report["jacobian_min"] as? Double { line += String(format: "; min Jacobian %.3f", j) }
             if let ic = report["inverse_consistency_mm"] as? Double { line += String(format: "; inverse consistency %.3f mm", ic) }

@@ -34,6 +34,8 @@ extension Gantry {
         @Flag(help: "Accept study files that are symbolic links to places outside the study folder.")
         var followSymlinks = false
 
+        @OptionGroup var output: OutputOptions
+
         func validate() throws {
             guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1…64") }
         }
@@ -51,9 +53,8 @@ extension Gantry {
                 for s in plan.subjects { print("  \(s): " + (plan.inputFiles[s] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
                 return
             }
-            let result = try Executor.run(plan, options: RunOptions(jobs: jobs, progress: { line in
-                FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
-            }))
+            output.apply()
+            let result = try Executor.run(plan, options: RunOptions(jobs: jobs, progress: { Log.progress($0) }))
             print("ran \(result.ran) stage(s), \(result.cached) cached")
             for r in result.reports { print(r) }
         }

@@ -24,7 +24,7 @@ extension Gantry {
             guard (0...0.9).contains(overlap) else { throw ValidationError("--overlap must be 0…0.9") }
             let m = try SegmentationModel.load(model)
             let (images, warnings) = try SegmentationModel.readInputs(inputs)
-            for w in warnings { FileHandle.standardError.write((w + "\n").data(using: .utf8)!) }
+            for w in warnings { Log.warning(w) }
             let t0 = Date()
             let prob = try m.probabilities(images, overlap: overlap)
             var mask = try m.labelMap(from: prob)
@@ -75,7 +75,7 @@ extension Gantry {
             o.epochs = epochs; o.stepsPerEpoch = steps; o.patch = patch; o.channels = ch; o.learningRate = lr
             o.validationSubjects = val; o.seed = UInt64(seed)
             let history = try SegmentationTrainer(options: o).train(study: study, output: out, resume: resume) {
-                FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
+                Log.progress($0)
             }
             print("validation Dice (whole tumour) per epoch: " + history.map { String(format: "%.3f", $0) }.joined(separator: " "))
             print(out)

@@ -61,7 +61,7 @@ extension Gantry {
             let val = try validation.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: mapSource) }
             FileHandle.standardError.write("\(train.count) training and \(val.count) validation slices; \(kind.rawValue), \(hidden) channels, \(cascades) × \(timeSteps) steps\n".data(using: .utf8)!)
             let history = try ReconTrainer(options: o).train(train, validation: val, output: out, resume: resume) {
-                FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
+                Log.progress($0)
             }
             print("validation SSIM per epoch: " + history.map { String(format: "%.4f", $0.ssim) }.joined(separator: " "))
             print(out)
