@@ -112,7 +112,11 @@ public enum Executor {
     static func cacheKey(_ step: Plan.Step, inputs: [String: [SubjectFile]]) throws -> (String, [String: Any]) {
         var h = SHA256()
         h.update("gantry \(GantryVersion.string)\n\(step.kind.name)\n")
-        for (k, v) in step.parameters.sorted(by: { $0.key < $1.key }) { h.update("\(k)=\(v.json)\n") }
+        let files = Set(step.kind.parameters.filter { $0.type == .file }.map(\.name))
+        for (k, v) in step.parameters.sorted(by: { $0.key < $1.key }) {
+            // A file parameter counts by its content: the same model found elsewhere is the same stage.
+            if files.contains(k), let path = v.stringValue { h.update("\(k)=sha256:\(try SHA256.file(path))\n") } else { h.update("\(k)=\(v.json)\n") }
+        }
         var record: [String: Any] = [:]
         for (name, files) in inputs.sorted(by: { $0.key < $1.key }) {
             var list: [[String: String]] = []

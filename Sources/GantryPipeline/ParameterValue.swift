@@ -53,10 +53,14 @@ public enum ParameterValue: Equatable, Sendable, CustomStringConvertible, Codabl
 /// The type a stage declares for a parameter.
 public enum ParameterType: String, Sendable {
     case int, double, string, bool, intList = "list of int"
+    /// A file the stage reads (a model checkpoint): resolved when the plan is made (relative to the
+    /// pipeline file's folder, then the models search path) and checked before any stage runs; its
+    /// content, not its path, enters the cache key.
+    case file = "file path"
 
     func accepts(_ v: ParameterValue) -> Bool {
         switch (self, v) {
-        case (.int, .int), (.double, .double), (.double, .int), (.string, .string), (.bool, .bool): return true
+        case (.int, .int), (.double, .double), (.double, .int), (.string, .string), (.file, .string), (.bool, .bool): return true
         case (.intList, .list(let l)): return l.allSatisfy { $0.intValue != nil }
         default: return false
         }

@@ -22,7 +22,9 @@ public struct Plan: Sendable {
 
     /// `followSymlinks`: accept input files whose real location is outside `study` (refused by
     /// default: a link planted in a study folder must not feed a run files from elsewhere).
-    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = [], followSymlinks: Bool = false) throws -> Plan {
+    /// `models`: folders searched for file parameters (checkpoints) not found beside the pipeline.
+    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = [], followSymlinks: Bool = false,
+                            models: [String] = []) throws -> Plan {
         let path = spec.path
         func fail(_ line: Int?, _ m: String) -> GantryError { PipelineSpec.error(path, line, m) }
         let registry = StageRegistry.all
@@ -48,6 +50,14 @@ public struct Plan: Sendable {
             for p in kind.parameters where params[p.name] == nil {
                 guard let d = p.defaultValue else { throw fail(s.line, "stage '\(s.id)': missing required parameter '\(p.name)' (\(p.help))") }
                 params[p.name] = d
+            }
+            // Files the stage will read are found now, so a run never fails half-way for a missing one.
+            for p in kind.parameters where p.type == .file {
+                guard let given = params[p.name]?.stringValue, !given.isEmpty else { continue }
+                guard let found = resolveFile(given, pipeline: path, models: models) else {
+                    throw fail(s.lines["param:" + p.name], "stage '\(s.id)': \(p.name) '\(given)' not found (looked beside the pipeline and in: \((models + [sharedModels]).joined(separator: ", ")))")
+                }
+                params[p.name] = .string(found)
             }
             // Inputs: names the kind knows, required ones present.
             let allowed = Set(kind.requiredInputs + kind.optionalInputs)
@@ -123,6 +133,26 @@ public struct Plan: Sendable {
             }
         }
         return Plan(spec: spec, study: study, out: out, subjects: subjects, inputFiles: files, steps: finalSteps)
+    }
+
+    /// Where Gantry's installed models live: `<prefix>/share/gantry/models` beside `<prefix>/bin/gantry`.
+    public static var sharedModels: String {
+        URL(fileURLWithPath: CommandLine.arguments.first ?? "gantry").resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/gantry/models").path
+    }
+
+    /// A file parameter's path: absolute as given; relative, beside the pipeline file, then in each
+    /// models folder (as given, then by file name), then in the installed share folder.
+    static func resolveFile(_ given: String, pipeline: String, models: [String]) -> String? {
+        let fm = FileManager.default
+        if given.hasPrefix("/") { return fm.fileExists(atPath: given) ? given : nil }
+        let beside = URL(fileURLWithPath: pipeline).deletingLastPathComponent().appendingPathComponent(given).standardized.path
+        var candidates = [beside]
+        for folder in models + [sharedModels] {
+            candidates.append(URL(fileURLWithPath: folder).appendingPathComponent(given).standardized.path)
+            candidates.append(URL(fileURLWithPath: folder).appendingPathComponent((given as NSString).lastPathComponent).path)
+        }
+        return candidates.first { fm.fileExists(atPath: $0) }
     }
 
     static func groupOutputFiles(_ step: Step) -> [String: String] {

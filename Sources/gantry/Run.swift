@@ -34,6 +34,9 @@ extension Gantry {
         @Flag(help: "Accept study files that are symbolic links to places outside the study folder.")
         var followSymlinks = false
 
+        @Option(help: "A folder searched for model checkpoints a pipeline names (repeatable); after the pipeline's own folder, before the installed share/gantry/models.")
+        var models: [String] = []
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -42,7 +45,7 @@ extension Gantry {
 
         func run() throws {
             let spec = try PipelineSpec.load(pipeline)
-            let plan = try Plan.make(spec: spec, study: study, out: out, subjects: subjects, followSymlinks: followSymlinks)
+            let plan = try Plan.make(spec: spec, study: study, out: out, subjects: subjects, followSymlinks: followSymlinks, models: models)
             if dryRun {
                 print("pipeline \(spec.name): \(plan.subjects.count) subject(s), \(plan.steps.count) stage(s)")
                 for step in plan.steps {

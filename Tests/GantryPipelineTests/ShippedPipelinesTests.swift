@@ -20,9 +20,34 @@ final class ShippedPipelinesTests: XCTestCase {
                     XCTAssertTrue(spec.type.accepts(value), "\(file): \(stage.id).\(key) = \(value) is not \(spec.type.rawValue)")
                 }
                 if let model = stage.parameters["model"]?.stringValue {
-                    XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent(model).path), "\(file): \(model) is not shipped")
+                    // Relative to the pipeline file, so a pipeline runs from any folder.
+                    XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(model).standardized.path), "\(file): \(model) is not shipped")
                 }
             }
         }
+    }
+
+    /// Model paths resolve against the pipeline file's folder (not the working directory), then the
+    /// models search path; a missing model is refused when the plan is made, before any stage.
+    func testModelPathsResolveBesideThePipelineAndAreCheckedFirst() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        let pipeline = root.appendingPathComponent("pipelines/brain-tumour-segmentation.yaml").path
+        let study = TestStudy.path
+        let spec = try PipelineSpec.load(pipeline)
+        let plan = try Plan.make(spec: spec, study: study, out: tempOut())
+        let model = try XCTUnwrap(plan.steps.compactMap { $0.parameters["model"]?.stringValue }.first)
+        XCTAssertEqual(model, root.appendingPathComponent("models/brain-tumour-unet3d.safetensors").path)
+
+        // The same pipeline copied elsewhere: its ../models is gone, so the search path decides.
+        let elsewhere = tempOut()
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+        try FileManager.default.copyItem(atPath: pipeline, toPath: elsewhere + "/p.yaml")
+        let moved = try PipelineSpec.load(elsewhere + "/p.yaml")
+        XCTAssertThrowsError(try Plan.make(spec: moved, study: study, out: tempOut(), models: ["/nonexistent"])) { e in
+            XCTAssertTrue("\(e)".contains("model '../models/brain-tumour-unet3d.safetensors' not found"), "\(e)")
+        }
+        let found = try Plan.make(spec: moved, study: study, out: tempOut(), models: [root.appendingPathComponent("models").path])
+        XCTAssertEqual(found.steps.compactMap { $0.parameters["model"]?.stringValue }.first, model)
     }
 }

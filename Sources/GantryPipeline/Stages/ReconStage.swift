@@ -19,8 +19,8 @@ enum ReconStageShared {
         ParameterSpec("iterations", .int, default: .int(0), help: "iterations (0: the method's default)"),
         ParameterSpec("maps", .string, default: .string("calibration"), help: "coil maps: calibration, espirit or file"),
     ]
-    /// Learned methods also take their checkpoint (relative to where `gantry run` starts).
-    static let learnedParameters = parameters + [ParameterSpec("model", .string, help: "RIM/CIRIM checkpoint (.safetensors)")]
+    /// Learned methods also take their checkpoint (relative to the pipeline file, or on the models search path).
+    static let learnedParameters = parameters + [ParameterSpec("model", .file, help: "RIM/CIRIM checkpoint (.safetensors)")]
 
     static func run(_ method: ReconMethod, inputs: StageInputs, parameters p: [String: ParameterValue], outputs: [String: String]) throws {
         let file = try KSpaceFile.read(try inputs.path("kspace"))

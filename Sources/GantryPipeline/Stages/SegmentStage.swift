@@ -5,7 +5,7 @@ import GantrySegmentation
 
 /// `segment.unet3d`: a trained 3D U-Net (a Gantry checkpoint: MONAI UNet or AttentionUnet) on a subject's
 /// co-registered contrasts; the mask carries the first contrast's affine. The model path is relative
-/// to where `gantry run` is started (e.g. `models/brain-tumour-unet3d.safetensors`).
+/// to the pipeline file's folder or found on the models search path (`gantry run --models DIR`).
 public enum UNetSegmentationStage: StageKind {
     public static let name = "segment.unet3d"
     public static let summary = "Brain-tumour segmentation with a trained 3D U-Net (sliding window)."
@@ -14,7 +14,7 @@ public enum UNetSegmentationStage: StageKind {
     public static let optionalInputs = ["image2", "image3", "image4"]
     public static let outputs = ["mask": "mask.nii.gz"]
     public static let parameters = [
-        ParameterSpec("model", .string, help: "checkpoint path (.safetensors)"),
+        ParameterSpec("model", .file, help: "checkpoint path (.safetensors)"),
         ParameterSpec("overlap", .double, default: .double(0.5), help: "sliding-window overlap"),
         ParameterSpec("keep_largest", .bool, default: .bool(false), help: "keep each label's largest connected component (MONAI KeepLargestConnectedComponent)"),
     ]
