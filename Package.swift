@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"], swiftSettings: vector),
         .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"], swiftSettings: vector),
-        .testTarget(name: "gantryTests", dependencies: ["gantry", "gantry-fuzz"], exclude: ["Fixtures"], swiftSettings: vector),
+        .testTarget(name: "gantryTests", dependencies: ["gantry", "gantry-fuzz", "GantryCore", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryNN", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch

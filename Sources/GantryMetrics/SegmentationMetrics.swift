@@ -147,6 +147,26 @@ public enum SegmentationMetrics {
 }
 
 /// BraTS evaluation regions over labels 1 necrotic core, 2 oedema, 3 enhancing.
+/// The BraTS label conventions: necrotic core 1 and oedema 2 in both; enhancing tumour 4 in the
+/// challenges up to 2021, 3 from 2023 on (and in Gantry's phantoms and shipped models).
+public enum BraTSConvention: String, CaseIterable, Sendable {
+    case brats2021, brats2023
+
+    public var enhancing: Int { self == .brats2021 ? 4 : 3 }
+
+    /// WT (1, 2, ET), TC (1, ET), ET.
+    public var regions: [(String, [Int])] { [("WT", [1, 2, enhancing]), ("TC", [1, enhancing]), ("ET", [enhancing])] }
+
+    /// A warning when `labels` (found in a reference) hold a tumour label this convention does not
+    /// know — the enhancing label of the other convention, which would silently score ET = 0.
+    public func mismatch(in labels: Set<Int>) -> String? {
+        let other: BraTSConvention = self == .brats2021 ? .brats2023 : .brats2021
+        guard labels.contains(other.enhancing), !labels.contains(enhancing) else { return nil }
+        return "the reference has label \(other.enhancing) and no \(enhancing): it looks like \(other.rawValue) labels, scored as \(rawValue) (ET = label \(enhancing)); pass --label-convention \(other.rawValue)"
+    }
+}
+
 public enum BraTSRegions {
-    public static let all: [(String, [Int])] = [("WT", [1, 2, 3]), ("TC", [1, 3]), ("ET", [3])]
+    /// Gantry's own convention (BraTS 2023: enhancing tumour = 3).
+    public static let all: [(String, [Int])] = BraTSConvention.brats2023.regions
 }

@@ -146,11 +146,11 @@ public struct Plan: Sendable {
     static func resolveFile(_ given: String, pipeline: String, models: [String]) -> String? {
         let fm = FileManager.default
         if given.hasPrefix("/") { return fm.fileExists(atPath: given) ? given : nil }
-        let beside = URL(fileURLWithPath: pipeline).deletingLastPathComponent().appendingPathComponent(given).standardized.path
+        let beside = URL(fileURLWithPath: pipeline).absoluteURL.deletingLastPathComponent().appendingPathComponent(given).standardizedFileURL.path
         var candidates = [beside]
         for folder in models + [sharedModels] {
-            candidates.append(URL(fileURLWithPath: folder).appendingPathComponent(given).standardized.path)
-            candidates.append(URL(fileURLWithPath: folder).appendingPathComponent((given as NSString).lastPathComponent).path)
+            candidates.append(URL(fileURLWithPath: folder).absoluteURL.appendingPathComponent(given).standardizedFileURL.path)
+            candidates.append(URL(fileURLWithPath: folder).absoluteURL.appendingPathComponent((given as NSString).lastPathComponent).path)
         }
         return candidates.first { fm.fileExists(atPath: $0) }
     }

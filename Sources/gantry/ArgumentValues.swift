@@ -1,5 +1,6 @@
 import ArgumentParser
 import GantryCore
+import GantryMetrics
 import GantryRecon
 import GantryRegistration
 
@@ -11,3 +12,4 @@ extension CoilMaps: ExpressibleByArgument {}
 extension RegistrationType: ExpressibleByArgument {}
 extension Similarity: ExpressibleByArgument {}
 extension Interpolation: ExpressibleByArgument {}
+extension BraTSConvention: ExpressibleByArgument {}

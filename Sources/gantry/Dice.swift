@@ -19,8 +19,11 @@ extension Gantry {
         @Option(help: "Labels to score, comma-separated (default: every non-zero label in the reference).")
         var labels: String?
 
-        @Flag(help: "Add the BraTS regions WT (1,2,3), TC (1,3), ET (3).")
+        @Flag(help: "Add the BraTS regions WT, TC and ET (labels per --label-convention).")
         var brats = false
+
+        @Option(help: "BraTS labels: brats2023 (enhancing tumour = 3, Gantry's) or brats2021 (= 4, the challenges up to 2021).")
+        var labelConvention: BraTSConvention = .brats2023
 
         @Flag(help: "Print JSON instead of a table.")
         var json = false
@@ -35,7 +38,8 @@ extension Gantry {
             } else {
                 list = Set(r.data.map { Int($0.rounded()) }).filter { $0 != 0 }.sorted()
             }
-            let results = try SegmentationMetrics.compare(pred: p, ref: r, labels: list, regions: brats ? BraTSRegions.all : [])
+            if brats, let w = labelConvention.mismatch(in: Set(r.data.map { Int($0.rounded()) })) { Log.warning(w) }
+            let results = try SegmentationMetrics.compare(pred: p, ref: r, labels: list, regions: brats ? labelConvention.regions : [])
             if json {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]

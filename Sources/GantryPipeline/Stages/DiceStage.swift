@@ -15,13 +15,16 @@ public enum DiceStage: StageKind {
     public static let parameters = [
         ParameterSpec("labels", .intList, help: "labels to score, e.g. [1, 2, 3]"),
         ParameterSpec("regions", .string, default: .string(""), help: "'brats' adds whole tumour, tumour core, enhancing tumour"),
+        ParameterSpec("label_convention", .string, default: .string("brats2023"), help: "BraTS labels: brats2023 (enhancing = 3) or brats2021 (enhancing = 4)"),
         ParameterSpec("names", .string, default: .string(""), help: "comma-separated display names for the labels"),
     ]
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         let predPath = try inputs.path("pred"), refPath = try inputs.path("ref")
         let labels = parameters["labels"]?.intList ?? []
-        let regions = parameters["regions"]?.stringValue == "brats" ? BraTSRegions.all : []
+        let name = parameters["label_convention"]?.stringValue ?? "brats2023"
+        guard let convention = BraTSConvention(rawValue: name) else { throw GantryError.invalidArgument("label_convention must be brats2021 or brats2023, got '\(name)'") }
+        let regions = parameters["regions"]?.stringValue == "brats" ? convention.regions : []
         let m = try SegmentationMetrics.compare(pred: VolumeFile.read(predPath), ref: VolumeFile.read(refPath), labels: labels, regions: regions)
         let names = (parameters["names"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let file = SubjectMetrics(subject: context.subject ?? "", predictionFile: predPath, referenceFile: refPath,
