@@ -49,8 +49,10 @@ public struct KSpaceFile: Sendable {
     public var slices: Int { shape[0] }
     public var coils: Int { isMultiCoil ? shape[1] : 1 }
 
-    /// Reads a fastMRI-layout file, or ISMRMRD raw data (`ISMRMRDFile`), told apart by content.
+    /// Reads a fastMRI-layout file, ISMRMRD raw data (`ISMRMRDFile`, told apart by content) or
+    /// BART's `.cfl`/`.hdr` (`BARTFile.readKSpace`, by extension).
     public static func read(_ path: String) throws -> KSpaceFile {
+        if path.hasSuffix(".cfl") || path.hasSuffix(".hdr") { return try BARTFile.readKSpace(path) }
         if try ISMRMRDFile.isRawData(path: path) { return try ISMRMRDFile.read(path) }
         let f = try HDF5File(readingFrom: path)
         let info = try f.datasetInfo("kspace")

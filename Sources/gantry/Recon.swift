@@ -30,10 +30,10 @@ extension Gantry {
         @Option(help: "Slices per network call (rim/cirim).")
         var batch: Int = 4
 
-        @Option(name: .customLong("in"), help: "k-space file (.h5, fastMRI layout).")
+        @Option(name: .customLong("in"), help: "k-space: .h5 (fastMRI layout or ISMRMRD raw data) or BART .cfl/.hdr.")
         var input: String
 
-        @Option(help: "Output .nii, .nii.gz or .h5.")
+        @Option(help: "Output .nii, .nii.gz, .h5 or BART .cfl (magnitude images, slices on BART's dimension 13).")
         var out: String
 
         @Option(help: "Retrospective acceleration (fully sampled input).")
@@ -67,8 +67,8 @@ extension Gantry {
         var fastmriSubmission = false
 
         func validate() throws {
-            guard [".nii", ".nii.gz", ".h5"].contains(where: { out.hasSuffix($0) }) else {
-                throw ValidationError("--out must end in .nii, .nii.gz or .h5")
+            guard [".nii", ".nii.gz", ".h5", ".cfl"].contains(where: { out.hasSuffix($0) }) else {
+                throw ValidationError("--out must end in .nii, .nii.gz, .h5 or .cfl")
             }
             if fastmriSubmission && !out.hasSuffix(".h5") { throw ValidationError("--fastmri-submission writes an .h5 file") }
         }
@@ -101,6 +101,8 @@ extension Gantry {
                     if let v = file.acquisition { try f.setAttribute("acquisition", .string(v)) }
                     try file.writeHeaderAndAttributes(f)
                 }
+            } else if out.hasSuffix(".cfl") {
+                try BARTFile.writeImages(out, images: result.images, slices: result.slices, ny: result.ny, nx: result.nx)
             } else if out.hasSuffix(".h5") {
                 // A copy of the input with the mask used (on the k-space grid) and the reconstruction.
                 try HDF5File.create(out) { f in

@@ -1,4 +1,5 @@
 import Foundation
+import GantryIO
 import XCTest
 
 /// `gantry recon` on a fastMRI brain file laid out as published (Tests/GantryReconTests/Fixtures/fastmri).
@@ -31,7 +32,7 @@ final class ReconCommandTests: XCTestCase {
         let dir = try TempDir()
         let r = try CLI.run(["recon", "--in", Self.fixtures + "/brain_as_published.h5", "--out", dir.path + "/x.png"])
         XCTAssertEqual(r.status, 64, r.stderr)
-        XCTAssertTrue(r.stderr.contains("--out must end in .nii, .nii.gz or .h5"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--out must end in .nii, .nii.gz, .h5 or .cfl"), r.stderr)
         XCTAssertEqual(dir.allFiles, [])
         // Typed values: a typo is caught by the parser, which lists what is valid.
         let typo = try CLI.run(["recon", "--in", Self.fixtures + "/brain_as_published.h5", "--out", dir.path + "/x.nii.gz", "--method", "cs-l2"])
@@ -41,5 +42,25 @@ final class ReconCommandTests: XCTestCase {
         XCTAssertEqual(reg.status, 64)
         XCTAssertTrue(reg.stderr.contains("lncc"), reg.stderr)
         XCTAssertEqual(dir.allFiles, [])
+    }
+
+    /// BART's own files in and out: zero-filled of BART's phantom k-space (`bart phantom -k -s 8`)
+    /// equals the root-sum-of-squares of BART's unitary inverse FFT (`bart fft -u -i 3`).
+    func testBARTFilesInAndOut() throws {
+        let dir = try TempDir()
+        let bart = URL(fileURLWithPath: Self.fixtures).deletingLastPathComponent().appendingPathComponent("bart").path
+        let r = try CLI.run(["recon", "--in", bart + "/ksp.cfl", "--method", "zf", "--out", dir.path + "/zf.cfl"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let (dims, data) = try BARTFile.read(dir.path + "/zf")
+        XCTAssertEqual(Array(dims.prefix(4)), [48, 48, 1, 1])
+        let (coilDims, coils) = try BARTFile.read(bart + "/fft_img")
+        let plane = coilDims[0] * coilDims[1]
+        var worst: Float = 0, peak: Float = 0
+        for p in 0..<plane {
+            var s: Float = 0
+            for c in 0..<coilDims[3] { s += coils[2 * (c * plane + p)] * coils[2 * (c * plane + p)] + coils[2 * (c * plane + p) + 1] * coils[2 * (c * plane + p) + 1] }
+            worst = max(worst, abs(s.squareRoot() - data[2 * p])); peak = max(peak, s.squareRoot())
+        }
+        XCTAssertLessThan(worst / peak, 1e-5)
     }
 }
