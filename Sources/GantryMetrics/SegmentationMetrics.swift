@@ -65,29 +65,28 @@ public enum SegmentationMetrics {
             if r[o] != p[o] { boxes[r[o], default: Box()].include(i, j, k) }
         } } }
         let targets: [(String, Set<Int>)] = labels.map { ("\($0)", [$0]) } + regions.map { ($0.0, Set($0.1)) }
-        final class Results: @unchecked Sendable {
-            var values: [Result<OverlapMetrics, Error>?]
-            init(_ n: Int) { values = Array(repeating: nil, count: n) }
-        }
-        let results = Results(targets.count)  // each target writes its own slot
+        var results = [Result<OverlapMetrics, Error>?](repeating: nil, count: targets.count)
         let sp = ref.affine
-        Parallel.forEach(targets.count) { t in
-            let set = targets[t].1
-            var box = Box()
-            for l in set { if let b = boxes[l] { box.merge(b) } }
-            results.values[t] = Result {
-                guard !box.isEmpty else { return try compare(pred: [false], ref: [false], shape: [1, 1, 1], affine: sp) }
-                let lo = (0..<3).map { max(0, box.low($0) - 1) }, hi = (0..<3).map { min(shape[$0] - 1, box.high($0) + 1) }
-                let sub = (0..<3).map { hi[$0] - lo[$0] + 1 }
-                var a = [Bool](repeating: false, count: sub[0] * sub[1] * sub[2]), b = a
-                for k in 0..<sub[2] { for j in 0..<sub[1] { for i in 0..<sub[0] {
-                    let o = (lo[0] + i) + shape[0] * ((lo[1] + j) + shape[1] * (lo[2] + k)), q = i + sub[0] * (j + sub[1] * k)
-                    a[q] = set.contains(p[o]); b[q] = set.contains(r[o])
-                } } }
-                return try compare(pred: a, ref: b, shape: sub, affine: sp)
+        results.withUnsafeMutableBufferPointer { out in
+            let slots = out.baseAddress!  // each target writes its own slot
+            Parallel.forEach(targets.count) { t in
+                let set = targets[t].1
+                var box = Box()
+                for l in set { if let b = boxes[l] { box.merge(b) } }
+                slots[t] = Result {
+                    guard !box.isEmpty else { return try compare(pred: [false], ref: [false], shape: [1, 1, 1], affine: sp) }
+                    let lo = (0..<3).map { max(0, box.low($0) - 1) }, hi = (0..<3).map { min(shape[$0] - 1, box.high($0) + 1) }
+                    let sub = (0..<3).map { hi[$0] - lo[$0] + 1 }
+                    var a = [Bool](repeating: false, count: sub[0] * sub[1] * sub[2]), b = a
+                    for k in 0..<sub[2] { for j in 0..<sub[1] { for i in 0..<sub[0] {
+                        let o = (lo[0] + i) + shape[0] * ((lo[1] + j) + shape[1] * (lo[2] + k)), q = i + sub[0] * (j + sub[1] * k)
+                        a[q] = set.contains(p[o]); b[q] = set.contains(r[o])
+                    } } }
+                    return try compare(pred: a, ref: b, shape: sub, affine: sp)
+                }
             }
         }
-        return try zip(targets, results.values).map { ($0.0, try $1!.get()) }
+        return try zip(targets, results).map { ($0.0, try $1!.get()) }
     }
 
     /// An axis-aligned voxel box, empty until a voxel is included.
