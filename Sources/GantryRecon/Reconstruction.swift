@@ -101,9 +101,7 @@ public struct ReconResult: Sendable {
 
 public enum Reconstructor {
     public static func run(_ file: KSpaceFile, options: ReconOptions, progress: @escaping @Sendable (Int) -> Void = { _ in }) throws -> ReconResult {
-        let coils = file.coils, slices = file.slices
-        let ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1]
-        let plane = ny * nx
+        let plane = file.shape[file.shape.count - 2] * file.shape[file.shape.count - 1]
         let mask = try samplingMask(file, options: options)
         if options.mapsFromFile && file.sensitivityMaps == nil {
             throw GantryError.invalidArgument("the file has no sensitivity_map; estimate maps from the calibration region instead")
