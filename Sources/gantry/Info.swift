@@ -17,7 +17,7 @@ extension Gantry {
         func run() throws {
             if json {
                 let facts = try files.map { try Inspect.facts($0) }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: facts, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                try printJSON(facts)
                 return
             }
             for (i, f) in files.enumerated() {

@@ -16,6 +16,11 @@ enum Log {
     private static func write(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 }
 
+/// Prints a `--json` result: pretty, keys sorted (stable for diffs and scripts).
+func printJSON(_ object: Any) throws {
+    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+}
+
 /// `-q/--quiet` and `-v/--verbose`, on every command that reports progress.
 struct OutputOptions: ParsableArguments {
     @Flag(name: [.short, .long], help: "Print only results, warnings and errors (no progress).")

@@ -130,7 +130,7 @@ extension Gantry {
             }
             report["command_seconds"] = Date().timeIntervalSince(started)
             if json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                try printJSON(report)
                 return
             }
             // The whole command's time (reading, reconstructing, writing).

@@ -33,8 +33,7 @@ extension Gantry {
             let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
                                                  type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp) { $0.hasPrefix("warning:") ? Log.warning($0) : Log.progress("  " + $0) }
             if json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: report.merging(["command_seconds": Date().timeIntervalSince(started)]) { a, _ in a },
-                                                                  options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+                try printJSON(report.merging(["command_seconds": Date().timeIntervalSince(started)]) { a, _ in a })
                 return
             }
             // The whole command's time (reading, registering, warping, writing), not the optimiser's alone.
