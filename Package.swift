@@ -77,10 +77,12 @@ let package = Package(
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"], swiftSettings: vector),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"], swiftSettings: vector),
-        .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration"], swiftSettings: vector),
+        // What several test targets share: running the built `gantry` as a user would, comparing runs.
+        .target(name: "GantryTestSupport", path: "Tests/GantryTestSupport", swiftSettings: vector),
+        .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration", "GantryTestSupport"], swiftSettings: vector),
         .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"], swiftSettings: vector),
-        .testTarget(name: "gantryTests", dependencies: ["gantry", "gantry-fuzz", "GantryCore", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
+        .testTarget(name: "gantryTests", dependencies: ["gantry", "gantry-fuzz", "GantryCore", "GantryIO", "GantryPipeline", "GantryTestSupport"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryNN", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch

@@ -21,6 +21,15 @@ public enum FileLock {
         return try body()
     }
 
+    /// Whether some process holds the lock on `path` now (false if the file does not exist).
+    public static func isHeld(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { flock(fd, LOCK_UN); return false }
+        return errno == EWOULDBLOCK
+    }
+
     /// Creates `relative` (a/b/c) below `root` one folder at a time, refusing any part that exists
     /// as a symbolic link or a file: a link planted inside an output folder must not carry writes
     /// outside it. `root` itself is the user's choice and may be a link. Returns the full path.

@@ -10,10 +10,17 @@ public struct RunOptions: Sendable {
     public var progress: @Sendable (String) -> Void = { _ in }
     /// Testing hook: behave as if killed after this many stages have run (not counting cached ones).
     public var stopAfter: Int? = nil
+    /// Which part of the plan runs: a Slurm array task runs `.subjects`, its dependent job `.study`.
+    public var scope: RunScope = .all
 
-    public init(jobs: Int = 1, progress: @escaping @Sendable (String) -> Void = { _ in }, stopAfter: Int? = nil) {
-        self.jobs = jobs; self.progress = progress; self.stopAfter = stopAfter
+    public init(jobs: Int = 1, progress: @escaping @Sendable (String) -> Void = { _ in }, stopAfter: Int? = nil, scope: RunScope = .all) {
+        self.jobs = jobs; self.progress = progress; self.stopAfter = stopAfter; self.scope = scope
     }
+}
+
+/// The parts of a plan: per-subject stages, study-level stages, or both in that order.
+public enum RunScope: String, Sendable, CaseIterable {
+    case all, subjects, study
 }
 
 /// What happened to one stage in a run.
@@ -56,8 +63,10 @@ public enum Executor {
     public static func run(_ plan: Plan, options: RunOptions = RunOptions()) throws -> RunResult {
         try FileLock.createFolders("derivatives/gantry", under: plan.out)
         try FileLock.createFolders("reports/.gantry", under: plan.out)
-        let subjectSteps = plan.steps.filter { $0.kind.scope == .subject }
-        let groupSteps = plan.steps.filter { $0.kind.scope == .group }
+        // A whole run says what it plans; the parts of a Slurm submission leave the submission's word.
+        if options.scope == .all { try RunManifest(plan: plan, executor: "local").write(out: plan.out) }
+        let subjectSteps = options.scope == .study ? [] : plan.steps.filter { $0.kind.scope == .subject }
+        let groupSteps = options.scope == .subjects ? [] : plan.steps.filter { $0.kind.scope == .group }
         let total = plan.subjects.count * subjectSteps.count + groupSteps.count
         let state = RunState(total: total, options: options)
 
@@ -86,8 +95,24 @@ public enum Executor {
             throw GantryError.invalidArgument("\(plan.subjects[first]): \(e)")
         }
         var reportFiles: [String] = []
+        if options.scope == .study && !groupSteps.isEmpty { try requireFinishedSubjects(plan, groupSteps: groupSteps) }
         for step in groupSteps { reportFiles += try runGroupStage(step, plan: plan, state: state) }
         return RunResult(records: state.records, reports: reportFiles)
+    }
+
+    /// A study-level part run on its own (a Slurm dependent job) needs every subject's stages
+    /// finished; otherwise it names the subjects that are not, each with why, and records that.
+    static func requireFinishedSubjects(_ plan: Plan, groupSteps: [Plan.Step]) throws {
+        let stages = plan.steps.filter { $0.kind.scope == .subject }.map(\.stage.id)
+        var missing: [String] = []
+        for subject in plan.subjects {
+            let unit = RunStatus.Unit(name: subject, stages: stages.map { RunStatus.entry(out: plan.out, subject: subject, stage: $0) })
+            if !unit.done { missing.append("\(subject) (\(RunStatus.reason(unit)))") }
+        }
+        guard !missing.isEmpty else { return }
+        let message = "\(missing.count) of \(plan.subjects.count) subject(s) did not finish: " + missing.joined(separator: "; ")
+        for step in groupSteps { try StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: message), out: plan.out) }
+        throw GantryError.invalidArgument("study stages not run: " + message)
     }
 
     /// Input paths of a stage for one subject.
@@ -177,8 +202,14 @@ public enum Executor {
     static func runSubjectStage(_ step: Plan.Step, subject: String, plan: Plan, state: RunState) throws {
         try state.checkStopped()
         let parent = try FileLock.createFolders("derivatives/gantry/\(subject)", under: plan.out)
-        try FileLock.withExclusive("\(parent)/.\(step.stage.id).lock") {
-            try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
+        try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: step.stage.id)) {
+            try StateStore.write(.now(.running, subject: subject, stage: step.stage.id), out: plan.out)
+            do {
+                try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
+            } catch {
+                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: subject, stage: step.stage.id, error: "\(error)"), out: plan.out) }
+                throw error
+            }
         }
     }
 
@@ -191,7 +222,7 @@ public enum Executor {
         let (key, inputRecord) = try cacheKey(step, inputs: inputs.files)
         let files = step.kind.outputFiles(parameters: step.parameters)
         if cached("\(dir)/provenance.json", key: key, outputs: Dictionary(files.values.map { ($0, "\(dir)/\($0)") }) { a, _ in a }) {
-            state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0))
+            try state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0), out: plan.out)
             return
         }
         let tmp = "\(parent)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -216,7 +247,7 @@ public enum Executor {
             } else {
                 try fm.moveItem(atPath: tmp, toPath: dir)
             }
-            state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds))
+            try state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds), out: plan.out)
         } catch {
             try? fm.removeItem(atPath: tmp)
             if error is Killed { throw error }
@@ -228,8 +259,14 @@ public enum Executor {
     static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState) throws -> [String] {
         try state.checkStopped()
         let reportDir = reports(plan.out)
-        return try FileLock.withExclusive("\(reportDir)/.gantry/\(step.stage.id).lock") {
-            try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
+        return try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: nil, stage: step.stage.id)) {
+            try StateStore.write(.now(.running, subject: nil, stage: step.stage.id), out: plan.out)
+            do {
+                return try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
+            } catch {
+                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: "\(error)"), out: plan.out) }
+                throw error
+            }
         }
     }
 
@@ -247,7 +284,7 @@ public enum Executor {
         let finalPaths = outFiles.mapValues { "\(reportDir)/\($0)" }
         let prov = "\(reportDir)/.gantry/\(step.stage.id).json"
         if cached(prov, key: key, outputs: Dictionary(outFiles.values.map { ($0, "\(reportDir)/\($0)") }) { a, _ in a }) {
-            state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0))
+            try state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0), out: plan.out)
             return finalPaths.values.sorted()
         }
         try? fm.removeItem(atPath: prov)
@@ -273,7 +310,7 @@ public enum Executor {
             guard rename(p, final) == 0 else { throw GantryError.writeFailed(path: final, problem: String(cString: strerror(errno))) }
         }
         try FileIO.writeAtomically(prov, bytes: record)
-        state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds))
+        try state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds), out: plan.out)
         try state.countRun()
         return finalPaths.values.sorted()
     }
@@ -291,7 +328,9 @@ final class RunState: @unchecked Sendable {
 
     init(total: Int, options: RunOptions) { self.total = total; self.options = options }
 
-    func record(_ r: StageRecord) {
+    /// Notes a finished stage: in this run's records, in its state file, and as a progress line.
+    func record(_ r: StageRecord, out: String) throws {
+        try StateStore.write(.now(r.status == "cached" ? .cached : .ran, subject: r.subject, stage: r.stage, seconds: r.seconds), out: out)
         lock.lock()
         records.append(r)
         let done = records.count

@@ -14,7 +14,21 @@ import Yams
 ///         uses: segment.tissue-kmeans
 ///         inputs: {image: inputs.t1w}        # inputs.<name> or <stage-id>.<output>
 ///         with: {classes: 3}
+///     resources:                     # optional: what one subject needs on a cluster (flags override)
+///       cpus_per_task: 2
+///       mem: 8G
+///       time: "01:00:00"
 public struct PipelineSpec: Sendable {
+    /// Per-subject resources for cluster executors; `nil` fields are left to the site's defaults.
+    public struct Resources: Sendable, Equatable {
+        public var partition: String?
+        public var time: String?
+        public var cpusPerTask: Int?
+        public var mem: String?
+        public var account: String?
+        public init() {}
+    }
+
     public struct Input: Sendable { public var name: String; public var pattern: String; public var line: Int }
     public struct Stage: Sendable {
         public var id: String
@@ -30,6 +44,7 @@ public struct PipelineSpec: Sendable {
     public var description: String
     public var inputs: [Input]
     public var stages: [Stage]
+    public var resources = Resources()
 
     /// A located error: `file:line: message`.
     static func error(_ path: String, _ line: Int?, _ message: String) -> GantryError {
@@ -50,10 +65,11 @@ public struct PipelineSpec: Sendable {
         guard let root, let top = root.mapping else { throw error(path, root?.mark?.line, "expected a mapping with name, inputs and stages") }
         func line(_ n: Node) -> Int? { n.mark?.line }
         var spec = PipelineSpec(path: path, name: "", description: "", inputs: [], stages: [])
-        let known: Set<String> = ["name", "description", "inputs", "stages"]
+        let known: Set<String> = ["name", "description", "inputs", "stages", "resources"]
         for (k, _) in top {
-            guard let key = k.string, known.contains(key) else { throw error(path, line(k), "unknown key '\(k.string ?? "?")' (expected name, description, inputs, stages)") }
+            guard let key = k.string, known.contains(key) else { throw error(path, line(k), "unknown key '\(k.string ?? "?")' (expected name, description, inputs, stages, resources)") }
         }
+        if let r = top["resources"] { spec.resources = try resources(r, path: path) }
         guard let name = top["name"]?.string, !name.isEmpty else { throw error(path, line(root), "missing 'name'") }
         spec.name = name
         spec.description = top["description"]?.string ?? ""
@@ -103,6 +119,28 @@ public struct PipelineSpec: Sendable {
             spec.stages.append(stage)
         }
         return spec
+    }
+
+    static func resources(_ n: Node, path: String) throws -> Resources {
+        guard let m = n.mapping else { throw error(path, n.mark?.line, "'resources' must map partition, time, cpus_per_task, mem, account to values") }
+        var r = Resources()
+        for (k, v) in m {
+            let key = k.string ?? "?"
+            guard let text = v.string, !text.isEmpty, !text.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\"" }) else {
+                throw error(path, k.mark?.line, "resources: '\(key)' must be one word")
+            }
+            switch key {
+            case "partition": r.partition = text
+            case "time": r.time = text
+            case "mem": r.mem = text
+            case "account": r.account = text
+            case "cpus_per_task":
+                guard let c = Int(text), (1...1024).contains(c) else { throw error(path, k.mark?.line, "resources: cpus_per_task must be 1…1024, got '\(text)'") }
+                r.cpusPerTask = c
+            default: throw error(path, k.mark?.line, "resources: unknown key '\(key)' (expected partition, time, cpus_per_task, mem, account)")
+            }
+        }
+        return r
     }
 
     static func value(_ n: Node, path: String) throws -> ParameterValue {

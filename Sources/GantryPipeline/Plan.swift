@@ -25,6 +25,9 @@ public struct Plan: Sendable {
     /// `models`: folders searched for file parameters (checkpoints) not found beside the pipeline.
     public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = [], followSymlinks: Bool = false,
                             models: [String] = []) throws -> Plan {
+        // Absolute paths: what the outputs record of their inputs is the same however the folders
+        // were named on the command line, and the same in a Slurm task started elsewhere.
+        let study = absolutePath(study), out = absolutePath(out)
         let path = spec.path
         func fail(_ line: Int?, _ m: String) -> GantryError { PipelineSpec.error(path, line, m) }
         let registry = StageRegistry.all
@@ -134,6 +137,8 @@ public struct Plan: Sendable {
         }
         return Plan(spec: spec, study: study, out: out, subjects: subjects, inputFiles: files, steps: finalSteps)
     }
+
+    static func absolutePath(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
 
     /// Where Gantry's installed models live: `<prefix>/share/gantry/models` beside `<prefix>/bin/gantry`.
     public static var sharedModels: String {

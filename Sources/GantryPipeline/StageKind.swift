@@ -30,6 +30,12 @@ public struct StageContext: Sendable {
     public var stageID: String
     /// Output root (the run's OUT folder), for group stages that read other subjects' provenance.
     public var outputRoot: String
+
+    /// How an output records a file it was made from: relative to OUT for Gantry's own outputs (the
+    /// same bytes wherever OUT is, as BIDS derivatives prefer), the study's files as they are.
+    public func recorded(_ path: String) -> String {
+        path.hasPrefix(outputRoot + "/") ? String(path.dropFirst(outputRoot.count + 1)) : path
+    }
 }
 
 /// A kind of stage (`uses:` in a pipeline). A stage is a pure function of its input files and

@@ -30,7 +30,7 @@ public enum RegistrationJob {
         try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
         if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: .init(datatype: .float32)) }
         if let f = r.inverseField { try NIfTI.write(try f.volume(), to: out + "/inverse_field.nii.gz", options: .init(datatype: .float32)) }
-        var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue, "seconds": r.seconds,
+        var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue,
                                      "affine_ras": (0..<4).map { i in (0..<4).map { r.affine[i, $0] } }]
         if let j = r.jacobian { report["jacobian_min"] = j.min; report["jacobian_nonpositive_fraction"] = j.negativeFraction }
         if let ic = r.inverseConsistencyError { report["inverse_consistency_mm"] = ic }
@@ -63,7 +63,9 @@ public enum RegistrationJob {
             if let d = value as? Double, !d.isFinite { throw GantryError.invalidArgument("registration failed: \(key) is \(d); nothing written") }
         }
         if !r.affine.m.allSatisfy({ $0.isFinite }) || r.affine.inverse == nil { throw GantryError.invalidArgument("registration failed: the affine transform is singular or not finite; nothing written") }
+        // The file holds results only (the same inputs give the same bytes); the time is returned.
         try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
+        report["seconds"] = r.seconds
         return report
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GantryCore
 import GantryMetrics
+import GantryPipeline
 import GantryRecon
 import GantryRegistration
 
@@ -13,3 +14,7 @@ extension RegistrationType: ExpressibleByArgument {}
 extension Similarity: ExpressibleByArgument {}
 extension Interpolation: ExpressibleByArgument {}
 extension BraTSConvention: ExpressibleByArgument {}
+extension RunScope: ExpressibleByArgument {}
+
+/// Where `gantry run` executes the plan.
+enum ExecutorKind: String, CaseIterable, ExpressibleByArgument { case local, slurm }

@@ -3,6 +3,7 @@ import GantryCore
 import GantryIO
 @testable import GantryPipeline
 import GantryRegistration
+import GantryTestSupport
 import XCTest
 
 /// A stage that writes half its output and then fails, as a run killed mid-stage would leave it.
@@ -157,22 +158,6 @@ final class ExecutorTests: XCTestCase {
         for (f, a) in zip(files, first) { XCTAssertTrue(try FileIO.readAll(out + "/" + f) == a, "\(f) differs") }
     }
 
-    /// Every file under `dir` (provenance records aside, which hold times) with its bytes.
-    /// (Lock files aside; text files name OUT, which is replaced by "OUT".)
-    func snapshot(_ dir: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        for f in allFiles(dir) where !f.hasSuffix("provenance.json") && !f.hasPrefix("reports/.gantry/") && !f.hasSuffix(".lock") {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dir + "/" + f, isDirectory: &isDir), !isDir.boolValue {
-                let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f))
-                let text = String(data: bytes, encoding: .utf8)
-                out[f] = text.map { Data($0.replacingOccurrences(of: dir, with: "OUT")
-                    .replacingOccurrences(of: dir.replacingOccurrences(of: "/", with: "\\/"), with: "OUT").utf8) } ?? bytes
-            }
-        }
-        return out
-    }
-
     func testConcurrentRunsOnOneOutputFolderAllSucceedWithIdenticalOutputs() throws {
         let reference = tempOut(), shared = tempOut()
         defer { for d in [reference, shared] { try? FileManager.default.removeItem(atPath: d) } }
@@ -185,7 +170,7 @@ final class ExecutorTests: XCTestCase {
                 do { _ = try Executor.run(try TestStudy.plan(out: shared)) } catch { box.lock.lock(); box.errors.append(error); box.lock.unlock() }
             }
             XCTAssertTrue(box.errors.isEmpty, "\(runs) concurrent runs: \(box.errors)")
-            let a = try snapshot(reference), b = try snapshot(shared)
+            let a = try outputSnapshot(reference), b = try outputSnapshot(shared)
             XCTAssertEqual(Set(a.keys), Set(b.keys), "\(runs) runs")
             for (name, bytes) in a where !name.hasSuffix("report.html") { XCTAssertEqual(b[name], bytes, "\(runs) runs: \(name) differs") }
             XCTAssertFalse(b.keys.contains { $0.contains(".tmp-") || $0.contains(".old-") }, "temporaries left: \(b.keys.sorted())")

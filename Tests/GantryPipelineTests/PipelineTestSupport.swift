@@ -50,3 +50,4 @@ enum TestStudy {
 }
 
 func tempOut() -> String { NSTemporaryDirectory() + "gantry-run-\(UUID().uuidString)" }
+

@@ -1,4 +1,5 @@
 import Foundation
+import GantryTestSupport
 import XCTest
 
 /// The committed bad-input corpus (scripts/fixtures/make_bad_inputs.py): every case ends within

@@ -1,4 +1,5 @@
 import Foundation
+import GantryTestSupport
 import XCTest
 
 /// Scripting: `--json` on info, recon, register and dice parses as JSON with the facts a script

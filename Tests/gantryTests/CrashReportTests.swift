@@ -1,4 +1,5 @@
 import Foundation
+import GantryTestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import GantryCore
 import GantryIO
+import GantryTestSupport
 import XCTest
 
 /// BraTS label conventions in `gantry dice`: enhancing tumour is label 4 up to BraTS 2021 and 3

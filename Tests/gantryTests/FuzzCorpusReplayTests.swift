@@ -1,4 +1,5 @@
 import Foundation
+import GantryTestSupport
 import XCTest
 
 /// Every input in the fuzzing corpora and every reproducer a fuzzing run found (scripts/fuzz) goes

@@ -1,5 +1,6 @@
 import Foundation
 import GantryIO
+import GantryTestSupport
 import XCTest
 
 /// `gantry recon` on a fastMRI brain file laid out as published (Tests/GantryReconTests/Fixtures/fastmri).

@@ -27,7 +27,7 @@ public enum DiceStage: StageKind {
         let regions = parameters["regions"]?.stringValue == "brats" ? convention.regions : []
         let m = try SegmentationMetrics.compare(pred: VolumeFile.read(predPath), ref: VolumeFile.read(refPath), labels: labels, regions: regions)
         let names = (parameters["names"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let file = SubjectMetrics(subject: context.subject ?? "", predictionFile: predPath, referenceFile: refPath,
+        let file = SubjectMetrics(subject: context.subject ?? "", predictionFile: context.recorded(predPath), referenceFile: context.recorded(refPath),
                                   labels: m.map(\.0), names: m.enumerated().map { i, e in i < names.count ? names[i] : e.0 },
                                   metrics: m.map(\.1))
         let enc = JSONEncoder()

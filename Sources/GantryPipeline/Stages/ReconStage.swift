@@ -34,7 +34,6 @@ enum ReconStageShared {
         }
         let lambda = p["lambda"]?.doubleValue.flatMap { $0 >= 0 ? Float($0) : nil }
         let iterations = p["iterations"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
-        let t0 = Date()
         guard let maps = CoilMaps(rawValue: p["maps"]?.stringValue ?? "calibration") else { throw GantryError.invalidArgument("maps must be espirit, calibration or file") }
         var options = ReconOptions(method: method, mask: mask, lambda: lambda, iterations: iterations, maps: maps)
         if method.isLearned {
@@ -42,12 +41,12 @@ enum ReconStageShared {
             options.model = try ReconModel.load(path)
         }
         let r = try Reconstructor.run(file, options: options)
-        let seconds = Date().timeIntervalSince(t0)
         if let out = outputs["image"] { try NIfTI.write(try r.volume(), to: out) }
         // learned methods are named with their cell: cirim-indrnn, rim-gru, …
         let name = options.model.map { "\(method.rawValue)-\($0.network.config.recurrentLayer.rawValue.lowercased())" } ?? method.rawValue
         var m: [String: Any] = ["method": name, "acceleration": r.acceleration, "slices": r.slices]
-        m["seconds_per_slice"] = seconds / Double(max(1, r.slices))
+        // Time is not a derivative (outputs are a function of inputs and parameters): report.recon
+        // takes it from the stage's provenance.json.
         if let ref = file.reconstructionRSS, ref.data.count == r.images.count {
             let range = Double(ref.data.max() ?? 0)
             m["nmse"] = ImageMetrics.nmse(r.images, reference: ref.data)
@@ -130,9 +129,18 @@ public enum ReconReportStage: StageKind {
             for file in inputs.files[key] ?? [] {
                 guard let data = FileManager.default.contents(atPath: file.path),
                       let m = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a recon metrics file") }
-                rows.append([file.subject, m["method"] as? String ?? "", f(m["acceleration"]), f(m["nmse"]), f(m["psnr"]), f(m["ssim"]), f(m["seconds_per_slice"])].joined(separator: ","))
+                let perSlice = stageSeconds(besides: file.path).map { $0 / Double(max(1, m["slices"] as? Int ?? 1)) }
+                rows.append([file.subject, m["method"] as? String ?? "", f(m["acceleration"]), f(m["nmse"]), f(m["psnr"]), f(m["ssim"]), f(perSlice)].joined(separator: ","))
             }
         }
         if let out = outputs["csv"] { try FileIO.writeAtomically(out, text: rows.joined(separator: "\n") + "\n") }
     }
+}
+
+/// The run time a stage's provenance.json records, for the stage folder holding `file`.
+func stageSeconds(besides file: String) -> Double? {
+    let prov = (file as NSString).deletingLastPathComponent + "/provenance.json"
+    guard let data = FileManager.default.contents(atPath: prov),
+          let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    return obj["seconds"] as? Double
 }

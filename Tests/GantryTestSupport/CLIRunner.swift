@@ -6,9 +6,9 @@ import Glibc
 
 /// Runs the built `gantry` binary as a user would, with stdout and stderr as pipes (as CI,
 /// `subprocess` and `| tee` give it), a time limit, and the child's peak resident memory.
-enum CLI {
+public enum CLI {
     /// The `gantry` executable built beside this test bundle.
-    static let binary: String = {
+    public static let binary: String = {
         let bundleDir = Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()
         for dir in [bundleDir, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()] {
             let p = dir.appendingPathComponent("gantry").path
@@ -19,23 +19,23 @@ enum CLI {
 
     final class Marker {}
 
-    struct Outcome {
-        var status: Int32
+    public struct Outcome {
+        public var status: Int32
         /// The signal that ended the process, if one did.
-        var signal: Int32?
-        var timedOut: Bool
-        var stdout: String
-        var stderr: String
-        var seconds: Double
+        public var signal: Int32?
+        public var timedOut: Bool
+        public var stdout: String
+        public var stderr: String
+        public var seconds: Double
         /// Peak resident set size in bytes (getrusage of the child).
-        var peakBytes: Int
+        public var peakBytes: Int
     }
 
     /// Runs `gantry args…`; the process is killed after `timeout` seconds. Spawned with
     /// posix_spawn (not Foundation's Process, which reaps its children itself) so `wait4` gives the
     /// child's exit status and resource usage.
     /// `signal` sends that signal `after` seconds (a crash injected from outside).
-    static func run(_ args: [String], timeout: Double = 30, environment: [String: String] = [:], signal: (Int32, after: Double)? = nil,
+    public static func run(_ args: [String], timeout: Double = 30, environment: [String: String] = [:], signal: (Int32, after: Double)? = nil,
                     executable: String = binary) throws -> Outcome {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw POSIXError(.EMFILE) }
@@ -86,14 +86,14 @@ enum CLI {
 }
 
 /// A fresh temporary folder, removed at the end of the test.
-final class TempDir {
-    let path: String
-    init() throws {
+public final class TempDir {
+    public let path: String
+    public init() throws {
         path = NSTemporaryDirectory() + "gantry-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     /// Every file below the folder, relative paths, hidden ones included.
-    var allFiles: [String] {
+    public var allFiles: [String] {
         (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }

@@ -1,0 +1,101 @@
+import Foundation
+import GantryCore
+
+/// Slurm's own commands (`sbatch`, `squeue`, `scancel`), run as a user would run them. Gantry talks
+/// to the controller only through these, so it works with any site's Slurm version and
+/// authentication, and counts its queries so a run can say how hard it leaned on the controller.
+public final class SlurmClient: @unchecked Sendable {
+    /// Controller queries made by this client (every command run counts as one).
+    public var queries: Int { count.value }
+    private let count = LockedValue(0)
+    /// Seconds one command may take before it counts as a timed-out controller.
+    let timeout: Double
+
+    public init(timeout: Double = 120) { self.timeout = timeout }
+
+    public struct Output { public var status: Int32; public var stdout: String; public var stderr: String }
+
+    /// Runs `command args…` found on PATH; a missing command is a one-line error naming it.
+    public func run(_ command: String, _ args: [String]) throws -> Output {
+        guard let exe = Self.find(command) else {
+            throw GantryError.invalidArgument("'\(command)' not found on PATH — the Slurm executor needs Slurm's client commands (is this a Slurm login node?)")
+        }
+        count.value += 1
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // Read both pipes while the command runs (a full pipe would block it).
+        final class Box: @unchecked Sendable { var out = Data(), err = Data() }
+        let box = Box(), group = DispatchGroup()
+        group.enter(); DispatchQueue.global().async { box.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning {
+            p.terminate()
+            _ = group.wait(timeout: .now() + 5)
+            throw GantryError.invalidArgument("\(command) did not answer within \(Int(timeout)) s (Slurm controller unreachable?)")
+        }
+        p.waitUntilExit()
+        group.wait()
+        return Output(status: p.terminationStatus, stdout: String(decoding: box.out, as: UTF8.self), stderr: String(decoding: box.err, as: UTF8.self))
+    }
+
+    /// `sbatch --parsable …script`: the job id, or the controller's reason as a one-line error.
+    public func submit(_ script: String, extra: [String] = []) throws -> String {
+        let r = try run("sbatch", ["--parsable"] + extra + [script])
+        let id = r.stdout.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        guard r.status == 0, !id.isEmpty, id.allSatisfy(\.isNumber) else {
+            throw GantryError.invalidArgument("sbatch refused \((script as NSString).lastPathComponent): \(Self.reason(r))")
+        }
+        return id
+    }
+
+    /// States of the given jobs (array tasks as `JOB_TASK`), finished ones included while the
+    /// controller still remembers them. Retries with back-off when the controller does not answer.
+    public func states(of jobs: [String], attempts: Int = 4) throws -> [String: String] {
+        var delay = 2.0
+        var last = ""
+        for attempt in 1...attempts {
+            do {
+                let r = try run("squeue", ["-h", "-r", "-t", "all", "-j", jobs.joined(separator: ","), "-o", "%i %T"])
+                if r.status == 0 {
+                    var states: [String: String] = [:]
+                    for line in r.stdout.split(separator: "\n") {
+                        let f = line.split(separator: " ")
+                        if f.count == 2 { states[String(f[0])] = String(f[1]) }
+                    }
+                    return states
+                }
+                // Jobs the controller has forgotten are finished, not an error.
+                if r.stderr.contains("Invalid job id") { return [:] }
+                last = Self.reason(r)
+            } catch {
+                last = "\(error)"
+            }
+            if attempt < attempts { Thread.sleep(forTimeInterval: delay); delay *= 2 }
+        }
+        throw GantryError.invalidArgument("Slurm controller not answering after \(attempts) tries: \(last)")
+    }
+
+    public func cancel(_ job: String) { _ = try? run("scancel", [job]) }
+
+    static func reason(_ r: Output) -> String {
+        let lines = (r.stderr + "\n" + r.stdout).split(separator: "\n").map { String($0).replacingOccurrences(of: "sbatch: error: ", with: "") }
+        return lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "exit status \(r.status)"
+    }
+
+    static func find(_ command: String) -> String? {
+        if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let p = "\(dir)/\(command)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+}
