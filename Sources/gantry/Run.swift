@@ -95,6 +95,7 @@ extension Gantry {
             let study = sub.studyJob.map { ", study job \($0) after it" } ?? ""
             print("submitted job array \(sub.arrayJob ?? "?") (\(sub.tasks) task(s), \(plan.subjects.count) subject(s))\(study) in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; scripts and logs: \(sub.folder)")
             guard slurm.wait else { print("follow with: gantry status \(out)"); return }
+            fflush(nil)  // the submission line before the progress lines on stderr
             let status = try SlurmExecutor.wait(sub, out: command.out, options: slurm.options, client: client, progress: { Log.progress($0) })
             status.lines.forEach { print($0) }
             Log.detail("controller queries: \(client.queries)")

@@ -56,19 +56,26 @@ public final class SlurmClient: @unchecked Sendable {
         return id
     }
 
+    /// A job's state and, while pending, why (`Resources`, `Dependency`, `PartitionConfig`, …).
+    public struct JobState: Sendable, Equatable { public var state: String; public var reason: String }
+
+    /// Pending reasons no wait will cure: the job can never start as submitted.
+    public static let hopeless: Set<String> = ["PartitionConfig", "PartitionNodeLimit", "PartitionTimeLimit", "BadConstraints",
+                                                "DependencyNeverSatisfied", "InvalidAccount", "InvalidQOS"]
+
     /// States of the given jobs (array tasks as `JOB_TASK`), finished ones included while the
     /// controller still remembers them. Retries with back-off when the controller does not answer.
-    public func states(of jobs: [String], attempts: Int = 4) throws -> [String: String] {
+    public func states(of jobs: [String], attempts: Int = 4) throws -> [String: JobState] {
         var delay = 2.0
         var last = ""
         for attempt in 1...attempts {
             do {
-                let r = try run("squeue", ["-h", "-r", "-t", "all", "-j", jobs.joined(separator: ","), "-o", "%i %T"])
+                let r = try run("squeue", ["-h", "-r", "-t", "all", "-j", jobs.joined(separator: ","), "-o", "%i %T %r"])
                 if r.status == 0 {
-                    var states: [String: String] = [:]
+                    var states: [String: JobState] = [:]
                     for line in r.stdout.split(separator: "\n") {
-                        let f = line.split(separator: " ")
-                        if f.count == 2 { states[String(f[0])] = String(f[1]) }
+                        let f = line.split(separator: " ", maxSplits: 2).map(String.init)
+                        if f.count >= 2 { states[f[0]] = JobState(state: f[1], reason: f.count > 2 ? f[2] : "") }
                     }
                     return states
                 }

@@ -85,11 +85,11 @@ public enum SlurmExecutor {
                             progress: (String) -> Void) throws -> RunStatus {
         let active: Set<String> = ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT"]
         var interval = options.pollInterval
-        var lastStates: [String: String] = [:]
+        var lastStates: [String: SlurmClient.JobState] = [:]
         var lastLine = ""
         var failures = 0
         while true {
-            let states: [String: String]
+            let states: [String: SlurmClient.JobState]
             do {
                 states = try client.states(of: sub.jobs)
                 failures = 0
@@ -105,10 +105,13 @@ public enum SlurmExecutor {
             if let status = try? RunStatus.read(out: out) {
                 let done = status.subjects.filter(\.done).count
                 let line = "slurm: \(done)/\(status.subjects.count) subject(s) done; jobs: " +
-                    Dictionary(grouping: states.values, by: { $0 }).map { "\($0.value.count) \($0.key.lowercased())" }.sorted().joined(separator: ", ")
+                    Dictionary(grouping: states.values, by: \.state).map { "\($0.value.count) \($0.key.lowercased())" }.sorted().joined(separator: ", ")
                 if line != lastLine { progress(line); lastLine = line }
             }
-            if !states.values.contains(where: { active.contains($0) }) { break }
+            if let (job, s) = states.first(where: { $0.value.state == "PENDING" && SlurmClient.hopeless.contains($0.value.reason) }) {
+                throw GantryError.invalidArgument("Slurm job \(job) can never start as submitted (pending: \(s.reason)); cancel it with scancel \(sub.jobs.joined(separator: " ")) and re-submit with other resources")
+            }
+            if !states.values.contains(where: { active.contains($0.state) }) { break }
             // Back off while nothing changes, up to ten times the floor.
             interval = states == lastStates ? min(interval * 1.5, options.pollInterval * 10) : options.pollInterval
             lastStates = states
