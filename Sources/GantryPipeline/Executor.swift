@@ -61,10 +61,9 @@ public enum Executor {
     public static func reports(_ out: String) -> String { out + "/reports" }
 
     public static func run(_ plan: Plan, options: RunOptions = RunOptions()) throws -> RunResult {
-        try FileLock.createFolders("derivatives/gantry", under: plan.out)
+        try DerivativesDataset.write(plan)
         try FileLock.createFolders("reports/.gantry", under: plan.out)
-        // A whole run says what it plans; the parts of a Slurm submission leave the submission's word.
-        if options.scope == .all { try RunManifest(plan: plan, executor: "local").write(out: plan.out) }
+        try RunManifest(plan: plan, executor: "local").announce(out: plan.out)
         let subjectSteps = options.scope == .study ? [] : plan.steps.filter { $0.kind.scope == .subject }
         let groupSteps = options.scope == .subjects ? [] : plan.steps.filter { $0.kind.scope == .group }
         let total = plan.subjects.count * subjectSteps.count + groupSteps.count

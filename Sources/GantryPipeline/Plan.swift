@@ -23,8 +23,10 @@ public struct Plan: Sendable {
     /// `followSymlinks`: accept input files whose real location is outside `study` (refused by
     /// default: a link planted in a study folder must not feed a run files from elsewhere).
     /// `models`: folders searched for file parameters (checkpoints) not found beside the pipeline.
-    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = [], followSymlinks: Bool = false,
-                            models: [String] = []) throws -> Plan {
+    /// `subjects`/`sessions`: only these (labels with or without `sub-`/`ses-`, or whole units
+    /// `sub-01/ses-01`).
+    public static func make(spec: PipelineSpec, study: String, out: String, subjects filter: [String] = [], sessions: [String] = [],
+                            followSymlinks: Bool = false, models: [String] = []) throws -> Plan {
         // Absolute paths: what the outputs record of their inputs is the same however the folders
         // were named on the command line, and the same in a Slurm task started elsewhere.
         let study = absolutePath(study), out = absolutePath(out)
@@ -122,7 +124,7 @@ public struct Plan: Sendable {
             }
         }
         // Subjects and their input files.
-        let subjects = try discoverSubjects(study: study, filter: filter, path: path)
+        let subjects = try discoverSubjects(study: study, filter: filter, sessions: sessions)
         let studyRoot = URL(fileURLWithPath: study).resolvingSymlinksInPath().path
         var files: [String: [String: String]] = [:]
         for sub in subjects {
@@ -164,22 +166,45 @@ public struct Plan: Sendable {
         step.kind.outputFiles(parameters: step.parameters)
     }
 
-    static func discoverSubjects(study: String, filter: [String], path: String) throws -> [String] {
+    /// The study's units, in order: `sub-X`, or `sub-X/ses-Y` for each session folder a subject
+    /// has (BIDS: sessions are processed separately, their outputs nested the same way).
+    static func discoverSubjects(study: String, filter: [String], sessions: [String] = []) throws -> [String] {
+        let fm = FileManager.default
+        func folders(_ dir: String, _ prefix: String) -> [String] {
+            ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { name in
+                var isDir: ObjCBool = false
+                return name.hasPrefix(prefix) && fm.fileExists(atPath: dir + "/" + name, isDirectory: &isDir) && isDir.boolValue
+            }.sorted()
+        }
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: study, isDirectory: &isDir), isDir.boolValue else {
+        guard fm.fileExists(atPath: study, isDirectory: &isDir), isDir.boolValue else {
             throw GantryError.fileNotFound(path: study + " (study folder)")
         }
-        let all = (try FileManager.default.contentsOfDirectory(atPath: study)).filter { $0.hasPrefix("sub-") }.sorted()
+        let all = folders(study, "sub-")
         guard !all.isEmpty else { throw GantryError.invalidFile(path: study, problem: "no sub-* folders in the study") }
-        if filter.isEmpty { return all }
+        var units: [String] = []
+        for sub in all {
+            let ses = folders(study + "/" + sub, "ses-")
+            units += ses.isEmpty ? [sub] : ses.map { "\(sub)/\($0)" }
+        }
         // "01" and "sub-01" name the same subject, as in BIDS Apps' --participant-label.
         let wanted = filter.map { $0.hasPrefix("sub-") ? $0 : "sub-" + $0 }
-        for f in wanted where !all.contains(f) { throw GantryError.invalidArgument("\(study): no subject \(f)") }
-        return all.filter { wanted.contains($0) }
+        for w in wanted where !units.contains(where: { $0 == w || $0.hasPrefix(w + "/") }) {
+            throw GantryError.invalidArgument("\(study): no subject \(w)")
+        }
+        if !wanted.isEmpty { units = units.filter { u in wanted.contains { u == $0 || u.hasPrefix($0 + "/") } } }
+        if !sessions.isEmpty {
+            let ses = Set(sessions.map { $0.hasPrefix("ses-") ? $0 : "ses-" + $0 })
+            units = units.filter { u in u.split(separator: "/").dropFirst().first.map { ses.contains(String($0)) } ?? false }
+            guard !units.isEmpty else { throw GantryError.invalidArgument("\(study): no session \(ses.sorted().joined(separator: ", ")) in the subjects chosen") }
+        }
+        return units
     }
 
+    /// The file of `input` for a unit. `{subject}` is the unit's BIDS file-name prefix: `sub-01`,
+    /// or `sub-01_ses-01` for a session.
     static func match(input: PipelineSpec.Input, subject: String, study: String, path: String) throws -> String {
-        let rel = input.pattern.replacingOccurrences(of: "{subject}", with: subject)
+        let rel = input.pattern.replacingOccurrences(of: "{subject}", with: subject.replacingOccurrences(of: "/", with: "_"))
         let full = "\(study)/\(subject)/\(rel)"
         if !rel.contains("*") {
             guard FileManager.default.fileExists(atPath: full) else {

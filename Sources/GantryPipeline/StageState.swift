@@ -101,6 +101,18 @@ public struct RunManifest: Codable, Sendable, Equatable {
         created = ISO8601DateFormatter().string(from: Date())
     }
 
+    /// Records what a run or submission plans, keeping what earlier ones planned for the same
+    /// pipeline (subjects are added, never dropped). A run covered by the record already — a Slurm
+    /// task, a re-run of some subjects — leaves it as it is.
+    public func announce(out: String) throws {
+        var merged = self
+        if let old = try? RunManifest.read(out: out), old.pipeline == pipeline, old.subjectStages == subjectStages, old.studyStages == studyStages {
+            if Set(subjects).isSubset(of: old.subjects) && slurmJobs == nil { return }
+            merged.subjects = Array(Set(old.subjects).union(subjects)).sorted()
+        }
+        try merged.write(out: out)
+    }
+
     public func write(out: String) throws {
         try FileLock.createFolders(".gantry", under: out)
         let enc = JSONEncoder()

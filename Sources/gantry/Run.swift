@@ -10,8 +10,9 @@ extension Gantry {
             discussion: """
             Outputs: OUT/derivatives/gantry/<subject>/<stage>/ (with provenance.json) and OUT/reports/. \
             Re-running skips every stage whose inputs and parameters are unchanged; a killed run resumes. \
-            With --executor slurm the per-subject stages are submitted as one Slurm job array and the \
-            study-level stages as one job after it; `gantry status OUT` shows where every subject is.
+            Subjects with session folders (sub-01/ses-01/) are processed per session. With --executor \
+            slurm the per-subject stages are submitted as one Slurm job array and the study-level stages \
+            as one job after it; `gantry status OUT` shows where every subject is.
             """
         )
 
@@ -24,90 +25,21 @@ extension Gantry {
         @Option(help: "Output folder.")
         var out: String
 
-        @Option(help: "Subjects processed in parallel (cores are shared between them).")
-        var jobs: Int = 1
-
-        @Option(help: "Where the plan runs: local (this machine) or slurm (a job array; see the Slurm options).")
-        var executor: ExecutorKind = .local
+        @Option(name: .customLong("subject"), help: "Run only this subject (repeatable; 01, sub-01 or sub-01/ses-01).")
+        var subjects: [String] = []
 
         @Option(help: "Which part of the plan runs: all, subjects (per-subject stages only) or study (study-level stages, after every subject finished). Slurm tasks use subjects and study.")
         var scope: RunScope = .all
 
-        @OptionGroup(title: "Slurm executor") var slurm: SlurmFlags
-
-        @Option(name: .customLong("subject"), help: "Run only this subject (repeatable; 01 or sub-01).")
-        var subjects: [String] = []
-
-        @Flag(help: "Print the plan and exit.")
-        var dryRun = false
-
-        @Flag(help: "Accept study files that are symbolic links to places outside the study folder.")
-        var followSymlinks = false
-
-        @Option(help: "A folder searched for model checkpoints a pipeline names (repeatable); after the pipeline's own folder, before the installed share/gantry/models.")
-        var models: [String] = []
-
-        @OptionGroup var compute: ComputeOptions
+        @OptionGroup var options: PlanOptions
 
         func validate() throws {
-            guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1…64") }
-            if executor == .slurm && scope != .all { throw ValidationError("--scope is for the tasks the Slurm executor starts; submit with the default --scope all") }
-            try slurm.validate(executor: executor)
+            if options.executor == .slurm && scope != .all { throw ValidationError("--scope is for the tasks the Slurm executor starts; submit with the default --scope all") }
+            try options.validate()
         }
 
         func run() throws {
-            let spec = try PipelineSpec.load(pipeline)
-            let plan = try Plan.make(spec: spec, study: study, out: out, subjects: subjects, followSymlinks: followSymlinks, models: models)
-            if dryRun && executor == .local {
-                print("pipeline \(spec.name): \(plan.subjects.count) subject(s), \(plan.steps.count) stage(s)")
-                for step in plan.steps {
-                    let ins = step.stage.inputs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                    let ps = step.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                    print("  \(step.stage.id) [\(step.kind.name), \(step.kind.scope.rawValue)] \(ins) \(ps)")
-                }
-                for s in plan.subjects { print("  \(s): " + (plan.inputFiles[s] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
-                return
-            }
-            try compute.apply()
-            if executor == .slurm {
-                try submitToSlurm(plan)
-                return
-            }
-            let result = try Executor.run(plan, options: RunOptions(jobs: jobs, progress: { Log.progress($0) }, scope: scope))
-            print("ran \(result.ran) stage(s), \(result.cached) cached")
-            for r in result.reports { print(r) }
-        }
-
-        /// Submits the plan (or prints its scripts with --dry-run); with --wait, follows it to the end
-        /// and fails if a subject or the study job did not finish.
-        private func submitToSlurm(_ plan: Plan) throws {
-            let absolute = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
-            let command = TaskCommand(gantry: Self.executablePath, pipeline: absolute(pipeline), study: plan.study, out: plan.out,
-                                      models: models.map(absolute), followSymlinks: followSymlinks)
-            let client = SlurmClient()
-            let t0 = Date()
-            let sub = try SlurmExecutor.submit(plan, command: command, options: slurm.options, userSubjects: subjects, client: client, dryRun: dryRun)
-            if dryRun {
-                print("# \(sub.folder)/array.sbatch (\(sub.tasks) task(s))\n" + sub.arrayScript)
-                if let s = sub.studyScript { print("# \(sub.folder)/study.sbatch (sbatch --dependency=afterany:<array job>)\n" + s) }
-                return
-            }
-            let study = sub.studyJob.map { ", study job \($0) after it" } ?? ""
-            print("submitted job array \(sub.arrayJob ?? "?") (\(sub.tasks) task(s), \(plan.subjects.count) subject(s))\(study) in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; scripts and logs: \(sub.folder)")
-            guard slurm.wait else { print("follow with: gantry status \(out)"); return }
-            fflush(nil)  // the submission line before the progress lines on stderr
-            let status = try SlurmExecutor.wait(sub, out: command.out, options: slurm.options, client: client, progress: { Log.progress($0) })
-            status.lines.forEach { print($0) }
-            Log.detail("controller queries: \(client.queries)")
-            guard status.complete else {
-                let failed = status.unfinished.map(\.subject)
-                throw GantryError.invalidArgument("\(failed.count) subject(s) did not finish (\(failed.joined(separator: ", ")))\(status.study.done ? "" : "; study stages not done") — re-run the same command to finish")
-            }
-        }
-
-        /// This program's own path, which the batch scripts run.
-        static var executablePath: String {
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            try options.execute(pipeline: pipeline, study: study, out: out, subjects: subjects, sessions: [], scope: scope)
         }
     }
 
@@ -124,6 +56,93 @@ extension Gantry {
                 }
             }
         }
+    }
+}
+
+/// How a plan is executed, shared by `run` and `bids`: where (local or Slurm), with what
+/// parallelism, and where model files are found.
+struct PlanOptions: ParsableArguments {
+    @Option(help: "Where the plan runs: local (this machine) or slurm (a job array; see the Slurm options).")
+    var executor: ExecutorKind = .local
+
+    @Option(help: "Subjects processed in parallel by the local executor (cores are shared between them).")
+    var jobs: Int = 1
+
+    @Flag(help: "Print the plan (local) or the batch scripts (slurm) and exit.")
+    var dryRun = false
+
+    @Flag(help: "Accept study files that are symbolic links to places outside the study folder.")
+    var followSymlinks = false
+
+    @Option(help: "A folder searched for model checkpoints a pipeline names (repeatable); after the pipeline's own folder, before the installed share/gantry/models.")
+    var models: [String] = []
+
+    @OptionGroup(title: "Slurm executor") var slurm: SlurmFlags
+
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1…64") }
+        try slurm.validate(executor: executor)
+    }
+
+    func execute(pipeline: String, study: String, out: String, subjects: [String], sessions: [String], scope: RunScope) throws {
+        let spec = try PipelineSpec.load(pipeline)
+        let plan = try Plan.make(spec: spec, study: study, out: out, subjects: subjects, sessions: sessions, followSymlinks: followSymlinks, models: models)
+        if dryRun && executor == .local {
+            print("pipeline \(spec.name): \(plan.subjects.count) subject(s), \(plan.steps.count) stage(s)")
+            for step in plan.steps {
+                let ins = step.stage.inputs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let ps = step.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                print("  \(step.stage.id) [\(step.kind.name), \(step.kind.scope.rawValue)] \(ins) \(ps)")
+            }
+            for s in plan.subjects { print("  \(s): " + (plan.inputFiles[s] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+            return
+        }
+        try compute.apply()
+        if executor == .slurm {
+            // The study job covers the array's units: a filter is passed on as the units it chose.
+            try submitToSlurm(plan, pipeline: pipeline, units: subjects.isEmpty && sessions.isEmpty ? [] : plan.subjects, scope: scope)
+            return
+        }
+        let result = try Executor.run(plan, options: RunOptions(jobs: jobs, progress: { Log.progress($0) }, scope: scope))
+        print("ran \(result.ran) stage(s), \(result.cached) cached")
+        for r in result.reports { print(r) }
+    }
+
+    /// Submits the plan (or prints its scripts with --dry-run); with --wait, follows it to the end
+    /// and fails if a subject or the study job did not finish.
+    private func submitToSlurm(_ plan: Plan, pipeline: String, units: [String], scope: RunScope) throws {
+        let absolute = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+        let command = TaskCommand(gantry: Self.executablePath, pipeline: absolute(pipeline), study: plan.study, out: plan.out,
+                                  models: models.map(absolute), followSymlinks: followSymlinks)
+        let client = SlurmClient()
+        let t0 = Date()
+        let sub = try SlurmExecutor.submit(plan, command: command, options: slurm.options, userSubjects: units, scope: scope, client: client, dryRun: dryRun)
+        if dryRun {
+            if scope != .study { print("# \(sub.folder)/array.sbatch (\(sub.tasks) task(s))\n" + sub.arrayScript) }
+            if let s = sub.studyScript { print("# \(sub.folder)/study.sbatch (sbatch --dependency=afterany:<array job>)\n" + s) }
+            return
+        }
+        let array = sub.arrayJob.map { "job array \($0) (\(sub.tasks) task(s), \(plan.subjects.count) unit(s))" }
+        let study = sub.studyJob.map { "study job \($0)" + (sub.arrayJob == nil ? "" : " after it") }
+        print("submitted " + [array, study].compactMap { $0 }.joined(separator: ", ") + " in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; scripts and logs: \(sub.folder)")
+        guard slurm.wait else { print("follow with: gantry status \(plan.out)"); return }
+        fflush(nil)  // the submission line before the progress lines on stderr
+        let status = try SlurmExecutor.wait(sub, out: plan.out, options: slurm.options, client: client, progress: { Log.progress($0) })
+        status.lines.forEach { print($0) }
+        Log.detail("controller queries: \(client.queries)")
+        let subjectsDone = scope == .study || status.unfinished.isEmpty
+        let studyDone = scope == .subjects || status.study.done
+        guard subjectsDone && studyDone else {
+            let failed = status.unfinished.map(\.subject)
+            throw GantryError.invalidArgument("\(failed.count) subject(s) did not finish (\(failed.joined(separator: ", ")))\(status.study.done ? "" : "; study stages not done") — re-run the same command to finish")
+        }
+    }
+
+    /// This program's own path, which the batch scripts run.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
 

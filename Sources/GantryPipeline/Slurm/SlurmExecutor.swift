@@ -20,8 +20,9 @@ public enum SlurmExecutor {
         public var jobs: [String] { [arrayJob, studyJob].compactMap { $0 } }
     }
 
-    /// Builds the scripts; with `dryRun` nothing is written or submitted.
-    public static func submit(_ plan: Plan, command: TaskCommand, options: SlurmOptions, userSubjects: [String],
+    /// Builds the scripts; with `dryRun` nothing is written or submitted. `scope` `.subjects` submits
+    /// the array alone, `.study` the study job alone (a BIDS App's participant and group levels).
+    public static func submit(_ plan: Plan, command: TaskCommand, options: SlurmOptions, userSubjects: [String], scope: RunScope = .all,
                               client: SlurmClient, dryRun: Bool) throws -> Submission {
         let options = options.merged(with: plan.spec.resources)
         try check(plan: plan, command: command, options: options)
@@ -32,7 +33,9 @@ public enum SlurmExecutor {
         let folder = "\(RunLayout.slurmFolder(command.out))/\(stamp)-\(getpid())"
         let name = plan.spec.name.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
         let arrayScript = SlurmScripts.array(name: name, tasks: chunks.count, folder: folder, command: command, options: options)
-        let hasStudy = plan.steps.contains { $0.kind.scope == .group }
+        let hasStudy = scope != .subjects && plan.steps.contains { $0.kind.scope == .group }
+        let hasArray = scope != .study
+        guard hasArray || hasStudy else { throw GantryError.invalidArgument("pipeline \(plan.spec.name) has no study-level stage to run") }
         let studyScript = hasStudy ? SlurmScripts.study(name: name, folder: folder, command: command, subjects: userSubjects, options: options) : nil
         var sub = Submission(folder: folder, arrayJob: nil, studyJob: nil, tasks: chunks.count, arrayScript: arrayScript, studyScript: studyScript)
         if dryRun { return sub }
@@ -40,16 +43,18 @@ public enum SlurmExecutor {
         let rel = String(folder.dropFirst(command.out.count + 1))
         try FileLock.createFolders(rel + "/logs", under: command.out)
         do {
-            try FileIO.writeAtomically(folder + "/subjects.txt", bytes: Array((chunks.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n").utf8))
-            try FileIO.writeAtomically(folder + "/array.sbatch", bytes: Array(arrayScript.utf8))
+            if hasArray {
+                try FileIO.writeAtomically(folder + "/subjects.txt", bytes: Array((chunks.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n").utf8))
+                try FileIO.writeAtomically(folder + "/array.sbatch", bytes: Array(arrayScript.utf8))
+            }
             if let s = studyScript { try FileIO.writeAtomically(folder + "/study.sbatch", bytes: Array(s.utf8)) }
-            let array = try client.submit(folder + "/array.sbatch")
-            sub.arrayJob = array
+            if hasArray { sub.arrayJob = try client.submit(folder + "/array.sbatch") }
             if studyScript != nil {
                 do {
-                    sub.studyJob = try client.submit(folder + "/study.sbatch", extra: ["--dependency=afterany:\(array)", "--kill-on-invalid-dep=yes"])
+                    let after = sub.arrayJob.map { ["--dependency=afterany:\($0)", "--kill-on-invalid-dep=yes"] } ?? []
+                    sub.studyJob = try client.submit(folder + "/study.sbatch", extra: after)
                 } catch {
-                    client.cancel(array)  // no array without the job that finishes it
+                    if let array = sub.arrayJob { client.cancel(array) }  // no array without the job that finishes it
                     throw error
                 }
             }
@@ -57,7 +62,7 @@ public enum SlurmExecutor {
             try? FileManager.default.removeItem(atPath: folder)
             throw error
         }
-        try RunManifest(plan: plan, executor: "slurm", slurmJobs: sub.jobs, slurmFolder: folder).write(out: command.out)
+        try RunManifest(plan: plan, executor: "slurm", slurmJobs: sub.jobs, slurmFolder: folder).announce(out: command.out)
         try FileIO.writeAtomically(folder + "/jobs.txt", bytes: Array((sub.jobs.joined(separator: "\n") + "\n").utf8))
         return sub
     }
@@ -70,7 +75,7 @@ public enum SlurmExecutor {
         if command.out.contains(where: { $0.isWhitespace || $0 == "%" }) {
             throw GantryError.invalidArgument("\(command.out): the Slurm executor needs an output folder path without spaces or '%'")
         }
-        for s in plan.subjects where !s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
+        for s in plan.subjects where !s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) {
             throw GantryError.invalidArgument("subject folder '\(s)': names with characters other than letters, digits, '-', '_', '.' cannot be passed to array tasks")
         }
         for a in options.extra where !a.hasPrefix("-") || a.contains("\n") {
