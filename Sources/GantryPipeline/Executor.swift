@@ -105,7 +105,13 @@ public enum Executor {
         let stages = plan.steps.filter { $0.kind.scope == .subject }.map(\.stage.id)
         var missing: [String] = []
         for subject in plan.subjects {
-            let unit = RunStatus.Unit(name: subject, stages: stages.map { RunStatus.entry(out: plan.out, subject: subject, stage: $0) })
+            let unit = RunStatus.Unit(name: subject, stages: try stages.map { stage in
+                let e = RunStatus.entry(out: plan.out, subject: subject, stage: stage)
+                guard e.status == .running else { return e }
+                // Another run works on it now: wait for its lock, then judge what it left.
+                try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: stage)) {}
+                return RunStatus.entry(out: plan.out, subject: subject, stage: stage)
+            })
             if !unit.done { missing.append("\(subject) (\(RunStatus.reason(unit)))") }
         }
         guard !missing.isEmpty else { return }
@@ -202,7 +208,6 @@ public enum Executor {
         try state.checkStopped()
         let parent = try FileLock.createFolders("derivatives/gantry/\(subject)", under: plan.out)
         try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: step.stage.id)) {
-            try StateStore.write(.now(.running, subject: subject, stage: step.stage.id), out: plan.out)
             do {
                 try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
             } catch {
@@ -224,6 +229,8 @@ public enum Executor {
             try state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0), out: plan.out)
             return
         }
+        // Marked running only now: a stage found cached keeps its finished state throughout.
+        try StateStore.write(.now(.running, subject: subject, stage: step.stage.id), out: plan.out)
         let tmp = "\(parent)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
         do {
@@ -259,7 +266,6 @@ public enum Executor {
         try state.checkStopped()
         let reportDir = reports(plan.out)
         return try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: nil, stage: step.stage.id)) {
-            try StateStore.write(.now(.running, subject: nil, stage: step.stage.id), out: plan.out)
             do {
                 return try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
             } catch {
@@ -286,6 +292,7 @@ public enum Executor {
             try state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0), out: plan.out)
             return finalPaths.values.sorted()
         }
+        try StateStore.write(.now(.running, subject: nil, stage: step.stage.id), out: plan.out)
         try? fm.removeItem(atPath: prov)
         let tmp = "\(reportDir)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)

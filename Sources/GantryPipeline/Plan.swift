@@ -205,7 +205,8 @@ public struct Plan: Sendable {
     /// or `sub-01_ses-01` for a session.
     static func match(input: PipelineSpec.Input, subject: String, study: String, path: String) throws -> String {
         let rel = input.pattern.replacingOccurrences(of: "{subject}", with: subject.replacingOccurrences(of: "/", with: "_"))
-        let full = "\(study)/\(subject)/\(rel)"
+        // Standardised ("sub-02/../sub-01/…" → "sub-01/…"): outputs record it.
+        let full = absolutePath("\(study)/\(subject)/\(rel)")
         if !rel.contains("*") {
             guard FileManager.default.fileExists(atPath: full) else {
                 throw PipelineSpec.error(path, input.line, "\(subject): no file for input '\(input.name)' (\(full))")

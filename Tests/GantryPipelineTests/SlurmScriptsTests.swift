@@ -91,4 +91,23 @@ final class SlurmScriptsTests: XCTestCase {
             XCTAssertThrowsError(try plan(out: "/tmp/o", resources: resources), resources) { XCTAssertTrue("\($0)".contains(message), "\($0)") }
         }
     }
+
+    func testMoreTasksThanMaxArraySizeIsRefusedWithTheChunkNeeded() throws {
+        // A stand-in `scontrol` reporting a site limit of 2 (indices 0…1: one task of ours).
+        let bin = tempOut()
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: bin); try? FileManager.default.removeItem(atPath: out) }
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try "#!/bin/sh\necho 'MaxArraySize            = 2'\n".write(toFile: bin + "/scontrol", atomically: true, encoding: .utf8)
+        chmod(bin + "/scontrol", 0o755)
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        setenv("PATH", bin, 1)
+        defer { setenv("PATH", path, 1) }
+        let p = try plan(out: out)
+        XCTAssertThrowsError(try SlurmExecutor.submit(p, command: TaskCommand(gantry: "/g", pipeline: "/p", study: p.study, out: p.out), options: SlurmOptions(),
+                                                      userSubjects: [], client: SlurmClient(), dryRun: false)) {
+            XCTAssertTrue("\($0)".contains("2 array tasks exceed this cluster's MaxArraySize of 2: use --chunk 2 or more"), "\($0)")
+        }
+        XCTAssertTrue(((try? FileManager.default.contentsOfDirectory(atPath: out + "/.gantry/slurm")) ?? []).isEmpty, "nothing submitted, nothing left")
+    }
 }

@@ -92,6 +92,15 @@ public final class SlurmClient: @unchecked Sendable {
 
     public func cancel(_ job: String) { _ = try? run("scancel", [job]) }
 
+    /// The cluster's `MaxArraySize` (array indices run 0…MaxArraySize−1), or nil if it cannot be read.
+    public func maxArraySize() -> Int? {
+        guard let r = try? run("scontrol", ["show", "config"]), r.status == 0 else { return nil }
+        for line in r.stdout.split(separator: "\n") where line.hasPrefix("MaxArraySize") {
+            return line.split(separator: "=").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        return nil
+    }
+
     static func reason(_ r: Output) -> String {
         let lines = (r.stderr + "\n" + r.stdout).split(separator: "\n").map { String($0).replacingOccurrences(of: "sbatch: error: ", with: "") }
         return lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "exit status \(r.status)"

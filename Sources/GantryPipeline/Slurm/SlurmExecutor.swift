@@ -39,6 +39,11 @@ public enum SlurmExecutor {
         let studyScript = hasStudy ? SlurmScripts.study(name: name, folder: folder, command: command, subjects: userSubjects, options: options) : nil
         var sub = Submission(folder: folder, arrayJob: nil, studyJob: nil, tasks: chunks.count, arrayScript: arrayScript, studyScript: studyScript)
         if dryRun { return sub }
+        // Task indices run 1…N; a site's MaxArraySize (1001 by default) bounds N.
+        if hasArray, let max = client.maxArraySize(), chunks.count > max - 1 {
+            let chunk = (plan.subjects.count + max - 2) / (max - 1)
+            throw GantryError.invalidArgument("\(chunks.count) array tasks exceed this cluster's MaxArraySize of \(max): use --chunk \(chunk) or more (subjects per task)")
+        }
 
         let rel = String(folder.dropFirst(command.out.count + 1))
         try FileLock.createFolders(rel + "/logs", under: command.out)
