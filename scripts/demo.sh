@@ -13,8 +13,15 @@ echo "== 2. pipeline: pipelines/full-study.yaml"
 "$GANTRY" run pipelines/full-study.yaml --study "$OUT/study" --out "$OUT/run" --jobs 2
 
 echo "== 3. interoperability: .nii.gz → .h5 → .nii, geometry kept"
-"$GANTRY" convert "$OUT/run/derivatives/gantry/sub-01/tissue/mask.nii.gz" "$OUT/sub-01_tissue.h5"
+"$GANTRY" convert "$OUT/run/sub-01/anat/sub-01_space-orig_desc-tissue_dseg.nii.gz" "$OUT/sub-01_tissue.h5"
 "$GANTRY" info "$OUT/sub-01_tissue.h5" | tail -8
 
+echo "== 4. the run as gantry status reads it (the same on a Slurm cluster; see docs/cluster.md)"
+"$GANTRY" status "$OUT/run" | tail -3
+
+echo "== 5. the same study as a BIDS App, group level (every stage cached): gantry bids STUDY OUT group"
+"$GANTRY" bids "$OUT/study" "$OUT/run" group --pipeline pipelines/full-study.yaml -q | tail -1
+
 echo
+echo "BIDS derivatives: $OUT/run/sub-*/anat/ (masks, warped images, transforms with sidecars)"
 echo "Report: $OUT/run/reports/report.html"

@@ -57,7 +57,10 @@ public struct RunResult: Sendable {
 public enum Executor {
     struct Killed: Error, CustomStringConvertible { var description: String { "run stopped (simulated kill)" } }
 
-    public static func derivatives(_ out: String) -> String { out + "/derivatives/gantry" }
+    /// Stage folders: each stage's outputs with its provenance (the unit of caching and resume).
+    /// OUT itself is the BIDS derivatives dataset its outputs are published into.
+    public static func stages(_ out: String) -> String { out + "/" + stagesFolder }
+    public static let stagesFolder = "stages"
     public static func reports(_ out: String) -> String { out + "/reports" }
 
     public static func run(_ plan: Plan, options: RunOptions = RunOptions()) throws -> RunResult {
@@ -133,7 +136,7 @@ public enum Executor {
                       let file = src.kind.outputFiles(parameters: src.parameters)[parts[1]] else {
                     throw GantryError.invalidArgument("stage \(parts[0]) has no output \(parts[1])")
                 }
-                out[name] = "\(derivatives(plan.out))/\(subject)/\(parts[0])/\(file)"
+                out[name] = "\(stages(plan.out))/\(subject)/\(parts[0])/\(file)"
             }
         }
         return out
@@ -206,7 +209,7 @@ public enum Executor {
 
     static func runSubjectStage(_ step: Plan.Step, subject: String, plan: Plan, state: RunState) throws {
         try state.checkStopped()
-        let parent = try FileLock.createFolders("derivatives/gantry/\(subject)", under: plan.out)
+        let parent = try FileLock.createFolders("\(stagesFolder)/\(subject)", under: plan.out)
         try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: step.stage.id)) {
             do {
                 try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
@@ -226,6 +229,7 @@ public enum Executor {
         let (key, inputRecord) = try cacheKey(step, inputs: inputs.files)
         let files = step.kind.outputFiles(parameters: step.parameters)
         if cached("\(dir)/provenance.json", key: key, outputs: Dictionary(files.values.map { ($0, "\(dir)/\($0)") }) { a, _ in a }) {
+            try BIDSPublication.publish(step, subject: subject, stageFolder: dir, inputs: paths, plan: plan)
             try state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0), out: plan.out)
             return
         }
@@ -253,6 +257,7 @@ public enum Executor {
             } else {
                 try fm.moveItem(atPath: tmp, toPath: dir)
             }
+            try BIDSPublication.publish(step, subject: subject, stageFolder: dir, inputs: paths, plan: plan)
             try state.record(StageRecord(subject: subject, stage: step.stage.id, kind: step.kind.name, status: "ran", seconds: seconds), out: plan.out)
         } catch {
             try? fm.removeItem(atPath: tmp)

@@ -10,7 +10,7 @@ import Yams
 ///     inputs:                        # per-subject files, relative to the subject folder
 ///       t1w: anat/{subject}_T1w.nii.gz  # ("../sub-01/…" reaches another subject in the study)
 ///     stages:
-///       - id: segment                # unique; outputs go to OUT/derivatives/gantry/<subject>/<id>/
+///       - id: segment                # unique; outputs go to OUT/stages/<subject>/<id>/
 ///         uses: segment.tissue-kmeans
 ///         inputs: {image: inputs.t1w}        # inputs.<name> or <stage-id>.<output>
 ///         with: {classes: 3}

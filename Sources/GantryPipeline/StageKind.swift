@@ -50,6 +50,9 @@ public protocol StageKind: Sendable {
     /// Output name → file name (inside the stage folder for subject stages, in OUT/reports for group stages).
     static var outputs: [String: String] { get }
     static var parameters: [ParameterSpec] { get }
+    /// Output name → how it appears in the BIDS derivatives dataset (outputs not named there stay
+    /// in the stage folder only: metrics, pictures, reports).
+    static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName]
 
     /// Runs the stage: read `inputs`, write each file of `outputs` (absolute paths, in a temporary
     /// folder the executor moves into place).
@@ -58,6 +61,7 @@ public protocol StageKind: Sendable {
 
 extension StageKind {
     public static var optionalInputs: [String] { [] }
+    public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] { [:] }
 
     /// Output name → file name for these parameters (default: `outputs`; group stages prepend the
     /// optional `prefix` parameter).

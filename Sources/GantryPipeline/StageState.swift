@@ -54,7 +54,7 @@ public enum RunLayout {
     }
     /// The lock a stage is worked on under (see `Executor`).
     public static func lockPath(_ out: String, subject: String?, stage: String) -> String {
-        if let subject { return "\(Executor.derivatives(out))/\(subject)/.\(stage).lock" }
+        if let subject { return "\(Executor.stages(out))/\(subject)/.\(stage).lock" }
         return "\(Executor.reports(out))/.gantry/\(stage).lock"
     }
     /// What the latest run or submission planned (`RunManifest`).

@@ -14,8 +14,8 @@ extension Gantry {
             participant runs the per-subject stages for the labels given (all subjects when none), one \
             unit per session where sessions exist; group runs the study-level stages (reports) once every \
             chosen subject has finished. The same as `gantry run P.yaml --study BIDS_DIR --out OUTPUT_DIR \
-            --scope subjects|study`; OUTPUT_DIR/derivatives/gantry is a BIDS derivatives dataset \
-            (dataset_description.json). With --executor slurm, participant submits one job array (a task \
+            --scope subjects|study`; OUTPUT_DIR is a BIDS derivatives dataset (dataset_description.json, \
+            sub-*/anat/sub-*_space-orig_desc-<stage>_dseg.nii.gz with sidecars). With --executor slurm, participant submits one job array (a task \
             per subject) and group one job.
             """
         )

@@ -8,7 +8,9 @@ extension Gantry {
         static let configuration = CommandConfiguration(
             abstract: "Run a pipeline (YAML) on a study folder.",
             discussion: """
-            Outputs: OUT/derivatives/gantry/<subject>/<stage>/ (with provenance.json) and OUT/reports/. \
+            OUT becomes a BIDS derivatives dataset: masks, warped images and transforms under \
+            OUT/sub-*/anat/ with BIDS names and sidecars; every stage's outputs with provenance.json in \
+            OUT/stages/<subject>/<stage>/; study reports in OUT/reports/. \
             Re-running skips every stage whose inputs and parameters are unchanged; a killed run resumes. \
             Subjects with session folders (sub-01/ses-01/) are processed per session. With --executor \
             slurm the per-subject stages are submitted as one Slurm job array and the study-level stages \

@@ -34,19 +34,19 @@ final class ExecutorTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let result = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 2))
         XCTAssertEqual(result.ran, 2 * 3 + 2)
-        let mask = try NIfTI.read(out + "/derivatives/gantry/sub-01/seg/mask.nii.gz")
+        let mask = try NIfTI.read(out + "/stages/sub-01/seg/mask.nii.gz")
         let t1 = try NIfTI.read(TestStudy.path + "/sub-01/anat/sub-01_T1w.nii.gz")
         XCTAssertEqual(mask.affine, t1.affine)
         XCTAssertEqual(mask.header?.datatype, NIfTIDataType.uint8.rawValue)
         XCTAssertEqual(mask.header?.sformCode, t1.header?.sformCode)
         XCTAssertEqual(mask.header?.qformCode, t1.header?.qformCode)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/derivatives/gantry/sub-01/seg/provenance.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/stages/sub-01/seg/provenance.json"))
 
         // The reports parse back and agree with the per-subject metrics.
         let csv = try String(contentsOfFile: out + "/reports/dice.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.first, "subject,label,name,dice,hd95_mm,volume_pred_ml,volume_ref_ml,tp,fp,fn")
         XCTAssertEqual(csv.count, 1 + 2 * 3)
-        let m = try JSONDecoder().decode(SubjectMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/sub-02/dice/metrics.json")))
+        let m = try JSONDecoder().decode(SubjectMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/stages/sub-02/dice/metrics.json")))
         let row = csv.first { $0.hasPrefix("sub-02,2,GM,") }!.split(separator: ",")
         XCTAssertEqual(Double(row[3])!, m.metrics[1].dice, accuracy: 1e-5)
         XCTAssertEqual(Int(row[7]), m.metrics[1].tp)
@@ -54,7 +54,7 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual((summary["metric_per_case"] as? [Any])?.count, 2)
         let mean = try XCTUnwrap(((summary["mean"] as? [String: Any])?["3"] as? [String: Any])?["Dice"] as? Double)
         let dices = try ["sub-01", "sub-02"].map { s in
-            try JSONDecoder().decode(SubjectMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/\(s)/dice/metrics.json"))).metrics[2].dice
+            try JSONDecoder().decode(SubjectMetrics.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/stages/\(s)/dice/metrics.json"))).metrics[2].dice
         }
         XCTAssertEqual(mean, dices.reduce(0, +) / 2, accuracy: 1e-12)
         XCTAssertGreaterThan(mean, 0.5, "k-means tissue classes should overlap the reference")
@@ -85,7 +85,7 @@ final class ExecutorTests: XCTestCase {
         let out = tempOut()
         defer { try? FileManager.default.removeItem(atPath: out) }
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(out: out), options: RunOptions(stopAfter: 3)))
-        let finished = allFiles(out + "/derivatives/gantry").filter { $0.hasSuffix("provenance.json") }
+        let finished = allFiles(out + "/stages").filter { $0.hasSuffix("provenance.json") }
         XCTAssertEqual(finished.count, 3)
         XCTAssertTrue(allFiles(out).allSatisfy { !$0.contains(".tmp-") }, "no temporary folders left")
         let resumed = try Executor.run(try TestStudy.plan(out: out))
@@ -111,12 +111,12 @@ final class ExecutorTests: XCTestCase {
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(yaml, out: out))) { e in
             XCTAssertTrue(String(describing: e).contains("simulated crash"))
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/derivatives/gantry/sub-01/boom"), "no stage folder for a failed stage")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/stages/sub-01/boom"), "no stage folder for a failed stage")
         XCTAssertTrue(allFiles(out).allSatisfy { !$0.hasSuffix("out.bin") }, "no partial output anywhere")
         try FileManager.default.removeItem(atPath: flag)
         let ok = try Executor.run(try TestStudy.plan(yaml, out: out))
         XCTAssertEqual(ok.ran, 2)
-        XCTAssertEqual(try FileIO.readAll(out + "/derivatives/gantry/sub-01/boom/out.bin"), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try FileIO.readAll(out + "/stages/sub-01/boom/out.bin"), [1, 2, 3, 4, 5, 6])
     }
 
     func testRegistrationStageWarpsLabelsOntoTheFixedGrid() throws {
@@ -136,22 +136,22 @@ final class ExecutorTests: XCTestCase {
         """
         let r = try Executor.run(try TestStudy.plan(yaml, out: out))
         XCTAssertEqual(r.ran, 2)
-        let warped = try NIfTI.read(out + "/derivatives/gantry/sub-02/reg/warped_labels.nii.gz")
+        let warped = try NIfTI.read(out + "/stages/sub-02/reg/warped_labels.nii.gz")
         let ref = try NIfTI.read(TestStudy.path + "/sub-01/anat/sub-01_label-tissue_dseg.nii.gz")
         XCTAssertEqual(warped.affine, ref.affine)
         XCTAssertEqual(warped.shape, ref.shape)
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/sub-02/reg/registration.json"))) as? [String: Any])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/stages/sub-02/reg/registration.json"))) as? [String: Any])
         let before = try XCTUnwrap(report["mean_dice_before"] as? Double), after = try XCTUnwrap(report["mean_dice_after"] as? Double)
         XCTAssertGreaterThan(after, before)
-        XCTAssertNoThrow(try ITKTransformFile.parse(String(contentsOfFile: out + "/derivatives/gantry/sub-02/reg/affine.txt", encoding: .utf8), path: "affine.txt"))
+        XCTAssertNoThrow(try ITKTransformFile.parse(String(contentsOfFile: out + "/stages/sub-02/reg/affine.txt", encoding: .utf8), path: "affine.txt"))
     }
 
     func testTwoRunsGiveIdenticalMasksAndReports() throws {
         let out = tempOut()
         defer { try? FileManager.default.removeItem(atPath: out) }
         _ = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 2))
-        let files = ["derivatives/gantry/sub-01/seg/mask.nii.gz", "derivatives/gantry/sub-02/seg/mask.nii.gz",
-                     "derivatives/gantry/sub-02/pic/snapshot.png", "reports/dice.csv", "reports/summary.json"]
+        let files = ["stages/sub-01/seg/mask.nii.gz", "stages/sub-02/seg/mask.nii.gz",
+                     "stages/sub-02/pic/snapshot.png", "reports/dice.csv", "reports/summary.json"]
         let first = try files.map { try FileIO.readAll(out + "/" + $0) }
         try FileManager.default.removeItem(atPath: out)
         _ = try Executor.run(try TestStudy.plan(out: out), options: RunOptions(jobs: 1))
@@ -181,14 +181,14 @@ final class ExecutorTests: XCTestCase {
         let out = tempOut()
         defer { try? FileManager.default.removeItem(atPath: out) }
         _ = try Executor.run(try TestStudy.plan(out: out))
-        let mask = out + "/derivatives/gantry/sub-01/seg/mask.nii.gz"
+        let mask = out + "/stages/sub-01/seg/mask.nii.gz"
         let good = try Data(contentsOf: URL(fileURLWithPath: mask))
         var bad = good
         bad[bad.count / 2] ^= 0xff
         try bad.write(to: URL(fileURLWithPath: mask))
         // What a run killed inside a study-level stage and inside a subject stage leaves behind.
         let staleReport = out + "/reports/.table.tmp-999999-1"
-        let staleStage = out + "/derivatives/gantry/sub-02/.seg.tmp-999999-2"
+        let staleStage = out + "/stages/sub-02/.seg.tmp-999999-2"
         for d in [staleReport, staleStage] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
         let again = try Executor.run(try TestStudy.plan(out: out))
         let ran = Set(again.records.filter { $0.status == "ran" }.map { "\($0.subject ?? "study")/\($0.stage)" })
@@ -202,8 +202,8 @@ final class ExecutorTests: XCTestCase {
         let out = tempOut(), outside = tempOut()
         defer { for d in [out, outside] { try? FileManager.default.removeItem(atPath: d) } }
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: out + "/derivatives/gantry", withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: out + "/derivatives/gantry/sub-01", withDestinationPath: outside)
+        try FileManager.default.createDirectory(atPath: out + "/stages", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: out + "/stages/sub-01", withDestinationPath: outside)
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(out: out))) { error in
             XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
         }

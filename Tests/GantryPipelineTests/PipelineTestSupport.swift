@@ -44,8 +44,8 @@ enum TestStudy {
         inputs: {metrics: dice.metrics, pictures: pic.png}
     """
 
-    static func plan(_ yaml: String = tissueYAML, out: String) throws -> Plan {
-        try Plan.make(spec: PipelineSpec.parse(yaml, path: "test.yaml"), study: path, out: out)
+    static func plan(_ yaml: String = tissueYAML, out: String, subjects: [String] = []) throws -> Plan {
+        try Plan.make(spec: PipelineSpec.parse(yaml, path: "test.yaml"), study: path, out: out, subjects: subjects)
     }
 }
 

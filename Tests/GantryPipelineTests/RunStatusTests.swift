@@ -67,7 +67,7 @@ final class RunStatusTests: XCTestCase {
 
         // While some process holds the stage's lock, the same record means running.
         let lock = RunLayout.lockPath(out, subject: "sub-02", stage: "seg")
-        try FileLock.createFolders("derivatives/gantry/sub-02", under: out)
+        try FileLock.createFolders("stages/sub-02", under: out)
         try FileLock.withExclusive(lock) {
             XCTAssertTrue(FileLock.isHeld(lock))
             XCTAssertEqual(try RunStatus.read(out: out).subjects[1].stages[0].status, .running)

@@ -36,10 +36,10 @@ final class BidsAppTests: XCTestCase {
         let p = try CLI.run(["bids", bids, out, "participant", "--participant_label", "01", "sub-02", "--pipeline", yaml, "-q"], timeout: 120)
         XCTAssertEqual(p.status, 0, p.stderr)
         let fm = FileManager.default
-        XCTAssertTrue(fm.fileExists(atPath: out + "/derivatives/gantry/sub-02/seg/mask.nii.gz"))
-        XCTAssertFalse(fm.fileExists(atPath: out + "/derivatives/gantry/sub-03"), "only the labels given")
+        XCTAssertTrue(fm.fileExists(atPath: out + "/stages/sub-02/seg/mask.nii.gz"))
+        XCTAssertFalse(fm.fileExists(atPath: out + "/stages/sub-03"), "only the labels given")
         XCTAssertFalse(fm.fileExists(atPath: out + "/reports/dice.csv"), "participant level runs no study stage")
-        let description = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/derivatives/gantry/dataset_description.json"))) as? [String: Any])
+        let description = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/dataset_description.json"))) as? [String: Any])
         XCTAssertEqual(description["DatasetType"] as? String, "derivative")
         XCTAssertEqual(((description["GeneratedBy"] as? [[String: Any]])?.first?["Name"]) as? String, "Gantry")
 

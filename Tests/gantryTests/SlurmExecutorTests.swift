@@ -119,7 +119,7 @@ final class SlurmExecutorTests: XCTestCase {
         let studyError = ((studyUnit["stages"] as? [[String: Any]])?.first?["error"] as? String) ?? ""
         XCTAssertTrue(studyError.contains("1 of 4 subject(s) did not finish: \(killed) (reg interrupted, Slurm task \(task))"), studyError)
         XCTAssertFalse(FileManager.default.fileExists(atPath: slurm + "/reports/dice.csv"), "no report over a missing subject")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: slurm + "/derivatives/gantry/\(killed)/reg"), "no half-written stage")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: slurm + "/stages/\(killed)/reg"), "no half-written stage")
         let logs = try FileManager.default.contentsOfDirectory(atPath: (manifest.slurmFolder ?? "") + "/logs")
         XCTAssertEqual(logs.filter { $0.hasPrefix("task-") }.count, 4, "\(logs)")
 
@@ -152,7 +152,7 @@ final class SlurmExecutorTests: XCTestCase {
             let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
             XCTAssertEqual(lines.count, 1, "\(what): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(text), "\(what): \(r.stderr)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/derivatives"), "\(what): nothing may be written")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/stages"), "\(what): nothing may be written")
             XCTAssertTrue(((try? FileManager.default.contentsOfDirectory(atPath: out + "/.gantry/slurm")) ?? []).isEmpty, "\(what): no submission folder left")
         }
         let base = ["run", pipeline, "--study", study, "--out", out, "--executor", "slurm"]

@@ -17,6 +17,10 @@ public enum ConvertStage: StageKind {
         ["image": "image." + (parameters["format"]?.stringValue ?? "nii.gz")]
     }
 
+    public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] {
+        parameters["format"]?.stringValue == "h5" ? [:] : ["image": .image(like: "image", space: "orig")]
+    }
+
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         let format = parameters["format"]?.stringValue ?? "nii.gz"
         guard ["nii", "nii.gz", "h5"].contains(format) else { throw GantryError.invalidArgument("format must be nii, nii.gz or h5, got '\(format)'") }

@@ -70,9 +70,9 @@ public enum HTMLReportStage: StageKind {
         try FileIO.writeAtomically(out, text: h)
     }
 
-    /// Per-stage times from every provenance.json under OUT/derivatives/gantry.
+    /// Per-stage times from every provenance.json under OUT/stages.
     static func timings(root: String) -> String {
-        let base = Executor.derivatives(root)
+        let base = Executor.stages(root)
         let fm = FileManager.default
         var rows: [(String, String, String, Double)] = []
         for sub in ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted() where sub.hasPrefix("sub-") {

@@ -21,6 +21,10 @@ extension RegisterStageKind {
          ParameterSpec("interpolation", .string, default: .string("linear"), help: "linear or bspline (cubic) for the warped image; labels are always per-label linear + argmax")]
     }
 
+    public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] {
+        ["warped": .image(like: "moving", space: "template"), "labels": .dseg("template", labels: []), "transform": .xfm]
+    }
+
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let metric = Similarity(rawValue: parameters["metric"]?.stringValue ?? "ncc") else { throw GantryError.invalidArgument("metric must be mse, ncc or mi") }
         guard let interpolation = Interpolation(rawValue: parameters["interpolation"]?.stringValue ?? "linear"), interpolation != .nearest else {

@@ -19,6 +19,11 @@ public enum UNetSegmentationStage: StageKind {
         ParameterSpec("keep_largest", .bool, default: .bool(false), help: "keep each label's largest connected component (MONAI KeepLargestConnectedComponent)"),
     ]
 
+    /// The shipped tumour networks label as BraTS 2023 does.
+    public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] {
+        ["mask": .dseg(labels: [(1, "NCR"), (2, "ED"), (3, "ET")])]
+    }
+
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let path = parameters["model"]?.stringValue else { throw GantryError.invalidArgument("segment.unet3d needs a model") }
         let model = try SegmentationModel.load(path)

@@ -16,6 +16,11 @@ public enum TissueSegmentationStage: StageKind {
         ParameterSpec("smoothing_mm", .double, default: .double(0), help: "Gaussian σ (mm) applied before clustering"),
     ]
 
+    public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] {
+        let k = parameters["classes"]?.intValue ?? 3
+        return ["mask": .dseg(labels: k == 3 ? [(1, "CSF"), (2, "GM"), (3, "WM")] : (1...max(1, k)).map { ($0, "class\($0)") })]
+    }
+
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         var image = try VolumeFile.read(try inputs.path("image"))
         let k = parameters["classes"]?.intValue ?? 3
