@@ -78,6 +78,7 @@ fixtures: peers
 	.venv-peers/bin/python scripts/fixtures/make_metrics_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_bart_fixtures.py
 	.venv-peers/bin/python scripts/fixtures/make_component_fixtures.py
+	swift build -c release --product gantry && .venv-peers/bin/python scripts/fixtures/make_itk_transform_fixtures.py .build/release/gantry
 	.venv-peers/bin/python scripts/parity/make_nn_fixtures.py
 	.venv-peers/bin/python scripts/parity/make_monai_fixtures.py
 	.venv-peers/bin/python scripts/parity/make_monai_attention_fixtures.py

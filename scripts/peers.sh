@@ -7,10 +7,10 @@ VENV=.venv-peers
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-want="numpy nibabel h5py SimpleITK scikit-image scipy antspyx"
+want="numpy nibabel h5py SimpleITK scikit-image scipy antspyx pybids"
 missing=""
 for p in $want; do
-  "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('${p,,}'.replace('simpleitk','SimpleITK').replace('scikit-image','skimage').replace('antspyx','ants')) else 1)" 2>/dev/null || missing="$missing $p"
+  "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('${p,,}'.replace('simpleitk','SimpleITK').replace('scikit-image','skimage').replace('antspyx','ants').replace('pybids','bids')) else 1)" 2>/dev/null || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
   echo "installing Python peers:$missing" >&2

@@ -20,6 +20,9 @@ public struct StoredHeader: Sendable, Equatable {
     /// NIfTI unit codes (xyzt_units split): 2 = mm, 8 = s.
     public var xyzUnits: Int32 = 2
     public var timeUnits: Int32 = 0
+    /// NIfTI intent code as stored (1006 displacement vectors, 1007 vectors, …); read, never carried
+    /// over on write (an output states its own intent through the write options).
+    public var intentCode: Int32 = 0
     /// Free-text description (≤ 79 characters).
     public var descrip: String = ""
     /// The affine the volume had when read; a different current affine means the grid changed.

@@ -10,10 +10,13 @@ public struct NIfTIWriteOptions: Sendable {
     public var gzipLevel: Int
     /// NIfTI version (1 or 2); nil keeps the version read, else 1 (2 when dims exceed 32767).
     public var version: Int?
+    /// NIfTI intent code (0: none; e.g. 1007 `NIFTI_INTENT_VECTOR` for ITK-style displacement fields).
+    public var intent: Int32
 
-    public init(datatype: NIfTIDataType? = nil, gzipLevel: Int = 1, version: Int? = nil) {
-        self.datatype = datatype; self.gzipLevel = gzipLevel; self.version = version
+    public init(datatype: NIfTIDataType? = nil, gzipLevel: Int = 1, version: Int? = nil, intent: Int32 = 0) {
+        self.datatype = datatype; self.gzipLevel = gzipLevel; self.version = version; self.intent = intent
     }
+
 
     /// For a label map: uint8 when its values fit (up to 255), else int16 (atlases such as AAL).
     public static func labels(_ v: Volume) -> NIfTIWriteOptions {
@@ -253,6 +256,7 @@ public enum NIfTI {
         header.xyzUnits = Int32(n.xyz_units)
         header.timeUnits = Int32(n.time_units)
         header.descrip = String(cString: gantry_nim_descrip(nim))
+        header.intentCode = Int32(n.intent_code)
         var q = nim.pointee.qto_xyz, s = nim.pointee.sto_xyz
         let qform = matrix(&q), sform = matrix(&s)  // as libnifti decodes them (valid per the codes)
         header.sform = raw.srow
@@ -401,6 +405,7 @@ public enum NIfTI {
         nim.pointee.scl_slope = scale?.0 ?? 1
         nim.pointee.scl_inter = scale?.1 ?? 0
         gantry_nim_set_descrip(nim, header?.descrip ?? "Gantry")
+        nim.pointee.intent_code = options.intent
         nim.pointee.nifti_type = version == 1 ? 1 : 4  // NIFTI_FTYPE_NIFTI1_1 / NIFTI2_1
         let hdrBytes: [UInt8]
         if version == 1 {

@@ -1,5 +1,6 @@
 import Foundation
 import GantryCore
+import GantryIO
 
 /// A world-space affine transform for registration, parameterised as ANTs/ITK do for optimisation:
 /// x ↦ C + t + R·Sh·S·(x − C) with C a fixed centre (mm), t translation (mm), R rotation from Euler
@@ -68,6 +69,51 @@ public enum ITKTransformFile {
             if line.hasPrefix("Parameters:") { params = line.dropFirst(11).split(separator: " ").compactMap { Double($0) } }
             if line.hasPrefix("FixedParameters:") { fixed = line.dropFirst(16).split(separator: " ").compactMap { Double($0) } }
         }
+        return try affine(parameters: params, fixed: fixed, path: path)
+    }
+
+    /// An ITK affine file in either form: text (`#Insight Transform File`) or ANTs'
+    /// `*GenericAffine.mat` (MATLAB v4 binary, as ITK's MatlabTransformIO writes it).
+    public static func read(_ path: String) throws -> Affine {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
+        guard size <= 1 << 20 else { throw GantryError.invalidFile(path: path, problem: "\(size) bytes is too large for an affine transform") }
+        let bytes = try FileIO.readAll(path)
+        if bytes.starts(with: Array("#Insight".utf8)) || !path.hasSuffix(".mat") {
+            guard let text = String(bytes: bytes, encoding: .utf8) else { throw GantryError.invalidFile(path: path, problem: "not an ITK text transform") }
+            return try parse(text, path: path)
+        }
+        return try parseMat(bytes, path: path)
+    }
+
+    /// MATLAB v4 variables: per variable a 20-byte header (type, rows, columns, imaginary flag, name
+    /// length), the name, then rows × columns values, column-major. ITK stores the 12 parameters under
+    /// the transform's class name and the centre under `fixed`.
+    public static func parseMat(_ bytes: [UInt8], path: String) throws -> Affine {
+        var params: [Double] = [], fixed: [Double] = [0, 0, 0]
+        var at = 0
+        func int32(_ i: Int) -> Int { Int(Int32(littleEndian: bytes[i..<(i + 4)].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })) }
+        while at + 20 <= bytes.count {
+            let type = int32(at), rows = int32(at + 4), cols = int32(at + 8), imaginary = int32(at + 12), nameLength = int32(at + 16)
+            // Little-endian, full matrix, real, double (P = 0) or float (P = 1) only.
+            guard type == 0 || type == 10, imaginary == 0, (1...64).contains(nameLength), (0...16).contains(rows), (0...16).contains(cols) else {
+                throw GantryError.invalidFile(path: path, problem: "not an ITK/ANTs .mat transform (MATLAB v4, little-endian, real)")
+            }
+            let width = type == 0 ? 8 : 4
+            let start = at + 20 + nameLength, count = rows * cols
+            guard start + count * width <= bytes.count else { throw GantryError.invalidFile(path: path, problem: "truncated .mat transform") }
+            let name = String(decoding: bytes[(at + 20)..<(at + 20 + nameLength)].prefix { $0 != 0 }, as: UTF8.self)
+            let values: [Double] = (0..<count).map { k in
+                let o = start + k * width
+                return bytes[o..<(o + width)].withUnsafeBytes { type == 0 ? $0.loadUnaligned(as: Double.self) : Double($0.loadUnaligned(as: Float.self)) }
+            }
+            if name == "fixed" { fixed = values } else if name.contains("Transform") { params = values }
+            at = start + count * width
+        }
+        return try affine(parameters: params, fixed: fixed, path: path)
+    }
+
+    /// ITK's parameters (3×3 matrix row by row, translation) and centre, LPS, as a RAS affine.
+    static func affine(parameters params: [Double], fixed: [Double], path: String) throws -> Affine {
         guard params.count == 12, fixed.count >= 3 else { throw GantryError.invalidFile(path: path, problem: "not a 3D ITK affine transform (needs 12 parameters)") }
         guard (params + fixed).allSatisfy({ $0.isFinite }) else { throw GantryError.invalidFile(path: path, problem: "the transform has non-finite parameters") }
         var l = Affine.identity

@@ -121,14 +121,21 @@ public struct DisplacementField: Sendable {
         return w
     }
 
-    /// A displacement field read back from a [x, y, z, 3] volume in mm (RAS), as `volume()` writes it
-    /// (and as Gantry's `field.nii.gz`).
+    /// A displacement field read back from a volume in any of the layouts found in the wild:
+    /// - ITK/ANTs (`volume()` writes it; ANTs' `*Warp.nii.gz`): 5D [x, y, z, 1, 3], intent 1007
+    ///   (vector) or none, vectors in mm in ITK's LPS physical space;
+    /// - 5D with intent 1006 (`NIFTI_INTENT_DISPVECT`): vectors in NIfTI's RAS, as the standard says
+    ///   and as ITK ≥ 5.x converts them to LPS when reading;
+    /// - Gantry before 0.2 and nibabel habits: 4D [x, y, z, 3] in mm, RAS.
     public init(volume v: Volume) throws {
-        guard v.shape.count == 4, v.shape[3] == 3 else {
-            throw GantryError.invalidArgument("a displacement field needs shape [x, y, z, 3], not \(v.shape)")
+        let itk = v.shape.count == 5 && v.shape[3] == 1 && v.shape[4] == 3, legacy = v.shape.count == 4 && v.shape[3] == 3
+        guard itk || legacy else {
+            throw GantryError.invalidArgument("a displacement field needs shape [x, y, z, 1, 3] (ITK/ANTs) or [x, y, z, 3], not \(v.shape)")
         }
         let n = v.spatialCount
-        self.init(shape: Array(v.shape.prefix(3)), affine: v.affine, u: (0..<3).map { c in Array(v.data[(c * n)..<((c + 1) * n)]) })
+        let c = (0..<3).map { c in Array(v.data[(c * n)..<((c + 1) * n)]) }
+        let lps = itk && v.header?.intentCode != DisplacementField.intentDisplacementVector
+        self.init(shape: Array(v.shape.prefix(3)), affine: v.affine, u: lps ? [c[0].map { -$0 }, c[1].map { -$0 }, c[2]] : c)
     }
 
     /// Jacobian determinant of x ↦ x + u(x) at every voxel (central differences, world mm).
@@ -169,8 +176,16 @@ public struct DisplacementField: Sendable {
         return out
     }
 
-    /// As a 4D NIfTI-ready volume [x, y, z, 3] (displacements in mm, RAS).
+    /// NIfTI intent codes: 1006 displacement vectors (stored RAS), 1007 vectors (ITK writes LPS).
+    public static let intentDisplacementVector: Int32 = 1006
+    public static let intentVector: Int32 = 1007
+
+    /// As ANTs stores a displacement field (`*Warp.nii.gz`): a 5D volume [x, y, z, 1, 3] of vectors in
+    /// mm in LPS (x and y negated from Gantry's RAS), to be written with intent 1007 (vector) as ITK
+    /// writes it. Not 1006: ITK ≥ 5.x takes 1006 vectors as RAS and converts them, older ITK does
+    /// not, so only the ANTs form is read the same by every version of antsApplyTransforms, antspyx
+    /// and SimpleITK.
     public func volume() throws -> Volume {
-        try Volume(shape: shape + [3], affine: affine, data: u[0] + u[1] + u[2])
+        try Volume(shape: shape + [1, 3], affine: affine, data: u[0].map { -$0 } + u[1].map { -$0 } + u[2])
     }
 }

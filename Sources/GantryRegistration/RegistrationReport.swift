@@ -28,8 +28,9 @@ public enum RegistrationJob {
                       type: RegistrationType, metric: Similarity, out: String, extraLabels: [String], interpolation: Interpolation) throws -> [String: Any] {
         try NIfTI.write(try r.warp(moving, onto: fixed, interpolation: interpolation), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
         try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
-        if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: .init(datatype: .float32)) }
-        if let f = r.inverseField { try NIfTI.write(try f.volume(), to: out + "/inverse_field.nii.gz", options: .init(datatype: .float32)) }
+        let field = NIfTIWriteOptions(datatype: .float32, intent: DisplacementField.intentVector)
+        if let f = r.field { try NIfTI.write(try f.volume(), to: out + "/field.nii.gz", options: field) }
+        if let f = r.inverseField { try NIfTI.write(try f.volume(), to: out + "/inverse_field.nii.gz", options: field) }
         var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue,
                                      "affine_ras": (0..<4).map { i in (0..<4).map { r.affine[i, $0] } }]
         if let j = r.jacobian { report["jacobian_min"] = j.min; report["jacobian_nonpositive_fraction"] = j.negativeFraction }
@@ -69,13 +70,11 @@ public enum RegistrationJob {
         return report
     }
 
-    /// A transform saved by `run` (or by ANTs/ITK for the affine): `affine.txt` (ITK text; identity
-    /// when nil), optional `field.nii.gz` and `inverse_field.nii.gz`.
+    /// A transform saved by `run` or by ANTs/ITK: the affine as ITK text (`affine.txt`) or ANTs'
+    /// `*GenericAffine.mat` (identity when nil), optional forward and inverse displacement fields
+    /// (Gantry's `field.nii.gz`, ANTs' `*Warp.nii.gz` / `*InverseWarp.nii.gz`).
     public static func loadTransform(affine: String?, field: String?, inverseField: String?) throws -> RegistrationResult {
-        let a = try affine.map { path -> Affine in
-            guard let text = String(bytes: try FileIO.readAll(path), encoding: .utf8) else { throw GantryError.invalidFile(path: path, problem: "not a text file") }
-            return try ITKTransformFile.parse(text, path: path)
-        } ?? .identity
+        let a = try affine.map { try ITKTransformFile.read($0) } ?? .identity
         func read(_ path: String?) throws -> DisplacementField? {
             guard let path else { return nil }
             do { return try DisplacementField(volume: try VolumeFile.read(path)) } catch let GantryError.invalidArgument(problem) {

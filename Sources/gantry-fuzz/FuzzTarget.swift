@@ -40,6 +40,7 @@ enum FuzzTarget: String, CaseIterable {
             }
         case .itk:
             _ = try? ITKTransformFile.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.txt")
+            _ = try? ITKTransformFile.parseMat(bytes, path: "fuzz.mat")
         }
     }
 }

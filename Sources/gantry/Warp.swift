@@ -11,7 +11,7 @@ extension Gantry {
             abstract: "Apply a saved registration to an image or label map (antsApplyTransforms-style).",
             discussion: """
             The transform is what `gantry register` wrote: fixed world → moving world is x ↦ A(x + u(x)) \
-            with A from --affine (ITK text, as ANTs writes it too) and u from --field. Forward pulls an \
+            with A from --affine (ITK text or ANTs' *GenericAffine.mat) and u from --field (Gantry's field.nii.gz or ANTs' *Warp.nii.gz). Forward pulls an \
             image on the moving side onto --reference (the fixed grid). With --inverse an image on the \
             fixed side goes onto a moving-side grid: y ↦ z + w(z), z = A⁻¹y, with w from --inverse-field \
             (register's exact inverse_field.nii.gz) or, without it, the field inverted numerically.
@@ -20,8 +20,8 @@ extension Gantry {
 
         @Option(help: "Image or label map to resample.") var input: String
         @Option(help: "Grid (and geometry) of the output.") var reference: String
-        @Option(help: "Affine transform (ITK text: affine.txt).") var affine: String?
-        @Option(help: "Displacement field [x, y, z, 3] in mm (field.nii.gz).") var field: String?
+        @Option(help: "Affine transform: ITK text (affine.txt) or ANTs' *GenericAffine.mat.") var affine: String?
+        @Option(help: "Displacement field: field.nii.gz or ANTs' *Warp.nii.gz (5D vectors in LPS mm).") var field: String?
         @Option(help: "Exact inverse field for --inverse (inverse_field.nii.gz).") var inverseField: String?
         @Flag(help: "Apply the inverse transform (fixed side → moving grid).") var inverse = false
         @Flag(help: "The input is a label map: per-label linear interpolation + argmax, integer output.") var labels = false
