@@ -153,6 +153,15 @@ public enum BraTSConvention: String, CaseIterable, Sendable {
 
     public var enhancing: Int { self == .brats2021 ? 4 : 3 }
 
+    /// Label values and the BraTS names: necrotic core, oedema, enhancing tumour.
+    public var names: [(Int, String)] { [(1, "NCR"), (2, "ED"), (enhancing, "ET")] }
+
+    /// A label map from Gantry's networks, which label as BraTS 2023 does, in this convention.
+    public func fromGantryLabels(_ mask: Volume) throws -> Volume {
+        guard self == .brats2021 else { return mask }
+        return try mask.with(data: mask.data.map { $0 == 3 ? 4 : $0 })
+    }
+
     /// WT (1, 2, ET), TC (1, ET), ET.
     public var regions: [(String, [Int])] { [("WT", [1, 2, enhancing]), ("TC", [1, enhancing]), ("ET", [enhancing])] }
 

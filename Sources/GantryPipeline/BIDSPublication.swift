@@ -59,7 +59,8 @@ enum BIDSPublication {
     /// Links each BIDS-named output of a finished stage into the dataset, with its sidecars.
     static func publish(_ step: Plan.Step, subject: String, stageFolder: String, inputs: [String: String], plan: Plan) throws {
         let names = step.kind.bidsOutputs(parameters: step.parameters)
-        guard !names.isEmpty else { return }
+        // Only BIDS units have a BIDS form (a BraTS case folder keeps its outputs in stages/).
+        guard !names.isEmpty, subject.hasPrefix("sub-") else { return }
         let files = step.kind.outputFiles(parameters: step.parameters)
         for (output, name) in names.sorted(by: { $0.key < $1.key }) {
             guard let file = files[output], let rel = path(unit: subject, stageID: step.stage.id, output: file, name: name, inputs: inputs) else { continue }

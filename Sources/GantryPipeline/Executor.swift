@@ -190,8 +190,9 @@ public enum Executor {
         }
     }
 
-    static func provenance(_ step: Plan.Step, subject: String?, key: String, inputs: [String: Any], outputs: [String: String], seconds: Double) throws -> [UInt8] {
-        let obj: [String: Any] = [
+    static func provenance(_ step: Plan.Step, subject: String?, key: String, inputs: [String: Any], outputs: [String: String], seconds: Double,
+                           warnings: [String] = []) throws -> [UInt8] {
+        var obj: [String: Any] = [
             "gantry_version": GantryVersion.string,
             "stage": step.stage.id,
             "kind": step.kind.name,
@@ -204,6 +205,7 @@ public enum Executor {
             "finished": ISO8601DateFormatter().string(from: Date()),
             "seconds": seconds,
         ]
+        if !warnings.isEmpty { obj["warnings"] = warnings }
         return Array(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]))
     }
 
@@ -240,14 +242,20 @@ public enum Executor {
         do {
             let t0 = Date()
             let outputs = files.mapValues { "\(tmp)/\($0)" }
+            let warnings = LockedValue([String]())
+            let progress = state.options.progress
             try step.kind.run(inputs: inputs, parameters: step.parameters, outputs: outputs,
-                              context: StageContext(subject: subject, stageID: step.stage.id, outputRoot: plan.out))
+                              context: StageContext(subject: subject, stageID: step.stage.id, outputRoot: plan.out) { w in
+                                  warnings.value.append(w)
+                                  progress("warning: \(subject) \(step.stage.id): \(w)")
+                              })
             for (name, p) in outputs where !fm.fileExists(atPath: p) {
                 throw GantryError.invalidArgument("stage '\(step.stage.id)' did not write its output '\(name)'")
             }
             let seconds = Date().timeIntervalSince(t0)
             let written = Dictionary(files.values.map { ($0, "\(tmp)/\($0)") }) { a, _ in a }
-            try FileIO.writeAtomically("\(tmp)/provenance.json", bytes: try provenance(step, subject: subject, key: key, inputs: inputRecord, outputs: written, seconds: seconds))
+            try FileIO.writeAtomically("\(tmp)/provenance.json", bytes: try provenance(step, subject: subject, key: key, inputs: inputRecord, outputs: written,
+                                                                                   seconds: seconds, warnings: warnings.value))
             // Swap the finished folder into place.
             if fm.fileExists(atPath: dir) {
                 let old = "\(parent)/.\(step.stage.id).old-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -14,6 +14,7 @@ import Yams
 ///         uses: segment.tissue-kmeans
 ///         inputs: {image: inputs.t1w}        # inputs.<name> or <stage-id>.<output>
 ///         with: {classes: 3}
+///     layout: brats                  # optional: case folders (BraTS2021_00000/…) instead of sub-*/
 ///     resources:                     # optional: what one subject needs on a cluster (flags override)
 ///       cpus_per_task: 2
 ///       mem: 8G
@@ -45,6 +46,7 @@ public struct PipelineSpec: Sendable {
     public var inputs: [Input]
     public var stages: [Stage]
     public var resources = Resources()
+    public var layout = StudyLayout.bids
 
     /// A located error: `file:line: message`.
     static func error(_ path: String, _ line: Int?, _ message: String) -> GantryError {
@@ -65,9 +67,15 @@ public struct PipelineSpec: Sendable {
         guard let root, let top = root.mapping else { throw error(path, root?.mark?.line, "expected a mapping with name, inputs and stages") }
         func line(_ n: Node) -> Int? { n.mark?.line }
         var spec = PipelineSpec(path: path, name: "", description: "", inputs: [], stages: [])
-        let known: Set<String> = ["name", "description", "inputs", "stages", "resources"]
+        let known: Set<String> = ["name", "description", "inputs", "stages", "resources", "layout"]
         for (k, _) in top {
-            guard let key = k.string, known.contains(key) else { throw error(path, line(k), "unknown key '\(k.string ?? "?")' (expected name, description, inputs, stages, resources)") }
+            guard let key = k.string, known.contains(key) else { throw error(path, line(k), "unknown key '\(k.string ?? "?")' (expected name, description, inputs, stages, resources, layout)") }
+        }
+        if let l = top["layout"] {
+            guard let name = l.string, let layout = StudyLayout(rawValue: name) else {
+                throw error(path, line(l), "layout must be \(StudyLayout.allCases.map(\.rawValue).joined(separator: " or ")), got '\(l.string ?? "?")'")
+            }
+            spec.layout = layout
         }
         if let r = top["resources"] { spec.resources = try resources(r, path: path) }
         guard let name = top["name"]?.string, !name.isEmpty else { throw error(path, line(root), "missing 'name'") }
@@ -156,4 +164,13 @@ public struct PipelineSpec: Sendable {
         }
         return .string(text)
     }
+}
+
+/// How a study folder is organised into units.
+public enum StudyLayout: String, Sendable, CaseIterable {
+    /// BIDS: `sub-*/` folders, with `ses-*/` inside where sessions exist.
+    case bids
+    /// BraTS as published: one folder per case (`BraTS2021_00000/BraTS2021_00000_t1.nii.gz`,
+    /// `BraTS-GLI-00000-000/BraTS-GLI-00000-000-t1n.nii.gz`); every folder of the study is a case.
+    case brats
 }

@@ -124,7 +124,8 @@ public struct Plan: Sendable {
             }
         }
         // Subjects and their input files.
-        let subjects = try discoverSubjects(study: study, filter: filter, sessions: sessions)
+        let subjects = spec.layout == .brats ? try discoverCases(study: study, filter: filter)
+                                             : try discoverSubjects(study: study, filter: filter, sessions: sessions)
         let studyRoot = URL(fileURLWithPath: study).resolvingSymlinksInPath().path
         var files: [String: [String: String]] = [:]
         for sub in subjects {
@@ -199,6 +200,23 @@ public struct Plan: Sendable {
             guard !units.isEmpty else { throw GantryError.invalidArgument("\(study): no session \(ses.sorted().joined(separator: ", ")) in the subjects chosen") }
         }
         return units
+    }
+
+    /// The case folders of a BraTS-style study (every folder not starting with '.'), in order;
+    /// `filter` names cases exactly.
+    static func discoverCases(study: String, filter: [String]) throws -> [String] {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: study, isDirectory: &isDir), isDir.boolValue else {
+            throw GantryError.fileNotFound(path: study + " (study folder)")
+        }
+        let cases = try fm.contentsOfDirectory(atPath: study).filter { name in
+            var d: ObjCBool = false
+            return !name.hasPrefix(".") && fm.fileExists(atPath: study + "/" + name, isDirectory: &d) && d.boolValue
+        }.sorted()
+        guard !cases.isEmpty else { throw GantryError.invalidFile(path: study, problem: "no case folders in the study") }
+        for f in filter where !cases.contains(f) { throw GantryError.invalidArgument("\(study): no case \(f)") }
+        return filter.isEmpty ? cases : cases.filter { filter.contains($0) }
     }
 
     /// The file of `input` for a unit. `{subject}` is the unit's BIDS file-name prefix: `sub-01`,

@@ -30,6 +30,14 @@ public struct StageContext: Sendable {
     public var stageID: String
     /// Output root (the run's OUT folder), for group stages that read other subjects' provenance.
     public var outputRoot: String
+    /// Reports something the user should know about a result that is still produced (a label
+    /// convention that looks wrong, voxels replaced): printed with the subject and stage, and kept
+    /// in the stage's provenance.json under "warnings".
+    public var warn: @Sendable (String) -> Void = { _ in }
+
+    public init(subject: String?, stageID: String, outputRoot: String, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.subject = subject; self.stageID = stageID; self.outputRoot = outputRoot; self.warn = warn
+    }
 
     /// How an output records a file it was made from: relative to OUT for Gantry's own outputs (the
     /// same bytes wherever OUT is, as BIDS derivatives prefer), the study's files as they are.

@@ -2,39 +2,83 @@ import ArgumentParser
 import Foundation
 import GantryCore
 import GantryIO
+import GantryMetrics
 import GantrySegmentation
 
 extension Gantry {
     struct Segment: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Segment co-registered contrasts with a trained model (sliding window, Gaussian weighting, argmax).",
-            discussion: "The mask carries the first input's affine and header. Give the inputs in the model's contrast order (see the checkpoint's metadata)."
+            discussion: """
+            The mask carries the first input's affine and header. Give the inputs in the model's contrast \
+            order (see the checkpoint's metadata) with --in … --out, or a whole folder of cases laid out as \
+            nnU-Net's (CASE_0000.nii.gz, CASE_0001.nii.gz, … one file per channel) with --in-dir and \
+            --out-dir, which writes CASE.nii.gz per case.
+            """
         )
 
         @Option(help: "Checkpoint (.safetensors with Gantry model metadata).") var model: String
         @Option(name: .customLong("in"), help: "Input image (repeat, in the model's contrast order).") var inputs: [String] = []
-        @Option(help: "Output label map (.nii.gz).") var out: String
+        @Option(help: "Output label map (.nii.gz).") var out: String?
+        @Option(help: "A folder of cases named as nnU-Net names them (CASE_XXXX.nii.gz, XXXX the channel index).") var inDir: String?
+        @Option(help: "Output folder for --in-dir: one CASE.nii.gz per case.") var outDir: String?
+        @Option(help: "Labels of the mask: brats2023 (enhancing tumour = 3) or brats2021 (= 4).") var labelConvention: BraTSConvention = .brats2023
         @Option(help: "Window overlap (0…0.9).") var overlap: Double = 0.5
         @Option(help: "Also write the class probabilities (4D float32 .nii.gz, one volume per class).") var probabilities: String?
         @Flag(help: "Keep only each label's largest connected component (26-connectivity, as MONAI's KeepLargestConnectedComponent).") var keepLargest = false
         @OptionGroup var compute: ComputeOptions
 
+        func validate() throws {
+            guard (0...0.9).contains(overlap) else { throw ValidationError("--overlap must be 0…0.9") }
+            switch (inputs.isEmpty, out, inDir, outDir) {
+            case (false, .some, nil, nil), (true, nil, .some, .some): break
+            default: throw ValidationError("give --in … --out, or --in-dir and --out-dir")
+            }
+            if inDir != nil && probabilities != nil { throw ValidationError("--probabilities is for one case (--in … --out)") }
+        }
+
         func run() throws {
             try compute.apply()
-            guard (0...0.9).contains(overlap) else { throw ValidationError("--overlap must be 0…0.9") }
             let m = try SegmentationModel.load(model)
+            if let inDir, let outDir {
+                try segmentFolder(m, inDir: inDir, outDir: outDir)
+                return
+            }
+            guard let out else { return }
+            let t0 = Date()
+            try segment(m, inputs: inputs, out: out, probabilities: probabilities)
+            print(String(format: "segmented in %.1f s → %@", Date().timeIntervalSince(t0), out))
+        }
+
+        /// One case: the mask (and the probabilities) appear together or not at all.
+        func segment(_ m: SegmentationModel, inputs: [String], out: String, probabilities: String?) throws {
             let (images, warnings) = try SegmentationModel.readInputs(inputs)
             for w in warnings { Log.warning(w) }
-            let t0 = Date()
             let prob = try m.probabilities(images, overlap: overlap)
             var mask = try m.labelMap(from: prob)
             if keepLargest { mask = try mask.keepingLargestComponent() }
-            // The mask and the probabilities appear together or not at all.
+            mask = try labelConvention.fromGantryLabels(mask)
             try FileIO.withAtomicPaths([out] + (probabilities.map { [$0] } ?? [])) { tmp in
                 try NIfTI.write(mask, to: tmp[0], options: .init(datatype: .uint8))
                 if tmp.count > 1 { try NIfTI.write(prob, to: tmp[1], options: .init(datatype: .float32)) }
             }
-            print(String(format: "segmented in %.1f s → %@", Date().timeIntervalSince(t0), out))
+        }
+
+        /// Every case of an nnU-Net-style folder, checked whole before the first is segmented.
+        func segmentFolder(_ m: SegmentationModel, inDir: String, outDir: String) throws {
+            let cases = try CaseFolder.nnUNetCases(inDir)
+            let channels = m.contrasts.isEmpty ? nil : m.contrasts.count
+            if let c = channels, let bad = cases.first(where: { $0.channels.count != c }) {
+                throw GantryError.invalidFile(path: inDir, problem: "case \(bad.name) has \(bad.channels.count) channel(s); the model takes \(c) (\(m.contrasts.joined(separator: ", ")))")
+            }
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            let t0 = Date()
+            for (i, c) in cases.enumerated() {
+                try segment(m, inputs: c.channels, out: "\(outDir)/\(c.name).nii.gz", probabilities: nil)
+                let elapsed = Date().timeIntervalSince(t0)
+                Log.progress(String(format: "[%d/%d] %@ — %.1f s, ETA %.0f s", i + 1, cases.count, c.name, elapsed, elapsed / Double(i + 1) * Double(cases.count - i - 1)))
+            }
+            print(String(format: "segmented %d case(s) in %.1f s → %@", cases.count, Date().timeIntervalSince(t0), outDir))
         }
     }
 

@@ -25,7 +25,11 @@ public enum DiceStage: StageKind {
         let name = parameters["label_convention"]?.stringValue ?? "brats2023"
         guard let convention = BraTSConvention(rawValue: name) else { throw GantryError.invalidArgument("label_convention must be brats2021 or brats2023, got '\(name)'") }
         let regions = parameters["regions"]?.stringValue == "brats" ? convention.regions : []
-        let m = try SegmentationMetrics.compare(pred: VolumeFile.read(predPath), ref: VolumeFile.read(refPath), labels: labels, regions: regions)
+        let ref = try VolumeFile.read(refPath)
+        if !regions.isEmpty, let w = convention.mismatch(in: Set(ref.data.map { Int($0.rounded()) })) {
+            context.warn(w.replacingOccurrences(of: "pass --label-convention", with: "set label_convention:"))
+        }
+        let m = try SegmentationMetrics.compare(pred: VolumeFile.read(predPath), ref: ref, labels: labels, regions: regions)
         let names = (parameters["names"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let file = SubjectMetrics(subject: context.subject ?? "", predictionFile: context.recorded(predPath), referenceFile: context.recorded(refPath),
                                   labels: m.map(\.0), names: m.enumerated().map { i, e in i < names.count ? names[i] : e.0 },
