@@ -61,4 +61,29 @@ public enum Overlay {
         let r = try render(image, labels: labels, plane: plane, index: index, zoom: zoom)
         try PNG.write(path, width: r.width, height: r.height, pixels: r.rgb, rgb: true)
     }
+
+    /// Several renderings of one slice side by side (prediction | reference), a white gap between.
+    public static func writePanels(_ path: String, image: Volume, labels: [Volume?], plane: Plane = .axial, index: Int? = nil, zoom: Int = 1) throws {
+        let panels = try labels.map { try render(image, labels: $0, plane: plane, index: index, zoom: zoom) }
+        guard let first = panels.first else { return }
+        let gap = 8, w = panels.count * first.width + (panels.count - 1) * gap, h = first.height
+        var rgb = [UInt8](repeating: 255, count: w * h * 3)
+        for (p, panel) in panels.enumerated() {
+            let x0 = p * (first.width + gap)
+            for r in 0..<h { for c in 0..<first.width {
+                let src = 3 * (r * first.width + c), dst = 3 * (r * w + x0 + c)
+                rgb[dst] = panel.rgb[src]; rgb[dst + 1] = panel.rgb[src + 1]; rgb[dst + 2] = panel.rgb[src + 2]
+            } }
+        }
+        try PNG.write(path, width: w, height: h, pixels: rgb, rgb: true)
+    }
+
+    /// The edges of the picture, as letters for a report: (left, right, top, bottom).
+    public static func orientation(_ plane: Plane) -> (String, String, String, String) {
+        switch plane {
+        case .axial: return ("L", "R", "A", "P")      // neurological: subject's left on the left
+        case .coronal: return ("L", "R", "S", "I")
+        case .sagittal: return ("P", "A", "S", "I")
+        }
+    }
 }

@@ -2,15 +2,17 @@ import Foundation
 import GantryCore
 import GantryIO
 
-/// `report.html`: one self-contained page (pictures embedded) with the summary per label/region
-/// (mean ± std, median), the per-subject table, each subject's overlay picture and the per-stage
-/// timings read from the run's provenance files.
+/// `report.html`: one self-contained page (pictures and plots embedded) for every result a pipeline
+/// made: a section per Dice set (summary with an SVG bar plot of mean Dice per label, per-subject
+/// table), reconstruction quality per method, registration Dice before/after, overlay pictures with
+/// their colour legend, orientation letters and slice, the reference beside the prediction when the
+/// snapshot has one, and the stage timings folded away.
 public enum HTMLReportStage: StageKind {
     public static let name = "report.html"
-    public static let summary = "Self-contained HTML report: tables, overlay pictures, stage timings."
+    public static let summary = "Self-contained HTML report: Dice, recon and registration tables, plots, overlays, timings."
     public static let scope = StageScope.group
     public static let requiredInputs = ["metrics"]
-    public static let optionalInputs = ["pictures"]
+    public static let optionalInputs = ["metrics2", "metrics3", "recon", "recon2", "recon3", "registration", "pictures", "pictures2"]
     public static let outputs = ["html": "report.html"]
     public static let parameters = [
         ParameterSpec("title", .string, default: .string("Gantry report"), help: "page title"),
@@ -21,53 +23,135 @@ public enum HTMLReportStage: StageKind {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    static func f(_ x: Double?, _ digits: Int = 3) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "—" }
+
+    /// The stage that wrote a per-subject file: the folder it sits in (`stages/<subject>/<stage>/file`).
+    static func stage(of file: SubjectFile) -> String { ((file.path as NSString).deletingLastPathComponent as NSString).lastPathComponent }
+
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
-        let cases = try DiceReportStage.load(inputs.files["metrics"] ?? [])
         let title = esc(parameters["title"]?.stringValue ?? "Gantry report")
-        func f(_ x: Double?, _ digits: Int = 3) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "—" }
+        let dice = try ["metrics", "metrics2", "metrics3"].compactMap { key -> (String, [SubjectMetrics])? in
+            guard let files = inputs.files[key], let first = files.first else { return nil }
+            return (stage(of: first), try DiceReportStage.load(files))
+        }
+        let subjects = Set(dice.flatMap { $0.1.map(\.subject) }).count
         var h = """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(title)</title>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>\(title)</title>
         <style>
-        body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}
-        h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
-        table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-        th{background:#f3f3f3}td.l,th.l{text-align:left}.pics{display:flex;flex-wrap:wrap;gap:1em}
-        figure{margin:0;text-align:center;font-size:.85em}img{image-rendering:pixelated;border:1px solid #ccc}.note{color:#666;font-size:.85em}
+        body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em auto;padding:0 1em;color:#222;max-width:1200px}
+        h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
+        table{border-collapse:collapse;margin:.5em 0;font-size:.88em}th,td{border:1px solid #ccc;padding:.2em .55em;text-align:right}
+        th{background:#f3f3f3}td.l,th.l{text-align:left}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
+        .pics{display:flex;flex-wrap:wrap;gap:1.2em}figure{margin:0;font-size:.82em}
+        .frame{display:inline-grid;grid-template-columns:1.2em auto 1.2em;grid-template-rows:1.2em auto 1.2em;align-items:center;justify-items:center;color:#555;font-weight:600}
+        img{image-rendering:pixelated;border:1px solid #ccc;max-width:100%}.note{color:#666;font-size:.85em}
+        .sw{display:inline-block;width:.9em;height:.9em;border:1px solid #888;vertical-align:-.1em;margin:0 .25em 0 .6em}
+        details{margin-top:1.5em}summary{cursor:pointer;font-weight:600}svg text{font-size:11px;fill:#333}
         </style></head><body>
         <h1>\(title)</h1>
-        <p class="note">Gantry \(GantryVersion.string) · \(cases.count) subject(s) · empty-mask rule: \(esc(DiceReportStage.emptyRule))</p>
-        <h2>Summary</h2>
-        <table><tr><th class="l">label</th><th>Dice mean ± std</th><th>Dice median</th><th>HD95 mean (mm)</th><th>HD95 median (mm)</th><th>n</th></tr>
+        <p class="note">Gantry \(GantryVersion.string) · \(subjects) subject(s) · empty-mask rule: \(esc(DiceReportStage.emptyRule))</p>
 
         """
-        let labels = cases.first?.labels ?? []
-        let names = cases.first?.names ?? []
-        for (i, l) in labels.enumerated() {
-            let d = DiceReportStage.stats(cases.map { $0.metrics.indices.contains(i) ? $0.metrics[i].dice : nil })
-            let hd = DiceReportStage.stats(cases.map { $0.metrics.indices.contains(i) ? $0.metrics[i].hd95 : nil })
-            let label = names.indices.contains(i) && names[i] != l ? "\(l) (\(names[i]))" : l
-            h += "<tr><td class=\"l\">\(esc(label))</td><td>\(f(d?.mean)) ± \(f(d?.std))</td><td>\(f(d?.median))</td><td>\(f(hd?.mean, 2))</td><td>\(f(hd?.median, 2))</td><td>\(d?.n ?? 0)</td></tr>\n"
-        }
-        h += "</table>\n<h2>Per subject</h2>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">label</th><th>Dice</th><th>HD95 (mm)</th><th>volume pred (mL)</th><th>volume ref (mL)</th><th>TP</th><th>FP</th><th>FN</th></tr>\n"
-        for c in cases {
-            for (i, m) in c.metrics.enumerated() {
-                h += "<tr><td class=\"l\">\(esc(c.subject))</td><td class=\"l\">\(esc(c.names[i]))</td><td>\(f(m.dice))</td><td>\(f(m.hd95, 2))</td><td>\(f(m.volumePredML, 2))</td><td>\(f(m.volumeRefML, 2))</td><td>\(m.tp)</td><td>\(m.fp)</td><td>\(m.fn)</td></tr>\n"
-            }
-        }
-        h += "</table>\n"
-        if let pics = inputs.files["pictures"], !pics.isEmpty {
-            h += "<h2>Overlays</h2>\n<div class=\"pics\">\n"
-            for p in pics {
-                let data = try FileIO.readAll(p.path)
-                h += "<figure><img alt=\"\(esc(p.subject))\" src=\"data:image/png;base64,\(Data(data).base64EncodedString())\"><figcaption>\(esc(p.subject))</figcaption></figure>\n"
-            }
-            h += "</div>\n<p class=\"note\">Axial slice with the most labelled voxels, neurological convention (subject's left on the left), anterior up.</p>\n"
-        }
+        for (stageID, cases) in dice { h += diceSection(stageID, cases) }
+        h += try reconSection(["recon", "recon2", "recon3"].flatMap { inputs.files[$0] ?? [] })
+        h += try registrationSection(inputs.files["registration"] ?? [])
+        h += try picturesSection((inputs.files["pictures"] ?? []) + (inputs.files["pictures2"] ?? []))
         h += timings(root: context.outputRoot)
         h += "</body></html>\n"
         guard let out = outputs["html"] else { return }
         try FileIO.writeAtomically(out, text: h)
+    }
+
+    static func diceSection(_ stageID: String, _ cases: [SubjectMetrics]) -> String {
+        let labels = cases.first?.labels ?? [], names = cases.first?.names ?? []
+        var rows: [(String, (mean: Double, std: Double, median: Double, n: Int)?)] = []
+        var h = "<h2>Dice: \(esc(stageID))</h2>\n<div class=\"row\"><table><tr><th class=\"l\">label</th><th>Dice mean ± std</th><th>median</th><th>HD95 mean (mm)</th><th>median</th><th>n</th></tr>\n"
+        for (i, l) in labels.enumerated() {
+            let d = DiceReportStage.stats(cases.map { $0.metrics.indices.contains(i) ? $0.metrics[i].dice : nil })
+            let hd = DiceReportStage.stats(cases.map { $0.metrics.indices.contains(i) ? $0.metrics[i].hd95 : nil })
+            let label = names.indices.contains(i) && names[i] != l ? "\(l) (\(names[i]))" : l
+            rows.append((names.indices.contains(i) ? names[i] : l, d))
+            h += "<tr><td class=\"l\">\(esc(label))</td><td>\(f(d?.mean)) ± \(f(d?.std))</td><td>\(f(d?.median))</td><td>\(f(hd?.mean, 2))</td><td>\(f(hd?.median, 2))</td><td>\(d?.n ?? 0)</td></tr>\n"
+        }
+        h += "</table>\n" + barPlot(rows) + "</div>\n"
+        h += "<details><summary>Per subject (\(cases.count))</summary>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">label</th><th>Dice</th><th>HD95 (mm)</th><th>volume pred (mL)</th><th>volume ref (mL)</th><th>TP</th><th>FP</th><th>FN</th></tr>\n"
+        for c in cases {
+            for (i, m) in c.metrics.enumerated() {
+                h += "<tr><td class=\"l\">\(esc(c.subject))</td><td class=\"l\">\(esc(c.names.indices.contains(i) ? c.names[i] : ""))</td><td>\(f(m.dice))</td><td>\(f(m.hd95, 2))</td><td>\(f(m.volumePredML, 2))</td><td>\(f(m.volumeRefML, 2))</td><td>\(m.tp)</td><td>\(m.fp)</td><td>\(m.fn)</td></tr>\n"
+            }
+        }
+        return h + "</table></details>\n"
+    }
+
+    /// Mean Dice per label as horizontal bars with ±1 std whiskers, 0…1 axis (inline SVG).
+    static func barPlot(_ rows: [(String, (mean: Double, std: Double, median: Double, n: Int)?)]) -> String {
+        let left = 110.0, width = 300.0, bar = 16.0, gap = 6.0
+        let height = Double(rows.count) * (bar + gap) + 30
+        var s = "<svg role=\"img\" aria-label=\"mean Dice per label\" width=\"\(Int(left + width + 20))\" height=\"\(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        for t in stride(from: 0.0, through: 1.0, by: 0.25) {
+            let x = left + t * width
+            s += "<line x1=\"\(x)\" y1=\"0\" x2=\"\(x)\" y2=\"\(height - 18)\" stroke=\"#ddd\"/><text x=\"\(x)\" y=\"\(height - 5)\" text-anchor=\"middle\">\(String(format: "%.2f", t))</text>\n"
+        }
+        for (i, (name, d)) in rows.enumerated() {
+            let y = Double(i) * (bar + gap) + 4
+            s += "<text x=\"\(left - 6)\" y=\"\(y + bar - 4)\" text-anchor=\"end\">\(esc(name))</text>\n"
+            guard let d else { continue }
+            let w = max(0, min(1, d.mean)) * width
+            s += "<rect x=\"\(left)\" y=\"\(y)\" width=\"\(w)\" height=\"\(bar)\" fill=\"#4a7fc1\"><title>\(esc(name)): \(f(d.mean)) ± \(f(d.std))</title></rect>\n"
+            let a = left + max(0, d.mean - d.std) * width, b = left + min(1, d.mean + d.std) * width
+            s += "<line x1=\"\(a)\" y1=\"\(y + bar / 2)\" x2=\"\(b)\" y2=\"\(y + bar / 2)\" stroke=\"#222\"/>\n"
+        }
+        return s + "</svg>\n"
+    }
+
+    /// NMSE, PSNR and SSIM per subject and method, from each recon stage's metrics.json.
+    static func reconSection(_ files: [SubjectFile]) throws -> String {
+        guard !files.isEmpty else { return "" }
+        var h = "<h2>Reconstruction</h2>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">method</th><th>R</th><th>NMSE</th><th>PSNR (dB)</th><th>SSIM</th></tr>\n"
+        for file in files.sorted(by: { ($0.subject, stage(of: $0)) < ($1.subject, stage(of: $1)) }) {
+            guard let data = FileManager.default.contents(atPath: file.path),
+                  let m = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a recon metrics file") }
+            h += "<tr><td class=\"l\">\(esc(file.subject))</td><td class=\"l\">\(esc(m["method"] as? String ?? stage(of: file)))</td><td>\(f(m["acceleration"] as? Double, 1))</td><td>\(f(m["nmse"] as? Double, 4))</td><td>\(f(m["psnr"] as? Double, 2))</td><td>\(f(m["ssim"] as? Double))</td></tr>\n"
+        }
+        return h + "</table>\n"
+    }
+
+    /// Mean label Dice before (world alignment only) and after registration, Jacobian minimum.
+    static func registrationSection(_ files: [SubjectFile]) throws -> String {
+        guard !files.isEmpty else { return "" }
+        var h = "<h2>Registration</h2>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">type</th><th>mean Dice before</th><th>after</th><th>min Jacobian</th></tr>\n"
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file.path),
+                  let r = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a registration.json") }
+            h += "<tr><td class=\"l\">\(esc(file.subject))</td><td class=\"l\">\(esc(r["type"] as? String ?? ""))</td><td>\(f(r["mean_dice_before"] as? Double))</td><td>\(f(r["mean_dice_after"] as? Double))</td><td>\(f(r["jacobian_min"] as? Double))</td></tr>\n"
+        }
+        return h + "</table>\n"
+    }
+
+    /// Each picture framed by its orientation letters, captioned with subject, stage, slice and the
+    /// colour of every label it shows (from the snapshot.json beside it).
+    static func picturesSection(_ pics: [SubjectFile]) throws -> String {
+        guard !pics.isEmpty else { return "" }
+        var h = "<h2>Overlays</h2>\n<div class=\"pics\">\n"
+        for p in pics {
+            let data = try FileIO.readAll(p.path)
+            let infoPath = (p.path as NSString).deletingLastPathComponent + "/snapshot.json"
+            let info = FileManager.default.contents(atPath: infoPath).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+            let plane = Overlay.Plane(rawValue: info["plane"] as? String ?? "axial") ?? .axial
+            let (l, r, t, b) = Overlay.orientation(plane)
+            var caption = "\(esc(p.subject)) · \(esc(stage(of: p)))"
+            if let slice = info["slice"] as? Int, let n = info["slices"] as? Int { caption += " · \(plane.rawValue) slice \(slice + 1)/\(n)" }
+            if let panels = info["panels"] as? [String], panels.count > 1 { caption += " · " + panels.joined(separator: " | ") }
+            var legend = ""
+            for label in info["labels"] as? [[String: Any]] ?? [] {
+                legend += "<span class=\"sw\" style=\"background:\(esc(label["colour"] as? String ?? "#000"))\"></span>\(esc(label["name"] as? String ?? ""))"
+            }
+            h += "<figure><div class=\"frame\"><span></span><span>\(t)</span><span></span><span>\(l)</span>"
+            h += "<img alt=\"\(esc(p.subject)) \(esc(stage(of: p)))\" src=\"data:image/png;base64,\(Data(data).base64EncodedString())\">"
+            h += "<span>\(r)</span><span></span><span>\(b)</span><span></span></div><figcaption>\(caption)<br>\(legend)</figcaption></figure>\n"
+        }
+        return h + "</div>\n"
     }
 
     /// Per-stage times from every provenance.json under OUT/stages.
@@ -83,10 +167,11 @@ public enum HTMLReportStage: StageKind {
             }
         }
         guard !rows.isEmpty else { return "" }
-        var h = "<h2>Stage timings</h2>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">stage</th><th class=\"l\">kind</th><th>seconds</th></tr>\n"
-        for r in rows { h += "<tr><td class=\"l\">\(esc(r.0))</td><td class=\"l\">\(esc(r.1))</td><td class=\"l\">\(esc(r.2))</td><td>\(String(format: "%.2f", r.3))</td></tr>\n" }
         let total = rows.reduce(0) { $0 + $1.3 }
-        h += "<tr><th class=\"l\" colspan=\"3\">total (when each stage last ran)</th><th>\(String(format: "%.2f", total))</th></tr></table>\n"
+        var h = "<details><summary>Stage timings (\(rows.count) stages, \(String(format: "%.1f", total)) s when each last ran)</summary>\n"
+        h += "<table><tr><th class=\"l\">subject</th><th class=\"l\">stage</th><th class=\"l\">kind</th><th>seconds</th></tr>\n"
+        for r in rows { h += "<tr><td class=\"l\">\(esc(r.0))</td><td class=\"l\">\(esc(r.1))</td><td class=\"l\">\(esc(r.2))</td><td>\(String(format: "%.2f", r.3))</td></tr>\n" }
+        h += "</table></details>\n"
         return h
     }
 }

@@ -1,18 +1,22 @@
+import Foundation
 import GantryCore
 import GantryIO
 
 /// `report.snapshot`: a PNG of one slice with a label overlay, at the slice with most labelled voxels
-/// (or the middle) — for the HTML report.
+/// (or the middle), with the reference labels beside it when given — and `snapshot.json` saying
+/// which slice, plane and labels, so the HTML report can caption it (orientation letters, slice
+/// index, colour legend).
 public enum SnapshotStage: StageKind {
     public static let name = "report.snapshot"
     public static let summary = "PNG of the most informative slice with a label overlay."
     public static let scope = StageScope.subject
     public static let requiredInputs = ["image"]
-    public static let optionalInputs = ["labels"]
-    public static let outputs = ["png": "snapshot.png"]
+    public static let optionalInputs = ["labels", "reference"]
+    public static let outputs = ["png": "snapshot.png", "info": "snapshot.json"]
     public static let parameters = [
         ParameterSpec("plane", .string, default: .string("axial"), help: "axial, coronal or sagittal"),
         ParameterSpec("zoom", .int, default: .int(2), help: "pixel replication"),
+        ParameterSpec("names", .string, default: .string(""), help: "label names for the legend, comma-separated, in label order"),
     ]
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
@@ -32,6 +36,26 @@ public enum SnapshotStage: StageKind {
             if let best = counts.indices.max(by: { counts[$0] < counts[$1] }), counts[best] > 0 { index = best }
         }
         guard let out = outputs["png"] else { return }
-        try Overlay.writePNG(out, image: image, labels: labels, plane: plane, index: index, zoom: parameters["zoom"]?.intValue ?? 2)
+        let reference = try inputs.optionalPath("reference").map { try VolumeFile.read($0) }
+        let zoom = parameters["zoom"]?.intValue ?? 2
+        if reference != nil {
+            try Overlay.writePanels(out, image: image, labels: [labels, reference], plane: plane, index: index, zoom: zoom)
+        } else {
+            try Overlay.writePNG(out, image: image, labels: labels, plane: plane, index: index, zoom: zoom)
+        }
+        let ras = try image.reorientedToRAS().spatialShape
+        let sliceAxis = plane == .axial ? 2 : plane == .coronal ? 1 : 0
+        let present = Set(([labels, reference].compactMap { $0 }).flatMap { $0.data.map { Int($0.rounded()) } }).filter { $0 > 0 }.sorted()
+        let names = (parameters["names"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let info: [String: Any] = ["plane": plane.rawValue, "slice": index ?? ras[sliceAxis] / 2, "slices": ras[sliceAxis],
+                                   "panels": reference == nil ? ["prediction"] : ["prediction", "reference"],
+                                   "labels": present.map { l -> [String: Any] in
+                                       let c = Overlay.palette[(l - 1) % Overlay.palette.count]
+                                       return ["value": l, "name": l - 1 < names.count ? names[l - 1] : "label \(l)",
+                                               "colour": String(format: "#%02x%02x%02x", c.0, c.1, c.2)]
+                                   }]
+        if let path = outputs["info"] {
+            try FileIO.writeAtomically(path, bytes: Array(try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys])))
+        }
     }
 }
