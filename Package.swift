@@ -39,6 +39,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
         // libismrmrd has no .pc file; its dataset.h includes <hdf5.h>, whose path hdf5's .pc gives.
         .systemLibrary(name: "CISMRMRD", pkgConfig: "hdf5"),
         // libnifti2 needs /usr/include/nifti on the include path for <znzlib.h>; a C target with a
@@ -57,7 +58,7 @@ let package = Package(
         .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"], swiftSettings: vector),
         .target(name: "GantrySegmentation", dependencies: ["GantryCore", "GantryIO", "GantryNN"], swiftSettings: vector),
         .target(name: "GantryPhantoms", dependencies: ["GantryCore", "GantryIO", "GantryRecon"], swiftSettings: vector),
-        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "GantryRegistration", "GantrySegmentation", "Yams"], swiftSettings: vector),
+        .target(name: "GantryPipeline", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryRecon", "GantryRegistration", "GantrySegmentation", "CCrypto", "Yams"], swiftSettings: vector),
         .executableTarget(
             name: "gantry",
             dependencies: [
