@@ -63,8 +63,12 @@ guard args.count >= 3 else {
     exit(64)
 }
 let dir = args[2]
-// GANTRY_WINOGRAD=0 times the direct convolutions instead (A/B comparisons of the Winograd paths).
-if ProcessInfo.processInfo.environment["GANTRY_WINOGRAD"] == "0" { Tensor.winogradEnabled = false }
+// GANTRY_WINOGRAD=0, GANTRY_DIRECT=0, GANTRY_ROW_PAIRS=0, GANTRY_CHANNEL_VECTORS=0 leave those
+// convolution kernels out (A/B comparisons); the library itself reads no environment.
+let env = ProcessInfo.processInfo.environment
+let kernels = ConvolutionKernels(winograd: env["GANTRY_WINOGRAD"] != "0", direct: env["GANTRY_DIRECT"] != "0",
+                                 rowPairs: env["GANTRY_ROW_PAIRS"] != "0", channelVectors: env["GANTRY_CHANNEL_VECTORS"] != "0")
+ConvolutionKernels.with(kernels) {
 do {
     switch args[1] {
     case "make-inputs":
@@ -337,6 +341,7 @@ do {
 } catch {
     FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
     exit(1)
+}
 }
 
 /// The RIM benchmarks' input: a Shepp–Logan 320² slice seen by 8 coils, 4× equispaced.

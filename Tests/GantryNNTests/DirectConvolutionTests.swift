@@ -26,13 +26,12 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func run(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ p: ConvParameters, direct: Bool) throws -> (y: Tensor, gx: [Float], gw: [Float]) {
-        let saved = Tensor.directEnabled
-        Tensor.directEnabled = direct
-        defer { Tensor.directEnabled = saved }
-        x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
-        let y = try x.conv(w, bias: b, p)
-        (y * Tensor(uniform: y.shape, bound: 1, seed: 9, requiresGrad: false)).sum().backward()
-        return (y, x.grad ?? [], w.grad ?? [])
+        try ConvolutionKernels.with(.init(direct: direct)) {
+            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            let y = try x.conv(w, bias: b, p)
+            (y * Tensor(uniform: y.shape, bound: 1, seed: 9, requiresGrad: false)).sum().backward()
+            return (y, x.grad ?? [], w.grad ?? [])
+        }
     }
 
     func testMatchesTheDefinitionAndTheGEMMPaths() throws {
@@ -105,12 +104,11 @@ final class DirectConvolutionTests: XCTestCase {
             let geo = Im2Col(c: xs[1], d: x5.shape[2], h: x5.shape[3], w: x5.shape[4], kd: w5.shape[2], kh: w5.shape[3], kw: w5.shape[4],
                              od: ref.shape[2], oh: ref.shape[3], ow: ref.shape[4], stride: p5.stride, padding: p5.padding, dilation: p5.dilation)
             func kernel(_ channels: Bool) -> [Float] {
-                let saved = Tensor.channelVectors
-                Tensor.channelVectors = channels
-                defer { Tensor.channelVectors = saved }
-                return x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in b.data.withUnsafeBufferPointer { bb in
-                    Tensor.convolveDirect(xb.baseAddress!, n: xs[0], cin: xs[1], weight: wb.baseAddress!, cout: ws[0], geometry: geo, bias: bb.baseAddress!)
-                } } }
+                ConvolutionKernels.with(.init(channelVectors: channels)) {
+                    x.data.withUnsafeBufferPointer { xb in w.data.withUnsafeBufferPointer { wb in b.data.withUnsafeBufferPointer { bb in
+                        Tensor.convolveDirect(xb.baseAddress!, n: xs[0], cin: xs[1], weight: wb.baseAddress!, cout: ws[0], geometry: geo, bias: bb.baseAddress!)
+                    } } }
+                }
             }
             let channels = kernel(true), rows = kernel(false)
             print("channel vectors \(name): vs definition \(relativeError(channels, ref.data)), differing values vs directRow \(zip(channels, rows).filter { $0 != $1 }.count)")
@@ -143,10 +141,7 @@ final class DirectConvolutionTests: XCTestCase {
             let x = Tensor(uniform: xs, bound: 1, seed: 4, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 5, requiresGrad: true)
             let b = Tensor(uniform: [ws[1]], bound: 0.5, seed: 6, requiresGrad: true)
             func run(_ direct: Bool) throws -> Tensor {
-                let saved = Tensor.directEnabled
-                Tensor.directEnabled = direct
-                defer { Tensor.directEnabled = saved }
-                return try x.convTranspose(w, bias: b, p, outputPadding: op)
+                try ConvolutionKernels.with(.init(direct: direct)) { try x.convTranspose(w, bias: b, p, outputPadding: op) }
             }
             let phases = try run(true), scatter = try run(false)
             XCTAssertEqual(phases.shape, scatter.shape, name)

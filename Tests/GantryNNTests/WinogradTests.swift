@@ -6,14 +6,13 @@ import XCTest
 /// gradients (a convolution with the flipped kernel, same path); weight gradients stay direct.
 final class WinogradTests: XCTestCase {
     func run(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ p: ConvParameters, winograd: Bool) throws -> (y: [Float], gx: [Float], gw: [Float]) {
-        let saved = Tensor.winogradEnabled
-        Tensor.winogradEnabled = winograd
-        defer { Tensor.winogradEnabled = saved }
-        x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
-        let y = try x.conv(w, bias: b, p)
-        let r = Tensor(uniform: y.shape, bound: 1, seed: 9, requiresGrad: false)
-        (y * r).sum().backward()
-        return (y.data, x.grad ?? [], w.grad ?? [])
+        try ConvolutionKernels.with(.init(winograd: winograd)) {
+            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            let y = try x.conv(w, bias: b, p)
+            let r = Tensor(uniform: y.shape, bound: 1, seed: 9, requiresGrad: false)
+            (y * r).sum().backward()
+            return (y.data, x.grad ?? [], w.grad ?? [])
+        }
     }
 
     func testMatchesDirectConvolution() throws {

@@ -18,11 +18,10 @@ import GantryCore
 /// Each voxel's terms are summed in the same order with the same fused multiply-adds as
 /// `directRow`, so the two kernels give identical results.
 extension Tensor {
-    /// GANTRY_CHANNEL_VECTORS=0 turns the kernel off (A/B timing, tests comparing the kernels).
+    /// Whether the channel-vector and sliding kernels may run: AVX-512 builds, unless
+    /// `ConvolutionKernels.channelVectors` is off.
     #if GANTRY_AVX512
-    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
-    // convolutions run.
-    nonisolated(unsafe) static var channelVectors = ProcessInfo.processInfo.environment["GANTRY_CHANNEL_VECTORS"] != "0"
+    static var channelVectors: Bool { ConvolutionKernels.allowed.channelVectors }
     #else
     static let channelVectors = false  // 26 accumulators need AVX-512's 32 vector registers
     #endif

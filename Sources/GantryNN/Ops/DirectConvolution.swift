@@ -44,22 +44,18 @@ func madd(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 }
 
 extension Tensor {
-    /// Tests and GANTRY_DIRECT=0 (A/B timing) turn the direct path off to compare with the GEMM paths.
-    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
-    // convolutions run.
-    nonisolated(unsafe) public static var directEnabled = ProcessInfo.processInfo.environment["GANTRY_DIRECT"] != "0"
+    /// Whether the direct kernels may run (`ConvolutionKernels`; off to compare with the GEMM paths).
+    static var directEnabled: Bool { ConvolutionKernels.allowed.direct }
 
     /// Output channels per register block: 4 channels × 2 lanes (8 accumulators, as many as AVX2's
     /// 16 registers hold with the operands) needs 6 loads per 8 multiply-adds; 8 channels × 1 lane
     /// needed 9 and measured ~4 % more CPU time on the attention U-Net.
     static let directBlock = 4
 
-    /// Whether rows wider than a lane are computed two at a time (`directRowPair`): AVX-512 builds;
-    /// GANTRY_ROW_PAIRS=0 turns it off for A/B timing.
+    /// Whether rows wider than a lane are computed two at a time (`directRowPair`): AVX-512 builds,
+    /// unless `ConvolutionKernels.rowPairs` is off.
     #if GANTRY_AVX512
-    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
-    // convolutions run.
-    nonisolated(unsafe) static var directRowPairs = ProcessInfo.processInfo.environment["GANTRY_ROW_PAIRS"] != "0"
+    static var directRowPairs: Bool { ConvolutionKernels.allowed.rowPairs }
     #else
     static let directRowPairs = false
     #endif
@@ -312,7 +308,7 @@ extension Tensor {
     /// accumulators fed by 4 dY loads and 3 X loads per step, reduced once per run; with AVX-512 two
     /// rows of taps at once (24 accumulators; conv3d 16→16 at 128³ forward + backward 0.92× CPU time).
     static func weightGradientRun(dy: UnsafePointer<Float>, dyPitch: Int, x: UnsafePointer<Float>, xPitch: Int, coutG: Int, cg: Int, len: Int,
-                                  offsets: [Int], kw: Int, xStep dx: Int, into dw: UnsafeMutablePointer<Float>) {
+                                  offsets: [Int], kw: Int, xStep dx: Int, rowPairs: Bool, into dw: UnsafeMutablePointer<Float>) {
         let L = Lane.scalarCount, full = len / L * L, rows = offsets.count / kw
         for co0 in stride(from: 0, to: coutG, by: 4) {
             let cos = min(4, coutG - co0)
@@ -339,7 +335,7 @@ extension Tensor {
                 var r = 0
                 // AVX-512: two kernel rows at once, 24 accumulators fed by 4 dY and 6 X loads (each
                 // dY load serves 6 FMAs instead of 3)
-                while directRowPairs && r + 1 < rows {
+                while rowPairs && r + 1 < rows {
                     let xr = x + ci * xPitch + offsets[r * kw], xs = x + ci * xPitch + offsets[(r + 1) * kw]
                     var a0 = Lane(), a1 = Lane(), a2 = Lane(), a3 = Lane(), a4 = Lane(), a5 = Lane()
                     var a6 = Lane(), a7 = Lane(), a8 = Lane(), a9 = Lane(), a10 = Lane(), a11 = Lane()

@@ -139,7 +139,7 @@ extension Tensor {
         let chunks = max(1, min(Parallel.threads, span / 4096))
         let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
-        let direct = directWeightGradientApplies(coutG: coutG, geometry: geo)
+        let direct = directWeightGradientApplies(coutG: coutG, geometry: geo), rowPairs = directRowPairs
         withPadded(x, count: n * cin, geometry: geo) { xpp in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
             let pp = pb.baseAddress!
             Parallel.forEach(jobs) { job in
@@ -157,7 +157,7 @@ extension Tensor {
                     let dys = dp + (b * cout + gi * coutG) * span + q0, xs = xpp + (b * cin + gi * cg) * padVol + q0
                     if direct {
                         weightGradientRun(dy: dys, dyPitch: span, x: xs, xPitch: padVol, coutG: coutG, cg: cg, len: len,
-                                          offsets: offsets, kw: geo.kw, xStep: geo.dilation[2], into: pp + job * per)
+                                          offsets: offsets, kw: geo.kw, xStep: geo.dilation[2], rowPairs: rowPairs, into: pp + job * per)
                     } else {
                         for t in 0..<taps {
                             // dW_tap [coutG, cg] += dY [coutG, len] · X_tapᵀ [len, cg]

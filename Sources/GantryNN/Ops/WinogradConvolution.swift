@@ -124,10 +124,8 @@ struct WinogradTransform {
 }
 
 extension Tensor {
-    /// Whether stride-1 3×3 convolutions may use Winograd (tests and benchmarks compare both paths).
-    // Unchecked: an A/B switch that tests and gantry-bench set before any work starts, never while
-    // convolutions run.
-    nonisolated(unsafe) public static var winogradEnabled = true
+    /// Whether stride-1 3×3 convolutions may use Winograd (`ConvolutionKernels`).
+    static var winogradEnabled: Bool { ConvolutionKernels.allowed.winograd }
 
     /// The Winograd path serves dense 2D 3×3 stride-1 convolutions with equal dilation on both axes
     /// and enough channels and pixels for the transforms to pay (below that the direct GEMMs win).
