@@ -57,17 +57,7 @@ final class BIDSPublicationTests: XCTestCase {
     func testRegistrationPublishesTheWarpedImageLabelsAndTransformInTemplateSpace() throws {
         let out = tempOut()
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let yaml = """
-        name: reg
-        inputs:
-          t1w: anat/{subject}_T1w.nii.gz
-          tissue: anat/{subject}_label-tissue_dseg.nii.gz
-          template: ../sub-01/anat/sub-01_T1w.nii.gz
-        stages:
-          - id: to-template
-            uses: register.affine
-            inputs: {fixed: inputs.template, moving: inputs.t1w, moving_labels: inputs.tissue}
-        """
+        let yaml = TestStudy.registrationYAML(id: "to-template")
         _ = try Executor.run(try TestStudy.plan(yaml, out: out, subjects: ["02"]))
         let files = published(out)
         XCTAssertEqual(files, ["sub-02/anat/sub-02_from-orig_to-template_mode-image_desc-totemplate_xfm.json",

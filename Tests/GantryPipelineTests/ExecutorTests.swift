@@ -98,16 +98,7 @@ final class ExecutorTests: XCTestCase {
         let out = tempOut(), flag = tempOut() + ".flag"
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag) }
         FileManager.default.createFile(atPath: flag, contents: Data())
-        let yaml = """
-        name: crash
-        inputs:
-          t1w: anat/{subject}_T1w.nii.gz
-        stages:
-          - id: boom
-            uses: test.crash
-            inputs: {image: inputs.t1w}
-            with: {flag: "\(flag)"}
-        """
+        let yaml = TestPipelines.crash(flag: flag)
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(yaml, out: out))) { e in
             XCTAssertTrue(String(describing: e).contains("simulated crash"))
         }
@@ -122,18 +113,7 @@ final class ExecutorTests: XCTestCase {
     func testRegistrationStageWarpsLabelsOntoTheFixedGrid() throws {
         let out = tempOut()
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let yaml = """
-        name: reg
-        inputs:
-          t1w: anat/{subject}_T1w.nii.gz
-          tissue: anat/{subject}_label-tissue_dseg.nii.gz
-          ref: ../sub-01/anat/sub-01_T1w.nii.gz
-          ref_tissue: ../sub-01/anat/sub-01_label-tissue_dseg.nii.gz
-        stages:
-          - id: reg
-            uses: register.affine
-            inputs: {fixed: inputs.ref, moving: inputs.t1w, moving_labels: inputs.tissue, fixed_labels: inputs.ref_tissue}
-        """
+        let yaml = TestStudy.registrationYAML(id: "reg")
         let r = try Executor.run(try TestStudy.plan(yaml, out: out))
         XCTAssertEqual(r.ran, 2)
         let warped = try NIfTI.read(out + "/stages/sub-02/reg/warped_labels.nii.gz")

@@ -3,6 +3,7 @@ import GantryCore
 import GantryIO
 @testable import GantryPhantoms
 @testable import GantryPipeline
+import GantryTestSupport
 import XCTest
 
 /// A small ellipsoid-anatomy study shared by the pipeline tests (made once).
@@ -18,31 +19,31 @@ enum TestStudy {
         return dir
     }()
 
-    static let tissueYAML = """
-    name: test-tissue
-    inputs:
-      t1w: anat/{subject}_T1w.nii.gz
-      brain: anat/{subject}_label-brain_mask.nii.gz
-      tissue: anat/{subject}_label-tissue_dseg.nii.gz
-    stages:
-      - id: seg
-        uses: segment.tissue-kmeans
-        inputs: {image: inputs.t1w, mask: inputs.brain}
-        with: {classes: 3}
-      - id: dice
-        uses: metrics.dice
-        inputs: {pred: seg.mask, ref: inputs.tissue}
-        with: {labels: [1, 2, 3], names: "CSF, GM, WM"}
+    static let tissueYAML = TestPipelines.tissue(name: "test-tissue", stages: """
       - id: pic
         uses: report.snapshot
         inputs: {image: inputs.t1w, labels: seg.mask}
-      - id: table
-        uses: report.dice
-        inputs: {metrics: dice.metrics}
+    """ + "\n" + TestPipelines.diceTable + """
       - id: html
         uses: report.html
         inputs: {metrics: dice.metrics, pictures: pic.png}
-    """
+    """)
+
+    /// Every subject's T1w and tissue labels registered affinely onto sub-01's (stage `id`).
+    static func registrationYAML(id: String) -> String {
+        """
+        name: reg
+        inputs:
+          t1w: anat/{subject}_T1w.nii.gz
+          tissue: anat/{subject}_label-tissue_dseg.nii.gz
+          ref: ../sub-01/anat/sub-01_T1w.nii.gz
+          ref_tissue: ../sub-01/anat/sub-01_label-tissue_dseg.nii.gz
+        stages:
+          - id: \(id)
+            uses: register.affine
+            inputs: {fixed: inputs.ref, moving: inputs.t1w, moving_labels: inputs.tissue, fixed_labels: inputs.ref_tissue}
+        """
+    }
 
     static func plan(_ yaml: String = tissueYAML, out: String, subjects: [String] = []) throws -> Plan {
         try Plan.make(spec: PipelineSpec.parse(yaml, path: "test.yaml"), study: path, out: out, subjects: subjects)

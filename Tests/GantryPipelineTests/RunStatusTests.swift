@@ -2,6 +2,7 @@ import Foundation
 import GantryCore
 import GantryIO
 @testable import GantryPipeline
+import GantryTestSupport
 import XCTest
 
 /// `gantry status` reads the run's state files and stage locks: these tests drive runs into each
@@ -30,16 +31,7 @@ final class RunStatusTests: XCTestCase {
         let out = tempOut(), flag = tempOut() + ".flag"
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag) }
         FileManager.default.createFile(atPath: flag, contents: Data())
-        let yaml = """
-        name: crash
-        inputs:
-          t1w: anat/{subject}_T1w.nii.gz
-        stages:
-          - id: boom
-            uses: test.crash
-            inputs: {image: inputs.t1w}
-            with: {flag: "\(flag)"}
-        """
+        let yaml = TestPipelines.crash(flag: flag)
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(yaml, out: out)))
         let status = try RunStatus.read(out: out)
         XCTAssertFalse(status.complete)

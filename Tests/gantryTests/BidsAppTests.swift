@@ -6,25 +6,7 @@ import XCTest
 /// `gantry bids BIDS_DIR OUTPUT_DIR participant|group`: the BIDS-App command line, locally and on
 /// the local Slurm cluster, over a phantom study laid out as BIDS.
 final class BidsAppTests: XCTestCase {
-    let pipeline = """
-    name: bids-test
-    inputs:
-      t1w: anat/{subject}_T1w.nii.gz
-      brain: anat/{subject}_label-brain_mask.nii.gz
-      tissue: anat/{subject}_label-tissue_dseg.nii.gz
-    stages:
-      - id: seg
-        uses: segment.tissue-kmeans
-        inputs: {image: inputs.t1w, mask: inputs.brain}
-        with: {classes: 3}
-      - id: dice
-        uses: metrics.dice
-        inputs: {pred: seg.mask, ref: inputs.tissue}
-        with: {labels: [1, 2, 3], names: "CSF, GM, WM"}
-      - id: table
-        uses: report.dice
-        inputs: {metrics: dice.metrics}
-    """
+    let pipeline = TestPipelines.tissue(name: "bids-test", stages: TestPipelines.diceTable)
 
     func testParticipantThenGroupLevelsLocallyAndOnSlurm() throws {
         let tmp = try TempDir()

@@ -7,29 +7,16 @@ import XCTest
 /// letters, timings folded away), rendered by headless Chromium (Debian's `chromium`) at desktop
 /// and laptop widths. Fails with the reason if Chromium cannot start — it never skips.
 final class ReportRenderingTests: XCTestCase {
-    let pipeline = """
-    name: report-test
-    inputs:
-      t1w: anat/{subject}_T1w.nii.gz
-      brain: anat/{subject}_label-brain_mask.nii.gz
-      tissue: anat/{subject}_label-tissue_dseg.nii.gz
-    stages:
-      - id: tissue
-        uses: segment.tissue-kmeans
-        inputs: {image: inputs.t1w, mask: inputs.brain}
-      - id: tissue-dice
-        uses: metrics.dice
-        inputs: {pred: tissue.mask, ref: inputs.tissue}
-        with: {labels: [1, 2, 3], names: "CSF, GM, WM"}
+    let pipeline = TestPipelines.tissue(name: "report-test", stages: """
       - id: tissue-picture
         uses: report.snapshot
-        inputs: {image: inputs.t1w, labels: tissue.mask, reference: inputs.tissue}
+        inputs: {image: inputs.t1w, labels: seg.mask, reference: inputs.tissue}
         with: {names: "CSF, GM, WM"}
       - id: html
         uses: report.html
-        inputs: {metrics: tissue-dice.metrics, pictures: tissue-picture.png}
+        inputs: {metrics: dice.metrics, pictures: tissue-picture.png}
         with: {title: "Report test"}
-    """
+    """)
 
     /// Width and height from a PNG's IHDR chunk.
     func pngSize(_ path: String) throws -> (Int, Int) {

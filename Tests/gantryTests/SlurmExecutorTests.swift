@@ -30,31 +30,15 @@ final class SlurmExecutorTests: XCTestCase {
         } catch { return .failure(error) }
     }()
 
-    static let pipeline = """
-    name: slurm-test
-    description: a small study for the Slurm executor's tests
-    inputs:
-      t1w: anat/{subject}_T1w.nii.gz
-      brain: anat/{subject}_label-brain_mask.nii.gz
-      tissue: anat/{subject}_label-tissue_dseg.nii.gz
+    static let pipeline = TestPipelines.tissue(name: "slurm-test", inputs: """
       template: ../sub-01/anat/sub-01_T1w.nii.gz
       template_tissue: ../sub-01/anat/sub-01_label-tissue_dseg.nii.gz
-    stages:
-      - id: seg
-        uses: segment.tissue-kmeans
-        inputs: {image: inputs.t1w, mask: inputs.brain}
-        with: {classes: 3}
+
+    """, stages: """
       - id: reg
         uses: register.syn
         inputs: {fixed: inputs.template, moving: inputs.t1w, moving_labels: seg.mask, fixed_labels: inputs.template_tissue}
-      - id: dice
-        uses: metrics.dice
-        inputs: {pred: seg.mask, ref: inputs.tissue}
-        with: {labels: [1, 2, 3], names: "CSF, GM, WM"}
-      - id: table
-        uses: report.dice
-        inputs: {metrics: dice.metrics}
-    """
+    """ + "\n" + TestPipelines.diceTable)
 
     func gantry(_ args: [String], conf: String, timeout: Double = 300, path: String? = nil) throws -> CLI.Outcome {
         var env = ["SLURM_CONF": conf]
