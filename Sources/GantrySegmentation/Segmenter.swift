@@ -5,12 +5,17 @@ import GantryNN
 
 /// A trained segmentation model with its architecture and preprocessing, stored as one safetensors
 /// file: tensors under PyTorch/MONAI state-dict names; metadata `gantry_model` (architecture),
-/// `config` (JSON), `contrasts`, `labels`.
+/// `config` (JSON), `contrasts`, `labels`, and `spacing_mm`, the voxel size it was trained at.
 public struct SegmentationModel {
     public var network: any SegmentationNetwork
     public var contrasts: [String]
     public var labels: [Int]
     public var roi: [Int]
+    /// Voxel size (mm) of the training images; inputs at another size are resampled to it and the
+    /// result back (nil for checkpoints that do not say: inputs are taken as they are).
+    public var spacing: [Double]? = nil
+    /// Relative voxel-size difference below which inputs are used as they are.
+    public static let spacingTolerance = 0.05
     /// Largest sliding-window side a checkpoint may ask for (the shipped models use 48–64; MONAI's
     /// BraTS bundles 96–128).
     public static let maxWindow = 256
@@ -35,7 +40,15 @@ public struct SegmentationModel {
         try net.parameters.load(tensors, path: path)
         let contrasts = (meta["contrasts"] ?? "").split(separator: ",").map(String.init)
         let labels = (meta["labels"] ?? "").split(separator: ",").compactMap { Int($0) }
-        return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi)
+        var spacing: [Double]? = nil
+        if let text = meta["spacing_mm"] {
+            let s = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard s.count == 3, s.allSatisfy({ $0.isFinite && $0 > 0.05 && $0 < 50 }) else {
+                throw GantryError.invalidFile(path: path, problem: "spacing_mm '\(text)' must be three voxel sizes in mm")
+            }
+            spacing = s
+        }
+        return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi, spacing: spacing)
     }
 
     /// Reads the contrasts to segment, each under Gantry's rule for non-finite voxels (set to 0 and
@@ -60,7 +73,7 @@ public struct SegmentationModel {
         let meta = extraMetadata.merging([
             "gantry_model": type(of: network).architecture, "config": cfgText, "contrasts": contrasts.joined(separator: ","),
             "labels": labels.map(String.init).joined(separator: ","), "format": "pt",
-        ]) { _, own in own }
+        ].merging(spacing.map { ["spacing_mm": $0.map { String($0) }.joined(separator: ",")] } ?? [:]) { a, _ in a }) { _, own in own }
         try SafeTensors.write(network.parameters.stateDict, to: path, metadata: meta)
     }
 
@@ -77,6 +90,17 @@ public struct SegmentationModel {
         }
         for v in images.dropFirst() where v.spatialShape != grid.spatialShape || v.affine.maxDifference(grid.affine) > 1e-3 {
             throw GantryError.invalidArgument("all contrasts must share one grid (resample them first)")
+        }
+        // At another voxel size than the training images': segment at the training size (inputs
+        // trilinear), then bring the probabilities back onto the input grid (trilinear keeps them
+        // summing to 1), where the argmax is taken.
+        if let s = spacing, zip(grid.spacing, s).contains(where: { abs($0 - $1) > Self.spacingTolerance * $1 }) {
+            let resampled = try images.map { try $0.resampled(toSpacing: s, interpolation: .linear) }
+            var copy = self
+            copy.spacing = nil
+            let prob = try copy.probabilities(resampled, overlap: overlap)
+            let back = try prob.resampled(toShape: grid.spatialShape, affine: grid.affine, interpolation: .linear)
+            return try Volume(shape: back.shape, affine: grid.affine, data: back.data, extraSpacing: [1], header: grid.header)
         }
         let s = grid.spatialShape
         let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { IntensityNormalisation.zScoreNonZero($0.data) })

@@ -53,7 +53,9 @@ public struct SegmentationTrainer {
         let k = options.labels.count
         let net = try options.architecture.make(config: ["in_channels": options.contrasts.count, "out_channels": k, "channels": options.channels,
                                                          "strides": Array(repeating: 2, count: options.channels.count - 1), "num_res_units": 2], seed: options.seed)
-        var model = SegmentationModel(network: net, contrasts: options.contrasts, labels: options.labels, roi: [options.patch, options.patch, options.patch])
+        // The voxel size trained at travels with the checkpoint, so inference can match it.
+        var model = SegmentationModel(network: net, contrasts: options.contrasts, labels: options.labels, roi: [options.patch, options.patch, options.patch],
+                                      spacing: train.first?.volumes.first?.spacing)
         var startEpoch = 0, best = -Double.infinity
         let last = TrainingCheckpoint.lastPath(output)
         if resume, FileManager.default.fileExists(atPath: last) {
