@@ -18,10 +18,15 @@ struct AffineObjective {
     let movingGradient: [Float]
     /// Fixed voxel → moving voxel = toMovingVoxel · A(p) · fixedAffine.
     let toMovingVoxel: Affine
+    /// Fixed voxels the cost may use (a fixed mask on this level's grid), and the moving mask on the
+    /// moving level grid, read through the same map as the image.
+    let fixedInside: [Bool]?
+    let movingMask: Volume?
 
-    init(fixed: Volume, moving: Volume, metric: Similarity, centre: [Double]) throws {
+    init(fixed: Volume, moving: Volume, metric: Similarity, centre: [Double], fixedInside: [Bool]? = nil, movingMask: Volume? = nil) throws {
         guard let inv = moving.affine.inverse else { throw GantryError.invalidArgument("moving image affine is singular") }
         self.fixed = fixed; self.moving = moving; self.metric = metric; self.centre = centre
+        self.fixedInside = fixedInside; self.movingMask = movingMask
         toMovingVoxel = inv
         movingGradient = metric.hasSampleDerivative ? Self.voxelGradient(moving) : []
     }
@@ -29,8 +34,21 @@ struct AffineObjective {
     func matrix(_ p: [Double]) -> Affine { AffineTransform(parameters: p, centre: centre).matrix }
 
     func cost(_ p: [Double]) -> Double {
-        let w = Warp.sampleAffine(moving, shape: fixed.spatialShape, voxelMap: toMovingVoxel * matrix(p) * fixed.affine, interpolation: .linear)
-        return metric.cost(fixed.data, w.data, valid: w.valid, shape: fixed.spatialShape)
+        let map = toMovingVoxel * matrix(p) * fixed.affine
+        let w = Warp.sampleAffine(moving, shape: fixed.spatialShape, voxelMap: map, interpolation: .linear)
+        return metric.cost(fixed.data, w.data, valid: masked(w.valid, map: map), shape: fixed.spatialShape)
+    }
+
+    /// `valid` narrowed to the fixed mask and to samples landing inside the moving mask.
+    func masked(_ valid: [Bool], map: Affine) -> [Bool] {
+        guard fixedInside != nil || movingMask != nil else { return valid }
+        var v = valid
+        if let f = fixedInside { for i in v.indices where !f[i] { v[i] = false } }
+        if let m = movingMask {
+            let w = Warp.sampleAffine(m, shape: fixed.spatialShape, voxelMap: map, interpolation: .linear)
+            for i in v.indices where w.data[i] < 0.5 { v[i] = false }
+        }
+        return v
     }
 
     /// Cost and gradient with respect to the first `active` parameters; nil when the metric has no
@@ -39,8 +57,9 @@ struct AffineObjective {
         guard metric.hasSampleDerivative else { return nil }
         let a = matrix(p)
         let s = fixed.spatialShape, n = fixed.count
-        let w = Warp.sampleAffine(moving, shape: s, voxelMap: toMovingVoxel * a * fixed.affine, interpolation: .linear, extra: movingGradient)
-        guard let (cost, dC) = metric.sampleDerivative(fixed.data, w.data, valid: w.valid) else { return (.infinity, [Double](repeating: 0, count: active)) }
+        let map = toMovingVoxel * a * fixed.affine
+        let w = Warp.sampleAffine(moving, shape: s, voxelMap: map, interpolation: .linear, extra: movingGradient)
+        guard let (cost, dC) = metric.sampleDerivative(fixed.data, w.data, valid: masked(w.valid, map: map)) else { return (.infinity, [Double](repeating: 0, count: active)) }
         // Σ dC/dmᵢ · ∇ᵥM(vᵢ) ⊗ (i, j, k, 1) in voxel indices, per plane then in plane order (deterministic).
         let (nx, ny, nz) = (s[0], s[1], s[2])
         var planes = [Double](repeating: 0, count: nz * 12)

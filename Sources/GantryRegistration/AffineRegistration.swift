@@ -38,7 +38,7 @@ public struct AffineRegistration: Sendable {
         return w > 0 ? c.map { $0 / w } : [0, 0, 0]
     }
 
-    public func run(fixed: Volume, moving: Volume, progress: (String) -> Void = { _ in }) throws -> AffineTransform {
+    public func run(fixed: Volume, moving: Volume, masks: RegistrationMasks = .init(), progress: (String) -> Void = { _ in }) throws -> AffineTransform {
         let cf = Self.centreOfMass(fixed), cm = Self.centreOfMass(moving)
         var t = AffineTransform(parameters: [cm[0] - cf[0], cm[1] - cf[1], cm[2] - cf[2]], centre: cf)
         let s = fixed.spatialShape, sp = fixed.spacing
@@ -55,7 +55,9 @@ public struct AffineRegistration: Sendable {
                 m = try m.resampled(toSpacing: moving.spacing.map { $0 * Double(level.shrink) })
             }
             let voxel = f.spacing.reduce(0, +) / 3
-            let objective = try AffineObjective(fixed: f, moving: m, metric: metric, centre: t.centre)
+            let fixedInside = try masks.fixed.map { try RegistrationMasks.inside($0, on: f) }
+            let movingMask = try masks.moving.map { try $0.resampled(toShape: m.spatialShape, affine: m.affine, interpolation: .nearest) }
+            let objective = try AffineObjective(fixed: f, moving: m, metric: metric, centre: t.centre, fixedInside: fixedInside, movingMask: movingMask)
             let h = 0.2 * voxel
             /// Analytic when the metric allows, else central differences of step h in scaled units.
             func evaluate(_ p: [Double]) -> (cost: Double, gradient: [Double]) {

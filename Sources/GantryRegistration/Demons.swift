@@ -31,7 +31,8 @@ public struct Demons: Sendable {
     }
 
     /// Registers `moving` to `fixed`; `prealign` (fixed world → moving world) is applied after the field.
-    public func run(fixed: Volume, moving: Volume, prealign: Affine = .identity, progress: (String) -> Void = { _ in }) throws -> Result {
+    /// `fixedMask`: only voxels inside it push the field (elsewhere it follows by smoothing).
+    public func run(fixed: Volume, moving: Volume, prealign: Affine = .identity, fixedMask: Volume? = nil, progress: (String) -> Void = { _ in }) throws -> Result {
         let sp = fixed.spacing
         let normF = Demons.normaliser(fixed), normM = Demons.normaliser(moving)
         var v: DisplacementField? = nil
@@ -45,6 +46,7 @@ public struct Demons: Sendable {
             f = try f.with(data: f.data.map { $0 / normF })
             m = try m.with(data: m.data.map { $0 / normM })
             let gf = Demons.gradient(f)
+            let inside = try fixedMask.map { try RegistrationMasks.inside($0, on: f) } ?? []
             // At full resolution the velocity field lives on the half-resolution grid
             // (`DisplacementField+Coarse`): the force is computed per fine voxel, averaged down, and
             // smoothed, summed and exponentiated there; only φ is interpolated back for the warp. The
@@ -76,7 +78,8 @@ public struct Demons: Sendable {
                 gf[0].withUnsafeBufferPointer { a0 in gf[1].withUnsafeBufferPointer { a1 in gf[2].withUnsafeBufferPointer { a2 in
                 gm[0].withUnsafeBufferPointer { c0 in gm[1].withUnsafeBufferPointer { c1 in gm[2].withUnsafeBufferPointer { c2 in
                 upX.withUnsafeMutableBufferPointer { v0 in upY.withUnsafeMutableBufferPointer { v1 in upZ.withUnsafeMutableBufferPointer { v2 in
-                planeMSE.withUnsafeMutableBufferPointer { mb in
+                planeMSE.withUnsafeMutableBufferPointer { mb in inside.withUnsafeBufferPointer { ib in
+                    let masked = !ib.isEmpty, mask = ib.baseAddress
                     let fp = fb.baseAddress!, wp = wb.baseAddress!, mp = mb.baseAddress!
                     let ga = a0.baseAddress!, gb = a1.baseAddress!, gc = a2.baseAddress!
                     let ha = c0.baseAddress!, hb = c1.baseAddress!, hc = c2.baseAddress!
@@ -84,6 +87,7 @@ public struct Demons: Sendable {
                     Parallel.forEach(planes) { k in
                         var sum = 0.0
                         for o in (k * plane)..<((k + 1) * plane) {
+                            if masked, let mask, !mask[o] { continue }
                             let diff = fp[o] - wp[o]
                             sum += Double(diff * diff)
                             let jx = 0.5 * (ga[o] + ha[o]), jy = 0.5 * (gb[o] + hb[o]), jz = 0.5 * (gc[o] + hc[o])
@@ -97,7 +101,7 @@ public struct Demons: Sendable {
                         }
                         mp[k] = sum
                     }
-                }
+                } }
                 } } } } } } } } } } }
                 update.u = [upX, upY, upZ]
                 let mse = planeMSE.reduce(0, +)

@@ -110,11 +110,13 @@ public enum Registration {
     }
 
     /// Registers `moving` to `fixed` (both brought to RAS voxel order internally; world positions
-    /// are unchanged, so results apply to the original grids).
-    public static func run(fixed: Volume, moving: Volume, type: RegistrationType, metric: Similarity = .ncc,
+    /// are unchanged, so results apply to the original grids). `masks` restrict where the images
+    /// are compared, as ANTs' `-x fixedMask,movingMask` does.
+    public static func run(fixed: Volume, moving: Volume, type: RegistrationType, metric: Similarity = .ncc, masks: RegistrationMasks = .init(),
                            progress: @escaping (String) -> Void = { _ in }) throws -> RegistrationResult {
         let t0 = Date()
         let f = try tamed(fixed.reorientedToRAS()), m = try tamed(moving.reorientedToRAS())
+        let masks = try masks.reorientedToRAS()
         let kind: AffineTransform.Kind = type == .rigid ? .rigid : .affine
         progress("\(kind.rawValue) (\(metric.rawValue))")
         // Before a deformable stage the affine stops at half resolution: on the Colin27 benchmark
@@ -122,15 +124,34 @@ public enum Registration {
         // (the demons' finest level does that refinement anyway).
         var linearStage = AffineRegistration(kind: kind, metric: metric)
         if type == .syn { linearStage.levels = linearStage.levels.filter { $0.shrink > 1 } }
-        let linear = try linearStage.run(fixed: f, moving: m, progress: progress).matrix
+        let linear = try linearStage.run(fixed: f, moving: m, masks: masks, progress: progress).matrix
         var result = RegistrationResult(affine: linear, field: nil, inverseField: nil, seconds: 0)
         if type == .syn {
             progress("deformable (symmetric log-domain demons)")
-            let d = try Demons().run(fixed: f, moving: m, prealign: linear, progress: progress)
+            let d = try Demons().run(fixed: f, moving: m, prealign: linear, fixedMask: masks.fixed, progress: progress)
             result.field = d.forward
             result.inverseField = d.inverse
         }
         result.seconds = Date().timeIntervalSince(t0)
         return result
+    }
+}
+
+/// Where the images are compared: voxels inside the fixed mask, whose moving-side position falls
+/// inside the moving mask (a brain mask, say, so skull and scalp do not pull the brain). Either may
+/// be absent; any grid (they are read in world coordinates), non-zero = inside.
+public struct RegistrationMasks: Sendable {
+    public var fixed: Volume?
+    public var moving: Volume?
+
+    public init(fixed: Volume? = nil, moving: Volume? = nil) { self.fixed = fixed; self.moving = moving }
+
+    func reorientedToRAS() throws -> RegistrationMasks {
+        RegistrationMasks(fixed: try fixed.map { try $0.reorientedToRAS() }, moving: try moving.map { try $0.reorientedToRAS() })
+    }
+
+    /// `mask` on `grid`'s voxels as inside/outside (nearest neighbour; outside the mask's grid is outside).
+    static func inside(_ mask: Volume, on grid: Volume) throws -> [Bool] {
+        try mask.resampled(toShape: grid.spatialShape, affine: grid.affine, interpolation: .nearest).data.map { $0 > 0 }
     }
 }

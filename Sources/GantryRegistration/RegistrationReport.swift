@@ -11,12 +11,20 @@ import GantryMetrics
 public enum RegistrationJob {
     public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
                            type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [], interpolation: Interpolation = .linear,
+                           fixedMask: String? = nil, movingMask: String? = nil,
                            progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
         let fixed = try Registration.checkedInput(try VolumeFile.read(fixedPath), source: fixedPath, progress: progress)
         let moving = try Registration.checkedInput(try VolumeFile.read(movingPath), source: movingPath, progress: progress)
+        func mask(_ path: String?) throws -> Volume? {
+            guard let path else { return nil }
+            let v = try VolumeFile.read(path)
+            guard v.data.contains(where: { $0 > 0 && $0.isFinite }) else { throw GantryError.invalidFile(path: path, problem: "the mask is empty (no voxel > 0)") }
+            return v
+        }
+        let masks = RegistrationMasks(fixed: try mask(fixedMask), moving: try mask(movingMask))
         let parent = URL(fileURLWithPath: out).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
-        let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, progress: progress)
+        let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, masks: masks, progress: progress)
         // Every output appears together or not at all.
         return try FileIO.withAtomicFolder(out) { dir in
             try write(r, fixed: fixed, moving: moving, movingLabels: movingLabels, fixedLabels: fixedLabels, type: type, metric: metric,

@@ -67,6 +67,40 @@ final class AffineRegistrationTests: XCTestCase {
         XCTAssertLessThan(err, 0.5 * fixed.spacing[0])
     }
 
+    /// A bright shell around the brain that does not move (a skull and scalp the head motion left
+    /// behind) pulls an unmasked registration towards identity; a fixed brain mask leaves it out, as
+    /// ANTs' -x does, and the brain's own motion is found.
+    func testAFixedMaskKeepsWhatLiesOutsideItFromPullingTheRegistration() throws {
+        let brain = try Self.brain()
+        let s = brain.spatialShape
+        let inside = brain.data.map { $0 > 0.05 }
+        // the shell: three 6-neighbour dilations of the brain, minus the brain
+        var grown = inside
+        for _ in 0..<3 {
+            var next = grown
+            for k in 0..<s[2] { for j in 0..<s[1] { for i in 0..<s[0] where !grown[i + s[0] * (j + s[1] * k)] {
+                for (di, dj, dk) in [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)] {
+                    let a = i + di, b = j + dj, c = k + dk
+                    if a >= 0, b >= 0, c >= 0, a < s[0], b < s[1], c < s[2], grown[a + s[0] * (b + s[1] * c)] { next[i + s[0] * (j + s[1] * k)] = true; break }
+                }
+            } } }
+            grown = next
+        }
+        let shell = zip(grown, inside).map { $0 && !$1 }
+        let fixed = try brain.with(data: zip(brain.data, shell).map { $1 ? 1.5 : $0 })
+        let g = AffineTransform(parameters: [5, -4, 3, 0.06, -0.04, 0.05], centre: AffineRegistration.centreOfMass(brain)).matrix
+        let moved = try Warp.affine(brain, shape: s, affine: brain.affine, transform: g).data
+        let moving = try brain.with(data: zip(moved, shell).map { $0 > 0.05 ? $0 : ($1 ? 1.5 : 0) })
+        let mask = try brain.with(data: inside.map { $0 ? 1 : 0 })
+        let truth = try XCTUnwrap(g.inverse)
+        let plain = try AffineRegistration(kind: .rigid, metric: .ncc).run(fixed: fixed, moving: moving)
+        let masked = try AffineRegistration(kind: .rigid, metric: .ncc).run(fixed: fixed, moving: moving, masks: RegistrationMasks(fixed: mask))
+        let e0 = meanError(plain.matrix, truth, on: brain), e1 = meanError(masked.matrix, truth, on: brain)
+        print(String(format: "static shell around a moved brain: mean error %.3f mm unmasked, %.3f mm with the fixed mask", e0, e1))
+        XCTAssertLessThan(e1, 0.5 * brain.spacing[0])
+        XCTAssertGreaterThan(e0, 2 * e1, "the shell must matter without the mask, or this test shows nothing")
+    }
+
     func testRigidWithMutualInformationAcrossContrasts() throws {
         let anatomy = FileManager.default.fileExists(atPath: BrainAnatomy.colin27Path)
             ? try BrainAnatomy.colin27(spacing: 3) : try BrainAnatomy.ellipsoid(shape: [56, 64, 56], spacing: 3)

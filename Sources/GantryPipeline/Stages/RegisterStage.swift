@@ -12,7 +12,7 @@ public protocol RegisterStageKind: StageKind {
 extension RegisterStageKind {
     public static var scope: StageScope { .subject }
     public static var requiredInputs: [String] { ["fixed", "moving", "moving_labels"] }
-    public static var optionalInputs: [String] { ["fixed_labels"] }
+    public static var optionalInputs: [String] { ["fixed_labels", "fixed_mask", "moving_mask"] }
     public static var outputs: [String: String] {
         ["warped": "warped.nii.gz", "labels": "warped_labels.nii.gz", "transform": "affine.txt", "report": "registration.json"]
     }
@@ -32,7 +32,8 @@ extension RegisterStageKind {
         }
         guard let folder = outputs["warped"].map({ ($0 as NSString).deletingLastPathComponent }) else { return }
         _ = try RegistrationJob.run(fixed: try inputs.path("fixed"), moving: try inputs.path("moving"), movingLabels: try inputs.path("moving_labels"),
-                                    fixedLabels: inputs.optionalPath("fixed_labels"), type: type, metric: metric, out: folder, interpolation: interpolation)
+                                    fixedLabels: inputs.optionalPath("fixed_labels"), type: type, metric: metric, out: folder, interpolation: interpolation,
+                                    fixedMask: inputs.optionalPath("fixed_mask"), movingMask: inputs.optionalPath("moving_mask"))
     }
 }
 
