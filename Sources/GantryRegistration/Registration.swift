@@ -128,7 +128,10 @@ public enum Registration {
         var result = RegistrationResult(affine: linear, field: nil, inverseField: nil, seconds: 0)
         if type == .syn {
             progress("deformable (symmetric log-domain demons)")
-            let d = try Demons().run(fixed: f, moving: m, prealign: linear, fixedMask: masks.fixed, progress: progress)
+            // The deformable stage sees the images inside their masks only (skull and scalp set to
+            // 0, as a brain extraction would), forces coming from inside the fixed mask.
+            let d = try Demons().run(fixed: try masks.applied(masks.fixed, to: f), moving: try masks.applied(masks.moving, to: m), prealign: linear,
+                                     fixedMask: masks.fixed, progress: progress)
             result.field = d.forward
             result.inverseField = d.inverse
         }
@@ -148,6 +151,13 @@ public struct RegistrationMasks: Sendable {
 
     func reorientedToRAS() throws -> RegistrationMasks {
         RegistrationMasks(fixed: try fixed.map { try $0.reorientedToRAS() }, moving: try moving.map { try $0.reorientedToRAS() })
+    }
+
+    /// `image` with its voxels outside `mask` set to 0 (unchanged without a mask).
+    func applied(_ mask: Volume?, to image: Volume) throws -> Volume {
+        guard let mask else { return image }
+        let inside = try Self.inside(mask, on: image)
+        return try image.with(data: zip(image.data, inside).map { $1 ? $0 : 0 })
     }
 
     /// `mask` on `grid`'s voxels as inside/outside (nearest neighbour; outside the mask's grid is outside).

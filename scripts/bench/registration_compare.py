@@ -71,8 +71,10 @@ def mask_dice(a, b):
     return float(2 * (a & b).sum() / (a.sum() + b.sum()))
 
 
-def make_pair(work, seed=7):
-    t1 = nib.load(f"{T}/ch2bet.nii.gz")
+def make_pair(work, seed=7, image="ch2bet"):
+    """`image`: ch2bet (skull-stripped) or ch2 (whole head); the brain mask is ch2bet's either way."""
+    t1 = nib.load(f"{T}/{image}.nii.gz")
+    bet = nib.load(f"{T}/ch2bet.nii.gz")
     aal = nib.load(f"{T}/aal.nii.gz")
     zoom = 2.0
     aff = t1.affine @ np.diag([zoom, zoom, zoom, 1])
@@ -80,7 +82,7 @@ def make_pair(work, seed=7):
     grid = np.indices(shape).reshape(3, -1) * zoom
     img = ndimage.map_coordinates(t1.get_fdata(), grid, order=1).reshape(shape)
     lab = ndimage.map_coordinates(np.asarray(aal.dataobj), grid, order=0).reshape(shape)
-    mask = (img > 0).astype(np.uint8)
+    mask = (ndimage.map_coordinates(bet.get_fdata(), grid, order=1).reshape(shape) > 0).astype(np.uint8)
     rng = np.random.default_rng(seed)
     # known affine in voxel space about the centre + smooth random warp (voxels of 2 mm)
     a = np.deg2rad([5, -4, 3])
