@@ -80,6 +80,11 @@ public enum FileIO {
     }
 
     /// Atomic write of a string (UTF-8).
+    /// Moves `source` to `path` in one rename (same file system), replacing what was there.
+    public static func replaceItem(at path: String, with source: String) throws {
+        guard rename(source, path) == 0 else { throw GantryError.writeFailed(path: path, problem: String(cString: strerror(errno))) }
+    }
+
     public static func writeAtomically(_ path: String, text: String) throws {
         try writeAtomically(path, bytes: Array(text.utf8))
     }

@@ -10,7 +10,7 @@ struct Gantry: ParsableCommand {
         commandName: "gantry",
         abstract: "Medical-imaging pipelines: NIfTI/HDF5 I/O, reconstruction, segmentation, registration, reports.",
         version: GantryVersion.string,
-        subcommands: [Run.self, Bids.self, Status.self, Stages.self, Recon.self, Mask.self, Register.self, WarpImage.self, Segment.self, Train.self, Dice.self, Info.self, Convert.self, Phantom.self, Snapshot.self]
+        subcommands: [Run.self, Bids.self, Status.self, Import.self, Stages.self, Recon.self, Mask.self, Register.self, WarpImage.self, Segment.self, Train.self, Dice.self, Info.self, Convert.self, Phantom.self, Snapshot.self]
     )
 
     /// ArgumentParser's entry point, after the crash report is installed.
