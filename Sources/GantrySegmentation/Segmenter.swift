@@ -80,7 +80,7 @@ public struct SegmentationModel {
     /// Class probabilities of co-registered contrasts (same grid): z-score per channel, sliding
     /// window, softmax → a 4D volume [x, y, z, class] on the first input's grid (affine and header
     /// kept), as MONAI's inference writes before `AsDiscrete(argmax)`.
-    public func probabilities(_ images: [Volume], overlap: Double = 0.5) throws -> Volume {
+    public func probabilities(_ images: [Volume], overlap: Double = 0.5, progress: (Int, Int) -> Void = { _, _ in }) throws -> Volume {
         guard images.count == network.inChannels else {
             throw GantryError.invalidArgument("the model takes \(network.inChannels) contrasts (\(contrasts.joined(separator: ", "))), got \(images.count)")
         }
@@ -98,14 +98,14 @@ public struct SegmentationModel {
             let resampled = try images.map { try $0.resampled(toSpacing: s, interpolation: .linear) }
             var copy = self
             copy.spacing = nil
-            let prob = try copy.probabilities(resampled, overlap: overlap)
+            let prob = try copy.probabilities(resampled, overlap: overlap, progress: progress)
             let back = try prob.resampled(toShape: grid.spatialShape, affine: grid.affine, interpolation: .linear)
             return try Volume(shape: back.shape, affine: grid.affine, data: back.data, extraSpacing: [1], header: grid.header)
         }
         let s = grid.spatialShape
         let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { IntensityNormalisation.zScoreNonZero($0.data) })
         let k = network.outChannels
-        let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k) { try network.forward($0, training: false).softmaxChannels() }
+        let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k, progress: progress) { try network.forward($0, training: false).softmaxChannels() }
         return try Volume(shape: s + [k], affine: grid.affine, data: prob.data, extraSpacing: [1], header: grid.header)
     }
 

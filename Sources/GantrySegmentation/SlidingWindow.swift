@@ -17,7 +17,8 @@ public struct SlidingWindow: Sendable {
     public init(roi: [Int], overlap: Double = 0.5, batch: Int = 4) { self.roi = roi; self.overlap = overlap; self.batch = max(1, batch) }
 
     /// `input` [1, C, D, H, W] → per-class scores [1, K, D, H, W] (the model's outputs, e.g. softmax).
-    public func run(_ input: Tensor, classes: Int, model: (Tensor) throws -> Tensor) throws -> Tensor {
+    /// `progress(windows done, windows)` after each batch.
+    public func run(_ input: Tensor, classes: Int, progress: (Int, Int) -> Void = { _, _ in }, model: (Tensor) throws -> Tensor) throws -> Tensor {
         guard input.shape.count == 5, input.shape[0] == 1, roi.count == 3 else { throw GantryError.invalidArgument("sliding window: needs [1, C, D, H, W] input and a 3-D window") }
         let size = Array(input.shape.suffix(3)), channels = input.shape[1]
         let padded = (0..<3).map { max(size[$0], roi[$0]) }
@@ -68,6 +69,7 @@ public struct SlidingWindow: Sendable {
                     } }
                 } }
             }
+            progress(min(corners.count, first + batch), corners.count)
         }
         acc.withUnsafeMutableBufferPointer { ab in weight.withUnsafeBufferPointer { wb in
             let (ap, wp) = (ab.baseAddress!, wb.baseAddress!)

@@ -39,7 +39,10 @@ extension Gantry {
                 list = Set(r.data.map { Int($0.rounded()) }).filter { $0 != 0 }.sorted()
             }
             if brats, let w = labelConvention.mismatch(in: Set(r.data.map { Int($0.rounded()) })) { Log.warning(w) }
+            let t0 = Date()
+            Log.progress("dice: \(list.count) label(s)\(brats ? " and the WT/TC/ET regions" : "") on a \(r.spatialShape.map(String.init).joined(separator: "×")) grid…")
             let results = try SegmentationMetrics.compare(pred: p, ref: r, labels: list, regions: brats ? labelConvention.regions : [])
+            Log.detail(String(format: "dice: scored in %.2f s", Date().timeIntervalSince(t0)))
             if json {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]

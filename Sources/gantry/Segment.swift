@@ -54,7 +54,12 @@ extension Gantry {
         func segment(_ m: SegmentationModel, inputs: [String], out: String, probabilities: String?) throws {
             let (images, warnings) = try SegmentationModel.readInputs(inputs)
             for w in warnings { Log.warning(w) }
-            let prob = try m.probabilities(images, overlap: overlap)
+            var reported = -1
+            let prob = try m.probabilities(images, overlap: overlap) { done, total in
+                // a line per quarter of the windows (Log.detail: every batch)
+                let quarter = 4 * done / max(total, 1)
+                if quarter > reported { reported = quarter; Log.progress("  sliding window: \(done)/\(total) windows") } else { Log.detail("  sliding window: \(done)/\(total) windows") }
+            }
             var mask = try m.labelMap(from: prob)
             if keepLargest { mask = try mask.keepingLargestComponent() }
             mask = try labelConvention.fromGantryLabels(mask)
