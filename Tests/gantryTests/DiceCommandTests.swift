@@ -20,7 +20,7 @@ final class DiceCommandTests: XCTestCase {
         let scores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(old.stdout.utf8)) as? [String: [String: Any]])
         XCTAssertEqual(scores["ET"]?["dice"] as? Double, 1)
         XCTAssertEqual(scores["ET"]?["TP"] as? Int, labels.filter { $0 == 4 }.count)
-        XCTAssertEqual(old.stderr, "", "no warning when the convention fits")
+        XCTAssertFalse(old.stderr.contains("warning"), "no warning when the convention fits: \(old.stderr)")
 
         let wrong = try CLI.run(["dice", "--json", "--brats", "--pred", path, "--ref", path])
         XCTAssertEqual(wrong.status, 0, wrong.stderr)
