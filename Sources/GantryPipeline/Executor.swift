@@ -143,7 +143,7 @@ public enum Executor {
     }
 
     static func cacheKey(_ step: Plan.Step, inputs: [String: [SubjectFile]]) throws -> (String, [String: Any]) {
-        var h = SHA256()
+        var h = try SHA256()
         h.update("gantry \(GantryVersion.string)\n\(step.kind.name)\n")
         let files = Set(step.kind.parameters.filter { $0.type == .file }.map(\.name))
         for (k, v) in step.parameters.sorted(by: { $0.key < $1.key }) {

@@ -9,18 +9,20 @@ public struct SHA256 {
     /// The digest context; a class so it is freed once, when the last copy goes.
     private final class Context {
         let ctx: OpaquePointer
-        init() {
-            guard let c = EVP_MD_CTX_new(), EVP_DigestInit_ex(c, EVP_sha256(), nil) == 1 else {
-                fatalError("libcrypto could not start a SHA-256 digest")  // only when out of memory
+        init() throws {
+            guard let c = EVP_MD_CTX_new() else { throw GantryError.invalidArgument("libcrypto could not start a SHA-256 digest (out of memory)") }
+            guard EVP_DigestInit_ex(c, EVP_sha256(), nil) == 1 else {
+                EVP_MD_CTX_free(c)
+                throw GantryError.invalidArgument("libcrypto has no SHA-256")
             }
             ctx = c
         }
         deinit { EVP_MD_CTX_free(ctx) }
     }
 
-    private let context = Context()
+    private let context: Context
 
-    public init() {}
+    public init() throws { context = try Context() }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
@@ -42,7 +44,7 @@ public struct SHA256 {
     public static func file(_ path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw GantryError.fileNotFound(path: path) }
         defer { try? handle.close() }
-        var s = SHA256()
+        var s = try SHA256()
         while true {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 4 << 20) ?? Data() } catch {
@@ -54,8 +56,8 @@ public struct SHA256 {
         return s.finalize()
     }
 
-    public static func hex(_ string: String) -> String {
-        var s = SHA256()
+    public static func hex(_ string: String) throws -> String {
+        var s = try SHA256()
         s.update(string)
         return s.finalize()
     }
