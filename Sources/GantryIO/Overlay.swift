@@ -78,6 +78,20 @@ public enum Overlay {
         try PNG.write(path, width: w, height: h, pixels: rgb, rgb: true)
     }
 
+    /// Two images of one grid as a checkerboard (tiles of `tile` voxels alternate between them): how
+    /// registration results are judged by eye, edges continuing across tiles where they agree.
+    public static func writeCheckerboard(_ path: String, _ a: Volume, _ b: Volume, plane: Plane = .axial, index: Int? = nil, zoom: Int = 1, tile: Int = 8) throws {
+        let ra = try render(a, plane: plane, index: index, zoom: zoom), rb = try render(b, plane: plane, index: index, zoom: zoom)
+        guard ra.width == rb.width, ra.height == rb.height else { throw GantryError.invalidArgument("checkerboard images must share one grid") }
+        let t = max(1, tile * max(1, zoom))
+        var rgb = ra.rgb
+        for r in 0..<ra.height { for c in 0..<ra.width where (r / t + c / t) % 2 == 1 {
+            let o = 3 * (r * ra.width + c)
+            rgb[o] = rb.rgb[o]; rgb[o + 1] = rb.rgb[o + 1]; rgb[o + 2] = rb.rgb[o + 2]
+        } }
+        try PNG.write(path, width: ra.width, height: ra.height, pixels: rgb, rgb: true)
+    }
+
     /// The edges of the picture, as letters for a report: (left, right, top, bottom).
     public static func orientation(_ plane: Plane) -> (String, String, String, String) {
         switch plane {

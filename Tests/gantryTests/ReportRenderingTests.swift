@@ -12,9 +12,12 @@ final class ReportRenderingTests: XCTestCase {
         uses: report.snapshot
         inputs: {image: inputs.t1w, labels: seg.mask, reference: inputs.tissue}
         with: {names: "CSF, GM, WM"}
+      - id: checker
+        uses: report.snapshot
+        inputs: {image: inputs.t1w, checkerboard: inputs.brain}
       - id: html
         uses: report.html
-        inputs: {metrics: dice.metrics, pictures: tissue-picture.png}
+        inputs: {metrics: dice.metrics, pictures: tissue-picture.png, pictures2: checker.png}
         with: {title: "Report test"}
     """)
 
@@ -40,6 +43,7 @@ final class ReportRenderingTests: XCTestCase {
         XCTAssertTrue(html.contains("<span>L</span>") && html.contains("<span>A</span>"), "orientation letters")
         XCTAssertTrue(html.contains("class=\"sw\" style=\"background:#e62828\"></span>CSF"), "colour legend with names")
         XCTAssertTrue(html.contains("<summary>Stage timings ("), "timings folded")
+        XCTAssertTrue(html.contains("checker · axial slice") && html.contains("checkerboard: image | other"), "a checkerboard figure")
 
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return XCTFail("Chromium is not installed (Debian package chromium; make deps installs it)")

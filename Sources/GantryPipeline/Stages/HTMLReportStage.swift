@@ -12,7 +12,7 @@ public enum HTMLReportStage: StageKind {
     public static let summary = "Self-contained HTML report: Dice, recon and registration tables, plots, overlays, timings."
     public static let scope = StageScope.group
     public static let requiredInputs = ["metrics"]
-    public static let optionalInputs = ["metrics2", "metrics3", "recon", "recon2", "recon3", "registration", "pictures", "pictures2"]
+    public static let optionalInputs = ["metrics2", "metrics3", "recon", "recon2", "recon3", "registration"] + ["pictures"] + (2...6).map { "pictures\($0)" }
     public static let outputs = ["html": "report.html"]
     public static let parameters = [
         ParameterSpec("title", .string, default: .string("Gantry report"), help: "page title"),
@@ -56,7 +56,7 @@ public enum HTMLReportStage: StageKind {
         for (stageID, cases) in dice { h += diceSection(stageID, cases) }
         h += try reconSection(["recon", "recon2", "recon3"].flatMap { inputs.files[$0] ?? [] })
         h += try registrationSection(inputs.files["registration"] ?? [])
-        h += try picturesSection((inputs.files["pictures"] ?? []) + (inputs.files["pictures2"] ?? []))
+        h += try picturesSection((["pictures"] + (2...6).map { "pictures\($0)" }).flatMap { inputs.files[$0] ?? [] })
         h += timings(root: context.outputRoot)
         h += "</body></html>\n"
         guard let out = outputs["html"] else { return }
@@ -142,7 +142,7 @@ public enum HTMLReportStage: StageKind {
             let (l, r, t, b) = Overlay.orientation(plane)
             var caption = "\(esc(p.subject)) · \(esc(stage(of: p)))"
             if let slice = info["slice"] as? Int, let n = info["slices"] as? Int { caption += " · \(plane.rawValue) slice \(slice + 1)/\(n)" }
-            if let panels = info["panels"] as? [String], panels.count > 1 { caption += " · " + panels.joined(separator: " | ") }
+            if let panels = info["panels"] as? [String], panels.count > 1 || panels.first?.hasPrefix("checkerboard") == true { caption += " · " + panels.joined(separator: " | ") }
             var legend = ""
             for label in info["labels"] as? [[String: Any]] ?? [] {
                 legend += "<span class=\"sw\" style=\"background:\(esc(label["colour"] as? String ?? "#000"))\"></span>\(esc(label["name"] as? String ?? ""))"

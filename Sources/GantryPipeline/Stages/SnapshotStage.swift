@@ -11,7 +11,7 @@ public enum SnapshotStage: StageKind {
     public static let summary = "PNG of the most informative slice with a label overlay."
     public static let scope = StageScope.subject
     public static let requiredInputs = ["image"]
-    public static let optionalInputs = ["labels", "reference"]
+    public static let optionalInputs = ["labels", "reference", "checkerboard"]
     public static let outputs = ["png": "snapshot.png", "info": "snapshot.json"]
     public static let parameters = [
         ParameterSpec("plane", .string, default: .string("axial"), help: "axial, coronal or sagittal"),
@@ -38,7 +38,10 @@ public enum SnapshotStage: StageKind {
         guard let out = outputs["png"] else { return }
         let reference = try inputs.optionalPath("reference").map { try VolumeFile.read($0) }
         let zoom = parameters["zoom"]?.intValue ?? 2
-        if reference != nil {
+        let checker = try inputs.optionalPath("checkerboard").map { try VolumeFile.read($0) }
+        if let checker {
+            try Overlay.writeCheckerboard(out, image, checker, plane: plane, index: index, zoom: zoom)
+        } else if reference != nil {
             try Overlay.writePanels(out, image: image, labels: [labels, reference], plane: plane, index: index, zoom: zoom)
         } else {
             try Overlay.writePNG(out, image: image, labels: labels, plane: plane, index: index, zoom: zoom)
@@ -48,7 +51,7 @@ public enum SnapshotStage: StageKind {
         let present = Set(([labels, reference].compactMap { $0 }).flatMap { $0.data.map { Int($0.rounded()) } }).filter { $0 > 0 }.sorted()
         let names = (parameters["names"]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let info: [String: Any] = ["plane": plane.rawValue, "slice": index ?? ras[sliceAxis] / 2, "slices": ras[sliceAxis],
-                                   "panels": reference == nil ? ["prediction"] : ["prediction", "reference"],
+                                   "panels": checker != nil ? ["checkerboard: image | other"] : reference == nil ? ["prediction"] : ["prediction", "reference"],
                                    "labels": present.map { l -> [String: Any] in
                                        let c = Overlay.palette[(l - 1) % Overlay.palette.count]
                                        return ["value": l, "name": l - 1 < names.count ? names[l - 1] : "label \(l)",
