@@ -85,7 +85,7 @@ public enum Executor {
                         for step in subjectSteps { try runSubjectStage(step, subject: subject, plan: plan, state: state) }
                     } catch {
                         errors.value[i] = error
-                        state.stop()
+                        state.stop()  // ends the run only for a simulated kill; other subjects go on
                     }
                     i += jobs
                 }
@@ -94,7 +94,10 @@ public enum Executor {
         let failures = errors.value
         if let first = failures.keys.sorted().first, let e = failures[first] {
             if e is Killed { throw e }
-            throw GantryError.invalidArgument("\(plan.subjects[first]): \(e)")
+            // A failed subject does not stop the others: the error names every one that failed.
+            guard plan.subjects.count > 1 else { throw GantryError.invalidArgument("\(plan.subjects[first]): \(e)") }
+            let listed = failures.keys.sorted().map { "\(plan.subjects[$0]) (\(failures[$0].map { "\($0)" } ?? ""))" }
+            throw GantryError.invalidArgument("\(failures.count) of \(plan.subjects.count) subject(s) failed, the others finished; study stages not run: " + listed.joined(separator: "; "))
         }
         var reportFiles: [String] = []
         if options.scope == .study && !groupSteps.isEmpty { try requireFinishedSubjects(plan, groupSteps: groupSteps) }

@@ -17,7 +17,9 @@ enum CrashingStage: StageKind {
     static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let out = outputs["out"] else { return }
         FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3]))
-        if let flag = parameters["flag"]?.stringValue, FileManager.default.fileExists(atPath: flag) {
+        // fails while the flag exists, or only for one subject while `flag.<subject>` exists
+        if let flag = parameters["flag"]?.stringValue,
+           FileManager.default.fileExists(atPath: flag) || FileManager.default.fileExists(atPath: "\(flag).\(context.subject ?? "")") {
             throw GantryError.invalidArgument("simulated crash")
         }
         FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3, 4, 5, 6]))
@@ -108,6 +110,20 @@ final class ExecutorTests: XCTestCase {
         let ok = try Executor.run(try TestStudy.plan(yaml, out: out))
         XCTAssertEqual(ok.ran, 2)
         XCTAssertEqual(try FileIO.readAll(out + "/stages/sub-01/boom/out.bin"), [1, 2, 3, 4, 5, 6])
+    }
+
+    /// One subject failing does not stop the others; the run fails naming every failed subject and
+    /// runs no study stage.
+    func testAFailedSubjectLeavesTheOthersToFinishAndIsNamed() throws {
+        StageRegistry.register(CrashingStage.self)
+        let out = tempOut(), flag = tempOut() + ".flag"
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag + ".sub-01") }
+        FileManager.default.createFile(atPath: flag + ".sub-01", contents: Data())
+        XCTAssertThrowsError(try Executor.run(try TestStudy.plan(TestPipelines.crash(flag: flag), out: out))) { e in
+            XCTAssertTrue("\(e)".contains("1 of 2 subject(s) failed, the others finished") && "\(e)".contains("sub-01 (") && "\(e)".contains("simulated crash"), "\(e)")
+        }
+        XCTAssertEqual(try FileIO.readAll(out + "/stages/sub-02/boom/out.bin"), [1, 2, 3, 4, 5, 6], "sub-02 finished")
+        XCTAssertEqual(try RunStatus.read(out: out).subjects.map(\.summary), [.failed, .ran])
     }
 
     func testRegistrationStageWarpsLabelsOntoTheFixedGrid() throws {
