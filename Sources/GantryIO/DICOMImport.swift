@@ -121,7 +121,7 @@ public enum DICOMImport {
         if !FileManager.default.fileExists(atPath: description) {
             let obj: [String: Any] = ["Name": (study as NSString).lastPathComponent, "BIDSVersion": "1.9.0", "DatasetType": "raw",
                                       "GeneratedBy": [["Name": "Gantry import dicom (dcm2niix)", "Version": GantryVersion.string]]]
-            try FileIO.writeAtomically(description, bytes: Array(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])))
+            try FileIO.writeJSON(description, obj)
         }
         let tsv = study + "/participants.tsv"
         var rows = (try? String(contentsOfFile: tsv, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? ["participant_id"]

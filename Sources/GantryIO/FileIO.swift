@@ -79,14 +79,31 @@ public enum FileIO {
         try bytes.withUnsafeBytes { try writeAtomically(path, parts: [$0]) }
     }
 
-    /// Atomic write of a string (UTF-8).
     /// Moves `source` to `path` in one rename (same file system), replacing what was there.
     public static func replaceItem(at path: String, with source: String) throws {
         guard rename(source, path) == 0 else { throw GantryError.writeFailed(path: path, problem: String(cString: strerror(errno))) }
     }
 
+    /// Atomic write of a string (UTF-8).
     public static func writeAtomically(_ path: String, text: String) throws {
         try writeAtomically(path, bytes: Array(text.utf8))
+    }
+
+    /// Gantry's JSON files, one format everywhere: pretty-printed with sorted keys, so the same
+    /// content gives the same bytes (caches and output hashes compare them).
+    public static func jsonBytes(_ object: Any) throws -> [UInt8] {
+        Array(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
+    }
+
+    public static func jsonBytes<T: Encodable>(encoding value: T) throws -> [UInt8] {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return Array(try enc.encode(value))
+    }
+
+    /// Atomic write of a JSON object (`jsonBytes`).
+    public static func writeJSON(_ path: String, _ object: Any) throws {
+        try writeAtomically(path, bytes: try jsonBytes(object))
     }
 
     /// Writes several files as one: `body` gets a temporary path beside each of `paths` (in order)

@@ -70,8 +70,7 @@ public struct PhantomStudy: Sendable {
                              "Description": "gantry phantom study --subjects \(subjects) --seed \(seed)"]],
             "Anatomy": phantom.anatomy.source,
         ]
-        let json = try JSONSerialization.data(withJSONObject: description, options: [.prettyPrinted, .sortedKeys])
-        try FileIO.writeAtomically("\(dir)/dataset_description.json", bytes: Array(json))
+        try FileIO.writeJSON("\(dir)/dataset_description.json", description)
         return ids
     }
 }

@@ -88,7 +88,7 @@ enum BIDSPublication {
         let obj: [String: Any] = ["Sources": sources, "Description": step.kind.summary,
                                   "GeneratedBy": ["Name": "Gantry", "Version": GantryVersion.string, "Stage": step.stage.id, "Kind": step.kind.name, "Output": output],
                                   "Parameters": step.parameters.mapValues { $0.jsonObject }]
-        return Array(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]))
+        return try FileIO.jsonBytes(obj)
     }
 
     /// `target` becomes the same file as `source`: a hard link, or a copy across file systems.

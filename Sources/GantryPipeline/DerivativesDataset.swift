@@ -27,8 +27,7 @@ public enum DerivativesDataset {
 
     public static func write(_ plan: Plan) throws {
         try FileManager.default.createDirectory(atPath: plan.out, withIntermediateDirectories: true)
-        let bytes = try JSONSerialization.data(withJSONObject: description(plan), options: [.prettyPrinted, .sortedKeys])
-        try writeIfChanged(plan.out + "/dataset_description.json", Array(bytes))
+        try writeIfChanged(plan.out + "/dataset_description.json", try FileIO.jsonBytes(description(plan)))
         try writeIfChanged(plan.out + "/.bidsignore", Array((ignored.joined(separator: "\n") + "\n").utf8))
     }
 

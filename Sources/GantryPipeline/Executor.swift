@@ -209,17 +209,23 @@ public enum Executor {
             "seconds": seconds,
         ]
         if !warnings.isEmpty { obj["warnings"] = warnings }
-        return Array(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]))
+        return try FileIO.jsonBytes(obj)
     }
 
     static func runSubjectStage(_ step: Plan.Step, subject: String, plan: Plan, state: RunState) throws {
         try state.checkStopped()
         let parent = try FileLock.createFolders("\(stagesFolder)/\(subject)", under: plan.out)
-        try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: step.stage.id)) {
-            do {
-                try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
-            } catch {
-                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: subject, stage: step.stage.id, error: "\(error)"), out: plan.out) }
+        try underStageLock(plan, subject: subject, stage: step.stage.id) {
+            try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
+        }
+    }
+
+    /// Runs `body` holding the stage's lock; a failure (not a simulated kill) is recorded in the
+    /// stage's state file, where `gantry status` reads it.
+    static func underStageLock<T>(_ plan: Plan, subject: String?, stage: String, _ body: () throws -> T) throws -> T {
+        try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: stage)) {
+            do { return try body() } catch {
+                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: subject, stage: stage, error: "\(error)"), out: plan.out) }
                 throw error
             }
         }
@@ -281,13 +287,8 @@ public enum Executor {
     static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState) throws -> [String] {
         try state.checkStopped()
         let reportDir = reports(plan.out)
-        return try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: nil, stage: step.stage.id)) {
-            do {
-                return try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
-            } catch {
-                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: "\(error)"), out: plan.out) }
-                throw error
-            }
+        return try underStageLock(plan, subject: nil, stage: step.stage.id) {
+            try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
         }
     }
 

@@ -66,9 +66,7 @@ public enum StateStore {
     public static func write(_ state: StageState, out: String) throws {
         let unit = state.subject ?? RunLayout.study
         try FileLock.createFolders(".gantry/state/\(unit)", under: out)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileIO.writeAtomically(RunLayout.statePath(out, subject: state.subject, stage: state.stage), bytes: Array(try enc.encode(state)))
+        try FileIO.writeAtomically(RunLayout.statePath(out, subject: state.subject, stage: state.stage), bytes: try FileIO.jsonBytes(encoding: state))
     }
 
     public static func read(out: String, subject: String?, stage: String) -> StageState? {
@@ -115,9 +113,7 @@ public struct RunManifest: Codable, Sendable, Equatable {
 
     public func write(out: String) throws {
         try FileLock.createFolders(".gantry", under: out)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileIO.writeAtomically(RunLayout.manifestPath(out), bytes: Array(try enc.encode(self)))
+        try FileIO.writeAtomically(RunLayout.manifestPath(out), bytes: try FileIO.jsonBytes(encoding: self))
     }
 
     public static func read(out: String) throws -> RunManifest {

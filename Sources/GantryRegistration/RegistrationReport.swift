@@ -73,7 +73,7 @@ public enum RegistrationJob {
         }
         if !r.affine.m.allSatisfy({ $0.isFinite }) || r.affine.inverse == nil { throw GantryError.invalidArgument("registration failed: the affine transform is singular or not finite; nothing written") }
         // The file holds results only (the same inputs give the same bytes); the time is returned.
-        try FileIO.writeAtomically(out + "/registration.json", bytes: Array(try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])))
+        try FileIO.writeJSON(out + "/registration.json", report)
         report["seconds"] = r.seconds
         return report
     }

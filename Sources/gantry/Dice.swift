@@ -44,10 +44,8 @@ extension Gantry {
             let results = try SegmentationMetrics.compare(pred: p, ref: r, labels: list, regions: brats ? labelConvention.regions : [])
             Log.detail(String(format: "dice: scored in %.2f s", Date().timeIntervalSince(t0)))
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let dict = Dictionary(uniqueKeysWithValues: results.map { ($0.0, $0.1) })
-                print(String(decoding: try enc.encode(dict), as: UTF8.self))
+                print(String(decoding: try FileIO.jsonBytes(encoding: dict), as: UTF8.self))
                 return
             }
             print("label      Dice   HD95(mm)  pred(mL)   ref(mL)        TP        FP        FN")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GantryCore
+import GantryIO
 
 /// Messages on stderr at the level `-q/--quiet` and `-v/--verbose` choose: warnings always,
 /// progress unless quiet. Results go to stdout, which these never touch.
@@ -18,7 +19,7 @@ enum Log {
 
 /// Prints a `--json` result: pretty, keys sorted (stable for diffs and scripts).
 func printJSON(_ object: Any) throws {
-    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+    print(String(decoding: try FileIO.jsonBytes(object), as: UTF8.self))
 }
 
 /// `-q/--quiet` and `-v/--verbose`, on every command that reports progress.

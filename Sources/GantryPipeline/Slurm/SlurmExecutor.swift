@@ -49,10 +49,10 @@ public enum SlurmExecutor {
         try FileLock.createFolders(rel + "/logs", under: command.out)
         do {
             if hasArray {
-                try FileIO.writeAtomically(folder + "/subjects.txt", bytes: Array((chunks.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n").utf8))
-                try FileIO.writeAtomically(folder + "/array.sbatch", bytes: Array(arrayScript.utf8))
+                try FileIO.writeAtomically(folder + "/subjects.txt", text: chunks.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n")
+                try FileIO.writeAtomically(folder + "/array.sbatch", text: arrayScript)
             }
-            if let s = studyScript { try FileIO.writeAtomically(folder + "/study.sbatch", bytes: Array(s.utf8)) }
+            if let s = studyScript { try FileIO.writeAtomically(folder + "/study.sbatch", text: s) }
             if hasArray { sub.arrayJob = try client.submit(folder + "/array.sbatch") }
             if studyScript != nil {
                 do {
@@ -68,7 +68,7 @@ public enum SlurmExecutor {
             throw error
         }
         try RunManifest(plan: plan, executor: "slurm", slurmJobs: sub.jobs, slurmFolder: folder).announce(out: command.out)
-        try FileIO.writeAtomically(folder + "/jobs.txt", bytes: Array((sub.jobs.joined(separator: "\n") + "\n").utf8))
+        try FileIO.writeAtomically(folder + "/jobs.txt", text: sub.jobs.joined(separator: "\n") + "\n")
         return sub
     }
 

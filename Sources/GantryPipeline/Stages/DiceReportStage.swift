@@ -80,7 +80,7 @@ public enum DiceReportStage: StageKind {
         ]
         if let p = outputs["csv"] { try FileIO.writeAtomically(p, text: csv.joined(separator: "\n") + "\n") }
         if let p = outputs["summary"] {
-            try FileIO.writeAtomically(p, bytes: Array(try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])))
+            try FileIO.writeJSON(p, summary)
         }
     }
 }

@@ -34,10 +34,8 @@ public enum DiceStage: StageKind {
         let file = SubjectMetrics(subject: context.subject ?? "", predictionFile: context.recorded(predPath), referenceFile: context.recorded(refPath),
                                   labels: m.map(\.0), names: m.enumerated().map { i, e in i < names.count ? names[i] : e.0 },
                                   metrics: m.map(\.1))
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let out = outputs["metrics"] else { return }
-        try FileIO.writeAtomically(out, bytes: Array(try enc.encode(file)))
+        try FileIO.writeAtomically(out, bytes: try FileIO.jsonBytes(encoding: file))
     }
 }
 

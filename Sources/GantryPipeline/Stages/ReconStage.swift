@@ -54,7 +54,7 @@ enum ReconStageShared {
             m["ssim"] = try ImageMetrics.ssim(r.images, reference: ref.data, slices: r.slices, ny: r.ny, nx: r.nx, dataRange: range)
         }
         if let out = outputs["metrics"] {
-            try FileIO.writeAtomically(out, bytes: Array(try JSONSerialization.data(withJSONObject: m, options: [.prettyPrinted, .sortedKeys])))
+            try FileIO.writeJSON(out, m)
         }
     }
 }

@@ -58,7 +58,7 @@ public enum SnapshotStage: StageKind {
                                                "colour": String(format: "#%02x%02x%02x", c.0, c.1, c.2)]
                                    }]
         if let path = outputs["info"] {
-            try FileIO.writeAtomically(path, bytes: Array(try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys])))
+            try FileIO.writeJSON(path, info)
         }
     }
 }
