@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Debian packages Gantry builds against (C libraries via SwiftPM system-library targets).
 DEB_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libnifti-dev libhdf5-dev libpng-dev zlib1g-dev libdeflate-dev mricron-data \
-                libismrmrd-dev ismrmrd-tools slurm-wlm munge chromium libssl-dev dcm2niix
+                libismrmrd-dev ismrmrd-tools slurm-wlm munge chromium libssl-dev dcm2niix gdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GANTRY := .build/release/gantry
 DEMO_DIR ?= out/demo
@@ -30,9 +30,11 @@ build: deps
 ## mode with testing enabled: the numeric tests (registration, reconstruction) run ~10× faster than in
 ## debug. A separate build folder keeps `make demo`'s release build from being rebuilt with other flags.
 TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-test
+## The suite's time limit (it takes ~3 minutes on 2 cores); reaching it names the test and prints stacks.
+TEST_SECONDS ?= 1800
 test: deps
 	swift build --build-tests $(TEST_FLAGS)
-	@set -o pipefail; swift test --skip-build --disable-swift-testing $(TEST_FLAGS) 2>&1 | tee .build-test/test.log; status=$$?; \
+	@scripts/run-tests.sh .build-test/test.log $(TEST_SECONDS) --skip-build --disable-swift-testing $(TEST_FLAGS); status=$$?; \
 	summary=$$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" .build-test/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
 	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \

@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"], swiftSettings: vector),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"], swiftSettings: vector),
         // What several test targets share: running the built `gantry` as a user would, comparing runs.
-        .target(name: "GantryTestSupport", path: "Tests/GantryTestSupport", swiftSettings: vector),
+        .target(name: "GantryTestSupport", dependencies: ["GantryCore"], path: "Tests/GantryTestSupport", swiftSettings: vector),
         .testTarget(name: "GantryPipelineTests", dependencies: ["GantryPipeline", "GantryPhantoms", "GantryIO", "GantryRegistration", "GantryTestSupport"], swiftSettings: vector),
         .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"], swiftSettings: vector),

@@ -99,21 +99,21 @@ public enum DICOMImport {
 
     /// dcm2niix: gzipped NIfTI with BIDS sidecars, one file per series, named by series number.
     static func convert(_ dicom: String, into folder: String, converter: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [converter, "-b", "y", "-z", "y", "-f", "%s_%d", "-o", folder, dicom]
-        p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
-        do { try p.run() } catch { throw GantryError.invalidArgument("cannot run \(converter): \(error.localizedDescription)") }
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        if p.terminationStatus == 127 { throw GantryError.invalidArgument("\(converter) not found (Debian package dcm2niix; make deps installs it)") }
+        guard let exe = converter.contains("/") ? converter : Subprocess.find(converter) else {
+            throw GantryError.invalidArgument("\(converter) not found (Debian package dcm2niix; make deps installs it)")
+        }
+        let r = try Subprocess.run(exe, ["-b", "y", "-z", "y", "-f", "%s_%d", "-o", folder, dicom], timeout: timeLimit)
+        if r.timedOut { throw GantryError.invalidFile(path: dicom, problem: "\(converter) did not finish within \(Int(timeLimit)) s") }
         // dcm2niix exits 2 when a folder holds no DICOM; other failures name themselves on stderr.
-        guard p.terminationStatus == 0 || p.terminationStatus == 2 else {
-            throw GantryError.invalidFile(path: dicom, problem: "dcm2niix failed: \(message.split(separator: "\n").last.map(String.init) ?? "exit \(p.terminationStatus)")")
+        guard r.status == 0 || r.status == 2 else {
+            let said = r.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(r.status)"
+            throw GantryError.invalidFile(path: dicom, problem: "dcm2niix failed: \(said)")
         }
     }
+
+    /// dcm2niix converts a scanner session (thousands of slices) in seconds to a minute; an hour
+    /// means it is stuck on the input.
+    static let timeLimit = 3600.0
 
     /// A raw BIDS dataset's dataset_description.json (once) and the participant in participants.tsv.
     static func describe(study: String, participant: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GantryCore
 @testable import GantryPipeline
 import XCTest
 
@@ -35,14 +36,7 @@ final class SHA256Tests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
         XCTAssertEqual(try SHA256.file(path), digest, "read in pieces larger and smaller than the file's")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        p.arguments = [path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let printed = try Subprocess.run("/usr/bin/sha256sum", [path], timeout: 60).stdout
         XCTAssertEqual(printed.split(separator: " ").first.map(String.init), digest)
         XCTAssertThrowsError(try SHA256.file(path + ".missing"))
     }

@@ -12,17 +12,9 @@ final class SlurmScriptsTests: XCTestCase {
     }
 
     func bash(_ script: String, env: [String: String] = [:], args: [String] = []) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = args + ["-c", script]
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try Subprocess.run("/bin/bash", args + ["-c", script], timeout: 300, environment: env)
+        XCTAssertFalse(r.timedOut, "the script did not finish within 300 s")
+        return (r.status, r.stdout + r.stderr)
     }
 
     func testArrayTaskRunsItsChunkOfSubjects() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GantryCore
 import GantryIO
 import GantryTestSupport
 import XCTest
@@ -14,11 +15,8 @@ final class DICOMImportTests: XCTestCase {
         let folder = dir + "/dicom"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for name in ["philips_mprage", "siemens_dwi_0"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "gzip -dc '\(Self.fixtures)/\(name).dcm.gz' > '\(folder)/\(name).dcm'"]
-            try p.run(); p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0)
+            let r = try Subprocess.run("/bin/sh", ["-c", "gzip -dc '\(Self.fixtures)/\(name).dcm.gz' > '\(folder)/\(name).dcm'"], timeout: 60)
+            XCTAssertEqual(r.status, 0, r.stderr)
         }
         return folder
     }
@@ -43,11 +41,8 @@ final class DICOMImportTests: XCTestCase {
         // the image is dcm2niix's own conversion of the series
         let direct = tmp.path + "/direct"
         try FileManager.default.createDirectory(atPath: direct, withIntermediateDirectories: true)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/dcm2niix")
-        p.arguments = ["-b", "n", "-z", "y", "-f", "%s", "-o", direct, dicom]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run(); p.waitUntilExit()
+        let converted = try Subprocess.run("/usr/bin/dcm2niix", ["-b", "n", "-z", "y", "-f", "%s", "-o", direct, dicom], timeout: 120)
+        XCTAssertEqual(converted.status, 0, converted.stderr)
         let a = try NIfTI.read(study + "/sub-01/ses-pre/anat/sub-01_ses-pre_T1w.nii.gz"), b = try NIfTI.read(direct + "/301.nii.gz")
         XCTAssertEqual(a.shape, b.shape)
         XCTAssertEqual(a.affine, b.affine)

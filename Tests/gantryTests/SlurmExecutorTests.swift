@@ -1,4 +1,5 @@
 import Foundation
+import GantryCore
 import GantryPipeline
 import GantryTestSupport
 import XCTest
@@ -14,17 +15,10 @@ final class SlurmExecutorTests: XCTestCase {
     /// SLURM_CONF of the running local cluster, started once for this test class.
     static let cluster: Result<String, Error> = {
         do {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [repository + "/scripts/slurm-local.sh", "start"]
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out; p.standardError = err
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            guard p.terminationStatus == 0, let line = text.split(separator: "\n").last, line.hasPrefix("export SLURM_CONF=") else {
-                throw NSError(domain: "slurm-local", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: "the local Slurm cluster did not start: \(problem)\(text)"])
+            let r = try Subprocess.run("/bin/bash", [repository + "/scripts/slurm-local.sh", "start"], timeout: 180)
+            guard r.status == 0, !r.timedOut, let line = r.stdout.split(separator: "\n").last, line.hasPrefix("export SLURM_CONF=") else {
+                throw NSError(domain: "slurm-local", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey:
+                    "the local Slurm cluster did not start\(r.timedOut ? " within 180 s" : ""): \(r.stderr)\(r.stdout)"])
             }
             return .success(String(line.dropFirst("export SLURM_CONF=".count)))
         } catch { return .failure(error) }
@@ -74,12 +68,8 @@ final class SlurmExecutorTests: XCTestCase {
             if victim == nil { usleep(50_000) }
         }
         let task = try XCTUnwrap(victim?.slurmJob, "no array task started a registration within 120 s")
-        let cancel = Process()
-        cancel.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cancel.arguments = ["scancel", "--signal=KILL", "--full", task]
-        cancel.environment = ProcessInfo.processInfo.environment.merging(["SLURM_CONF": conf]) { $1 }
-        try cancel.run(); cancel.waitUntilExit()
-        XCTAssertEqual(cancel.terminationStatus, 0, "scancel \(task)")
+        let cancel = try Subprocess.run("scancel", ["--signal=KILL", "--full", task], timeout: 60, environment: ["SLURM_CONF": conf])
+        XCTAssertEqual(cancel.status, 0, "scancel \(task): \(cancel.stderr)")
 
         // Wait for the whole submission to end: the study job runs (afterany) and names the subject.
         let manifest = try RunManifest.read(out: slurm)
@@ -147,11 +137,7 @@ final class SlurmExecutorTests: XCTestCase {
         let never = try gantry(base + ["--cpus-per-task", "64", "--wait", "--poll-interval", "1"], conf: conf)
         XCTAssertNotEqual(never.status, 0)
         XCTAssertTrue(never.stderr.contains("can never start as submitted (pending: PartitionConfig)"), never.stderr)
-        let cancel = Process()
-        cancel.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cancel.arguments = ["scancel"] + ((try? RunManifest.read(out: out))?.slurmJobs ?? [])
-        cancel.environment = ProcessInfo.processInfo.environment.merging(["SLURM_CONF": conf]) { $1 }
-        try cancel.run(); cancel.waitUntilExit()
+        _ = try Subprocess.run("scancel", (try? RunManifest.read(out: out))?.slurmJobs ?? [], timeout: 60, environment: ["SLURM_CONF": conf])
         try FileManager.default.removeItem(atPath: out)
         // A controller that does not answer (the configuration names a port nobody listens on).
         let badConf = tmp.path + "/slurm.conf"

@@ -21,29 +21,11 @@ public final class SlurmClient: @unchecked Sendable {
             throw GantryError.invalidArgument("'\(command)' not found on PATH — the Slurm executor needs Slurm's client commands (is this a Slurm login node?)")
         }
         count.value += 1
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        // Read both pipes while the command runs (a full pipe would block it).
-        final class Box: @unchecked Sendable { var out = Data(), err = Data() }
-        let box = Box(), group = DispatchGroup()
-        group.enter(); DispatchQueue.global().async { box.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning {
-            p.terminate()
-            _ = group.wait(timeout: .now() + 5)
+        let r = try Subprocess.run(exe, args, timeout: timeout)
+        if r.timedOut {
             throw GantryError.invalidArgument("\(command) did not answer within \(Int(timeout)) s (Slurm controller unreachable?)")
         }
-        p.waitUntilExit()
-        group.wait()
-        return Output(status: p.terminationStatus, stdout: String(decoding: box.out, as: UTF8.self), stderr: String(decoding: box.err, as: UTF8.self))
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// `sbatch --parsable …script`: the job id, or the controller's reason as a one-line error.
@@ -107,11 +89,6 @@ public final class SlurmClient: @unchecked Sendable {
     }
 
     static func find(_ command: String) -> String? {
-        if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let p = "\(dir)/\(command)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
+        command.contains("/") ? (FileManager.default.isExecutableFile(atPath: command) ? command : nil) : Subprocess.find(command)
     }
 }
