@@ -207,7 +207,10 @@ public final class HDF5File {
         H5Tset_size(t, gantry_H5T_VARIABLE())
         H5Tset_cset(t, H5T_CSET_UTF8)
         let space = H5Screate(H5S_SCALAR); defer { H5Sclose(space) }
-        let d = H5Dcreate2(id, name, t, space, gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT(), gantry_H5P_DEFAULT())
+        // No modification time: the same content gives the same bytes.
+        let dcpl = H5Pcreate(gantry_H5P_DATASET_CREATE()); defer { H5Pclose(dcpl) }
+        H5Pset_obj_track_times(dcpl, false)
+        let d = H5Dcreate2(id, name, t, space, gantry_H5P_DEFAULT(), dcpl, gantry_H5P_DEFAULT())
         guard d >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create dataset '\(name)'") }
         defer { H5Dclose(d) }
         let ok = value.withCString { c -> Bool in

@@ -14,6 +14,8 @@ public struct ISMRMRDHeader: Equatable, Sendable {
         public var matrix: [Int]
         /// Field of view in mm, same order.
         public var fieldOfView: [Double]
+
+        public init(matrix: [Int], fieldOfView: [Double]) { self.matrix = matrix; self.fieldOfView = fieldOfView }
     }
 
     public var encoded: Space
@@ -45,6 +47,25 @@ public struct ISMRMRDHeader: Equatable, Sendable {
             return Space(matrix: matrix, fieldOfView: fov)
         }
         return ISMRMRDHeader(encoded: try space("encodedSpace"), recon: try space("reconSpace"), trajectory: collector.values["encoding/trajectory"])
+    }
+
+    public init(encoded: Space, recon: Space, trajectory: String?) {
+        self.encoded = encoded; self.recon = recon; self.trajectory = trajectory
+    }
+
+    /// The header as an ISMRMRD XML document holding what Gantry reads (one `<encoding>`): what a
+    /// simulated acquisition stores in its `ismrmrd_header`, as scanners' converters do.
+    public var xml: String {
+        func space(_ name: String, _ s: Space) -> String {
+            let m = zip(["x", "y", "z"], s.matrix).map { "<\($0)>\($1)</\($0)>" }.joined()
+            let f = zip(["x", "y", "z"], s.fieldOfView).map { "<\($0)>\($1)</\($0)>" }.joined()
+            return "<\(name)><matrixSize>\(m)</matrixSize><fieldOfView_mm>\(f)</fieldOfView_mm></\(name)>"
+        }
+        return """
+        <?xml version="1.0" encoding="utf-8"?>
+        <ismrmrdHeader xmlns="http://www.ismrm.org/ISMRMRD"><encoding>\(space("encodedSpace", encoded))\(space("reconSpace", recon))\
+        <trajectory>\(trajectory ?? "cartesian")</trajectory></encoding></ismrmrdHeader>
+        """
     }
 
     /// Collects the text of elements under the first `<encoding>` by their path from it.

@@ -30,6 +30,8 @@ public struct KSpaceFile: Sendable {
     /// The `ismrmrd_header` XML as stored, and what Gantry reads from it.
     public var headerXML: String?
     public var header: ISMRMRDHeader?
+    /// Where the slices sit in the subject's image space (phantom studies; see `KSpaceGeometry`).
+    public var geometry: KSpaceGeometry?
 
     public init(shape: [Int], kspace: [Float]) throws {
         guard shape.count == 3 || shape.count == 4 else {
@@ -93,6 +95,7 @@ public struct KSpaceFile: Sendable {
         if case .string(let s)? = try? f.attribute("patient_id") { file.patientID = s }
         file.accelerationAttribute = (try? f.attribute("acceleration"))?.asDouble
         file.lowFrequencyLines = (try? f.attribute("num_low_frequency"))?.asDouble.map { Int($0) }
+        file.geometry = try KSpaceGeometry.read(f, kspaceShape: info.shape, path: path)
         if f.contains("ismrmrd_header") {
             let xml = try f.readString("ismrmrd_header")
             let header = try ISMRMRDHeader.parse(xml, path: path)
@@ -127,5 +130,6 @@ public struct KSpaceFile: Sendable {
         if let v = patientID { try f.setAttribute("patient_id", .string(v)) }
         if let v = accelerationAttribute { try f.setAttribute("acceleration", .double(v)) }
         if let v = lowFrequencyLines { try f.setAttribute("num_low_frequency", .int(v)) }
+        try geometry?.write(f)
     }
 }

@@ -7,18 +7,26 @@ import GantryIO
 ///     DIR/dataset_description.json, participants.tsv, label-tumour_dseg.tsv, label-tissue_dseg.tsv
 ///     DIR/sub-01/anat/sub-01_{T1w,ce-gd_T1w,T2w,FLAIR}.nii.gz                (float32)
 ///     DIR/sub-01/anat/sub-01_label-{tumour,tissue}_dseg.nii.gz, _label-brain_mask.nii.gz (uint8)
-///     DIR/sub-01/kspace/sub-01_T1w_kspace.h5        (fastMRI layout, central axial slices)
+///     DIR/sub-01/kspace/sub-01_<contrast>_kspace.h5  (fastMRI layout, axial slices, image geometry)
 ///
 /// Subject i uses seed (seed, stream i), so adding subjects never changes the earlier ones.
 public struct PhantomStudy: Sendable {
     public var subjects: Int
     public var seed: UInt64
     public var phantom: BrainTumourPhantom
-    public var kspaceSlices: Int
+    /// Contrasts acquired as k-space (none: images only).
+    public var kspace: [Contrast]
+    /// Central axial slices of k-space per contrast; nil: every slice (the whole volume, stored
+    /// without `sensitivity_map`, as real data come, to keep the study's size down); 0: none.
+    public var kspaceSlices: Int?
     public var coils: Int
+    /// Readout field of view ÷ image field of view (2 as in fastMRI's brain files).
+    public var readoutOversampling: Int
 
-    public init(subjects: Int, seed: UInt64, phantom: BrainTumourPhantom, kspaceSlices: Int = 3, coils: Int = 8) {
-        self.subjects = subjects; self.seed = seed; self.phantom = phantom; self.kspaceSlices = kspaceSlices; self.coils = coils
+    public init(subjects: Int, seed: UInt64, phantom: BrainTumourPhantom, kspace: [Contrast] = [.t1], kspaceSlices: Int? = 3, coils: Int = 8,
+                readoutOversampling: Int = 1) {
+        self.subjects = subjects; self.seed = seed; self.phantom = phantom; self.kspace = kspace; self.kspaceSlices = kspaceSlices
+        self.coils = coils; self.readoutOversampling = readoutOversampling
     }
 
     public static func subjectID(_ i: Int) -> String { String(format: "sub-%02d", i + 1) }
@@ -38,7 +46,7 @@ public struct PhantomStudy: Sendable {
             let s = try phantom.subject(seed: subjectSeed)
             let anat = "\(dir)/\(id)/anat", kdir = "\(dir)/\(id)/kspace"
             try fm.createDirectory(atPath: anat, withIntermediateDirectories: true)
-            try fm.createDirectory(atPath: kdir, withIntermediateDirectories: true)
+            if !kspace.isEmpty && kspaceSlices != 0 { try fm.createDirectory(atPath: kdir, withIntermediateDirectories: true) }
             for c in Contrast.allCases {
                 guard let v = s.contrasts[c] else { continue }
                 try NIfTI.write(v, to: "\(anat)/\(id)_\(c.rawValue).nii.gz", options: .init(datatype: .float32))
@@ -46,12 +54,15 @@ public struct PhantomStudy: Sendable {
             try NIfTI.write(s.tumour, to: "\(anat)/\(id)_label-tumour_dseg.nii.gz", options: .init(datatype: .uint8))
             try NIfTI.write(s.tissue, to: "\(anat)/\(id)_label-tissue_dseg.nii.gz", options: .init(datatype: .uint8))
             try NIfTI.write(s.brainMask, to: "\(anat)/\(id)_label-brain_mask.nii.gz", options: .init(datatype: .uint8))
-            if kspaceSlices > 0, let t1 = s.contrasts[.t1] {
-                let nz = t1.spatialShape[2]
-                let first = max(0, nz / 2 - kspaceSlices / 2)
-                let slices = Array(first..<min(nz, first + kspaceSlices))
-                let sim = CoilSimulation(coils: coils, snr: 40, seed: subjectSeed ^ 0x5eed)
-                try sim.simulate(t1, slices: slices, acquisition: "AXT1").write("\(kdir)/\(id)_T1w_kspace.h5")
+            for (n, c) in Contrast.allCases.enumerated() where kspace.contains(c) && kspaceSlices != 0 {
+                guard let image = s.contrasts[c] else { continue }
+                let nz = image.spatialShape[2], count = min(nz, kspaceSlices ?? nz)
+                let first = max(0, nz / 2 - count / 2)
+                // T1w keeps the noise stream it always had; each other contrast has its own.
+                let sim = CoilSimulation(coils: coils, snr: 40, seed: subjectSeed ^ 0x5eed ^ (UInt64(n) &* 0x9E37_79B9_7F4A_7C15))
+                try sim.simulate(image, slices: Array(first..<(first + count)), acquisition: c.acquisition, readoutOversampling: readoutOversampling,
+                                  keepMaps: kspaceSlices != nil)
+                    .write("\(kdir)/\(id)_\(c.rawValue)_kspace.h5")
             }
             let voxelML = s.tumour.spacing.reduce(1, *) / 1000
             let tumourML = Double(s.tumour.data.filter { $0 > 0 }.count) * voxelML

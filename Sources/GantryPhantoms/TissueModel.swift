@@ -14,6 +14,9 @@ public enum Tissue: Int, CaseIterable, Codable, Sendable {
 /// The four MR contrasts the phantom synthesises.
 public enum Contrast: String, CaseIterable, Codable, Sendable {
     case t1 = "T1w", t1ce = "ce-gd_T1w", t2 = "T2w", flair = "FLAIR"
+
+    /// fastMRI's `acquisition` attribute for an axial brain series of this contrast.
+    public var acquisition: String { [Contrast.t1: "AXT1", .t1ce: "AXT1POST", .t2: "AXT2", .flair: "AXFLAIR"][self] ?? "AX" }
 }
 
 /// Human-readable phantom specification (`phantoms/brain-tumour.json` holds the defaults): tissue

@@ -126,20 +126,23 @@ public enum Executor {
         throw GantryError.invalidArgument("study stages not run: " + message)
     }
 
-    /// Input paths of a stage for one subject.
-    static func resolve(_ step: Plan.Step, subject: String, plan: Plan) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for (name, ref) in step.stage.inputs {
-            let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
-            if parts[0] == "inputs" {
-                guard let f = plan.inputFiles[subject]?[parts[1]] else { throw GantryError.invalidArgument("no input \(parts[1]) for \(subject)") }
-                out[name] = f
-            } else {
-                guard let src = plan.steps.first(where: { $0.stage.id == parts[0] }),
-                      let file = src.kind.outputFiles(parameters: src.parameters)[parts[1]] else {
-                    throw GantryError.invalidArgument("stage \(parts[0]) has no output \(parts[1])")
+    /// Input files of a stage for one subject, each with the sweep values of the stage that wrote it.
+    static func resolve(_ step: Plan.Step, subject: String, plan: Plan) throws -> [String: [SubjectFile]] {
+        var out: [String: [SubjectFile]] = [:]
+        for (name, refs) in step.stage.inputs {
+            for ref in refs {
+                let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
+                if parts[0] == "inputs" {
+                    guard let f = plan.inputFiles[subject]?[parts[1]] else { throw GantryError.invalidArgument("no input \(parts[1]) for \(subject)") }
+                    out[name, default: []].append(SubjectFile(subject: subject, path: f))
+                } else {
+                    guard let src = plan.steps.first(where: { $0.stage.id == parts[0] }),
+                          let file = src.kind.outputFiles(parameters: src.parameters)[parts[1]] else {
+                        throw GantryError.invalidArgument("stage \(parts[0]) has no output \(parts[1])")
+                    }
+                    out[name, default: []].append(SubjectFile(subject: subject, path: "\(stages(plan.out))/\(subject)/\(parts[0])/\(file)",
+                                                              stage: parts[0], matrix: src.stage.matrix))
                 }
-                out[name] = "\(stages(plan.out))/\(subject)/\(parts[0])/\(file)"
             }
         }
         return out
@@ -235,8 +238,8 @@ public enum Executor {
         let fm = FileManager.default
         let dir = "\(parent)/\(step.stage.id)"
         removeLeftovers(of: step.stage.id, in: parent)
-        let paths = try resolve(step, subject: subject, plan: plan)
-        let inputs = StageInputs(files: paths.mapValues { [SubjectFile(subject: subject, path: $0)] })
+        let inputs = StageInputs(files: try resolve(step, subject: subject, plan: plan))
+        let paths = inputs.files.compactMapValues(\.first?.path)
         let (key, inputRecord) = try cacheKey(step, inputs: inputs.files)
         let files = step.kind.outputFiles(parameters: step.parameters)
         if cached("\(dir)/provenance.json", key: key, outputs: Dictionary(files.values.map { ($0, "\(dir)/\($0)") }) { a, _ in a }) {
@@ -297,9 +300,7 @@ public enum Executor {
         removeLeftovers(of: step.stage.id, in: reportDir)
         var files: [String: [SubjectFile]] = [:]
         for sub in plan.subjects {
-            for (name, path) in try resolve(step, subject: sub, plan: plan) {
-                files[name, default: []].append(SubjectFile(subject: sub, path: path))
-            }
+            for (name, list) in try resolve(step, subject: sub, plan: plan) { files[name, default: []] += list }
         }
         let (key, inputRecord) = try cacheKey(step, inputs: files)
         let outFiles = step.kind.outputFiles(parameters: step.parameters)

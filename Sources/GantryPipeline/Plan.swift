@@ -79,25 +79,41 @@ public struct Plan: Sendable {
         let declared = Set(spec.inputs.map(\.name))
         var deps: [String: Set<String>] = [:]
         for id in order {
-            guard let step = steps[id] else { continue }
+            guard var step = steps[id] else { continue }
             var d = Set<String>()
-            for (name, ref) in step.stage.inputs {
-                let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
+            for (name, given) in step.stage.inputs {
                 let line = step.stage.lines["input:" + name]
-                guard parts.count == 2 else { throw fail(line, "stage '\(id)': input '\(name)' must reference inputs.<name> or <stage>.<output>, got '\(ref)'") }
-                if parts[0] == "inputs" {
-                    guard declared.contains(parts[1]) else { throw fail(line, "stage '\(id)': no pipeline input '\(parts[1])' (declared: \(declared.sorted().joined(separator: ", ")))") }
-                    continue
+                // A wildcard stage part (`dice-*.metrics`) stands for every stage it matches, in file order.
+                var refs: [String] = []
+                for ref in given {
+                    let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { throw fail(line, "stage '\(id)': input '\(name)' must reference inputs.<name> or <stage>.<output>, got '\(ref)'") }
+                    guard parts[0].contains(where: { "*?[".contains($0) }) else { refs.append(ref); continue }
+                    let matched = order.filter { $0 != id && fnmatch(parts[0], $0, 0) == 0 }
+                    guard !matched.isEmpty else { throw fail(line, "stage '\(id)': input '\(name)': no stage id matches '\(parts[0])'") }
+                    refs += matched.map { "\($0).\(parts[1])" }
                 }
-                guard let src = steps[parts[0]] else { throw fail(line, "stage '\(id)': no stage '\(parts[0])'") }
-                guard src.kind.outputs[parts[1]] != nil else {
-                    throw fail(line, "stage '\(id)': stage '\(parts[0])' (\(src.kind.name)) has no output '\(parts[1])' (outputs: \(src.kind.outputs.keys.sorted().joined(separator: ", ")))")
+                if step.kind.scope == .subject && refs.count != 1 {
+                    throw fail(line, "stage '\(id)': input '\(name)' takes one reference (\(refs.count) given); lists and wildcards are for study-level stages")
                 }
-                if step.kind.scope == .subject && src.kind.scope == .group {
-                    throw fail(line, "stage '\(id)': a per-subject stage cannot use the study-level output of '\(parts[0])'")
+                step.stage.inputs[name] = refs
+                for ref in refs {
+                    let parts = ref.split(separator: ".", maxSplits: 1).map(String.init)
+                    if parts[0] == "inputs" {
+                        guard declared.contains(parts[1]) else { throw fail(line, "stage '\(id)': no pipeline input '\(parts[1])' (declared: \(declared.sorted().joined(separator: ", ")))") }
+                        continue
+                    }
+                    guard let src = steps[parts[0]] else { throw fail(line, "stage '\(id)': no stage '\(parts[0])'") }
+                    guard src.kind.outputs[parts[1]] != nil else {
+                        throw fail(line, "stage '\(id)': stage '\(parts[0])' (\(src.kind.name)) has no output '\(parts[1])' (outputs: \(src.kind.outputs.keys.sorted().joined(separator: ", ")))")
+                    }
+                    if step.kind.scope == .subject && src.kind.scope == .group {
+                        throw fail(line, "stage '\(id)': a per-subject stage cannot use the study-level output of '\(parts[0])'")
+                    }
+                    d.insert(parts[0])
                 }
-                d.insert(parts[0])
             }
+            steps[id] = step
             deps[id] = d
         }
         // Topological order (Kahn), stable in file order; a leftover means a cycle.

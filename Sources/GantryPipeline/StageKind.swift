@@ -8,6 +8,16 @@ public enum StageScope: String, Sendable { case subject, group }
 public struct SubjectFile: Sendable, Equatable {
     public var subject: String
     public var path: String
+    /// The stage that wrote it (nil for the study's own files) and that stage's sweep values.
+    public var stage: String?
+    public var matrix: [PipelineSpec.MatrixValue]
+
+    public init(subject: String, path: String, stage: String? = nil, matrix: [PipelineSpec.MatrixValue] = []) {
+        self.subject = subject; self.path = path; self.stage = stage; self.matrix = matrix
+    }
+
+    /// The sweep value of `key`, if the stage that wrote the file had one.
+    public func value(_ key: String) -> String? { matrix.first { $0.key == key }?.value }
 }
 
 /// Resolved inputs of one stage run: for subject stages one file per name, for group stages one per
@@ -93,7 +103,7 @@ public enum StageRegistry {
     static let builtIn: [any StageKind.Type] = [
         ConvertStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
         DiceReportStage.self, HTMLReportStage.self,
-        ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, RIMStage.self, CIRIMStage.self, ReconReportStage.self,
+        ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, RIMStage.self, CIRIMStage.self, ReconReportStage.self, AccelerationReportStage.self,
         RigidRegistrationStage.self, AffineRegistrationStage.self, SyNRegistrationStage.self,
         UNetSegmentationStage.self,
     ]

@@ -76,13 +76,16 @@ public struct ReconResult: Sendable {
     /// Voxel size (x = phase-encode column, y = readout row, slice) in mm: from the acquisition's
     /// header when the file has one, else 1 mm.
     public var spacing: [Double] = [1, 1, 1]
+    /// Where the slices sit in the subject's image space, when the file says.
+    public var geometry: KSpaceGeometry?
     public var acceleration: Double { Double(mask.count) / Double(max(1, mask.reduce(0) { $0 + ($1 > 0 ? 1 : 0) })) }
 
-    /// As a volume: voxel (x, y, slice) = (phase encode, readout, slice). fastMRI records no patient
-    /// position, so the affine is a plain scaling: the axes are taken as RAS-aligned, origin at the
-    /// first voxel.
-    public func volume(spacing: [Double]? = nil) throws -> Volume {
-        try Volume(shape: [nx, ny, slices], affine: .scaling(spacing ?? self.spacing), data: images)
+    /// As a volume: voxel (x, y, slice) = (phase encode, readout, slice). On the subject's image grid
+    /// when the file carries its geometry (phantom studies); otherwise — fastMRI records no patient
+    /// position — the affine is a plain scaling: axes taken as RAS-aligned, origin at the first voxel.
+    public func volume() throws -> Volume {
+        if let geometry { return try geometry.volume(images: images, rows: ny, columns: nx) }
+        return try Volume(shape: [nx, ny, slices], affine: .scaling(spacing), data: images)
     }
 
     /// The centre `rows` × `columns` of every image (fastMRI's `center_crop`: the start is
@@ -101,6 +104,7 @@ public struct ReconResult: Sendable {
 
 public enum Reconstructor {
     public static func run(_ file: KSpaceFile, options: ReconOptions, progress: @escaping @Sendable (Int) -> Void = { _ in }) throws -> ReconResult {
+        let file = try file.removingReadoutOversampling() ?? file
         let plane = file.shape[file.shape.count - 2] * file.shape[file.shape.count - 1]
         let mask = try samplingMask(file, options: options)
         if options.mapsFromFile && file.sensitivityMaps == nil {
@@ -119,6 +123,7 @@ public enum Reconstructor {
             let rowMM = h.recon.fieldOfView[0] / Double(h.recon.matrix[0]), colMM = h.recon.fieldOfView[1] / Double(h.recon.matrix[1])
             result.spacing = [colMM, rowMM, h.encoded.fieldOfView[2] > 0 ? h.encoded.fieldOfView[2] : 1]
         }
+        result.geometry = file.geometry
         if let bad = result.images.firstIndex(where: { !$0.isFinite }) {
             throw GantryError.invalidArgument("\(options.method.rawValue) produced a non-finite value (slice \(bad / max(1, plane) + 1)); nothing written")
         }

@@ -11,7 +11,10 @@ extension Gantry {
             discussion: """
             Kinds: shepp-logan (3D modified Shepp–Logan); brain-tumour (one subject: four contrasts, tumour \
             labels, brain mask, tissue labels); kspace (multi-coil fastMRI-layout k-space of a brain-tumour \
-            subject's central slices); study (a BIDS-like folder of --subjects subjects). Specs live in phantoms/.
+            subject's central slices); study (a BIDS-like folder of --subjects subjects, with k-space of the \
+            --kspace contrasts: `--kspace all --kspace-slices all --readout-oversampling 2` acquires every \
+            contrast as a whole volume, laid out as fastMRI's brain files, with the image geometry so a \
+            reconstruction lands on the images' grid). Specs live in phantoms/.
             Real anatomy comes from Debian's mricron-data (Colin27); --anatomy ellipsoid needs no package.
             """
         )
@@ -51,8 +54,14 @@ extension Gantry {
         @Option(help: "Receive coils for k-space.")
         var coils: Int = 8
 
-        @Option(help: "Axial slices of k-space per subject (central).")
-        var kspaceSlices: Int = 3
+        @Option(help: "Axial slices of k-space per subject and contrast (central): a count, or 'all' for the whole volume (study: 0 = none).")
+        var kspaceSlices: SliceCount = .count(3)
+
+        @Option(help: "study: contrasts acquired as k-space: none, t1w or all (T1w, ce-gd T1w, T2w, FLAIR).")
+        var kspace: KSpaceContrasts = .t1w
+
+        @Option(help: "Readout field of view ÷ image field of view (2 as in fastMRI brain files; reconstructions crop it away).")
+        var readoutOversampling: Int = 1
 
         @Option(help: "Contrast of the kspace phantom: T1w, ce-gd_T1w, T2w or FLAIR.")
         var contrast: String = "T1w"
@@ -68,6 +77,21 @@ extension Gantry {
             guard (1...500).contains(subjects) else { throw ValidationError("--subjects must be 1…500") }
             guard (1...64).contains(coils) else { throw ValidationError("--coils must be 1…64") }
             guard seed >= 0 else { throw ValidationError("--seed must be non-negative") }
+            guard (1...4).contains(readoutOversampling) else { throw ValidationError("--readout-oversampling must be 1…4") }
+        }
+
+        /// `--kspace-slices`: a count or `all`.
+        enum SliceCount: ExpressibleByArgument, Equatable {
+            case count(Int), all
+            init?(argument: String) {
+                if argument == "all" { self = .all } else if let n = Int(argument), n >= 0 { self = .count(n) } else { return nil }
+            }
+            var defaultValueDescription: String { if case .count(let n) = self { return "\(n)" } else { return "all" } }
+        }
+
+        enum KSpaceContrasts: String, ExpressibleByArgument, CaseIterable {
+            case none, t1w, all
+            var contrasts: [Contrast] { self == .none ? [] : self == .t1w ? [.t1] : Contrast.allCases }
         }
 
         func run() throws {
@@ -92,7 +116,9 @@ extension Gantry {
                 guard let c = Contrast(rawValue: contrast) else { throw ValidationError("--contrast must be one of \(Contrast.allCases.map(\.rawValue).joined(separator: ", "))") }
                 let s = try makePhantom().subject(seed: UInt64(seed))
                 guard let image = s.contrasts[c] else { throw ValidationError("the phantom has no \(c.rawValue) contrast") }
-                let nz = image.spatialShape[2], count = max(1, kspaceSlices)
+                let nz = image.spatialShape[2]
+                let count: Int
+                switch kspaceSlices { case .all: count = nz; case .count(let n): count = max(1, min(nz, n)) }
                 let slices: [Int]
                 if spread {
                     // axial planes holding brain, central 80 % of them, evenly spaced
@@ -104,13 +130,16 @@ extension Gantry {
                     let first = max(0, nz / 2 - count / 2)
                     slices = Array(first..<min(nz, first + count))
                 }
-                let acquisition = [Contrast.t1: "AXT1", .t1ce: "AXT1POST", .t2: "AXT2", .flair: "AXFLAIR"][c] ?? "AX"
-                let file = try CoilSimulation(coils: coils, seed: UInt64(seed)).simulate(image, slices: slices, acquisition: acquisition)
+                let file = try CoilSimulation(coils: coils, seed: UInt64(seed)).simulate(image, slices: slices, acquisition: c.acquisition,
+                                                                                          readoutOversampling: readoutOversampling)
                 let path = "\(out)/kspace.h5"
                 try file.write(path)
                 print(path)
             case .study:
-                let study = PhantomStudy(subjects: subjects, seed: UInt64(seed), phantom: try makePhantom(), kspaceSlices: kspaceSlices, coils: coils)
+                var slices: Int? = nil
+                if case .count(let n) = kspaceSlices { slices = n }
+                let study = PhantomStudy(subjects: subjects, seed: UInt64(seed), phantom: try makePhantom(), kspace: kspace.contrasts,
+                                         kspaceSlices: slices, coils: coils, readoutOversampling: readoutOversampling)
                 try study.write(to: out) { id in Log.progress("  \(id) done") }
                 print(out)
             }

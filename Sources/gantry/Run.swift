@@ -94,7 +94,7 @@ struct PlanOptions: ParsableArguments {
         if dryRun && executor == .local {
             print("pipeline \(spec.name): \(plan.subjects.count) subject(s), \(plan.steps.count) stage(s)")
             for step in plan.steps {
-                let ins = step.stage.inputs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let ins = step.stage.inputs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.joined(separator: ","))" }.joined(separator: " ")
                 let ps = step.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 print("  \(step.stage.id) [\(step.kind.name), \(step.kind.scope.rawValue)] \(ins) \(ps)")
             }

@@ -13,6 +13,7 @@ public enum HTMLReportStage: StageKind {
     public static let scope = StageScope.group
     public static let requiredInputs = ["metrics"]
     public static let optionalInputs = ["metrics2", "metrics3", "recon", "recon2", "recon3", "registration"] + ["pictures"] + (2...6).map { "pictures\($0)" }
+        + ["acceleration_dice", "acceleration_agreement", "acceleration_recon"]
     public static let outputs = ["html": "report.html"]
     public static let parameters = [
         ParameterSpec("title", .string, default: .string("Gantry report"), help: "page title"),
@@ -53,6 +54,10 @@ public enum HTMLReportStage: StageKind {
         <p class="note">Gantry \(GantryVersion.string) · \(subjects) subject(s) · empty-mask rule: \(esc(DiceReportStage.emptyRule))</p>
 
         """
+        if let sweep = inputs.files["acceleration_dice"], !sweep.isEmpty {
+            h += accelerationSection(try AccelerationTable.make(dice: sweep, agreement: inputs.files["acceleration_agreement"] ?? [],
+                                                                recon: inputs.files["acceleration_recon"] ?? []))
+        }
         for (stageID, cases) in dice { h += diceSection(stageID, cases) }
         h += try reconSection(["recon", "recon2", "recon3"].flatMap { inputs.files[$0] ?? [] })
         h += try registrationSection(inputs.files["registration"] ?? [])
@@ -103,6 +108,64 @@ public enum HTMLReportStage: StageKind {
             s += "<line x1=\"\(a)\" y1=\"\(y + bar / 2)\" x2=\"\(b)\" y2=\"\(y + bar / 2)\" stroke=\"#222\"/>\n"
         }
         return s + "</svg>\n"
+    }
+
+    /// Dice and PSNR against acceleration, one line per method (means over subjects), and the table.
+    static func accelerationSection(_ t: AccelerationTable) -> String {
+        let region = t.regions.first ?? ""
+        var h = "<h2>Acceleration</h2>\n<p class=\"note\">Means over \(Set(t.rows.map(\.subject)).count) subject(s). "
+            + "Dice of the segmentation of each set of reconstructions against the reference labels; PSNR averaged over the contrasts.</p>\n<div class=\"row\">"
+        h += linePlot(t.means { $0.dice[region] ?? nil }, title: "\(region) Dice vs reference", yRange: (0, 1))
+        if !t.rows.allSatisfy({ $0.agreement.isEmpty }) {
+            h += linePlot(t.means { $0.agreement[region] ?? nil }, title: "\(region) Dice vs fully sampled", yRange: (0, 1))
+        }
+        // Undersampled sets only: the fully sampled reconstruction is the PSNR reference itself.
+        let psnr = t.means { r in
+            guard (Double(r.acceleration) ?? 0) > 1 else { return nil }
+            let v = t.contrasts.compactMap { r.quality[$0]?.psnr ?? nil }
+            return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+        }
+        if psnr.contains(where: { !$0.points.isEmpty }) {
+            let all = psnr.flatMap { $0.points.map(\.mean) }
+            h += linePlot(psnr, title: "PSNR (dB)", yRange: ((all.min() ?? 0).rounded(.down) - 1, (all.max() ?? 1).rounded(.up) + 1))
+        }
+        h += "</div>\n<details><summary>Per subject, method and acceleration (\(t.rows.count) rows)</summary>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">method</th><th>R</th>"
+        h += t.contrasts.map { "<th>\(esc($0)) PSNR</th><th>SSIM</th>" }.joined() + t.regions.map { "<th>\(esc($0)) Dice</th>" }.joined()
+        h += t.regions.map { "<th>\(esc($0)) vs full</th>" }.joined() + "</tr>\n"
+        for r in t.rows {
+            h += "<tr><td class=\"l\">\(esc(r.subject))</td><td class=\"l\">\(esc(r.method))</td><td>\(esc(r.acceleration))</td>"
+            h += t.contrasts.map { "<td>\(f(r.quality[$0]?.psnr ?? nil, 2))</td><td>\(f(r.quality[$0]?.ssim ?? nil))</td>" }.joined()
+            h += t.regions.map { "<td>\(f(r.dice[$0] ?? nil))</td>" }.joined() + t.regions.map { "<td>\(f(r.agreement[$0] ?? nil))</td>" }.joined() + "</tr>\n"
+        }
+        return h + "</table></details>\n"
+    }
+
+    /// An SVG line plot: x = acceleration (evenly spaced by rank), one coloured line per series.
+    static func linePlot(_ series: [(method: String, points: [(acceleration: Double, mean: Double)])], title: String, yRange: (Double, Double)) -> String {
+        let xs = Array(Set(series.flatMap { $0.points.map(\.acceleration) })).sorted()
+        let (left, top, width, height) = (46.0, 22.0, 260.0, 170.0)
+        let colours = ["#4a7fc1", "#d9822b", "#3a9a5b", "#b8448c", "#7a6bd1", "#8a8a8a"]
+        func x(_ a: Double) -> Double { left + (xs.count > 1 ? Double(xs.firstIndex(of: a) ?? 0) / Double(xs.count - 1) : 0.5) * width }
+        func y(_ v: Double) -> Double { top + height - (min(max(v, yRange.0), yRange.1) - yRange.0) / max(1e-9, yRange.1 - yRange.0) * height }
+        var s = "<figure><svg role=\"img\" aria-label=\"\(esc(title)) against acceleration\" width=\"\(Int(left + width + 130))\" height=\"\(Int(top + height + 40))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        s += "<text x=\"\(left)\" y=\"14\" font-weight=\"600\">\(esc(title))</text>\n"
+        for i in 0...4 {
+            let v = yRange.0 + Double(i) / 4 * (yRange.1 - yRange.0)
+            s += "<line x1=\"\(left)\" y1=\"\(y(v))\" x2=\"\(left + width)\" y2=\"\(y(v))\" stroke=\"#e3e3e3\"/><text x=\"\(left - 5)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: yRange.1 <= 1 ? "%.2f" : "%.0f", v))</text>\n"
+        }
+        for a in xs {
+            s += "<text x=\"\(x(a))\" y=\"\(top + height + 16)\" text-anchor=\"middle\">\(String(format: "%g", a))×</text>\n"
+        }
+        s += "<text x=\"\(left + width / 2)\" y=\"\(top + height + 34)\" text-anchor=\"middle\">acceleration</text>\n"
+        for (i, line) in series.enumerated() where !line.points.isEmpty {
+            let c = colours[i % colours.count]
+            s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" points=\"\(line.points.map { "\(x($0.acceleration)),\(y($0.mean))" }.joined(separator: " "))\"/>\n"
+            for p in line.points {
+                s += "<circle cx=\"\(x(p.acceleration))\" cy=\"\(y(p.mean))\" r=\"3\" fill=\"\(c)\"><title>\(esc(line.method)) \(String(format: "%g", p.acceleration))×: \(String(format: "%.3f", p.mean))</title></circle>\n"
+            }
+            s += "<rect x=\"\(left + width + 14)\" y=\"\(top + Double(i) * 16)\" width=\"10\" height=\"10\" fill=\"\(c)\"/><text x=\"\(left + width + 28)\" y=\"\(top + Double(i) * 16 + 9)\">\(esc(line.method))</text>\n"
+        }
+        return s + "</svg></figure>\n"
     }
 
     /// NMSE, PSNR and SSIM per subject and method, from each recon stage's metrics.json.

@@ -9,6 +9,9 @@ import GantryRecon
 /// image and its NMSE/PSNR/SSIM against the file's `reconstruction_rss`.
 enum ReconStageShared {
     static let requiredInputs = ["kspace"]
+    /// `grid`: an image of the subject the reconstruction must land on (same grid and affine) — the
+    /// check that the k-space and the images it is compared with belong together.
+    static let optionalInputs = ["grid"]
     static let outputs = ["image": "recon.nii.gz", "metrics": "metrics.json"]
     static let parameters = [
         ParameterSpec("acceleration", .double, default: .double(4), help: "retrospective acceleration (1 = use the data as they are)"),
@@ -40,11 +43,26 @@ enum ReconStageShared {
             guard let path = p["model"]?.stringValue else { throw GantryError.invalidArgument("recon.\(method.rawValue) needs a model") }
             options.model = try ReconModel.load(path)
         }
+        if inputs.optionalPath("grid") != nil && file.geometry == nil {
+            throw GantryError.invalidArgument("the k-space file has no image geometry (image_affine, image_shape, slice_indices), so its reconstruction cannot be placed on the grid of \((try inputs.path("grid") as NSString).lastPathComponent)")
+        }
         let r = try Reconstructor.run(file, options: options)
-        if let out = outputs["image"] { try NIfTI.write(try r.volume(), to: out) }
+        let volume = try r.volume()
+        if let grid = inputs.optionalPath("grid") {
+            let (shape, _, header) = try NIfTI.readHeader(grid)
+            let name = (grid as NSString).lastPathComponent
+            guard Array(shape.prefix(3)) == volume.spatialShape else {
+                throw GantryError.invalidArgument("the reconstruction's grid \(volume.spatialShape) differs from \(name)'s \(Array(shape.prefix(3))): the k-space does not belong to that image")
+            }
+            guard header.affineAtRead.maxDifference(volume.affine) < 1e-3 else {
+                throw GantryError.invalidArgument("the k-space's image geometry places its slices elsewhere than \(name) (affines differ): it does not belong to that image")
+            }
+        }
+        if let out = outputs["image"] { try NIfTI.write(volume, to: out) }
         // learned methods are named with their cell: cirim-indrnn, rim-gru, …
         let name = options.model.map { "\(method.rawValue)-\($0.network.config.recurrentLayer.rawValue.lowercased())" } ?? method.rawValue
         var m: [String: Any] = ["method": name, "acceleration": r.acceleration, "slices": r.slices]
+        if let a = file.acquisition { m["acquisition"] = a }
         // Time is not a derivative (outputs are a function of inputs and parameters): report.recon
         // takes it from the stage's provenance.json.
         if let ref = file.reconstructionRSS, ref.data.count == r.images.count {
@@ -67,6 +85,7 @@ public protocol ReconStageKind: StageKind {
 extension ReconStageKind {
     public static var scope: StageScope { .subject }
     public static var requiredInputs: [String] { ReconStageShared.requiredInputs }
+    public static var optionalInputs: [String] { ReconStageShared.optionalInputs }
     public static var outputs: [String: String] { ReconStageShared.outputs }
     public static var parameters: [ParameterSpec] { ReconStageShared.parameters }
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {

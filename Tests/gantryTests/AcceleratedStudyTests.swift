@@ -1,0 +1,127 @@
+import Foundation
+import GantryCore
+import GantryIO
+import GantryTestSupport
+import XCTest
+
+/// The chain from k-space to masks (pipelines/accelerated-study.yaml, reduced to the fully sampled
+/// and zero-filled 4× sets so it runs in seconds): whole-volume multi-coil k-space of every contrast
+/// with readout oversampling → reconstructions on exactly the subject's image grid → tumour
+/// segmentation → Dice rows in acceleration.csv and the report's plots. K-space that does not belong
+/// to the image it is checked against is refused.
+final class AcceleratedStudyTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The shipped pipeline without the CS-TV and CIRIM declarations, at 4× only.
+    static func reducedPipeline() throws -> String {
+        let text = try String(contentsOfFile: repository + "/pipelines/accelerated-study.yaml", encoding: .utf8)
+        let blocks = text.components(separatedBy: "\n  - id: ")
+        let kept = [blocks[0]] + blocks.dropFirst().filter { !$0.contains("method: [cs-tv]") && !$0.contains("method: [cirim]") }
+        return kept.joined(separator: "\n  - id: ")
+            .replacingOccurrences(of: "acceleration: [2, 4, 8]", with: "acceleration: [4]")
+            .replacingOccurrences(of: "method: [zero-filled, cs-tv, cirim]", with: "method: [zero-filled]")
+            .replacingOccurrences(of: "../models/", with: repository + "/models/")
+    }
+
+    func makeStudy(_ dir: String) throws -> String {
+        let study = dir + "/study"
+        let made = try CLI.run(["phantom", "study", "--spacing", "2", "--subjects", "1", "--seed", "41", "--kspace", "all", "--kspace-slices", "all",
+                                "--readout-oversampling", "2", "--coils", "4", "--out", study, "-q"], timeout: 120)
+        XCTAssertEqual(made.status, 0, made.stderr)
+        return study
+    }
+
+    func testKSpaceBecomesMasksOnTheImageGridAndDiceRows() throws {
+        let tmp = try TempDir()
+        let study = try makeStudy(tmp.path)
+        let k = try KSpaceFile.read(study + "/sub-01/kspace/sub-01_FLAIR_kspace.h5")
+        let t1 = try NIfTI.read(study + "/sub-01/anat/sub-01_T1w.nii.gz")
+        XCTAssertEqual(k.shape, [t1.spatialShape[2], 4, 2 * t1.spatialShape[1], t1.spatialShape[0]], "every slice, readout oversampled 2×")
+        XCTAssertEqual(k.geometry?.affine, t1.affine)
+
+        let yaml = tmp.path + "/accelerated.yaml", out = tmp.path + "/out"
+        try Self.reducedPipeline().write(toFile: yaml, atomically: true, encoding: .utf8)
+        let run = try CLI.run(["run", yaml, "--study", study, "--out", out, "-q"], timeout: 300)
+        XCTAssertEqual(run.status, 0, run.stderr)
+
+        // Every reconstruction is a volume on the T1w's grid.
+        let stages = out + "/stages/sub-01"
+        for name in ["recon-full-r1-T2w", "recon-zero-filled-r4-FLAIR"] {
+            let v = try NIfTI.read("\(stages)/\(name)/recon.nii.gz")
+            XCTAssertEqual(v.spatialShape, t1.spatialShape, name)
+            XCTAssertLessThan(v.affine.maxDifference(t1.affine), 1e-4, name)
+        }
+        // Fully sampled, the chain segments as well as the images themselves do (they hold the same
+        // information; only the k-space noise differs).
+        let images = ["T1w", "ce-gd_T1w", "T2w", "FLAIR"].flatMap { ["--in", "\(study)/sub-01/anat/sub-01_\($0).nii.gz"] }
+        let direct = try CLI.run(["segment", "--model", Self.repository + "/models/brain-tumour-unet3d.safetensors"] + images + ["--out", tmp.path + "/direct.nii.gz", "-q"], timeout: 120)
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        let reference = try NIfTI.read(study + "/sub-01/anat/sub-01_label-tumour_dseg.nii.gz")
+        func wholeTumourDice(_ path: String) throws -> Double {
+            let m = try NIfTI.read(path)
+            var tp = 0.0, n = 0.0
+            for i in 0..<m.count { let p = m.data[i] > 0, r = reference.data[i] > 0; if p && r { tp += 1 }; if p { n += 1 }; if r { n += 1 } }
+            return 2 * tp / n
+        }
+        let fromImages = try wholeTumourDice(tmp.path + "/direct.nii.gz"), fromKSpace = try wholeTumourDice(stages + "/tumour-full-r1/mask.nii.gz")
+        print(String(format: "whole-tumour Dice: %.3f from the images, %.3f from fully sampled k-space", fromImages, fromKSpace))
+        XCTAssertGreaterThan(fromImages, 0.9)
+        XCTAssertGreaterThan(fromKSpace, fromImages - 0.01)
+
+        // acceleration.csv: one row per method and acceleration, quality per contrast and Dice.
+        let csv = try String(contentsOfFile: out + "/reports/acceleration.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = csv[0]
+        XCTAssertEqual(Array(header.prefix(5)), ["subject", "method", "acceleration", "psnr_db_T1w", "ssim_T1w"])
+        XCTAssertTrue(header.contains("dice_WT") && header.contains("dice_vs_full_ET") && header.contains("ssim_FLAIR"), "\(header)")
+        XCTAssertEqual(csv.dropFirst().map { "\($0[1]) \($0[2])" }, ["full 1", "zero-filled 4"])
+        func cell(_ row: Int, _ name: String) -> Double? { header.firstIndex(of: name).flatMap { Double(csv[row][$0]) } }
+        XCTAssertEqual(try XCTUnwrap(cell(1, "dice_WT")), fromKSpace, accuracy: 1e-5)
+        let undersampled = try XCTUnwrap(cell(2, "psnr_db_FLAIR")), agreement = try XCTUnwrap(cell(2, "dice_vs_full_WT"))
+        XCTAssertLessThan(undersampled, try XCTUnwrap(cell(1, "psnr_db_FLAIR")), "4× zero-filled is worse than fully sampled")
+        XCTAssertTrue((0...1).contains(agreement))
+        let html = try String(contentsOfFile: out + "/reports/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Acceleration</h2>") && html.contains("aria-label=\"WT Dice vs reference against acceleration\""), "the plots")
+        XCTAssertTrue(html.contains("<polyline"))
+    }
+
+    func testKSpaceThatDoesNotBelongToTheImageIsRefused() throws {
+        let tmp = try TempDir()
+        let study = try makeStudy(tmp.path)
+        let path = study + "/sub-01/kspace/sub-01_T1w_kspace.h5"
+        let yaml = tmp.path + "/recon.yaml"
+        try """
+        name: grid
+        inputs:
+          t1w: anat/{subject}_T1w.nii.gz
+          kspace: kspace/{subject}_T1w_kspace.h5
+        stages:
+          - id: recon
+            uses: recon.zero-filled
+            inputs: {kspace: inputs.kspace, grid: inputs.t1w}
+            with: {acceleration: 1.0}
+        """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        var file = try KSpaceFile.read(path)
+        func expectRefusal(_ phrase: String) throws {
+            try file.write(path)
+            let out = tmp.path + "/out-\(UUID().uuidString)"
+            let r = try CLI.run(["run", yaml, "--study", study, "--out", out, "-q"], timeout: 120)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(phrase), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/stages/sub-01/recon"), "nothing partial")
+        }
+        // slices placed 2 mm higher than the image says
+        file.geometry?.affine[2, 3] += 2
+        try expectRefusal("places its slices elsewhere than sub-01_T1w.nii.gz (affines differ)")
+        // a slab of the volume only
+        file.geometry?.affine[2, 3] -= 2
+        let plane = 2 * file.coils * file.shape[2] * file.shape[3]
+        file.kspace = Array(file.kspace[0..<(10 * plane)]); file.shape[0] = 10
+        file.reconstructionRSS = nil
+        file.geometry?.sliceIndices = Array(0..<10)
+        try expectRefusal("differs from sub-01_T1w.nii.gz's")
+        // no geometry at all
+        file.geometry = nil
+        try expectRefusal("has no image geometry (image_affine, image_shape, slice_indices)")
+    }
+}
