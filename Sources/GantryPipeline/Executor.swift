@@ -70,7 +70,10 @@ public enum Executor {
         let subjectSteps = options.scope == .study ? [] : plan.steps.filter { $0.kind.scope == .subject }
         let groupSteps = options.scope == .subjects ? [] : plan.steps.filter { $0.kind.scope == .group }
         let total = plan.subjects.count * subjectSteps.count + groupSteps.count
-        let state = RunState(total: total, options: options)
+        var kinds: [String: Int] = [:]
+        for step in subjectSteps { kinds[step.kind.name, default: 0] += plan.subjects.count }
+        for step in groupSteps { kinds[step.kind.name, default: 0] += 1 }
+        let state = RunState(total: total, kinds: kinds, options: options)
 
         let jobs = max(1, min(options.jobs, plan.subjects.count))
         // The cores are shared out between the subjects running at once, on each job's own thread.
@@ -349,8 +352,24 @@ final class RunState: @unchecked Sendable {
     private(set) var records: [StageRecord] = []
     private var ranCount = 0
     private var stopped = false
+    /// Stages of each kind not yet finished, and the seconds those that ran took, per kind: stages
+    /// of one pipeline differ by orders of magnitude (a zero-filled reconstruction and a CIRIM), so
+    /// the ETA weighs what is left by what its kind has cost so far.
+    private var left: [String: Int]
+    private var spent: [String: (seconds: Double, count: Int)] = [:]
 
-    init(total: Int, options: RunOptions) { self.total = total; self.options = options }
+    init(total: Int, kinds: [String: Int] = [:], options: RunOptions) { self.total = total; self.left = kinds; self.options = options }
+
+    /// Seconds still to go: the elapsed time scaled by the work left ÷ the work done, work being
+    /// stage seconds (a kind not yet seen costs the mean of those that were).
+    private func remainingSeconds(elapsed: Double) -> Double {
+        let done = spent.values.reduce(0) { $0 + $1.seconds }
+        let count = spent.values.reduce(0) { $0 + $1.count }
+        guard done > 0, count > 0 else { return 0 }
+        let mean = done / Double(count)
+        let todo = left.reduce(0.0) { acc, e in acc + Double(e.value) * (spent[e.key].map { $0.seconds / Double($0.count) } ?? mean) }
+        return elapsed * todo / done
+    }
 
     /// Notes a finished stage: in this run's records, in its state file, and as a progress line.
     func record(_ r: StageRecord, out: String) throws {
@@ -358,9 +377,10 @@ final class RunState: @unchecked Sendable {
         lock.lock()
         records.append(r)
         let done = records.count
+        left[r.kind, default: 1] -= 1
+        if r.status == "ran" { spent[r.kind, default: (0, 0)].seconds += r.seconds; spent[r.kind, default: (0, 0)].count += 1 }
+        let eta = remainingSeconds(elapsed: Date().timeIntervalSince(start))
         lock.unlock()
-        let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
         let who = r.subject.map { "\($0) " } ?? ""
         let what = r.status == "cached" ? "cached" : String(format: "ran in %.2f s", r.seconds)
         options.progress(String(format: "[%d/%d] %@%@ (%@): %@ — ETA %.0f s", done, total, who, r.stage, r.kind, what, eta))

@@ -110,25 +110,35 @@ public enum HTMLReportStage: StageKind {
         return s + "</svg>\n"
     }
 
-    /// Dice and PSNR against acceleration, one line per method (means over subjects), and the table.
+    /// Dice and PSNR against acceleration, one line per method (means over subjects), the fully
+    /// sampled chain as a dashed line, and the table.
     static func accelerationSection(_ t: AccelerationTable) -> String {
         let region = t.regions.first ?? ""
-        var h = "<h2>Acceleration</h2>\n<p class=\"note\">Means over \(Set(t.rows.map(\.subject)).count) subject(s). "
-            + "Dice of the segmentation of each set of reconstructions against the reference labels; PSNR averaged over the contrasts.</p>\n<div class=\"row\">"
-        h += linePlot(t.means { $0.dice[region] ?? nil }, title: "\(region) Dice vs reference", yRange: (0, 1))
-        if !t.rows.allSatisfy({ $0.agreement.isEmpty }) {
-            h += linePlot(t.means { $0.agreement[region] ?? nil }, title: "\(region) Dice vs fully sampled", yRange: (0, 1))
+        let palette = ["#d9822b", "#3a9a5b", "#b8448c", "#4a7fc1", "#7a6bd1", "#8a8a8a"]
+        var colours: [String: String] = [:]
+        for r in t.rows where colours[r.method] == nil && (Double(r.acceleration) ?? 0) > 1 { colours[r.method] = palette[colours.count % palette.count] }
+        // Series of the undersampled sets; a set at R ≤ 1 is the fully sampled reference.
+        func split(_ value: (AccelerationTable.Row) -> Double?) -> ([(method: String, points: [(acceleration: Double, mean: Double)])], Double?) {
+            let all = t.means(value)
+            let full = all.flatMap { $0.points.filter { $0.acceleration <= 1 }.map(\.mean) }.first
+            return (all.map { ($0.method, $0.points.filter { $0.acceleration > 1 }) }.filter { !$0.1.isEmpty }, full)
         }
-        // Undersampled sets only: the fully sampled reconstruction is the PSNR reference itself.
-        let psnr = t.means { r in
-            guard (Double(r.acceleration) ?? 0) > 1 else { return nil }
+        func range(_ series: [(method: String, points: [(acceleration: Double, mean: Double)])], _ full: Double?, step: Double, cap: Double?) -> (Double, Double) {
+            let values = series.flatMap { $0.points.map(\.mean) } + (full.map { [$0] } ?? [])
+            let lo = ((values.min() ?? 0) / step).rounded(.down) * step, hi = ((values.max() ?? 1) / step).rounded(.up) * step
+            return (lo, min(cap ?? .infinity, max(hi, lo + step)))
+        }
+        var h = "<h2>Acceleration</h2>\n<p class=\"note\">Means over \(Set(t.rows.map(\.subject)).count) subject(s). "
+            + "Dice of the segmentation of each set of reconstructions, against the reference labels and against the segmentation of the fully sampled set (dashed: the fully sampled chain); PSNR averaged over the contrasts.</p>\n<div class=\"row\">"
+        let (dice, full) = split { $0.dice[region] ?? nil }
+        h += linePlot(dice, title: "\(region) Dice vs reference", yRange: range(dice, full, step: 0.05, cap: 1), colours: colours, reference: full)
+        let (agreement, _) = split { $0.agreement[region] ?? nil }
+        if !agreement.isEmpty { h += linePlot(agreement, title: "\(region) Dice vs fully sampled", yRange: range(agreement, 1, step: 0.05, cap: 1), colours: colours, reference: nil) }
+        let (psnr, _) = split { r in
             let v = t.contrasts.compactMap { r.quality[$0]?.psnr ?? nil }
             return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
         }
-        if psnr.contains(where: { !$0.points.isEmpty }) {
-            let all = psnr.flatMap { $0.points.map(\.mean) }
-            h += linePlot(psnr, title: "PSNR (dB)", yRange: ((all.min() ?? 0).rounded(.down) - 1, (all.max() ?? 1).rounded(.up) + 1))
-        }
+        if !psnr.isEmpty { h += linePlot(psnr, title: "PSNR (dB)", yRange: range(psnr, nil, step: 2, cap: nil), colours: colours, reference: nil) }
         h += "</div>\n<details><summary>Per subject, method and acceleration (\(t.rows.count) rows)</summary>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">method</th><th>R</th>"
         h += t.contrasts.map { "<th>\(esc($0)) PSNR</th><th>SSIM</th>" }.joined() + t.regions.map { "<th>\(esc($0)) Dice</th>" }.joined()
         h += t.regions.map { "<th>\(esc($0)) vs full</th>" }.joined() + "</tr>\n"
@@ -140,30 +150,38 @@ public enum HTMLReportStage: StageKind {
         return h + "</table></details>\n"
     }
 
-    /// An SVG line plot: x = acceleration (evenly spaced by rank), one coloured line per series.
-    static func linePlot(_ series: [(method: String, points: [(acceleration: Double, mean: Double)])], title: String, yRange: (Double, Double)) -> String {
+    /// An SVG line plot: x = acceleration (evenly spaced by rank), a coloured line per method, and an
+    /// optional dashed reference level (the fully sampled chain).
+    static func linePlot(_ series: [(method: String, points: [(acceleration: Double, mean: Double)])], title: String, yRange: (Double, Double),
+                         colours: [String: String], reference: Double?) -> String {
         let xs = Array(Set(series.flatMap { $0.points.map(\.acceleration) })).sorted()
-        let (left, top, width, height) = (46.0, 22.0, 260.0, 170.0)
-        let colours = ["#4a7fc1", "#d9822b", "#3a9a5b", "#b8448c", "#7a6bd1", "#8a8a8a"]
+        let (left, top, width, height) = (46.0, 22.0, 170.0, 150.0)
         func x(_ a: Double) -> Double { left + (xs.count > 1 ? Double(xs.firstIndex(of: a) ?? 0) / Double(xs.count - 1) : 0.5) * width }
         func y(_ v: Double) -> Double { top + height - (min(max(v, yRange.0), yRange.1) - yRange.0) / max(1e-9, yRange.1 - yRange.0) * height }
-        var s = "<figure><svg role=\"img\" aria-label=\"\(esc(title)) against acceleration\" width=\"\(Int(left + width + 130))\" height=\"\(Int(top + height + 40))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        var s = "<figure><svg role=\"img\" aria-label=\"\(esc(title)) against acceleration\" width=\"\(Int(left + width + 110))\" height=\"\(Int(top + height + 40))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         s += "<text x=\"\(left)\" y=\"14\" font-weight=\"600\">\(esc(title))</text>\n"
         for i in 0...4 {
             let v = yRange.0 + Double(i) / 4 * (yRange.1 - yRange.0)
-            s += "<line x1=\"\(left)\" y1=\"\(y(v))\" x2=\"\(left + width)\" y2=\"\(y(v))\" stroke=\"#e3e3e3\"/><text x=\"\(left - 5)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: yRange.1 <= 1 ? "%.2f" : "%.0f", v))</text>\n"
+            s += "<line x1=\"\(left)\" y1=\"\(y(v))\" x2=\"\(left + width)\" y2=\"\(y(v))\" stroke=\"#e3e3e3\"/><text x=\"\(left - 5)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: yRange.1 <= 1 ? "%.3f" : "%.0f", v))</text>\n"
         }
         for a in xs {
             s += "<text x=\"\(x(a))\" y=\"\(top + height + 16)\" text-anchor=\"middle\">\(String(format: "%g", a))×</text>\n"
         }
         s += "<text x=\"\(left + width / 2)\" y=\"\(top + height + 34)\" text-anchor=\"middle\">acceleration</text>\n"
-        for (i, line) in series.enumerated() where !line.points.isEmpty {
-            let c = colours[i % colours.count]
+        var legend = 0
+        if let reference {
+            s += "<line x1=\"\(left)\" y1=\"\(y(reference))\" x2=\"\(left + width)\" y2=\"\(y(reference))\" stroke=\"#333\" stroke-dasharray=\"5 4\"><title>fully sampled: \(String(format: "%.3f", reference))</title></line>\n"
+            s += "<line x1=\"\(left + width + 12)\" y1=\"\(top + 5)\" x2=\"\(left + width + 24)\" y2=\"\(top + 5)\" stroke=\"#333\" stroke-dasharray=\"3 2\"/><text x=\"\(left + width + 28)\" y=\"\(top + 9)\">fully sampled</text>\n"
+            legend = 1
+        }
+        for line in series {
+            let c = colours[line.method] ?? "#888"
             s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" points=\"\(line.points.map { "\(x($0.acceleration)),\(y($0.mean))" }.joined(separator: " "))\"/>\n"
             for p in line.points {
                 s += "<circle cx=\"\(x(p.acceleration))\" cy=\"\(y(p.mean))\" r=\"3\" fill=\"\(c)\"><title>\(esc(line.method)) \(String(format: "%g", p.acceleration))×: \(String(format: "%.3f", p.mean))</title></circle>\n"
             }
-            s += "<rect x=\"\(left + width + 14)\" y=\"\(top + Double(i) * 16)\" width=\"10\" height=\"10\" fill=\"\(c)\"/><text x=\"\(left + width + 28)\" y=\"\(top + Double(i) * 16 + 9)\">\(esc(line.method))</text>\n"
+            s += "<rect x=\"\(left + width + 12)\" y=\"\(top + Double(legend) * 16)\" width=\"10\" height=\"10\" fill=\"\(c)\"/><text x=\"\(left + width + 28)\" y=\"\(top + Double(legend) * 16 + 9)\">\(esc(line.method))</text>\n"
+            legend += 1
         }
         return s + "</svg></figure>\n"
     }
