@@ -8,6 +8,9 @@ public enum Inspect {
         switch try VolumeFormat(path: path) {
         case .nifti, .niftiGzip: return try describeNIfTI(path)
         case .hdf5: return try describeHDF5(path)
+        case .bart:
+            let (dims, _) = try BARTFile.read(BARTFile.base(path))
+            return "file:        \(path)\nformat:      BART .cfl/.hdr (complex64, no geometry)\ndimensions:  \(dims.map(String.init).joined(separator: " "))"
         }
     }
 
@@ -32,6 +35,9 @@ public enum Inspect {
             out["orientation"] = Orientation.axisCodes(of: affine).joined()
             out["affine"] = (0..<4).map { r in (0..<4).map { affine[r, $0] } }
             return out
+        case .bart:
+            let (dims, _) = try BARTFile.read(BARTFile.base(path))
+            return ["file": path, "format": "BART", "datatype": "complex64", "dimensions": dims]
         case .hdf5:
             let f = try HDF5File(readingFrom: path)
             let nodes: [[String: Any]] = f.tree().map { node in

@@ -157,13 +157,13 @@ public enum Executor {
         let files = Set(step.kind.parameters.filter { $0.type == .file }.map(\.name))
         for (k, v) in step.parameters.sorted(by: { $0.key < $1.key }) {
             // A file parameter counts by its content: the same model found elsewhere is the same stage.
-            if files.contains(k), let path = v.stringValue { h.update("\(k)=sha256:\(try SHA256.file(path))\n") } else { h.update("\(k)=\(v.json)\n") }
+            if files.contains(k), let path = v.stringValue, !path.isEmpty { h.update("\(k)=sha256:\(try SHA256.file(path))\n") } else { h.update("\(k)=\(v.json)\n") }
         }
         var record: [String: Any] = [:]
         for (name, files) in inputs.sorted(by: { $0.key < $1.key }) {
             var list: [[String: String]] = []
             for f in files {
-                let digest = try SHA256.file(f.path)
+                let digest = try SHA256.fileOrFolder(f.path)
                 h.update("\(name):\(f.subject)=\(digest)\n")
                 list.append(["subject": f.subject, "path": f.path, "sha256": digest])
             }

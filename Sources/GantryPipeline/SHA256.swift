@@ -56,6 +56,21 @@ public struct SHA256 {
         return s.finalize()
     }
 
+    /// A file's digest, or a folder's: every regular file below it (hidden ones too, links not
+    /// followed) as its relative path and digest, in path order — a DICOM folder as a stage input.
+    public static func fileOrFolder(_ path: String) throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return try file(path) }
+        let names = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+        var s = try SHA256()
+        for name in names {
+            let full = path + "/" + name
+            guard let type = try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType, type == .typeRegular else { continue }
+            s.update("\(name)\t\(try file(full))\n")
+        }
+        return s.finalize()
+    }
+
     public static func hex(_ string: String) throws -> String {
         var s = try SHA256()
         s.update(string)

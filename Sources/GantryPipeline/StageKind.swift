@@ -101,7 +101,7 @@ public enum StageRegistry {
     }
 
     static let builtIn: [any StageKind.Type] = [
-        ConvertStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
+        ConvertStage.self, DICOMStage.self, TissueSegmentationStage.self, DiceStage.self, SnapshotStage.self,
         DiceReportStage.self, HTMLReportStage.self,
         ZeroFilledStage.self, SenseStage.self, CSL1Stage.self, CSTVStage.self, RIMStage.self, CIRIMStage.self, ReconReportStage.self, AccelerationReportStage.self,
         RigidRegistrationStage.self, AffineRegistrationStage.self, SyNRegistrationStage.self,

@@ -4,14 +4,14 @@ import GantryIO
 extension Gantry {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert between .nii, .nii.gz and .h5, keeping geometry (qform/sform and codes).",
-            discussion: "The output is written under a temporary name and renamed, so a failure leaves nothing behind."
+            abstract: "Convert between .nii, .nii.gz, .h5 and BART's .cfl, keeping geometry (qform/sform and codes).",
+            discussion: "The output is written under a temporary name and renamed, so a failure leaves nothing behind. Complex data stay complex; BART's .cfl/.hdr keeps no geometry (read: 1 mm voxels, axes taken as RAS; written: the geometry is lost)."
         )
 
-        @Argument(help: "Input file (.nii, .nii.gz, .h5).")
+        @Argument(help: "Input file (.nii, .nii.gz, .h5, .cfl).")
         var input: String
 
-        @Argument(help: "Output file (.nii, .nii.gz, .h5).")
+        @Argument(help: "Output file (.nii, .nii.gz, .h5, .cfl).")
         var output: String
 
         @Option(help: "Stored datatype for NIfTI output: uint8, int8, int16, uint16, int32, float32, float64 (default: as read).")

@@ -76,4 +76,55 @@ final class DICOMImportTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: study + "/sub-01"), "\(args): nothing imported")
         }
     }
+
+    /// A pipeline starts from the scanner's DICOM: `io.dicom` takes the series a rule names, as
+    /// NIfTI (dcm2niix's own conversion) with its sidecar; the folder is hashed for the cache; a
+    /// series the folder lacks is a one-line error naming what it holds.
+    func testAPipelineStartsFromADICOMFolder() throws {
+        let tmp = try TempDir()
+        let study = tmp.path + "/study"
+        try FileManager.default.createDirectory(atPath: study + "/sub-01", withIntermediateDirectories: true)
+        let dicom = try unpack(study + "/sub-01")
+        let yaml = tmp.path + "/from-dicom.yaml"
+        func write(series: String) throws {
+            try """
+            name: from-dicom
+            inputs:
+              dicom: dicom
+            stages:
+              - id: t1w
+                uses: io.dicom
+                inputs: {dicom: inputs.dicom}
+                with: {series: \(series)}
+              - id: picture
+                uses: report.snapshot
+                inputs: {image: t1w.image}
+            """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        }
+        try write(series: "T1w")
+        let out = tmp.path + "/out"
+        let r = try CLI.run(["run", yaml, "--study", study, "--out", out, "-q"], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let stage = out + "/stages/sub-01/t1w"
+        let direct = tmp.path + "/direct"
+        try FileManager.default.createDirectory(atPath: direct, withIntermediateDirectories: true)
+        XCTAssertEqual(try Subprocess.run("/usr/bin/dcm2niix", ["-b", "n", "-z", "y", "-f", "%s", "-o", direct, dicom], timeout: 120).status, 0)
+        let a = try NIfTI.read(stage + "/image.nii.gz"), b = try NIfTI.read(direct + "/301.nii.gz")
+        XCTAssertEqual(a.shape, b.shape)
+        XCTAssertEqual(a.affine, b.affine)
+        XCTAssertEqual(a.data, b.data)
+        let sidecar = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stage + "/image.json"))) as? [String: Any])
+        XCTAssertEqual(sidecar["SeriesDescription"] as? String, "MPRAGE_S2")
+        let provenance = try String(contentsOfFile: stage + "/provenance.json", encoding: .utf8)
+        XCTAssertTrue(provenance.contains("not imported (no naming rule): series 12"), provenance)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: stage)), ["image.nii.gz", "image.json", "provenance.json"], "no scratch left")
+        let again = try CLI.run(["run", yaml, "--study", study, "--out", out], timeout: 120)
+        XCTAssertTrue(again.stdout.contains("ran 0 stage(s), 2 cached"), again.stdout + again.stderr)
+
+        try write(series: "FLAIR")
+        let missing = try CLI.run(["run", yaml, "--study", study, "--out", tmp.path + "/out2", "-q"], timeout: 120)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("no FLAIR series in \(dicom) (found: T1w)"), missing.stderr)
+    }
 }
