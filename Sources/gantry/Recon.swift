@@ -12,8 +12,9 @@ extension Gantry {
             discussion: """
             k-space is [slices, coils, readout, phase encode] (fastMRI's height × width). Fully sampled input is \
             undersampled retrospectively along the phase-encode axis with --accel/--center/--mask-kind; otherwise the \
-            file's mask (float or boolean) is used as given. With an ismrmrd_header, images are centre-cropped to its \
-            reconSpace (readout oversampling removed, as fastMRI's center_crop) and NIfTI voxels take its FOV/matrix. \
+            file's mask (float or boolean) is used as given. With an ismrmrd_header, readout oversampling is removed \
+            first (coil images cropped to its reconSpace, as Gadgetron does; fastMRI's center_crop start) and NIfTI \
+            voxels take its FOV/matrix; with Gantry's image geometry attributes the volume lands on the image's grid. \
             Coil maps: a quick RSS-normalised calibration estimate (default), ESPIRiT, or the file's. \
             Output .nii/.nii.gz (magnitude, voxel x = phase encode, y = readout, slice) or .h5 (a copy of the input plus \
             reconstruction_<method>, header and attributes kept). Prints NMSE/PSNR/SSIM against reconstruction_rss when \

@@ -17,6 +17,7 @@ def main():
     quality = OrderedDict()
     scores = OrderedDict()
     recon = []
+    jobs = []
     peak_rounds = []
     lines = [line for path in sys.argv[1:] for line in open(path)]
     for line in lines:
@@ -24,6 +25,11 @@ def main():
         if not line.startswith("{"):
             continue
         r = json.loads(line)
+        if "machine" in r:
+            continue
+        if "job" in r:
+            jobs.append(r)
+            continue
         if "method" in r and "ssim" in r:
             recon.append(r)
             continue
@@ -121,6 +127,22 @@ def main():
             print(f"| {r['acceleration']:.0f}× | {r['method']} | {r['nmse']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
                   f"{r['ssim_flair']:.4f} | {r['seconds_per_slice']:.3f} |")
         print()
+    if jobs:
+        print("## Whole jobs at fastMRI brain size (`scripts/bench/fastmri_size_recon.py`)\n")
+        print("Whole commands (process start, reading and writing included), median of 3, on a 16-coil "
+              "[16, 16, 640, 320] file made by the script (Colin27 whole head, fastMRI's random 4× mask); "
+              "PSNR against `reconstruction_rss` after the best scalar scale. Ratio = Gantry ÷ the peer row "
+              "with the same threads.\n")
+        print("| job | tool | threads | median (s) | PSNR (dB) | ratio |")
+        print("|---|---|---|---|---|---|")
+        for r in jobs:
+            ratios = ""
+            if r["tool"].startswith("Gantry"):
+                peers = [p for p in jobs if p["job"] == r["job"] and p["threads"] == r["threads"] and not p["tool"].startswith("Gantry")]
+                ratios = "; ".join(f"**{r['median_s'] / p['median_s']:.2f}×** {p['tool']}" for p in peers)
+            psnr = f"{r['psnr_db']:.2f}" if r.get("psnr_db") is not None else "—"
+            print(f"| {r['job']} | {r['tool']} | {r['threads']} | {r['median_s']:.2f} | {psnr} | {ratios or '—'} |")
+        print()
 
 
 NOTES = """## Notes
@@ -142,4 +164,9 @@ NOTES = """## Notes
 
 if __name__ == "__main__":
     main()
+    # Whole jobs measured by their own scripts (registration, pipelines), kept by hand.
+    import os
+    outside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "outside.md")
+    if os.path.exists(outside):
+        print(open(outside).read())
     print(NOTES)

@@ -9,7 +9,7 @@ REPS=${BENCH_REPEATS:-5}
 ROUNDS=${BENCH_ROUNDS:-5}
 WORK=${BENCH_DIR:-bench-work}
 PY=.venv-peers/bin/python
-ONLY=${BENCH_ONLY:-nifti fft pics nn segnet rim recon-quality registration}
+ONLY=${BENCH_ONLY:-nifti fft pics fastmri nn segnet rim recon-quality registration}
 mkdir -p "$WORK"
 swift build -c release --product gantry-bench >/dev/null
 BENCH=.build/release/gantry-bench
@@ -39,6 +39,12 @@ if want pics && command -v bart >/dev/null; then
   "$PY" scripts/bench/peers_recon.py "$WORK" make-inputs >/dev/null
   "$BENCH" pics "$WORK" | log
   "$PY" scripts/bench/peers_recon.py "$WORK" pics | log
+fi
+
+if want fastmri && command -v bart >/dev/null && [ -f /usr/share/mricron/templates/ch2.nii.gz ]; then
+  section fastmri "whole commands at fastMRI brain size: Gantry vs BART"
+  swift build -c release --product gantry >/dev/null
+  "$PY" scripts/bench/fastmri_size_recon.py .build/release/gantry "$WORK/fastmri" | log
 fi
 
 if "$PY" -c "import torch" 2>/dev/null; then
