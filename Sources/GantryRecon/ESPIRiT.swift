@@ -68,7 +68,8 @@ public enum ESPIRiT {
             } }
         } }
         try FFTPlan.plan(shape: [ny, nx], batch: nc * nc).inverse(&gimg)
-        // Per pixel: top eigenvector of G by power iteration (warm-started from the left neighbour).
+        // Per pixel: top eigenvector of G by power iteration (warm-started from the left neighbour,
+        // at most 40 steps).
         var maps = [Float](repeating: 0, count: 2 * nc * n)
         var eig = [Float](repeating: 0, count: n)
         let rows = ny
@@ -76,32 +77,45 @@ public enum ESPIRiT {
             eig.withUnsafeMutableBufferPointer { eb in
                 let (mp, ep) = (mb.baseAddress!, eb.baseAddress!)
                 Parallel.forEach(rows) { yy in
-                    var g = [Float](repeating: 0, count: 2 * nc * nc)
+                    // The row's nc² matrices gathered plane by plane (contiguous runs), not pixel by
+                    // pixel across nc² planes n apart: the per-pixel gather was cache misses.
+                    let m = nc * nc
+                    var rowG = [Float](repeating: 0, count: 2 * m * nx)
+                    for pl in 0..<m {
+                        let base = 2 * (pl * n + yy * nx)
+                        for xx in 0..<nx { rowG[2 * (xx * m + pl)] = gimg[base + 2 * xx]; rowG[2 * (xx * m + pl) + 1] = gimg[base + 2 * xx + 1] }
+                    }
+                    var g = [Float](repeating: 0, count: 2 * m)
                     var v = [Float](repeating: 0, count: 2 * nc), t = v
                     for c in 0..<nc { v[2 * c] = 1 }
                     for xx in 0..<nx {
                         let p = yy * nx + xx
-                        for c1 in 0..<nc { for c2 in 0..<nc {
-                            let o = 2 * ((c1 * nc + c2) * n + p)
-                            g[2 * (c1 * nc + c2)] = gimg[o]; g[2 * (c1 * nc + c2) + 1] = gimg[o + 1]
-                        } }
+                        for i in 0..<(2 * m) { g[i] = rowG[2 * xx * m + i] }
                         var lambda: Float = 0
-                        for _ in 0..<40 {
-                            var norm: Float = 0
-                            for c1 in 0..<nc {
-                                var re: Float = 0, im: Float = 0
-                                for c2 in 0..<nc {
-                                    let (gr, gi, vr, vi) = (g[2 * (c1 * nc + c2)], g[2 * (c1 * nc + c2) + 1], v[2 * c2], v[2 * c2 + 1])
-                                    re += gr * vr - gi * vi; im += gr * vi + gi * vr
+                        g.withUnsafeBufferPointer { gb in v.withUnsafeMutableBufferPointer { vb in t.withUnsafeMutableBufferPointer { tb in
+                            let (gp, vp, tp) = (gb.baseAddress!, vb.baseAddress!, tb.baseAddress!)
+                            for _ in 0..<40 {
+                                var norm: Float = 0
+                                for c1 in 0..<nc {
+                                    var re: Float = 0, im: Float = 0
+                                    let row = gp + 2 * c1 * nc
+                                    for c2 in 0..<nc {
+                                        let (gr, gi, vr, vi) = (row[2 * c2], row[2 * c2 + 1], vp[2 * c2], vp[2 * c2 + 1])
+                                        re += gr * vr - gi * vi; im += gr * vi + gi * vr
+                                    }
+                                    tp[2 * c1] = re; tp[2 * c1 + 1] = im
+                                    norm += re * re + im * im
                                 }
-                                t[2 * c1] = re; t[2 * c1 + 1] = im
-                                norm += re * re + im * im
+                                norm = norm.squareRoot()
+                                if norm == 0 { break }
+                                lambda = norm
+                                var change: Float = 0
+                                for i in 0..<(2 * nc) { let w = tp[i] / norm; change += (w - vp[i]) * (w - vp[i]); vp[i] = w }
+                                // Warm-started from the neighbour, most pixels settle in a few steps;
+                                // stop once the unit vector moves less than float precision can show.
+                                if change < 1e-12 { break }
                             }
-                            norm = norm.squareRoot()
-                            if norm == 0 { break }
-                            lambda = norm
-                            for i in 0..<(2 * nc) { v[i] = t[i] / norm }
-                        }
+                        } } }
                         ep[p] = lambda
                         // phase relative to coil 0
                         let m0 = (v[0] * v[0] + v[1] * v[1]).squareRoot()
