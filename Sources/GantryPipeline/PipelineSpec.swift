@@ -128,6 +128,9 @@ public struct PipelineSpec: Sendable {
         return spec
     }
 
+    /// A sweep this large is a typo or an attack, not a study design: refused before anything is expanded.
+    static let maxCombinations = 10_000
+
     /// The combinations of a stage's `matrix:` (every value of every key, keys in file order), or
     /// one empty combination when there is none.
     static func matrix(_ n: Node?, stage id: String, path: String) throws -> [[(MatrixValue, ParameterValue)]] {
@@ -149,6 +152,9 @@ public struct PipelineSpec: Sendable {
                 }
                 guard !values.contains(where: { $0.0.value == text }) else { throw error(path, item.mark?.line, "stage '\(id)': matrix '\(key)' lists '\(text)' twice") }
                 values.append((MatrixValue(key: key, value: text), typed))
+            }
+            guard combinations.count * values.count <= maxCombinations else {
+                throw error(path, k.mark?.line, "stage '\(id)': matrix gives more than \(maxCombinations) combinations (split the sweep over several stages)")
             }
             combinations = combinations.flatMap { c in values.map { c + [$0] } }
         }

@@ -78,6 +78,9 @@ final class PipelineMatrixTests: XCTestCase {
         assertInvalid(y.replacingOccurrences(of: "matrix: {classes: [2, 3], smoothing: [0, 1.5]}\n    inputs: {image", with: "matrix: [2, 3]\n    inputs: {image"),
                       "'matrix' must map names to lists of values")
         assertInvalid(y.replacingOccurrences(of: "\"km-dice-*.metrics\"", with: "\"nothing-*.metrics\""), "no stage id matches 'nothing-*'")
+        let huge = "{" + (0..<5).map { "k\($0): [" + (0..<10).map(String.init).joined(separator: ", ") + "]" }.joined(separator: ", ") + "}"
+        assertInvalid(y.replacingOccurrences(of: "matrix: {classes: [2, 3], smoothing: [0, 1.5]}\n    inputs: {image", with: "matrix: \(huge)\n    inputs: {image"),
+                      "matrix gives more than 10000 combinations")
         // A subject stage reads one file per input.
         assertInvalid(y.replacingOccurrences(of: "inputs: {pred: \"km-${classes}-${smoothing}.mask\"", with: "inputs: {pred: \"km-?-*.mask\""),
                       "takes one reference (4 given); lists and wildcards are for study-level stages")
