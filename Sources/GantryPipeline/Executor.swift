@@ -84,11 +84,22 @@ public enum Executor {
                 var i = worker
                 while i < plan.subjects.count {
                     let subject = plan.subjects[i]
-                    do {
-                        for step in subjectSteps { try runSubjectStage(step, subject: subject, plan: plan, state: state) }
-                    } catch {
-                        errors.value[i] = error
-                        state.stop()  // ends the run only for a simulated kill; other subjects go on
+                    // A failed stage stops only the stages that use its outputs (directly or
+                    // through others): a sweep's other combinations still run.
+                    var stopped = Set<String>(), first: Error?
+                    for step in subjectSteps {
+                        if step.stage.inputs.values.joined().contains(where: { stopped.contains(String($0.split(separator: ".")[0])) }) {
+                            stopped.insert(step.stage.id); continue
+                        }
+                        do { try runSubjectStage(step, subject: subject, plan: plan, state: state) } catch {
+                            if error is Killed { first = error; break }
+                            stopped.insert(step.stage.id)
+                            if first == nil { first = error }
+                        }
+                    }
+                    if let first {
+                        errors.value[i] = first
+                        if first is Killed { state.stop() }  // a simulated kill ends the run; other subjects go on otherwise
                     }
                     i += jobs
                 }
@@ -97,6 +108,7 @@ public enum Executor {
         let failures = errors.value
         if let first = failures.keys.sorted().first, let e = failures[first] {
             if e is Killed { throw e }
+            try runFailureReports(groupSteps, plan: plan, state: state)
             // A failed subject does not stop the others: the error names every one that failed.
             guard plan.subjects.count > 1 else { throw GantryError.invalidArgument("\(plan.subjects[first]): \(e)") }
             let listed = failures.keys.sorted().map { "\(plan.subjects[$0]) (\(failures[$0].map { "\($0)" } ?? ""))" }
@@ -298,12 +310,31 @@ public enum Executor {
         }
     }
 
-    static func runGroupStageLocked(_ step: Plan.Step, plan: Plan, state: RunState, reportDir: String) throws -> [String] {
+    /// The study stages that report failures, run over what the subjects did write, when some
+    /// failed (the others wait for a complete study). Only those reading subject outputs alone.
+    static func runFailureReports(_ groupSteps: [Plan.Step], plan: Plan, state: RunState) throws {
+        let groupIDs = Set(groupSteps.map(\.stage.id))
+        for step in groupSteps where step.kind.reportsFailures {
+            let refs = step.stage.inputs.values.joined().map { String($0.split(separator: ".")[0]) }
+            guard !refs.contains(where: groupIDs.contains) else { continue }
+            _ = try underStageLock(plan, subject: nil, stage: step.stage.id) {
+                try runGroupStageLocked(step, plan: plan, state: state, reportDir: reports(plan.out), partial: true)
+            }
+        }
+    }
+
+    static func runGroupStageLocked(_ step: Plan.Step, plan: Plan, state: RunState, reportDir: String, partial: Bool = false) throws -> [String] {
         let fm = FileManager.default
         removeLeftovers(of: step.stage.id, in: reportDir)
-        var files: [String: [SubjectFile]] = [:]
+        var files: [String: [SubjectFile]] = [:], missing: [String: [SubjectFile]] = [:]
         for sub in plan.subjects {
-            for (name, list) in try resolve(step, subject: sub, plan: plan) { files[name, default: []] += list }
+            for (name, list) in try resolve(step, subject: sub, plan: plan) {
+                for f in list {
+                    // A partial report reads only finished stages (an output with its provenance).
+                    let finished = f.stage == nil || fm.fileExists(atPath: (f.path as NSString).deletingLastPathComponent + "/provenance.json")
+                    if partial && !finished { missing[name, default: []].append(f) } else { files[name, default: []].append(f) }
+                }
+            }
         }
         let (key, inputRecord) = try cacheKey(step, inputs: files)
         let outFiles = step.kind.outputFiles(parameters: step.parameters)
@@ -321,7 +352,7 @@ public enum Executor {
         let t0 = Date()
         let outputs = outFiles.mapValues { "\(tmp)/\($0)" }
         do {
-            try step.kind.run(inputs: StageInputs(files: files), parameters: step.parameters, outputs: outputs,
+            try step.kind.run(inputs: StageInputs(files: files, missing: missing), parameters: step.parameters, outputs: outputs,
                               context: StageContext(subject: nil, stageID: step.stage.id, outputRoot: plan.out))
         } catch {
             throw GantryError.invalidArgument("stage '\(step.stage.id)' (\(step.kind.name)): \(error)")

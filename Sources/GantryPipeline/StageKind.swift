@@ -24,6 +24,11 @@ public struct SubjectFile: Sendable, Equatable {
 /// subject (in subject order).
 public struct StageInputs: Sendable {
     public var files: [String: [SubjectFile]]
+    /// Files a study stage that reports failures expected but that failed subjects did not write
+    /// (empty otherwise).
+    public var missing: [String: [SubjectFile]] = [:]
+
+    public init(files: [String: [SubjectFile]], missing: [String: [SubjectFile]] = [:]) { self.files = files; self.missing = missing }
 
     /// The single file for `name` (subject stages), or an error naming the missing input.
     public func path(_ name: String) throws -> String {
@@ -71,6 +76,10 @@ public protocol StageKind: Sendable {
     /// Output name → how it appears in the BIDS derivatives dataset (outputs not named there stay
     /// in the stage folder only: metrics, pictures, reports).
     static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName]
+    /// A study stage that still runs when subjects failed, over the files they did write, and is
+    /// told which are missing (`StageInputs.missing`) so its report marks them: a sweep's failed
+    /// combinations are part of what it reports. The run still fails, naming the subjects.
+    static var reportsFailures: Bool { get }
 
     /// Runs the stage: read `inputs`, write each file of `outputs` (absolute paths, in a temporary
     /// folder the executor moves into place).
@@ -79,6 +88,7 @@ public protocol StageKind: Sendable {
 
 extension StageKind {
     public static var optionalInputs: [String] { [] }
+    public static var reportsFailures: Bool { false }
     public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] { [:] }
 
     /// Output name → file name for these parameters (default: `outputs`; group stages prepend the

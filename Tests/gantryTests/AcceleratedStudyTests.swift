@@ -24,9 +24,9 @@ final class AcceleratedStudyTests: XCTestCase {
             .replacingOccurrences(of: "../models/", with: repository + "/models/")
     }
 
-    func makeStudy(_ dir: String) throws -> String {
+    func makeStudy(_ dir: String, subjects: Int = 1) throws -> String {
         let study = dir + "/study"
-        let made = try CLI.run(["phantom", "study", "--spacing", "2", "--subjects", "1", "--seed", "41", "--kspace", "all", "--kspace-slices", "all",
+        let made = try CLI.run(["phantom", "study", "--spacing", "2", "--subjects", "\(subjects)", "--seed", "41", "--kspace", "all", "--kspace-slices", "all",
                                 "--readout-oversampling", "2", "--coils", "4", "--out", study, "-q"], timeout: 120)
         XCTAssertEqual(made.status, 0, made.stderr)
         return study
@@ -125,5 +125,34 @@ final class AcceleratedStudyTests: XCTestCase {
         // no geometry at all
         file.geometry = nil
         try expectRefusal("has no image geometry (image_affine, image_shape, slice_indices)")
+    }
+
+    /// A combination that fails for one subject: that subject's other stages that do not need it
+    /// still run, the other subject finishes, the run fails naming the subject — and
+    /// acceleration.csv is still written, the failed rows marked.
+    func testAFailedReconstructionIsMarkedAndTheRestReported() throws {
+        let tmp = try TempDir()
+        let study = try makeStudy(tmp.path, subjects: 2)
+        // sub-02's FLAIR k-space arrives damaged (a partial download).
+        let flair = study + "/sub-02/kspace/sub-02_FLAIR_kspace.h5"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: flair))
+        try bytes.prefix(bytes.count / 3).write(to: URL(fileURLWithPath: flair))
+        let yaml = tmp.path + "/accelerated.yaml", out = tmp.path + "/out"
+        try Self.reducedPipeline().write(toFile: yaml, atomically: true, encoding: .utf8)
+        let run = try CLI.run(["run", yaml, "--study", study, "--out", out, "-q"], timeout: 300)
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("1 of 2 subject(s) failed") && run.stderr.contains("sub-02 (stage 'recon-full-r1-FLAIR'"), run.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/stages/sub-02/recon-zero-filled-r4-T2w/recon.nii.gz"), "independent stages still ran")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/stages/sub-02/tumour-full-r1"), "nothing that needed the failed stage")
+        let rows = try String(contentsOfFile: out + "/reports/acceleration.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let status = try XCTUnwrap(rows[0].firstIndex(of: "status")), wt = try XCTUnwrap(rows[0].firstIndex(of: "dice_WT"))
+        let byRow = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ("\($0[0]) \($0[1]) \($0[2])", $0) })
+        XCTAssertEqual(Set(byRow.keys), ["sub-01 full 1", "sub-01 zero-filled 4", "sub-02 full 1", "sub-02 zero-filled 4"])
+        XCTAssertEqual(byRow["sub-01 full 1"]?[status], "ok")
+        XCTAssertGreaterThan(Double(byRow["sub-01 full 1"]?[wt] ?? "") ?? 0, 0.9)
+        XCTAssertEqual(byRow["sub-02 full 1"]?[status], "failed")
+        XCTAssertEqual(byRow["sub-02 zero-filled 4"]?[status], "failed")
+        XCTAssertEqual(byRow["sub-02 full 1"]?[wt], "", "no Dice for a failed row")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/reports/report.html"), "the other study stages wait for a complete study")
     }
 }

@@ -18,6 +18,8 @@ public struct AccelerationTable: Sendable {
         public var dice: [String: Double?] = [:]
         /// region → Dice against the segmentation of the fully sampled images
         public var agreement: [String: Double?] = [:]
+        /// Some of the row's stages did not finish (their subject failed there).
+        public var failed = false
     }
 
     public var rows: [Row]
@@ -26,7 +28,8 @@ public struct AccelerationTable: Sendable {
 
     /// The table from per-subject Dice files (`metrics.dice` outputs), agreement files (the same,
     /// against the fully sampled segmentation) and recon metrics files.
-    public static func make(dice: [SubjectFile], agreement: [SubjectFile], recon: [SubjectFile]) throws -> AccelerationTable {
+    /// `missing`: files of those inputs that failed subjects did not write; their rows are marked failed.
+    public static func make(dice: [SubjectFile], agreement: [SubjectFile], recon: [SubjectFile], missing: [SubjectFile] = []) throws -> AccelerationTable {
         var rows: [Row] = [], index: [String: Int] = [:]
         var contrasts: [String] = [], regions: [String] = []
         func key(_ f: SubjectFile) throws -> (String, String) {
@@ -60,6 +63,7 @@ public struct AccelerationTable: Sendable {
             if !contrasts.contains(contrast) { contrasts.append(contrast) }
             rows[i].quality[contrast] = (m["psnr"] as? Double, m["ssim"] as? Double)
         }
+        for f in missing { rows[try row(f)].failed = true }
         // Subjects, then methods in the order met, then accelerations by value.
         let methodOrder = rows.map(\.method).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         rows.sort { a, b in
@@ -76,12 +80,12 @@ public struct AccelerationTable: Sendable {
         func f(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
         var header = ["subject", "method", "acceleration"]
         for c in contrasts { header += ["psnr_db_\(c)", "ssim_\(c)"] }
-        header += regions.map { "dice_\($0)" } + regions.map { "dice_vs_full_\($0)" }
+        header += regions.map { "dice_\($0)" } + regions.map { "dice_vs_full_\($0)" } + ["status"]
         var lines = [header.joined(separator: ",")]
         for r in rows {
             var cells = [r.subject, r.method, r.acceleration]
             for c in contrasts { cells += [f(r.quality[c]?.psnr ?? nil), f(r.quality[c]?.ssim ?? nil)] }
-            cells += regions.map { f(r.dice[$0] ?? nil) } + regions.map { f(r.agreement[$0] ?? nil) }
+            cells += regions.map { f(r.dice[$0] ?? nil) } + regions.map { f(r.agreement[$0] ?? nil) } + [r.failed ? "failed" : "ok"]
             lines.append(cells.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -102,7 +106,9 @@ public struct AccelerationTable: Sendable {
 }
 
 /// `report.acceleration`: acceleration.csv (subject, method, acceleration, PSNR/SSIM per contrast,
-/// Dice per tumour region against the reference and against the fully sampled segmentation).
+/// Dice per tumour region against the reference and against the fully sampled segmentation, and a
+/// status). It runs even when subjects failed: a combination whose stages did not finish is a row
+/// marked `failed`, the others are reported (the run still fails, naming the subjects).
 public enum AccelerationReportStage: StageKind {
     public static let name = "report.acceleration"
     public static let summary = "acceleration.csv: image quality and Dice per subject, method and acceleration."
@@ -111,9 +117,11 @@ public enum AccelerationReportStage: StageKind {
     public static let optionalInputs = ["agreement", "recon"]
     public static let outputs = ["csv": "acceleration.csv"]
     public static let parameters = [ParameterSpec("prefix", .string, default: .string(""), help: "prefix for the report file name")]
+    public static let reportsFailures = true
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
-        let table = try AccelerationTable.make(dice: inputs.files["dice"] ?? [], agreement: inputs.files["agreement"] ?? [], recon: inputs.files["recon"] ?? [])
+        let table = try AccelerationTable.make(dice: inputs.files["dice"] ?? [], agreement: inputs.files["agreement"] ?? [], recon: inputs.files["recon"] ?? [],
+                                               missing: inputs.missing.values.flatMap { $0 })
         if let out = outputs["csv"] { try FileIO.writeAtomically(out, text: table.csv) }
     }
 }
