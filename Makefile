@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Debian packages Gantry builds against (C libraries via SwiftPM system-library targets).
 DEB_PACKAGES := pkg-config libopenblas-dev libfftw3-dev libnifti-dev libhdf5-dev libpng-dev zlib1g-dev libdeflate-dev mricron-data \
-                libismrmrd-dev ismrmrd-tools slurm-wlm munge chromium libssl-dev dcm2niix gdb
+                libismrmrd-dev ismrmrd-tools slurm-wlm munge chromium libssl-dev dcm2niix gdb procps
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GANTRY := .build/release/gantry
 DEMO_DIR ?= out/demo

@@ -28,7 +28,8 @@ echo "      undersampled 4× and 8×, reconstructed (zero-filled, CS-TV, CIRIM),
   --out "$OUT/accelerated-study" -q
 sed -e 's/acceleration: \[2, 4, 8\]/acceleration: [4, 8]/' pipelines/accelerated-study.yaml > "$OUT/accelerated-study.yaml"
 "$GANTRY" run "$OUT/accelerated-study.yaml" --study "$OUT/accelerated-study" --out "$OUT/accelerated" --models models -q >/dev/null
-cut -d, -f2,3,12-14 "$OUT/accelerated/reports/acceleration.csv" | column -s, -t
+awk -F, '{ w = NR == 1 ? 9 : 6; printf "  %-12s %-13s %-9s %-9s %-9s %s\n", $2, $3, substr($12, 1, w), substr($13, 1, w), substr($14, 1, w), $NF }' \
+  "$OUT/accelerated/reports/acceleration.csv"
 
 echo
 echo "BIDS derivatives: $OUT/run/sub-*/anat/ (masks, warped images, transforms with sidecars)"
