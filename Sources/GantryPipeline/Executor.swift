@@ -88,9 +88,7 @@ public enum Executor {
                     // through others): a sweep's other combinations still run.
                     var stopped = Set<String>(), first: Error?
                     for step in subjectSteps {
-                        if step.stage.inputs.values.joined().contains(where: { stopped.contains(String($0.split(separator: ".")[0])) }) {
-                            stopped.insert(step.stage.id); continue
-                        }
+                        if !step.dependsOn.isDisjoint(with: stopped) { stopped.insert(step.stage.id); continue }
                         do { try runSubjectStage(step, subject: subject, plan: plan, state: state) } catch {
                             if error is Killed { first = error; break }
                             stopped.insert(step.stage.id)
@@ -315,8 +313,7 @@ public enum Executor {
     static func runFailureReports(_ groupSteps: [Plan.Step], plan: Plan, state: RunState) throws {
         let groupIDs = Set(groupSteps.map(\.stage.id))
         for step in groupSteps where step.kind.reportsFailures {
-            let refs = step.stage.inputs.values.joined().map { String($0.split(separator: ".")[0]) }
-            guard !refs.contains(where: groupIDs.contains) else { continue }
+            guard step.dependsOn.isDisjoint(with: groupIDs) else { continue }
             _ = try underStageLock(plan, subject: nil, stage: step.stage.id) {
                 try runGroupStageLocked(step, plan: plan, state: state, reportDir: reports(plan.out), partial: true)
             }

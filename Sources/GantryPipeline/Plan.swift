@@ -9,6 +9,8 @@ public struct Plan: Sendable {
         public var stage: PipelineSpec.Stage
         public var kind: any StageKind.Type
         public var parameters: [String: ParameterValue]
+        /// The stages whose outputs this one reads.
+        public var dependsOn: Set<String> = []
     }
 
     public var spec: PipelineSpec
@@ -77,7 +79,6 @@ public struct Plan: Sendable {
         }
         // References and dependencies.
         let declared = Set(spec.inputs.map(\.name))
-        var deps: [String: Set<String>] = [:]
         for id in order {
             guard var step = steps[id] else { continue }
             var d = Set<String>()
@@ -113,14 +114,14 @@ public struct Plan: Sendable {
                     d.insert(parts[0])
                 }
             }
+            step.dependsOn = d
             steps[id] = step
-            deps[id] = d
         }
         // Topological order (Kahn), stable in file order; a leftover means a cycle.
         var sorted: [String] = []
         var remaining = order
         while !remaining.isEmpty {
-            guard let next = remaining.first(where: { deps[$0, default: []].isSubset(of: Set(sorted)) }) else {
+            guard let next = remaining.first(where: { steps[$0]?.dependsOn.isSubset(of: Set(sorted)) ?? true }) else {
                 throw fail(steps[remaining[0]]?.stage.line, "stages form a cycle: \(remaining.joined(separator: " → "))")
             }
             sorted.append(next)
