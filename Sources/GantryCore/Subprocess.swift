@@ -30,8 +30,8 @@ public enum Subprocess {
     public static func run(_ executable: String, _ args: [String], timeout: Double, environment: [String: String] = [:],
                            signal: (Int32, after: Double)? = nil) throws -> Outcome {
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        guard let path = executable.contains("/") ? executable : find(executable, path: env["PATH"]) else {
-            throw GantryError.invalidArgument("'\(executable)' not found on PATH")
+        guard let path = find(executable, path: env["PATH"]) else {
+            throw GantryError.invalidArgument("'\(executable)' not found\(executable.contains("/") ? "" : " on PATH")")
         }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0 else { throw POSIXError(.EMFILE) }
@@ -81,8 +81,10 @@ public enum Subprocess {
                        seconds: seconds, peakBytes: Int(usage.ru_maxrss) * 1024)
     }
 
-    /// The first executable `name` in the PATH folders (this process's PATH when none is given).
+    /// `name` itself when it is a path (contains '/') to an executable, else the first executable
+    /// `name` in the PATH folders (this process's PATH when none is given).
     public static func find(_ name: String, path: String? = nil) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         let folders = (path ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }

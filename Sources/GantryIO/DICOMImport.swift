@@ -99,7 +99,7 @@ public enum DICOMImport {
 
     /// dcm2niix: gzipped NIfTI with BIDS sidecars, one file per series, named by series number.
     static func convert(_ dicom: String, into folder: String, converter: String) throws {
-        guard let exe = converter.contains("/") ? converter : Subprocess.find(converter) else {
+        guard let exe = Subprocess.find(converter) else {
             throw GantryError.invalidArgument("\(converter) not found (Debian package dcm2niix; make deps installs it)")
         }
         let r = try Subprocess.run(exe, ["-b", "y", "-z", "y", "-f", "%s_%d", "-o", folder, dicom], timeout: timeLimit)

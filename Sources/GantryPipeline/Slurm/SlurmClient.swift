@@ -17,7 +17,7 @@ public final class SlurmClient: @unchecked Sendable {
 
     /// Runs `command args…` found on PATH; a missing command is a one-line error naming it.
     public func run(_ command: String, _ args: [String]) throws -> Output {
-        guard let exe = Self.find(command) else {
+        guard let exe = Subprocess.find(command) else {
             throw GantryError.invalidArgument("'\(command)' not found on PATH — the Slurm executor needs Slurm's client commands (is this a Slurm login node?)")
         }
         count.value += 1
@@ -86,9 +86,5 @@ public final class SlurmClient: @unchecked Sendable {
     static func reason(_ r: Output) -> String {
         let lines = (r.stderr + "\n" + r.stdout).split(separator: "\n").map { String($0).replacingOccurrences(of: "sbatch: error: ", with: "") }
         return lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? "exit status \(r.status)"
-    }
-
-    static func find(_ command: String) -> String? {
-        command.contains("/") ? (FileManager.default.isExecutableFile(atPath: command) ? command : nil) : Subprocess.find(command)
     }
 }
