@@ -300,11 +300,12 @@ public enum Executor {
         try state.countRun()
     }
 
-    static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState) throws -> [String] {
+    /// `partial`: over the files finished subjects wrote, the rest passed on as missing.
+    static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState, partial: Bool = false) throws -> [String] {
         try state.checkStopped()
         let reportDir = reports(plan.out)
         return try underStageLock(plan, subject: nil, stage: step.stage.id) {
-            try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir)
+            try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir, partial: partial)
         }
     }
 
@@ -314,9 +315,7 @@ public enum Executor {
         let groupIDs = Set(groupSteps.map(\.stage.id))
         for step in groupSteps where step.kind.reportsFailures {
             guard step.dependsOn.isDisjoint(with: groupIDs) else { continue }
-            _ = try underStageLock(plan, subject: nil, stage: step.stage.id) {
-                try runGroupStageLocked(step, plan: plan, state: state, reportDir: reports(plan.out), partial: true)
-            }
+            _ = try runGroupStage(step, plan: plan, state: state, partial: true)
         }
     }
 

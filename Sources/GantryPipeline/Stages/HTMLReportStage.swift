@@ -26,8 +26,8 @@ public enum HTMLReportStage: StageKind {
 
     static func f(_ x: Double?, _ digits: Int = 3) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "—" }
 
-    /// The stage that wrote a per-subject file: the folder it sits in (`stages/<subject>/<stage>/file`).
-    static func stage(of file: SubjectFile) -> String { ((file.path as NSString).deletingLastPathComponent as NSString).lastPathComponent }
+    /// The stage that wrote a per-subject file (as resolved, else the folder it sits in).
+    static func stage(of file: SubjectFile) -> String { file.stage ?? ((file.path as NSString).deletingLastPathComponent as NSString).lastPathComponent }
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         let title = esc(parameters["title"]?.stringValue ?? "Gantry report")
