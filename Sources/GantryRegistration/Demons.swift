@@ -20,6 +20,8 @@ public struct Demons: Sendable {
     public var maxStep: Double = 0.5
     /// Whether the finest level keeps the velocity field on a half-resolution grid (see `run`).
     public var halfResolutionVelocity = true
+    /// The forces: squared differences (demons) or local cross-correlation (see `DeformableSimilarity`).
+    public var similarity: DeformableSimilarity = .standard
 
     public init(levels: [PyramidLevel]? = nil) { if let levels { self.levels = levels } }
 
@@ -32,7 +34,9 @@ public struct Demons: Sendable {
 
     /// Registers `moving` to `fixed`; `prealign` (fixed world → moving world) is applied after the field.
     /// `fixedMask`: only voxels inside it push the field (elsewhere it follows by smoothing).
-    public func run(fixed: Volume, moving: Volume, prealign: Affine = .identity, fixedMask: Volume? = nil, progress: (String) -> Void = { _ in }) throws -> Result {
+    /// `movingMask` (local correlation only): neither do voxels whose moving-side sample falls outside it.
+    public func run(fixed: Volume, moving: Volume, prealign: Affine = .identity, fixedMask: Volume? = nil, movingMask: Volume? = nil,
+                    progress: (String) -> Void = { _ in }) throws -> Result {
         let sp = fixed.spacing
         let normF = Demons.normaliser(fixed), normM = Demons.normaliser(moving)
         var v: DisplacementField? = nil
@@ -47,6 +51,8 @@ public struct Demons: Sendable {
             m = try m.with(data: m.data.map { $0 / normM })
             let gf = Demons.gradient(f)
             let inside = try fixedMask.map { try RegistrationMasks.inside($0, on: f) } ?? []
+            let fixedStats = similarity == .lncc ? LocalCorrelation.Fixed(f.data, shape: f.spatialShape) : nil
+            let movingInside = try movingMask.map { try m.with(data: try RegistrationMasks.inside($0, on: m).map { $0 ? 1 : 0 }) }
             // At full resolution the velocity field lives on the half-resolution grid
             // (`DisplacementField+Coarse`): the force is computed per fine voxel, averaged down, and
             // smoothed, summed and exponentiated there; only φ is interpolated back for the warp. The
@@ -69,6 +75,30 @@ public struct Demons: Sendable {
                 var update = DisplacementField(shape: f.spatialShape, affine: f.affine)
                 let voxel = Float(f.spacing.reduce(0, +) / 3)
                 let maxU = Float(maxStep) * voxel
+                if let fixedStats {
+                    // Correlation forces have no natural step length: as in ANTs, the smoothed update
+                    // is scaled so that its largest displacement is the step.
+                    var used = inside
+                    if let movingInside {
+                        let landed = try Demons.warp(movingInside, through: phi, prealign: prealign)
+                        used = used.isEmpty ? landed.map { $0 >= 0.5 } : zip(used, landed).map { $0 && $1 >= 0.5 }
+                    }
+                    let (dM, dF, meanCC) = LocalCorrelation.derivative(fixed: f.data, stats: fixedStats, moving: warped, inside: used)
+                    for c in 0..<3 {
+                        update.u[c] = (0..<f.count).map { o in 0.5 * (dM[o] * gm[c][o] - dF[o] * gf[c][o]) }
+                    }
+                    lastMSE = 1 - meanCC
+                    if onHalfGrid { update = update.halved() }
+                    update = try update.smoothed(sigmaMM: fluid * Double(voxel))
+                    var peak: Float = 0
+                    for o in 0..<update.count {
+                        peak = max(peak, (update.u[0][o] * update.u[0][o] + update.u[1][o] * update.u[1][o] + update.u[2][o] * update.u[2][o]).squareRoot())
+                    }
+                    if peak > 0 { for c in 0..<3 { update.u[c] = update.u[c].map { $0 * maxU / peak } } }
+                    vl = Demons.added(update, to: vl)
+                    vl = try vl.smoothed(sigmaMM: diffusionSigma * Double(voxel))
+                    continue
+                }
                 // Planes in parallel; their squared-difference sums are added in plane order (deterministic).
                 let planes = f.spatialShape[2], plane = f.count / max(planes, 1)
                 var planeMSE = [Double](repeating: 0, count: planes)
@@ -108,12 +138,7 @@ public struct Demons: Sendable {
                 lastMSE = mse / Double(f.count)
                 if onHalfGrid { update = update.halved() }
                 update = try update.smoothed(sigmaMM: fluid * Double(voxel))
-                for c in 0..<3 {
-                    vl.u[c].withUnsafeMutableBufferPointer { vb in update.u[c].withUnsafeBufferPointer { ub in
-                        let vp = vb.baseAddress!, up = ub.baseAddress!
-                        for o in 0..<vb.count { vp[o] += up[o] }
-                    } }
-                }
+                vl = Demons.added(update, to: vl)
                 vl = try vl.smoothed(sigmaMM: diffusionSigma * Double(voxel))
             }
             v = vl
@@ -124,6 +149,18 @@ public struct Demons: Sendable {
         var negative = velocity
         for c in 0..<3 { negative.u[c] = velocity.u[c].map { -$0 } }
         return Result(velocity: velocity, forward: DisplacementField.exponential(velocity), inverse: DisplacementField.exponential(negative))
+    }
+
+    /// `v + update`, component by component.
+    static func added(_ update: DisplacementField, to v: DisplacementField) -> DisplacementField {
+        var v = v
+        for c in 0..<3 {
+            v.u[c].withUnsafeMutableBufferPointer { vb in update.u[c].withUnsafeBufferPointer { ub in
+                let vp = vb.baseAddress!, up = ub.baseAddress!
+                for o in 0..<vb.count { vp[o] += up[o] }
+            } }
+        }
+        return v
     }
 
     /// 99th percentile of positive intensities: both images are brought to a common scale.

@@ -112,7 +112,7 @@ public enum Registration {
     /// Registers `moving` to `fixed` (both brought to RAS voxel order internally; world positions
     /// are unchanged, so results apply to the original grids). `masks` restrict where the images
     /// are compared, as ANTs' `-x fixedMask,movingMask` does.
-    public static func run(fixed: Volume, moving: Volume, type: RegistrationType, metric: Similarity = .ncc, masks: RegistrationMasks = .init(),
+    public static func run(fixed: Volume, moving: Volume, type: RegistrationType, metric: Similarity = .ncc, deformableMetric: DeformableSimilarity = .standard, masks: RegistrationMasks = .init(),
                            progress: @escaping (String) -> Void = { _ in }) throws -> RegistrationResult {
         let t0 = Date()
         let f = try tamed(fixed.reorientedToRAS()), m = try tamed(moving.reorientedToRAS())
@@ -127,11 +127,21 @@ public enum Registration {
         let linear = try linearStage.run(fixed: f, moving: m, masks: masks, progress: progress).matrix
         var result = RegistrationResult(affine: linear, field: nil, inverseField: nil, seconds: 0)
         if type == .syn {
-            progress("deformable (symmetric log-domain demons)")
-            // The deformable stage sees the images inside their masks only (skull and scalp set to
-            // 0, as a brain extraction would), forces coming from inside the fixed mask.
-            let d = try Demons().run(fixed: try masks.applied(masks.fixed, to: f), moving: try masks.applied(masks.moving, to: m), prealign: linear,
-                                     fixedMask: masks.fixed, progress: progress)
+            progress("deformable (symmetric log-domain demons, \(deformableMetric.rawValue))")
+            var demons = Demons()
+            demons.similarity = deformableMetric
+            let d: Demons.Result
+            switch deformableMetric {
+            case .mse:
+                // Squared differences see the images inside their masks only (skull and scalp set
+                // to 0, as a brain extraction would), forces coming from inside the fixed mask.
+                d = try demons.run(fixed: try masks.applied(masks.fixed, to: f), moving: try masks.applied(masks.moving, to: m), prealign: linear,
+                                   fixedMask: masks.fixed, progress: progress)
+            case .lncc:
+                // Correlation windows keep their neighbourhood (zeroing the outside would put a false
+                // edge on every mask boundary); the masks choose which voxels push, as ANTs' -x does.
+                d = try demons.run(fixed: f, moving: m, prealign: linear, fixedMask: masks.fixed, movingMask: masks.moving, progress: progress)
+            }
             result.field = d.forward
             result.inverseField = d.inverse
         }

@@ -10,8 +10,8 @@ import GantryMetrics
 /// given, Jacobian summary, inverse consistency, time).
 public enum RegistrationJob {
     public static func run(fixed fixedPath: String, moving movingPath: String, movingLabels: String?, fixedLabels: String?,
-                           type: RegistrationType, metric: Similarity, out: String, extraLabels: [String] = [], interpolation: Interpolation = .linear,
-                           fixedMask: String? = nil, movingMask: String? = nil,
+                           type: RegistrationType, metric: Similarity, deformableMetric: DeformableSimilarity = .standard, out: String, extraLabels: [String] = [],
+                           interpolation: Interpolation = .linear, fixedMask: String? = nil, movingMask: String? = nil,
                            progress: @escaping (String) -> Void = { _ in }) throws -> [String: Any] {
         let fixed = try Registration.checkedInput(try VolumeFile.read(fixedPath), source: fixedPath, progress: progress)
         let moving = try Registration.checkedInput(try VolumeFile.read(movingPath), source: movingPath, progress: progress)
@@ -24,16 +24,17 @@ public enum RegistrationJob {
         let masks = RegistrationMasks(fixed: try mask(fixedMask), moving: try mask(movingMask))
         let parent = URL(fileURLWithPath: out).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
-        let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, masks: masks, progress: progress)
+        let r = try Registration.run(fixed: fixed, moving: moving, type: type, metric: metric, deformableMetric: deformableMetric, masks: masks, progress: progress)
         // Every output appears together or not at all.
         return try FileIO.withAtomicFolder(out) { dir in
             try write(r, fixed: fixed, moving: moving, movingLabels: movingLabels, fixedLabels: fixedLabels, type: type, metric: metric,
-                      out: dir, extraLabels: extraLabels, interpolation: interpolation)
+                      deformableMetric: deformableMetric, out: dir, extraLabels: extraLabels, interpolation: interpolation)
         }
     }
 
     static func write(_ r: RegistrationResult, fixed: Volume, moving: Volume, movingLabels: String?, fixedLabels: String?,
-                      type: RegistrationType, metric: Similarity, out: String, extraLabels: [String], interpolation: Interpolation) throws -> [String: Any] {
+                      type: RegistrationType, metric: Similarity, deformableMetric: DeformableSimilarity, out: String, extraLabels: [String],
+                      interpolation: Interpolation) throws -> [String: Any] {
         try NIfTI.write(try r.warp(moving, onto: fixed, interpolation: interpolation), to: out + "/warped.nii.gz", options: .init(datatype: .float32))
         try FileIO.writeAtomically(out + "/affine.txt", text: ITKTransformFile.text(r.affine))
         let field = NIfTIWriteOptions(datatype: .float32, intent: DisplacementField.intentVector)
@@ -41,6 +42,7 @@ public enum RegistrationJob {
         if let f = r.inverseField { try NIfTI.write(try f.volume(), to: out + "/inverse_field.nii.gz", options: field) }
         var report: [String: Any] = ["type": type.rawValue, "metric": metric.rawValue,
                                      "affine_ras": (0..<4).map { i in (0..<4).map { r.affine[i, $0] } }]
+        if type == .syn { report["deformable_metric"] = deformableMetric.rawValue }
         if let j = r.jacobian { report["jacobian_min"] = j.min; report["jacobian_nonpositive_fraction"] = j.negativeFraction }
         if let ic = r.inverseConsistencyError { report["inverse_consistency_mm"] = ic }
         if let ml = movingLabels {

@@ -12,6 +12,7 @@ extension MaskKind: ExpressibleByArgument {}
 extension CoilMaps: ExpressibleByArgument {}
 extension RegistrationType: ExpressibleByArgument {}
 extension Similarity: ExpressibleByArgument {}
+extension DeformableSimilarity: ExpressibleByArgument {}
 extension Interpolation: ExpressibleByArgument {}
 extension BraTSConvention: ExpressibleByArgument {}
 extension RunScope: ExpressibleByArgument {}

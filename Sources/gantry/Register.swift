@@ -20,6 +20,7 @@ extension Gantry {
         @Option(help: "Label map on the fixed grid, for Dice before/after.") var fixedLabels: String?
         @Option(help: "Transform: rigid, affine, or syn (affine + diffeomorphic).") var type: RegistrationType = .affine
         @Option(help: "Similarity for the linear part: ncc, lncc (local, bias-robust), mi (different contrasts) or mse.") var metric: Similarity = .ncc
+        @Option(help: "Similarity for the deformable part (syn): lncc (local cross-correlation, as ANTs SyN's CC: robust to intensity differences, scalp and bias) or mse (demons forces: same scanner and subject).") var deformableMetric: DeformableSimilarity = .standard
         @Option(help: "Interpolation of the warped image: linear or bspline (cubic, sharper; labels are always per-label linear + argmax).") var interpolation: Interpolation = .linear
         @Option(help: "Fixed mask (e.g. a brain mask): only voxels inside it are compared, as ANTs' -x.") var fixedMask: String?
         @Option(help: "Moving mask: samples landing outside it are left out of the comparison.") var movingMask: String?
@@ -33,7 +34,7 @@ extension Gantry {
             let (t, m, interp) = (type, metric, interpolation)
             guard interp != .nearest else { throw ValidationError("--interpolation must be linear or bspline (nearest is for label maps, which are warped per label)") }
             let report = try RegistrationJob.run(fixed: fixed, moving: moving, movingLabels: movingLabels.first, fixedLabels: fixedLabels,
-                                                 type: t, metric: m, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp,
+                                                 type: t, metric: m, deformableMetric: deformableMetric, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp,
                                                  fixedMask: fixedMask, movingMask: movingMask) { $0.hasPrefix("warning:") ? Log.warning($0) : Log.progress("  " + $0) }
             if json {
                 try printJSON(report.merging(["command_seconds": Date().timeIntervalSince(started)]) { a, _ in a })

@@ -18,6 +18,7 @@ extension RegisterStageKind {
     }
     public static var parameters: [ParameterSpec] {
         [ParameterSpec("metric", .string, default: .string("ncc"), help: "mse, ncc or mi (different contrasts) for the linear part"),
+         ParameterSpec("deformable_metric", .string, default: .string(DeformableSimilarity.standard.rawValue), help: "syn only: lncc (local cross-correlation, as ANTs SyN's CC) or mse (demons forces) for the deformable part"),
          ParameterSpec("interpolation", .string, default: .string("linear"), help: "linear or bspline (cubic) for the warped image; labels are always per-label linear + argmax")]
     }
 
@@ -27,12 +28,15 @@ extension RegisterStageKind {
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let metric = Similarity(rawValue: parameters["metric"]?.stringValue ?? "ncc") else { throw GantryError.invalidArgument("metric must be mse, ncc or mi") }
+        guard let deformable = DeformableSimilarity(rawValue: parameters["deformable_metric"]?.stringValue ?? DeformableSimilarity.standard.rawValue) else {
+            throw GantryError.invalidArgument("deformable_metric must be lncc or mse")
+        }
         guard let interpolation = Interpolation(rawValue: parameters["interpolation"]?.stringValue ?? "linear"), interpolation != .nearest else {
             throw GantryError.invalidArgument("interpolation must be linear or bspline")
         }
         guard let folder = outputs["warped"].map({ ($0 as NSString).deletingLastPathComponent }) else { return }
         _ = try RegistrationJob.run(fixed: try inputs.path("fixed"), moving: try inputs.path("moving"), movingLabels: try inputs.path("moving_labels"),
-                                    fixedLabels: inputs.optionalPath("fixed_labels"), type: type, metric: metric, out: folder, interpolation: interpolation,
+                                    fixedLabels: inputs.optionalPath("fixed_labels"), type: type, metric: metric, deformableMetric: deformable, out: folder, interpolation: interpolation,
                                     fixedMask: inputs.optionalPath("fixed_mask"), movingMask: inputs.optionalPath("moving_mask"))
     }
 }
