@@ -1,6 +1,8 @@
 """Whole-head registration with and without brain masks, side by side with ANTs SyN, on held-out pairs.
 
-    .venv-peers/bin/python scripts/eval_wholehead_registration.py [GANTRY] [WORK]
+    .venv-peers/bin/python scripts/eval_wholehead_registration.py [GANTRY] [WORK] [IMAGE]
+
+IMAGE: ch2 (whole head, the default) or ch2bet (the same pairs skull-stripped).
 
 Pairs: Colin27 whole head (`ch2`, skull and scalp present) at 2 mm moved by the known affine and a
 smooth random warp of scripts/bench/registration_compare.py, seeds 31–33 (never used before; nothing
@@ -23,11 +25,12 @@ from registration_compare import dice_mean, make_pair  # noqa: E402
 
 G = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/release/gantry")
 WORK = sys.argv[2] if len(sys.argv) > 2 else ".build-data/wholehead"
+IMAGE = sys.argv[3] if len(sys.argv) > 3 else "ch2"
 rows = []
 for seed in (31, 32, 33):
     work = f"{WORK}/seed{seed}"
     os.makedirs(work, exist_ok=True)
-    lab, mask, mlab, mmask = make_pair(work, seed=seed, image="ch2")
+    lab, mask, mlab, mmask = make_pair(work, seed=seed, image=IMAGE)
     labels = [l for l in np.unique(lab) if l != 0]
     f, m = f"{work}/fixed.nii.gz", f"{work}/moving.nii.gz"
     row = {"seed": seed, "before": dice_mean(mlab, lab, labels)}

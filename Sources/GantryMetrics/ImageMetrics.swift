@@ -26,23 +26,19 @@ public enum ImageMetrics {
     public static func ssim(_ x: [Float], reference y: [Float], slices: Int, ny: Int, nx: Int, dataRange: Double? = nil) throws -> Double {
         guard x.count == slices * ny * nx, y.count == x.count else { throw GantryError.invalidArgument("SSIM: sizes differ") }
         guard ny >= 7, nx >= 7 else { throw GantryError.invalidArgument("SSIM needs slices of at least 7×7") }
-        let r = dataRange ?? Double(y.max() ?? 0)
-        let c1 = (0.01 * r) * (0.01 * r), c2 = (0.03 * r) * (0.03 * r)
-        let np = 49.0, covNorm = np / (np - 1)
+        let window = SSIMWindow<Double>(dataRange: dataRange ?? Double(y.max() ?? 0))
         var total = 0.0
         for s in 0..<slices {
             let base = s * ny * nx
             var sum = 0.0, count = 0
             for cy in 3..<(ny - 3) { for cx in 3..<(nx - 3) {
-                var mx = 0.0, my = 0.0, mxx = 0.0, myy = 0.0, mxy = 0.0
+                var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
                 for dy in -3...3 { for dx in -3...3 {
                     let i = base + (cy + dy) * nx + cx + dx
                     let a = Double(x[i]), b = Double(y[i])
-                    mx += a; my += b; mxx += a * a; myy += b * b; mxy += a * b
+                    sx += a; sy += b; sxx += a * a; syy += b * b; sxy += a * b
                 } }
-                mx /= np; my /= np; mxx /= np; myy /= np; mxy /= np
-                let vx = covNorm * (mxx - mx * mx), vy = covNorm * (myy - my * my), vxy = covNorm * (mxy - mx * my)
-                sum += ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+                sum += window.evaluate(sx: sx, sy: sy, sxx: sxx, syy: syy, sxy: sxy).ssim
                 count += 1
             } }
             total += sum / Double(count)

@@ -1,7 +1,7 @@
 import Foundation
 import GantryCore
 
-/// The affine optimiser's cost at one pyramid level, and — for MSE and NCC — its gradient in one
+/// The affine optimiser's cost at one pyramid level, and — for MSE, NCC and MI — its gradient in one
 /// pass, as ITK's metrics compute it: the metric's derivative with respect to each warped sample
 /// times the moving image's gradient there (central differences, read through the same trilinear
 /// corners as the sample) times the sample point's derivative with respect to the parameters.
@@ -52,7 +52,7 @@ struct AffineObjective {
     }
 
     /// Cost and gradient with respect to the first `active` parameters; nil when the metric has no
-    /// per-sample derivative (local NCC, mutual information: the caller uses finite differences).
+    /// per-sample derivative (local NCC: the caller uses finite differences).
     func costAndGradient(_ p: [Double], active: Int) -> (cost: Double, gradient: [Double])? {
         guard metric.hasSampleDerivative else { return nil }
         let a = matrix(p)
@@ -135,10 +135,10 @@ struct AffineObjective {
 
 extension Similarity {
     /// Whether `sampleDerivative` exists for this metric.
-    var hasSampleDerivative: Bool { self == .mse || self == .ncc }
+    var hasSampleDerivative: Bool { self == .mse || self == .ncc || self == .mi }
 
-    /// The cost (as `cost`) and ∂cost/∂mᵢ for every sample (0 where invalid), for MSE and NCC; nil
-    /// when too few voxels are valid.
+    /// The cost (as `cost`) and ∂cost/∂mᵢ for every sample (0 where invalid), for MSE, NCC and MI;
+    /// nil when too few voxels are valid (or, for MI, the samples are constant).
     func sampleDerivative(_ fixed: [Float], _ moving: [Float], valid: [Bool]) -> (Double, [Float])? {
         var d = [Float](repeating: 0, count: fixed.count)
         switch self {
@@ -166,7 +166,11 @@ extension Similarity {
             let a = -1 / root, b = cov / (root * vm)
             for i in 0..<fixed.count where valid[i] { d[i] = Float(a * (Double(fixed[i]) - fBar) + b * (Double(moving[i]) - mBar)) }
             return (-cov / root, d)
-        default:
+        case .mi:
+            // cost = −MI, so its derivative is −∂MI/∂m.
+            guard let h = JointHistogram(fixed, moving, valid: valid, bins: 32) else { return nil }
+            return (-h.mutualInformation, h.derivative(fixed, moving, valid: valid).map { -$0 })
+        case .lncc:
             return nil
         }
     }

@@ -7,7 +7,17 @@ import GantryCore
 /// symmetric (ESM) gradient ½(∇F + ∇(M∘φ)), smoothed by a fluid-like Gaussian, then regularises v
 /// with a diffusion-like Gaussian. Multi-resolution (ANTs-style shrink/σ/iterations).
 public struct Demons: Sendable {
-    public var levels: [PyramidLevel] = [PyramidLevel(shrink: 4, sigma: 2, iterations: 40), PyramidLevel(shrink: 2, sigma: 1, iterations: 30), PyramidLevel(shrink: 1, sigma: 0, iterations: 30)]
+    /// Shrink, smoothing and iterations per level; nil: `standardLevels(for: similarity)`.
+    public var customLevels: [PyramidLevel]?
+    public var levels: [PyramidLevel] { customLevels ?? Demons.standardLevels(for: similarity) }
+
+    /// 40/30/N iterations at shrink 4/2/1. Correlation forces, scaled to a fixed step, settle at
+    /// full resolution in half the iterations squared differences take: on the development pair
+    /// (whole-head Colin27, seed 41) 15 final iterations gave AAL Dice 0.962 against 0.961 with 30.
+    public static func standardLevels(for similarity: DeformableSimilarity) -> [PyramidLevel] {
+        [PyramidLevel(shrink: 4, sigma: 2, iterations: 40), PyramidLevel(shrink: 2, sigma: 1, iterations: 30),
+         PyramidLevel(shrink: 1, sigma: 0, iterations: similarity == .lncc ? 15 : 30)]
+    }
     /// Smoothing of each update and of the accumulated velocity field, in mm per voxel of the level's
     /// image grid (at the finest level the diffusion kernel, 1 mm on the 4 mm velocity grid of the
     /// benchmark, is then next to nothing: the fluid kernel does the regularising).
@@ -23,7 +33,7 @@ public struct Demons: Sendable {
     /// The forces: squared differences (demons) or local cross-correlation (see `DeformableSimilarity`).
     public var similarity: DeformableSimilarity = .standard
 
-    public init(levels: [PyramidLevel]? = nil) { if let levels { self.levels = levels } }
+    public init(levels: [PyramidLevel]? = nil) { customLevels = levels }
 
     public struct Result: Sendable {
         /// Velocity field; forward = exp(v) (fixed world → moving world after `affine`), inverse = exp(−v).
@@ -50,7 +60,13 @@ public struct Demons: Sendable {
             f = try f.with(data: f.data.map { $0 / normF })
             m = try m.with(data: m.data.map { $0 / normM })
             let gf = Demons.gradient(f)
-            let inside = try fixedMask.map { try RegistrationMasks.inside($0, on: f) } ?? []
+            var inside = try fixedMask.map { try RegistrationMasks.inside($0, on: f) } ?? []
+            // A correlation window sees its neighbours: voxels within one window of the mask push
+            // too, so a moving boundary beyond the fixed mask's edge is still pulled in
+            // (development pair, seed 41, both masks: AAL Dice 0.955 with, 0.925 without, skull-stripped).
+            if similarity == .lncc && !inside.isEmpty {
+                inside = LocalCorrelation.boxSums(inside.map { $0 ? 1 : 0 }, shape: f.spatialShape, radius: LocalCorrelation.radius).map { $0 > 0.5 }
+            }
             let fixedStats = similarity == .lncc ? LocalCorrelation.Fixed(f.data, shape: f.spatialShape) : nil
             let movingInside = try movingMask.map { try m.with(data: try RegistrationMasks.inside($0, on: m).map { $0 ? 1 : 0 }) }
             // At full resolution the velocity field lives on the half-resolution grid
@@ -84,16 +100,11 @@ public struct Demons: Sendable {
                         used = used.isEmpty ? landed.map { $0 >= 0.5 } : zip(used, landed).map { $0 && $1 >= 0.5 }
                     }
                     let (dM, dF, meanCC) = LocalCorrelation.derivative(fixed: f.data, stats: fixedStats, moving: warped, inside: used)
-                    for c in 0..<3 {
-                        update.u[c] = (0..<f.count).map { o in 0.5 * (dM[o] * gm[c][o] - dF[o] * gf[c][o]) }
-                    }
+                    for c in 0..<3 { update.u[c] = LocalCorrelation.force(dM: dM, gradientM: gm[c], dF: dF, gradientF: gf[c]) }
                     lastMSE = 1 - meanCC
                     if onHalfGrid { update = update.halved() }
                     update = try update.smoothed(sigmaMM: fluid * Double(voxel))
-                    var peak: Float = 0
-                    for o in 0..<update.count {
-                        peak = max(peak, (update.u[0][o] * update.u[0][o] + update.u[1][o] * update.u[1][o] + update.u[2][o] * update.u[2][o]).squareRoot())
-                    }
+                    let peak = update.maxNorm
                     if peak > 0 { for c in 0..<3 { update.u[c] = update.u[c].map { $0 * maxU / peak } } }
                     vl = Demons.added(update, to: vl)
                     vl = try vl.smoothed(sigmaMM: diffusionSigma * Double(voxel))

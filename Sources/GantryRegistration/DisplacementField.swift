@@ -81,12 +81,20 @@ public struct DisplacementField: Sendable {
         return out
     }
 
+    /// The largest displacement length in the field (mm).
+    public var maxNorm: Float {
+        var peak: Float = 0
+        u[0].withUnsafeBufferPointer { a in u[1].withUnsafeBufferPointer { b in u[2].withUnsafeBufferPointer { c in
+            for o in 0..<a.count { peak = max(peak, a[o] * a[o] + b[o] * b[o] + c[o] * c[o]) }
+        } } }
+        return peak.squareRoot()
+    }
+
     /// exp(v) of a stationary velocity field by scaling and squaring (a diffeomorphism when the
     /// scaled field moves less than half a voxel).
     public static func exponential(_ v: DisplacementField) -> DisplacementField {
         let sp = v.affine.columnNorms.min() ?? 1
-        var maxNorm: Float = 0
-        for o in 0..<v.count { maxNorm = max(maxNorm, (v.u[0][o] * v.u[0][o] + v.u[1][o] * v.u[1][o] + v.u[2][o] * v.u[2][o]).squareRoot()) }
+        let maxNorm = v.maxNorm
         var steps = 0
         while Double(maxNorm) / Double(1 << steps) > 0.5 * sp && steps < 20 { steps += 1 }
         var phi = v

@@ -96,12 +96,31 @@ enum LocalCorrelation {
         }
     }
 
+    /// One component of the symmetric force ½(∂CC/∂M·∇M − ∂CC/∂F·∇F).
+    static func force(dM: [Float], gradientM: [Float], dF: [Float], gradientF: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: dM.count)
+        let planes = max(1, dM.count / 65_536), chunk = (dM.count + planes - 1) / planes
+        dM.withUnsafeBufferPointer { a in gradientM.withUnsafeBufferPointer { b in dF.withUnsafeBufferPointer { c in gradientF.withUnsafeBufferPointer { d in
+        out.withUnsafeMutableBufferPointer { ob in
+            let (pa, pb, pc, pd, po) = (a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!, ob.baseAddress!)
+            let n = dM.count
+            Parallel.forEach(planes) { t in
+                for o in (t * chunk)..<min(n, (t + 1) * chunk) { po[o] = 0.5 * (pa[o] * pb[o] - pc[o] * pd[o]) }
+            }
+        } } } } }
+        return out
+    }
+
     /// ∂CC/∂M and ∂CC/∂F per voxel (0 where either window is flat) and the mean CC over the voxels used.
     static func derivative(fixed f: [Float], stats: Fixed, moving m: [Float], inside: [Bool]) -> (dM: [Float], dF: [Float], meanCC: Double) {
         let r = radius, shape = stats.shape
+        var mm = [Float](repeating: 0, count: m.count), fm = mm
+        m.withUnsafeBufferPointer { mb in f.withUnsafeBufferPointer { fb in mm.withUnsafeMutableBufferPointer { a in fm.withUnsafeMutableBufferPointer { b in
+            for o in 0..<mb.count { a[o] = mb[o] * mb[o]; b[o] = fb[o] * mb[o] }
+        } } } }
         let sm = boxSums(m, shape: shape, radius: r)
-        let smm = boxSums(m.map { $0 * $0 }, shape: shape, radius: r)
-        let sfm = boxSums(zip(f, m).map { $0 * $1 }, shape: shape, radius: r)
+        let smm = boxSums(mm, shape: shape, radius: r)
+        let sfm = boxSums(fm, shape: shape, radius: r)
         var d = [Float](repeating: 0, count: f.count), e = d
         let planes = shape[2], plane = f.count / max(planes, 1)
         // Per plane sums, added in plane order (deterministic whatever the thread count).

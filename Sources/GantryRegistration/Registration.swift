@@ -139,7 +139,8 @@ public enum Registration {
                                    fixedMask: masks.fixed, progress: progress)
             case .lncc:
                 // Correlation windows keep their neighbourhood (zeroing the outside would put a false
-                // edge on every mask boundary); the masks choose which voxels push, as ANTs' -x does.
+                // edge on every mask boundary); the masks choose which voxels push: within a window
+                // of the fixed mask, with the moving sample inside the moving mask.
                 d = try demons.run(fixed: f, moving: m, prealign: linear, fixedMask: masks.fixed, movingMask: masks.moving, progress: progress)
             }
             result.field = d.forward

@@ -86,30 +86,78 @@ public enum Similarity: String, Sendable, CaseIterable {
     }
 
     static func mutualInformation(_ a: [Float], _ b: [Float], valid: [Bool], bins: Int) -> Double {
+        JointHistogram(a, b, valid: valid, bins: bins)?.mutualInformation ?? 0
+    }
+}
+
+/// The joint histogram of fixed (a) and moving (b) samples with linear partial-volume binning
+/// (each sample spreads over the four bins around it), as the mutual-information cost and its
+/// derivative both read it. Bin ranges are the valid samples' min and max.
+struct JointHistogram {
+    let bins: Int
+    let aLow: Float, aScale: Float, bLow: Float, bScale: Float
+    /// Probabilities p(i, j) (row i: fixed bin) and the marginals.
+    var joint: [Double]
+    var pa: [Double], pb: [Double]
+    let total: Double
+
+    init?(_ a: [Float], _ b: [Float], valid: [Bool], bins: Int) {
         var (alo, ahi, blo, bhi) = (Float.infinity, -Float.infinity, Float.infinity, -Float.infinity)
         for i in 0..<a.count where valid[i] { alo = min(alo, a[i]); ahi = max(ahi, a[i]); blo = min(blo, b[i]); bhi = max(bhi, b[i]) }
-        guard ahi > alo, bhi > blo else { return 0 }
+        guard ahi > alo, bhi > blo else { return nil }
+        self.bins = bins
+        aLow = alo; bLow = blo
+        aScale = Float(bins - 1) / (ahi - alo); bScale = Float(bins - 1) / (bhi - blo)
         var joint = [Double](repeating: 0, count: bins * bins)
-        let sa = Float(bins - 1) / (ahi - alo), sb = Float(bins - 1) / (bhi - blo)
         var total = 0.0
         for i in 0..<a.count where valid[i] {
-            let x = (a[i] - alo) * sa, y = (b[i] - blo) * sb
-            let x0 = min(Int(x), bins - 2), y0 = min(Int(y), bins - 2)
-            let fx = Double(x - Float(x0)), fy = Double(y - Float(y0))
+            let (x0, fx, y0, fy) = Self.corner(a[i], b[i], aLow, aScale, bLow, bScale, bins)
             joint[x0 * bins + y0] += (1 - fx) * (1 - fy)
             joint[(x0 + 1) * bins + y0] += fx * (1 - fy)
             joint[x0 * bins + y0 + 1] += (1 - fx) * fy
             joint[(x0 + 1) * bins + y0 + 1] += fx * fy
             total += 1
         }
-        guard total > 0 else { return 0 }
+        guard total > 0 else { return nil }
         var pa = [Double](repeating: 0, count: bins), pb = [Double](repeating: 0, count: bins)
         for i in 0..<bins { for j in 0..<bins { let p = joint[i * bins + j] / total; joint[i * bins + j] = p; pa[i] += p; pb[j] += p } }
+        self.joint = joint; self.pa = pa; self.pb = pb; self.total = total
+    }
+
+    @inline(__always)
+    static func corner(_ a: Float, _ b: Float, _ alo: Float, _ sa: Float, _ blo: Float, _ sb: Float, _ bins: Int) -> (Int, Double, Int, Double) {
+        let x = (a - alo) * sa, y = (b - blo) * sb
+        let x0 = min(Int(x), bins - 2), y0 = min(Int(y), bins - 2)
+        return (x0, Double(x - Float(x0)), y0, Double(y - Float(y0)))
+    }
+
+    var mutualInformation: Double {
         var mi = 0.0
         for i in 0..<bins { for j in 0..<bins {
             let p = joint[i * bins + j]
             if p > 0 { mi += p * log(p / (pa[i] * pb[j])) }
         } }
         return mi
+    }
+
+    /// ∂MI/∂bᵢ for every sample (0 where invalid), with the bin ranges held fixed (Mattes et al.): MI
+    /// = Σ p log p − Σ pa log pa − Σ pb log pb gives ∂MI/∂p(i, j) = log(p(i, j) / (pa(i)·pb(j))) − 1,
+    /// and a sample's weight moves between bins y₀ and y₀+1 at rate bScale per unit intensity, so
+    /// ∂MI/∂b = bScale / total · Σ over its two fixed bins of w(x)·(G(x, y₀+1) − G(x, y₀)) (the −1s
+    /// cancel). Empty bins count as G = 0.
+    func derivative(_ a: [Float], _ b: [Float], valid: [Bool]) -> [Float] {
+        var g = [Double](repeating: 0, count: bins * bins)
+        for i in 0..<bins { for j in 0..<bins {
+            let p = joint[i * bins + j]
+            if p > 0 { g[i * bins + j] = log(p / (pa[i] * pb[j])) }
+        } }
+        let k = Double(bScale) / total
+        var d = [Float](repeating: 0, count: a.count)
+        for i in 0..<a.count where valid[i] {
+            let (x0, fx, y0, _) = Self.corner(a[i], b[i], aLow, aScale, bLow, bScale, bins)
+            let r0 = x0 * bins + y0, r1 = (x0 + 1) * bins + y0
+            d[i] = Float(k * ((1 - fx) * (g[r0 + 1] - g[r0]) + fx * (g[r1 + 1] - g[r1])))
+        }
+        return d
     }
 }

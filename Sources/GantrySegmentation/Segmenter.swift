@@ -5,7 +5,8 @@ import GantryNN
 
 /// A trained segmentation model with its architecture and preprocessing, stored as one safetensors
 /// file: tensors under PyTorch/MONAI state-dict names; metadata `gantry_model` (architecture),
-/// `config` (JSON), `contrasts`, `labels`, and `spacing_mm`, the voxel size it was trained at.
+/// `config` (JSON), `contrasts`, `labels`, `spacing_mm`, the voxel size it was trained at, and
+/// `intensity_range`, the span of the training subjects' intensity profiles.
 public struct SegmentationModel {
     public var network: any SegmentationNetwork
     public var contrasts: [String]
@@ -14,6 +15,8 @@ public struct SegmentationModel {
     /// Voxel size (mm) of the training images; inputs at another size are resampled to it and the
     /// result back (nil for checkpoints that do not say: inputs are taken as they are).
     public var spacing: [Double]? = nil
+    /// What the training inputs looked like (nil for checkpoints that do not say: nothing is flagged).
+    public var intensityRange: IntensityRange? = nil
     /// Relative voxel-size difference below which inputs are used as they are.
     public static let spacingTolerance = 0.05
     /// Largest sliding-window side a checkpoint may ask for (the shipped models use 48–64; MONAI's
@@ -48,7 +51,8 @@ public struct SegmentationModel {
             }
             spacing = s
         }
-        return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi, spacing: spacing)
+        let range = try meta["intensity_range"].map { try IntensityRange.fromMetadata($0, path: path) }
+        return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi, spacing: spacing, intensityRange: range)
     }
 
     /// Reads the contrasts to segment, each under Gantry's rule for non-finite voxels (set to 0 and
@@ -73,8 +77,21 @@ public struct SegmentationModel {
         let meta = extraMetadata.merging([
             "gantry_model": type(of: network).architecture, "config": cfgText, "contrasts": contrasts.joined(separator: ","),
             "labels": labels.map(String.init).joined(separator: ","), "format": "pt",
-        ].merging(spacing.map { ["spacing_mm": $0.map { String($0) }.joined(separator: ",")] } ?? [:]) { a, _ in a }) { _, own in own }
+        ].merging(spacing.map { ["spacing_mm": $0.map { String($0) }.joined(separator: ",")] } ?? [:]) { a, _ in a }
+         .merging(try intensityRange.map { ["intensity_range": try $0.metadataValue] } ?? [:]) { a, _ in a }) { _, own in own }
         try SafeTensors.write(network.parameters.stateDict, to: path, metadata: meta)
+    }
+
+    /// One warning line when the inputs' intensity profile lies outside the training subjects'
+    /// (nil when it does not, or when the checkpoint records no range). The segmentation still runs:
+    /// the line says how far to trust it.
+    public func intensityWarning(_ images: [Volume]) -> String? {
+        guard let range = intensityRange else { return nil }
+        let profile = IntensityProfile(normalised: images.map { IntensityNormalisation.zScoreNonZero($0.data) })
+        let out = range.outliers(of: profile, contrasts: contrasts)
+        guard !out.isEmpty else { return nil }
+        return "warning: inputs unlike the \(range.subjects) training subjects — the segmentation may be unreliable: " + out.prefix(4).joined(separator: "; ")
+            + (out.count > 4 ? "; and \(out.count - 4) more" : "")
     }
 
     /// Class probabilities of co-registered contrasts (same grid): z-score per channel, sliding

@@ -43,6 +43,19 @@ public struct SegmentationTrainer {
         return Case(id: subject, images: images, labels: classes, shape: lab.spatialShape, foreground: fg, volumes: vols)
     }
 
+    /// The training subjects' intensity range, measured as `train` measures it (all subjects but the
+    /// last `validationSubjects`), written into an existing checkpoint's metadata, tensors untouched
+    /// (for checkpoints trained before the trainer recorded it).
+    public func recordIntensityRange(study: String, checkpoint: String) throws -> IntensityRange {
+        let subjects = try FileManager.default.contentsOfDirectory(atPath: study).filter { $0.hasPrefix("sub-") }.sorted()
+        guard subjects.count > options.validationSubjects else { throw GantryError.invalidArgument("need more subjects than validation subjects (\(subjects.count))") }
+        let range = try IntensityRange(covering: try subjects.dropLast(options.validationSubjects).map { IntensityProfile(normalised: try load(study: study, subject: $0).images) })
+        var (tensors, meta) = try SafeTensors.readWithMetadata(checkpoint)
+        meta["intensity_range"] = try range.metadataValue
+        try SafeTensors.write(tensors, to: checkpoint, metadata: meta)
+        return range
+    }
+
     /// Trains and writes the checkpoint to `output` after each epoch; returns validation Dice per epoch.
     @discardableResult
     public func train(study: String, output: String, resume: Bool = false, progress: (String) -> Void = { _ in }) throws -> [Double] {
@@ -55,7 +68,8 @@ public struct SegmentationTrainer {
                                                          "strides": Array(repeating: 2, count: options.channels.count - 1), "num_res_units": 2], seed: options.seed)
         // The voxel size trained at travels with the checkpoint, so inference can match it.
         var model = SegmentationModel(network: net, contrasts: options.contrasts, labels: options.labels, roi: [options.patch, options.patch, options.patch],
-                                      spacing: train.first?.volumes.first?.spacing)
+                                      spacing: train.first?.volumes.first?.spacing,
+                                      intensityRange: try IntensityRange(covering: train.map { IntensityProfile(normalised: $0.images) }))
         var startEpoch = 0, best = -Double.infinity
         let last = TrainingCheckpoint.lastPath(output)
         if resume, FileManager.default.fileExists(atPath: last) {

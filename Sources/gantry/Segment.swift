@@ -54,6 +54,7 @@ extension Gantry {
         func segment(_ m: SegmentationModel, inputs: [String], out: String, probabilities: String?) throws {
             let (images, warnings) = try SegmentationModel.readInputs(inputs)
             for w in warnings { Log.warning(w) }
+            if let w = m.intensityWarning(images) { Log.warning(w) }
             var reported = -1
             let prob = try m.probabilities(images, overlap: overlap) { done, total in
                 // a line per quarter of the windows (Log.detail: every batch)
@@ -108,6 +109,7 @@ extension Gantry {
         @Option(help: "Validation subjects (the last ones).") var val: Int = 1
         @Option(help: "Seed.") var seed: Int = 1
         @Flag(help: "Continue from the checkpoint's last epoch.") var resume = false
+        @Flag(help: "Do not train: measure the training subjects' intensity range (as training does) and record it in the existing checkpoint --out, tensors untouched.") var recordIntensityRange = false
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
@@ -123,6 +125,11 @@ extension Gantry {
             o.architecture = arch
             o.epochs = epochs; o.stepsPerEpoch = steps; o.patch = patch; o.channels = ch; o.learningRate = lr
             o.validationSubjects = val; o.seed = UInt64(seed)
+            if recordIntensityRange {
+                let range = try SegmentationTrainer(options: o).recordIntensityRange(study: study, checkpoint: out)
+                print("intensity range of \(range.subjects) training subjects recorded in \(out)")
+                return
+            }
             let history = try SegmentationTrainer(options: o).train(study: study, output: out, resume: resume) {
                 Log.progress($0)
             }

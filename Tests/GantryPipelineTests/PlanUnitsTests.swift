@@ -95,6 +95,9 @@ final class BraTSLayoutTests: XCTestCase {
         let prov = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/stages/BraTS2021_00000/tumour-dice/provenance.json"))) as? [String: Any])
         let warnings = prov["warnings"] as? [String] ?? []
         XCTAssertTrue(warnings.contains { $0.contains("looks like brats2021 labels") && $0.contains("set label_convention: brats2021") }, "\(warnings)")
+        // …and the HTML report lists it at the top, by subject and stage.
+        let section = HTMLReportStage.warnings(root: out)
+        XCTAssertTrue(section.contains("<h2>Warnings</h2>") && section.contains("BraTS2021_00000") && section.contains("looks like brats2021 labels"), section)
         XCTAssertThrowsError(try PipelineSpec.parse(yaml.replacingOccurrences(of: "layout: brats", with: "layout: nnunet"), path: "x.yaml")) {
             XCTAssertTrue("\($0)".contains("layout must be bids or brats"), "\($0)")
         }

@@ -148,7 +148,7 @@ final class AffineRegistrationTests: XCTestCase {
         let g = AffineTransform(parameters: [3, -2, 2, 0.05, -0.04, 0.03, 0.03, -0.02, 0.02, 0.02, 0, -0.01], centre: centre).matrix
         let moving = try wide.with(data: try Warp.affine(wide, shape: s, affine: wide.affine, transform: g).data)
         let p = [-1.0, 1.5, -0.5, 0.02, 0.03, -0.02, -0.01, 0.02, 0.01, -0.01, 0.02, 0.01]
-        for metric in [Similarity.mse, .ncc] {
+        for metric in [Similarity.mse, .ncc, .mi] {
             let objective = try AffineObjective(fixed: fixed, moving: moving, metric: metric, centre: centre)
             let analytic = try XCTUnwrap(objective.costAndGradient(p, active: 12))
             XCTAssertEqual(analytic.cost, objective.cost(p), accuracy: 1e-9 * max(1, abs(analytic.cost)))

@@ -1,5 +1,6 @@
 import Foundation
 import GantryCore
+import GantryIO
 import GantryPhantoms
 @testable import GantrySegmentation
 import XCTest
@@ -39,6 +40,23 @@ final class ShippedModelTests: XCTestCase {
         print(String(format: "1 mm input: whole-tumour Dice %.3f at the training spacing, %.3f taken as it is", resampled, unresampled))
         XCTAssertGreaterThanOrEqual(resampled, 0.9)
         XCTAssertGreaterThan(resampled, unresampled)
+    }
+
+    /// The checkpoint knows what its training inputs looked like: an unseen phantom subject passes,
+    /// a real healthy T1 (Colin27) given for all four contrasts is flagged, naming what is off.
+    func testInputsUnlikeTheTrainingDataAreFlagged() throws {
+        guard FileManager.default.fileExists(atPath: BrainAnatomy.colin27Path) else {
+            return XCTFail("Colin27 is not installed (Debian package mricron-data; make deps installs it)")
+        }
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../models/brain-tumour-unet3d.safetensors").standardized.path
+        let model = try SegmentationModel.load(path)
+        XCTAssertEqual(model.intensityRange?.subjects, 8)
+        let s = try BrainTumourPhantom(anatomy: try BrainAnatomy.colin27(spacing: 2)).subject(seed: 424242)
+        XCTAssertNil(model.intensityWarning(try Contrast.allCases.map { try XCTUnwrap(s.contrasts[$0]) }))
+        let t1 = try VolumeFile.read(URL(fileURLWithPath: BrainAnatomy.colin27Path).deletingLastPathComponent().appendingPathComponent("ch2bet.nii.gz").path)
+        let warning = try XCTUnwrap(model.intensityWarning([t1, t1, t1, t1]))
+        print(warning)
+        XCTAssertTrue(warning.contains("T1w 1% quantile"), warning)
     }
 
     func checkUnseenSubject(model file: String, architecture: any SegmentationNetwork.Type) throws {

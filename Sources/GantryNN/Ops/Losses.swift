@@ -129,8 +129,8 @@ extension Tensor {
         }
         let (n, h, w) = (shape[0], shape[2], shape[3])
         let (oh, ow) = (h - window + 1, w - window + 1)
-        let np = Float(window * window), cov = np / (np - 1)
-        let c1 = (0.01 * dataRange) * (0.01 * dataRange), c2 = (0.03 * dataRange) * (0.03 * dataRange)
+        let ssim = SSIMWindow<Float>(dataRange: dataRange, side: window)
+        let np = ssim.count, cov = ssim.covariance
         let x = data, t = target.data
         // per-window statistics and the partial derivatives of S w.r.t. (mx, vx, vxy)
         var total: Float = 0
@@ -141,15 +141,11 @@ extension Tensor {
                 let o = (b * h + i + a) * w + j + c
                 sx += x[o]; sy += t[o]; sxx += x[o] * x[o]; syy += t[o] * t[o]; sxy += x[o] * t[o]
             } }
-            let mx = sx / np, my = sy / np
-            let vx = cov * (sxx / np - mx * mx), vy = cov * (syy / np - my * my), vxy = cov * (sxy / np - mx * my)
-            let a1 = 2 * mx * my + c1, a2 = 2 * vxy + c2, b1 = mx * mx + my * my + c1, b2 = vx + vy + c2
-            total += (a1 * a2) / (b1 * b2)
+            let e = ssim.evaluate(sx: sx, sy: sy, sxx: sxx, syy: syy, sxy: sxy)
+            total += e.ssim
             let k = (b * oh + i) * ow + j
-            dMx[k] = (2 * my * a2 * b1 * b2 - a1 * a2 * 2 * mx * b2) / (b1 * b1 * b2 * b2)
-            dVx[k] = -(a1 * a2) / (b1 * b2 * b2)
-            dVxy[k] = 2 * a1 / (b1 * b2)
-            mxs[k] = mx; mys[k] = my
+            dMx[k] = e.dMx; dVx[k] = e.dVx; dVxy[k] = e.dVxy
+            mxs[k] = e.mx; mys[k] = e.my
         } } }
         let windows = Float(n * oh * ow)
         return Tensor.result(shape: [1], data: [1 - total / windows], parents: [self]) { g in

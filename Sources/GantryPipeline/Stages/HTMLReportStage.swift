@@ -54,6 +54,7 @@ public enum HTMLReportStage: StageKind {
         <p class="note">Gantry \(GantryVersion.string) · \(subjects) subject(s) · empty-mask rule: \(esc(DiceReportStage.emptyRule))</p>
 
         """
+        h += warnings(root: context.outputRoot)
         if let sweep = inputs.files["acceleration_dice"], !sweep.isEmpty {
             h += accelerationSection(try AccelerationTable.make(dice: sweep, agreement: inputs.files["acceleration_agreement"] ?? [],
                                                                 recon: inputs.files["acceleration_recon"] ?? []))
@@ -235,18 +236,34 @@ public enum HTMLReportStage: StageKind {
         return h + "</div>\n"
     }
 
-    /// Per-stage times from every provenance.json under OUT/stages.
-    static func timings(root: String) -> String {
+    /// Every unit's (subject's, BraTS case's) stage provenance.json under OUT/stages, in unit and stage order.
+    static func provenances(root: String) -> [(subject: String, stage: String, record: [String: Any])] {
         let base = Executor.stages(root)
         let fm = FileManager.default
-        var rows: [(String, String, String, Double)] = []
-        for sub in ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted() where sub.hasPrefix("sub-") {
+        var out: [(String, String, [String: Any])] = []
+        for sub in ((try? fm.contentsOfDirectory(atPath: base)) ?? []).sorted() where !sub.hasPrefix(".") {
             for stage in ((try? fm.contentsOfDirectory(atPath: "\(base)/\(sub)")) ?? []).sorted() where !stage.hasPrefix(".") {
                 guard let data = fm.contents(atPath: "\(base)/\(sub)/\(stage)/provenance.json"),
                       let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-                rows.append((sub, stage, obj["kind"] as? String ?? "", obj["seconds"] as? Double ?? 0))
+                out.append((sub, stage, obj))
             }
         }
+        return out
+    }
+
+    /// The stages' warnings (inputs unlike a model's training data, non-finite voxels, …) at the top
+    /// of the report, where a reader sees them before the numbers they qualify.
+    static func warnings(root: String) -> String {
+        let rows = provenances(root: root).flatMap { p in ((p.record["warnings"] as? [String]) ?? []).map { (p.subject, p.stage, $0) } }
+        guard !rows.isEmpty else { return "" }
+        var h = "<h2>Warnings</h2>\n<table class=\"warnings\"><tr><th class=\"l\">subject</th><th class=\"l\">stage</th><th class=\"l\">warning</th></tr>\n"
+        for r in rows { h += "<tr><td class=\"l\">\(esc(r.0))</td><td class=\"l\">\(esc(r.1))</td><td class=\"l\">\(esc(r.2))</td></tr>\n" }
+        return h + "</table>\n"
+    }
+
+    /// Per-stage times from every provenance.json under OUT/stages.
+    static func timings(root: String) -> String {
+        let rows = provenances(root: root).map { ($0.subject, $0.stage, $0.record["kind"] as? String ?? "", $0.record["seconds"] as? Double ?? 0) }
         guard !rows.isEmpty else { return "" }
         let total = rows.reduce(0) { $0 + $1.3 }
         var h = "<details><summary>Stage timings (\(rows.count) stages, \(String(format: "%.1f", total)) s when each last ran)</summary>\n"
