@@ -25,8 +25,8 @@ public enum MemoryPolicy {
 
     /// Asks the kernel to back a large fresh buffer with 2 MiB pages (where transparent huge pages
     /// are given on request, Debian's default): filling it then takes one page fault per 2 MiB
-    /// instead of one per 4 KiB — a 256³ float32 NIfTI read went from 45 to 22 ms, nearly all of
-    /// the difference page faults. Advice only: nothing changes where the kernel declines.
+    /// instead of one per 4 KiB, and page faults are most of the cost of filling a fresh buffer
+    /// (a large NIfTI read). Advice only: nothing changes where the kernel declines.
     public static func adviseHugePages(_ p: UnsafeMutableRawPointer, bytes: Int) {
         #if os(Linux)
         let huge = 2 << 20

@@ -72,9 +72,8 @@ public struct Demons: Sendable {
             // At full resolution the velocity field lives on the half-resolution grid
             // (`DisplacementField+Coarse`): the force is computed per fine voxel, averaged down, and
             // smoothed, summed and exponentiated there; only φ is interpolated back for the warp. The
-            // field is smoothed by 4 voxels anyway, so the coarse grid loses nothing it could carry:
-            // on the Colin27 benchmark pair the whole registration went from 5.9 to 2.0 s with the
-            // AAL mean Dice 0.9504 → 0.9504 (the seed-11 pair 0.9508 → 0.9510) and no folding.
+            // field is smoothed by 4 voxels anyway, so the coarse grid loses nothing it could carry
+            // (the same AAL Dice on the benchmark pairs at about a third of the time; BENCHMARKS.md).
             let onHalfGrid = level.shrink == 1 && halfResolutionVelocity && f.spatialShape.allSatisfy { $0 >= 8 }
             let fine = DisplacementField(shape: f.spatialShape, affine: f.affine)
             let grid = onHalfGrid ? fine.halved() : fine

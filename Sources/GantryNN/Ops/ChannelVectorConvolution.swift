@@ -12,9 +12,9 @@ import GantryCore
 /// the tile is transposed into the channels-first output at the end.
 /// Stride-1 rows of kernels three taps wide go to the sliding kernels (`SlidingConvolution.swift`,
 /// which also share each input value between neighbouring voxels); this one takes the rest —
-/// strided or dilated along x, other kernel widths. Measured (A/B, CPU time, 3×3×3 layers): 32 → 32
-/// at 64³ 0.81× `directRow`'s time (before the sliding kernels took it); stride 2: 16 → 32 to 64³
-/// 0.92× `directRow`, 32 → 32 to 32³ 0.71× and 32 → 24 to 48³ 0.62× the GEMM path.
+/// strided or dilated along x, other kernel widths, where it beats both others (A/B CPU time,
+/// 3×3×3 layers at stride 2: 16 → 32 to 64³ 0.92× `directRow`, 32 → 32 to 32³ 0.71× and 32 → 24
+/// to 48³ 0.62× the GEMM path).
 /// Each voxel's terms are summed in the same order with the same fused multiply-adds as
 /// `directRow`, so the two kernels give identical results.
 extension Tensor {
