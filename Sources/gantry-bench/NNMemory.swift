@@ -22,8 +22,6 @@ struct NNMemory: BenchCommand {
         let w = Tensor(uniform: c.weight, bound: 0.1, seed: 2, requiresGrad: true)
         let y = try c.run(x, w)
         (y * Tensor(uniform: y.shape, bound: 1, seed: 3, requiresGrad: false)).sum().backward()
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("{\"name\": \"\(c.name) fwd+bwd peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+        reportPeakMemory("\(c.name) fwd+bwd")
     }
 }

@@ -26,8 +26,6 @@ struct RIMTrain: BenchCommand {
         try time("\(cases[i].0) 8-coil 320² training step", repeats: 1) {
             try RIMLoss()(net.forward(try LearnedAcquisition.batch([acq])), target: target).backward()
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("{\"name\": \"\(cases[i].0) 8-coil 320² training step peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+        reportPeakMemory("\(cases[i].0) 8-coil 320² training step")
     }
 }

@@ -21,8 +21,6 @@ struct SegNetFull: BenchCommand {
         try time("segnet UNet 8-16-32-64 sliding window 4×240×240×155 (48³, overlap 0.5)", repeats: 1) {
             _ = try Tensor.noGrad { try SlidingWindow(roi: [48, 48, 48], overlap: 0.5).run(x, classes: 4) { try net.forward($0, training: false).softmaxChannels() } }
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("{\"name\": \"segnet UNet sliding window 4×240×240×155 peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+        reportPeakMemory("segnet UNet sliding window 4×240×240×155")
     }
 }

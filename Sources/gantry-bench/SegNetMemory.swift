@@ -31,8 +31,6 @@ struct SegNetMemory: BenchCommand {
         let patch = Tensor(uniform: [1, 4, size, size, size], bound: 1, seed: 2)
         let r = Tensor(uniform: [1, 4, size, size, size], bound: 1, seed: 3)
         try time("segnet \(name) 1×4×\(size)³ training step", repeats: 1) { (try net.forward(patch, training: true) * r).sum().backward() }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("{\"name\": \"segnet \(name) 1×4×\(size)³ training step peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+        reportPeakMemory("segnet \(name) 1×4×\(size)³ training step")
     }
 }

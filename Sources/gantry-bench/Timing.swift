@@ -34,6 +34,14 @@ func time(_ name: String, tool: String = "gantry", repeats: Int, extra: [String:
     fflush(nil)
 }
 
+/// Prints this process's peak resident memory (MB) as the row "`name` peak RSS (MB)" — the
+/// memory rows run one case per fresh process, so the peak is that case's.
+func reportPeakMemory(_ name: String) {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    print("{\"name\": \"\(name) peak RSS (MB)\", \"tool\": \"gantry\", \"score\": \(Double(usage.ru_maxrss) / 1024)}")
+}
+
 /// User + system CPU time of this process so far.
 func cpuSeconds() -> Double {
     var usage = rusage()
