@@ -50,7 +50,7 @@ public enum NIfTI {
     /// the same checks as reading from disk.
     public static func read(bytes: [UInt8], name: String) throws -> Volume {
         var storage = [Float](repeating: 0, count: (bytes.count + 3) / 4)
-        storage.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: bytes.count)) }
+        bytes.withUnsafeBytes { source in storage.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
         let file = try load(storage: storage, byteCount: bytes.count, path: name, withData: true)
         guard file.type != .complex64 else { throw GantryError.unsupported(path: name, problem: "complex64 data: read it as a complex volume") }
         return try Volume(shape: file.shape, affine: file.header.affineAtRead, data: file.values, extraSpacing: file.extraSpacing, header: file.header)
