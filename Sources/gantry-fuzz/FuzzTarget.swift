@@ -61,7 +61,7 @@ final class Scratch: Sendable {
         let anat = folder + "/study/sub-01/anat"
         try? FileManager.default.createDirectory(atPath: anat, withIntermediateDirectories: true)
         for name in ["sub-01_T1w.nii.gz", "sub-01_label-brain_mask.nii.gz", "sub-01_label-tissue_dseg.nii.gz"] {
-            FileManager.default.createFile(atPath: anat + "/" + name, contents: Data())
+            _ = FileManager.default.createFile(atPath: anat + "/" + name, contents: Data())
         }
     }
 }

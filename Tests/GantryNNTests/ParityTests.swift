@@ -124,9 +124,9 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(back["layer.weight"]?.shape, [2, 3, 4])
         XCTAssertEqual(back["layer.bias"]?.data, b.data)
         XCTAssertEqual(meta["format"], "pt")
-        FileManager.default.createFile(atPath: dir + "/bad.safetensors", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: dir + "/bad.safetensors", contents: Data([1, 2, 3]))
         XCTAssertThrowsError(try SafeTensors.read(dir + "/bad.safetensors"))
-        FileManager.default.createFile(atPath: dir + "/bad2.safetensors", contents: Data([255, 255, 0, 0, 0, 0, 0, 0, 123]))
+        _ = FileManager.default.createFile(atPath: dir + "/bad2.safetensors", contents: Data([255, 255, 0, 0, 0, 0, 0, 0, 123]))
         XCTAssertThrowsError(try SafeTensors.read(dir + "/bad2.safetensors"))
     }
 }

@@ -17,7 +17,7 @@ final class BIDSPublicationTests: XCTestCase {
         let ignored = DerivativesDataset.ignored + [".gantry/"]
         return (FileManager.default.subpaths(atPath: out) ?? []).filter { p in
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: out + "/" + p, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: out + "/" + p, isDirectory: &isDir)
             return !isDir.boolValue && !ignored.contains { p.hasPrefix($0) } && !["dataset_description.json", ".bidsignore"].contains(p)
         }.sorted()
     }

@@ -16,13 +16,13 @@ enum CrashingStage: StageKind {
     static let parameters = [ParameterSpec("flag", .string, help: "crash while this file exists")]
     static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         guard let out = outputs["out"] else { return }
-        FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3]))
         // fails while the flag exists, or only for one subject while `flag.<subject>` exists
         if let flag = parameters["flag"]?.stringValue,
            FileManager.default.fileExists(atPath: flag) || FileManager.default.fileExists(atPath: "\(flag).\(context.subject ?? "")") {
             throw GantryError.invalidArgument("simulated crash")
         }
-        FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3, 4, 5, 6]))
+        _ = FileManager.default.createFile(atPath: out, contents: Data([1, 2, 3, 4, 5, 6]))
     }
 }
 
@@ -99,7 +99,7 @@ final class ExecutorTests: XCTestCase {
         StageRegistry.register(CrashingStage.self)
         let out = tempOut(), flag = tempOut() + ".flag"
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag) }
-        FileManager.default.createFile(atPath: flag, contents: Data())
+        _ = FileManager.default.createFile(atPath: flag, contents: Data())
         let yaml = TestPipelines.crash(flag: flag)
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(yaml, out: out))) { e in
             XCTAssertTrue(String(describing: e).contains("simulated crash"))
@@ -118,7 +118,7 @@ final class ExecutorTests: XCTestCase {
         StageRegistry.register(CrashingStage.self)
         let out = tempOut(), flag = tempOut() + ".flag"
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag + ".sub-01") }
-        FileManager.default.createFile(atPath: flag + ".sub-01", contents: Data())
+        _ = FileManager.default.createFile(atPath: flag + ".sub-01", contents: Data())
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(TestPipelines.crash(flag: flag), out: out))) { e in
             XCTAssertTrue("\(e)".contains("1 of 2 subject(s) failed, the others finished") && "\(e)".contains("sub-01 (") && "\(e)".contains("simulated crash"), "\(e)")
         }

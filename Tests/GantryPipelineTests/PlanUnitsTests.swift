@@ -14,7 +14,7 @@ final class PlanUnitsTests: XCTestCase {
                      "sub-02/ses-01/anat/sub-02_ses-01_T1w.nii.gz", "sub-03/anat/sub-03_T1w.nii.gz"]
         for f in files {
             try FileManager.default.createDirectory(atPath: dir + "/" + (f as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: dir + "/" + f, contents: Data([0]))
+            _ = FileManager.default.createFile(atPath: dir + "/" + f, contents: Data([0]))
         }
         return dir
     }

@@ -30,7 +30,7 @@ final class RunStatusTests: XCTestCase {
         StageRegistry.register(CrashingStage.self)
         let out = tempOut(), flag = tempOut() + ".flag"
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: flag) }
-        FileManager.default.createFile(atPath: flag, contents: Data())
+        _ = FileManager.default.createFile(atPath: flag, contents: Data())
         let yaml = TestPipelines.crash(flag: flag)
         XCTAssertThrowsError(try Executor.run(try TestStudy.plan(yaml, out: out)))
         let status = try RunStatus.read(out: out)

@@ -34,7 +34,7 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(pieces.finalize(), digest)
         let path = NSTemporaryDirectory() + "gantry-sha-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         XCTAssertEqual(try SHA256.file(path), digest, "read in pieces larger and smaller than the file's")
         let printed = try Subprocess.run("/usr/bin/sha256sum", [path], timeout: 60).stdout
         XCTAssertEqual(printed.split(separator: " ").first.map(String.init), digest)

@@ -39,11 +39,11 @@ final class ShippedPipelinesTests: XCTestCase {
         XCTAssertEqual(model, root.appendingPathComponent("models/brain-tumour-unet3d.safetensors").path)
         // Named relative to the working directory (as `gantry run pipelines/x.yaml` from the repository).
         let cwd = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
-        FileManager.default.changeCurrentDirectoryPath(root.path)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        _ = FileManager.default.changeCurrentDirectoryPath(root.path)
         let relative = try Plan.make(spec: try PipelineSpec.load("pipelines/brain-tumour-segmentation.yaml"), study: study, out: tempOut())
         XCTAssertEqual(relative.steps.compactMap { $0.parameters["model"]?.stringValue }.first, model)
-        FileManager.default.changeCurrentDirectoryPath(cwd)
+        _ = FileManager.default.changeCurrentDirectoryPath(cwd)
 
         // The same pipeline copied elsewhere: its ../models is gone, so the search path decides.
         let elsewhere = tempOut()

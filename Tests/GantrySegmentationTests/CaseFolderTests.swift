@@ -8,7 +8,7 @@ final class CaseFolderTests: XCTestCase {
     func folder(_ files: [String]) throws -> String {
         let dir = NSTemporaryDirectory() + "gantry-cases-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for f in files { FileManager.default.createFile(atPath: dir + "/" + f, contents: Data([0])) }
+        for f in files { _ = FileManager.default.createFile(atPath: dir + "/" + f, contents: Data([0])) }
         return dir
     }
 

@@ -60,7 +60,7 @@ final class DICOMImportTests: XCTestCase {
         let tmp = try TempDir()
         let empty = tmp.path + "/empty", study = tmp.path + "/study"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: empty + "/notes.txt", contents: Data("not DICOM".utf8))
+        _ = FileManager.default.createFile(atPath: empty + "/notes.txt", contents: Data("not DICOM".utf8))
         let dicom = try unpack(tmp.path)
         try FileManager.default.removeItem(atPath: dicom + "/philips_mprage.dcm")
         let config = tmp.path + "/bad.json"

@@ -86,7 +86,7 @@ final class ITKTransformTests: XCTestCase {
         ]
         for (name, bytes, message) in cases {
             let path = tmp.path + "/\(name).mat"
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             let r = try CLI.run(["warp", "--input", fixture("moving.nii.gz"), "--reference", fixture("fixed_grid.nii.gz"), "--affine", path, "--out", tmp.path + "/o.nii.gz"], timeout: 30)
             XCTAssertEqual(r.status, 1, name)
             XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1, "\(name): \(r.stderr)")
