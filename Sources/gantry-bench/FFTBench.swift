@@ -1,12 +1,5 @@
 import ArgumentParser
-import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
-import GantryNN
-import GantryPhantoms
 import GantryRecon
-import GantrySegmentation
 
 struct FFTBench: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "fft", abstract: "Centred orthonormal 2D and 3D FFTs against bare FFTW.")

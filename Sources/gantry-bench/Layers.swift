@@ -1,12 +1,6 @@
 import ArgumentParser
 import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
 import GantryNN
-import GantryPhantoms
-import GantryRecon
-import GantrySegmentation
 
 struct Layers: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "layers", abstract: "UNet 8-16-32-64's convolutions at 128³, layer by layer.")

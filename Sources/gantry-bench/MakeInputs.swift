@@ -1,12 +1,5 @@
 import ArgumentParser
-import Foundation
-import GantryCore
 import GantryIO
-import GantryMetrics
-import GantryNN
-import GantryPhantoms
-import GantryRecon
-import GantrySegmentation
 
 struct MakeInputs: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "make-inputs", abstract: "Write the raw inputs every tool reads (NIfTI volumes).")

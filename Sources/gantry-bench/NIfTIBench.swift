@@ -1,12 +1,6 @@
 import ArgumentParser
 import Foundation
-import GantryCore
 import GantryIO
-import GantryMetrics
-import GantryNN
-import GantryPhantoms
-import GantryRecon
-import GantrySegmentation
 
 struct NIfTIBench: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "nifti", abstract: "NIfTI read and write of a 256³ float32 and a BraTS-size int16 volume.")

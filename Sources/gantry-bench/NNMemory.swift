@@ -1,12 +1,5 @@
 import ArgumentParser
-import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
 import GantryNN
-import GantryPhantoms
-import GantryRecon
-import GantrySegmentation
 
 struct NNMemory: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "nn-memory", abstract: "Peak memory of one forward + backward of one tensor-engine case.")

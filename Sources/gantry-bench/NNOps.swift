@@ -1,12 +1,6 @@
 import ArgumentParser
 import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
 import GantryNN
-import GantryPhantoms
-import GantryRecon
-import GantrySegmentation
 
 struct NNOps: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "nn", abstract: "Tensor-engine layers, forward and forward + backward (PyTorch runs the same).")

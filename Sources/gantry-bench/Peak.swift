@@ -1,12 +1,6 @@
 import ArgumentParser
 import Foundation
 import GantryCore
-import GantryIO
-import GantryMetrics
-import GantryNN
-import GantryPhantoms
-import GantryRecon
-import GantrySegmentation
 
 struct Peak: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "peak", abstract: "The machine's FP32 peak as this binary reaches it.")

@@ -1,12 +1,6 @@
 import ArgumentParser
-import Foundation
-import GantryCore
 import GantryIO
-import GantryMetrics
-import GantryNN
-import GantryPhantoms
 import GantryRecon
-import GantrySegmentation
 
 struct PicsBench: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "pics", abstract: "CS-L1 and ESPIRiT on the BART-made slices (BART runs the same).")

@@ -1,12 +1,6 @@
 import ArgumentParser
 import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
-import GantryNN
-import GantryPhantoms
 import GantryRecon
-import GantrySegmentation
 
 struct RIMBenchCommand: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "rim", abstract: "RIM and CIRIM inference on one 8-coil 320² slice (atommic runs the same).")

@@ -1,12 +1,6 @@
 import ArgumentParser
-import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
 import GantryNN
-import GantryPhantoms
 import GantryRecon
-import GantrySegmentation
 
 struct RIMTrain: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "rim-train", abstract: "One RIM training step in a fresh process: time and peak memory.")

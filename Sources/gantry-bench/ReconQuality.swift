@@ -1,12 +1,8 @@
 import ArgumentParser
 import Foundation
-import GantryCore
 import GantryIO
 import GantryMetrics
-import GantryNN
-import GantryPhantoms
 import GantryRecon
-import GantrySegmentation
 
 struct ReconQuality: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "recon-quality", abstract: "The learned-vs-classical reconstruction quality table on held-out files.")

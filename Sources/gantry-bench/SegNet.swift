@@ -1,11 +1,6 @@
 import ArgumentParser
 import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
 import GantryNN
-import GantryPhantoms
-import GantryRecon
 import GantrySegmentation
 
 struct SegNet: BenchCommand {

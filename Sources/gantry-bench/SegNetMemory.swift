@@ -1,11 +1,5 @@
 import ArgumentParser
-import Foundation
-import GantryCore
-import GantryIO
-import GantryMetrics
 import GantryNN
-import GantryPhantoms
-import GantryRecon
 import GantrySegmentation
 
 struct SegNetMemory: BenchCommand {
