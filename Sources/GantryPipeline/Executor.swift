@@ -113,14 +113,16 @@ public enum Executor {
             throw GantryError.invalidArgument("\(failures.count) of \(plan.subjects.count) subject(s) failed, the others finished; study stages not run: " + listed.joined(separator: "; "))
         }
         var reportFiles: [String] = []
-        if options.scope == .study && !groupSteps.isEmpty { try requireFinishedSubjects(plan, groupSteps: groupSteps) }
+        if options.scope == .study && !groupSteps.isEmpty { try requireFinishedSubjects(plan, groupSteps: groupSteps, state: state) }
         for step in groupSteps { reportFiles += try runGroupStage(step, plan: plan, state: state) }
         return RunResult(records: state.records, reports: reportFiles)
     }
 
     /// A study-level part run on its own (a Slurm dependent job) needs every subject's stages
-    /// finished; otherwise it names the subjects that are not, each with why, and records that.
-    static func requireFinishedSubjects(_ plan: Plan, groupSteps: [Plan.Step]) throws {
+    /// finished; otherwise — as a local run does — the stages that report failures run over what
+    /// the finished subjects wrote, and the error names the subjects that did not finish, each
+    /// with why, recorded for the other study stages.
+    static func requireFinishedSubjects(_ plan: Plan, groupSteps: [Plan.Step], state: RunState) throws {
         let stages = plan.steps.filter { $0.kind.scope == .subject }.map(\.stage.id)
         var missing: [String] = []
         for subject in plan.subjects {
@@ -135,7 +137,10 @@ public enum Executor {
         }
         guard !missing.isEmpty else { return }
         let message = "\(missing.count) of \(plan.subjects.count) subject(s) did not finish: " + missing.joined(separator: "; ")
-        for step in groupSteps { try StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: message), out: plan.out) }
+        let reported = try runFailureReports(groupSteps, plan: plan, state: state)
+        for step in groupSteps where !reported.contains(step.stage.id) {
+            try StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: message), out: plan.out)
+        }
         throw GantryError.invalidArgument("study stages not run: " + message)
     }
 
@@ -311,12 +316,17 @@ public enum Executor {
 
     /// The study stages that report failures, run over what the subjects did write, when some
     /// failed (the others wait for a complete study). Only those reading subject outputs alone.
-    static func runFailureReports(_ groupSteps: [Plan.Step], plan: Plan, state: RunState) throws {
+    /// Returns the ids of the stages it ran.
+    @discardableResult
+    static func runFailureReports(_ groupSteps: [Plan.Step], plan: Plan, state: RunState) throws -> Set<String> {
         let groupIDs = Set(groupSteps.map(\.stage.id))
+        var ran: Set<String> = []
         for step in groupSteps where step.kind.reportsFailures {
             guard step.dependsOn.isDisjoint(with: groupIDs) else { continue }
             _ = try runGroupStage(step, plan: plan, state: state, partial: true)
+            ran.insert(step.stage.id)
         }
+        return ran
     }
 
     static func runGroupStageLocked(_ step: Plan.Step, plan: Plan, state: RunState, reportDir: String, partial: Bool = false) throws -> [String] {

@@ -154,5 +154,16 @@ final class AcceleratedStudyTests: XCTestCase {
         XCTAssertEqual(byRow["sub-02 zero-filled 4"]?[status], "failed")
         XCTAssertEqual(byRow["sub-02 full 1"]?[wt], "", "no Dice for a failed row")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/reports/report.html"), "the other study stages wait for a complete study")
+
+        // Split as the Slurm executor splits it (array tasks, then the dependent study job): the
+        // study part marks the failed rows the same way and names the subject.
+        let split = tmp.path + "/split"
+        _ = try CLI.run(["run", yaml, "--study", study, "--out", split, "--scope", "subjects", "-q"], timeout: 300)
+        let studyJob = try CLI.run(["run", yaml, "--study", study, "--out", split, "--scope", "study", "-q"], timeout: 300)
+        XCTAssertNotEqual(studyJob.status, 0)
+        XCTAssertTrue(studyJob.stderr.contains("1 of 2 subject(s) did not finish") && studyJob.stderr.contains("sub-02"), studyJob.stderr)
+        XCTAssertEqual(try String(contentsOfFile: split + "/reports/acceleration.csv", encoding: .utf8),
+                       try String(contentsOfFile: out + "/reports/acceleration.csv", encoding: .utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: split + "/reports/report.html"))
     }
 }
