@@ -91,8 +91,6 @@ public struct Demons: Sendable {
                 let voxel = Float(f.spacing.reduce(0, +) / 3)
                 let maxU = Float(maxStep) * voxel
                 if let fixedStats {
-                    // Correlation forces have no natural step length: as in ANTs, the smoothed update
-                    // is scaled so that its largest displacement is the step.
                     var used = inside
                     if let movingInside {
                         let landed = try Demons.warp(movingInside, through: phi, prealign: prealign)
@@ -101,53 +99,53 @@ public struct Demons: Sendable {
                     let (dM, dF, meanCC) = LocalCorrelation.derivative(fixed: f.data, stats: fixedStats, moving: warped, inside: used)
                     for c in 0..<3 { update.u[c] = LocalCorrelation.force(dM: dM, gradientM: gm[c], dF: dF, gradientF: gf[c]) }
                     lastMSE = 1 - meanCC
-                    if onHalfGrid { update = update.halved() }
-                    update = try update.smoothed(sigmaMM: fluid * Double(voxel))
-                    let peak = update.maxNorm
-                    if peak > 0 { for c in 0..<3 { update.u[c] = update.u[c].map { $0 * maxU / peak } } }
-                    vl = Demons.added(update, to: vl)
-                    vl = try vl.smoothed(sigmaMM: diffusionSigma * Double(voxel))
-                    continue
-                }
-                // Planes in parallel; their squared-difference sums are added in plane order (deterministic).
-                let planes = f.spatialShape[2], plane = f.count / max(planes, 1)
-                var planeMSE = [Double](repeating: 0, count: planes)
-                let fd = f.data
-                var (upX, upY, upZ) = (update.u[0], update.u[1], update.u[2])
-                fd.withUnsafeBufferPointer { fb in warped.withUnsafeBufferPointer { wb in
-                gf[0].withUnsafeBufferPointer { a0 in gf[1].withUnsafeBufferPointer { a1 in gf[2].withUnsafeBufferPointer { a2 in
-                gm[0].withUnsafeBufferPointer { c0 in gm[1].withUnsafeBufferPointer { c1 in gm[2].withUnsafeBufferPointer { c2 in
-                upX.withUnsafeMutableBufferPointer { v0 in upY.withUnsafeMutableBufferPointer { v1 in upZ.withUnsafeMutableBufferPointer { v2 in
-                planeMSE.withUnsafeMutableBufferPointer { mb in inside.withUnsafeBufferPointer { ib in
-                    let masked = !ib.isEmpty, mask = ib.baseAddress
-                    let fp = fb.baseAddress!, wp = wb.baseAddress!, mp = mb.baseAddress!
-                    let ga = a0.baseAddress!, gb = a1.baseAddress!, gc = a2.baseAddress!
-                    let ha = c0.baseAddress!, hb = c1.baseAddress!, hc = c2.baseAddress!
-                    let ux0 = v0.baseAddress!, uy0 = v1.baseAddress!, uz0 = v2.baseAddress!
-                    Parallel.forEach(planes) { k in
-                        var sum = 0.0
-                        for o in (k * plane)..<((k + 1) * plane) {
-                            if masked, let mask, !mask[o] { continue }
-                            let diff = fp[o] - wp[o]
-                            sum += Double(diff * diff)
-                            let jx = 0.5 * (ga[o] + ha[o]), jy = 0.5 * (gb[o] + hb[o]), jz = 0.5 * (gc[o] + hc[o])
-                            let denom = jx * jx + jy * jy + jz * jz + diff * diff / (voxel * voxel)
-                            guard denom > 1e-9 else { continue }
-                            // moving the sample point by u changes M∘φ by ≈ J·u: step towards F
-                            var ux = diff * jx / denom, uy = diff * jy / denom, uz = diff * jz / denom
-                            let norm = (ux * ux + uy * uy + uz * uz).squareRoot()
-                            if norm > maxU { let r = maxU / norm; ux *= r; uy *= r; uz *= r }
-                            ux0[o] = ux; uy0[o] = uy; uz0[o] = uz
+                } else {
+                    // Planes in parallel; their squared-difference sums are added in plane order (deterministic).
+                    let planes = f.spatialShape[2], plane = f.count / max(planes, 1)
+                    var planeMSE = [Double](repeating: 0, count: planes)
+                    let fd = f.data
+                    var (upX, upY, upZ) = (update.u[0], update.u[1], update.u[2])
+                    fd.withUnsafeBufferPointer { fb in warped.withUnsafeBufferPointer { wb in
+                    gf[0].withUnsafeBufferPointer { a0 in gf[1].withUnsafeBufferPointer { a1 in gf[2].withUnsafeBufferPointer { a2 in
+                    gm[0].withUnsafeBufferPointer { c0 in gm[1].withUnsafeBufferPointer { c1 in gm[2].withUnsafeBufferPointer { c2 in
+                    upX.withUnsafeMutableBufferPointer { v0 in upY.withUnsafeMutableBufferPointer { v1 in upZ.withUnsafeMutableBufferPointer { v2 in
+                    planeMSE.withUnsafeMutableBufferPointer { mb in inside.withUnsafeBufferPointer { ib in
+                        let masked = !ib.isEmpty, mask = ib.baseAddress
+                        let fp = fb.baseAddress!, wp = wb.baseAddress!, mp = mb.baseAddress!
+                        let ga = a0.baseAddress!, gb = a1.baseAddress!, gc = a2.baseAddress!
+                        let ha = c0.baseAddress!, hb = c1.baseAddress!, hc = c2.baseAddress!
+                        let ux0 = v0.baseAddress!, uy0 = v1.baseAddress!, uz0 = v2.baseAddress!
+                        Parallel.forEach(planes) { k in
+                            var sum = 0.0
+                            for o in (k * plane)..<((k + 1) * plane) {
+                                if masked, let mask, !mask[o] { continue }
+                                let diff = fp[o] - wp[o]
+                                sum += Double(diff * diff)
+                                let jx = 0.5 * (ga[o] + ha[o]), jy = 0.5 * (gb[o] + hb[o]), jz = 0.5 * (gc[o] + hc[o])
+                                let denom = jx * jx + jy * jy + jz * jz + diff * diff / (voxel * voxel)
+                                guard denom > 1e-9 else { continue }
+                                // moving the sample point by u changes M∘φ by ≈ J·u: step towards F
+                                var ux = diff * jx / denom, uy = diff * jy / denom, uz = diff * jz / denom
+                                let norm = (ux * ux + uy * uy + uz * uz).squareRoot()
+                                if norm > maxU { let r = maxU / norm; ux *= r; uy *= r; uz *= r }
+                                ux0[o] = ux; uy0[o] = uy; uz0[o] = uz
+                            }
+                            mp[k] = sum
                         }
-                        mp[k] = sum
-                    }
-                } }
-                } } } } } } } } } } }
-                update.u = [upX, upY, upZ]
-                let mse = planeMSE.reduce(0, +)
-                lastMSE = mse / Double(f.count)
+                    } }
+                    } } } } } } } } } } }
+                    update.u = [upX, upY, upZ]
+                    let mse = planeMSE.reduce(0, +)
+                    lastMSE = mse / Double(f.count)
+                }
                 if onHalfGrid { update = update.halved() }
                 update = try update.smoothed(sigmaMM: fluid * Double(voxel))
+                if fixedStats != nil {
+                    // Correlation forces have no natural step length: as in ANTs, the smoothed update
+                    // is scaled so that its largest displacement is the step.
+                    let peak = update.maxNorm
+                    if peak > 0 { for c in 0..<3 { update.u[c] = update.u[c].map { $0 * maxU / peak } } }
+                }
                 vl = Demons.added(update, to: vl)
                 vl = try vl.smoothed(sigmaMM: diffusionSigma * Double(voxel))
             }
