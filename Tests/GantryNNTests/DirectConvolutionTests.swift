@@ -48,7 +48,7 @@ final class DirectConvolutionTests: XCTestCase {
         for (name, xs, ws, p) in cases {
             let x = Tensor(uniform: xs, bound: 1, seed: 1, requiresGrad: true), w = Tensor(uniform: ws, bound: 0.3, seed: 2, requiresGrad: true)
             let b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3, requiresGrad: true)
-            XCTAssertTrue(Tensor.directApplies(cout: ws[0], groups: 1, width: 8), name)
+            XCTAssertTrue(ConvolutionBackend.takesDirectRows(cout: ws[0], groups: 1, width: 8), name)
             let fast = try run(x, w, b, p, direct: true), gemm = try run(x, w, b, p, direct: false)
             let is2D = xs.count == 4
             let x5 = is2D ? Tensor(shape: [xs[0], xs[1], 1, xs[2], xs[3]], data: x.data) : x
@@ -98,9 +98,9 @@ final class DirectConvolutionTests: XCTestCase {
             let w5 = is2D ? Tensor(shape: [ws[0], ws[1], 1, ws[2], ws[3]], data: w.data) : w
             let p5 = is2D ? ConvParameters(stride: [1] + p.stride, padding: [0] + p.padding, dilation: [1] + p.dilation) : p
             let ref = reference(x5, w5, b, p5)
-            let sliding = Tensor.slidingApplies(cout: ws[0], groups: 1, width: ref.shape[4], kernelWidth: ws.last!, strideX: p.stride.last!,
+            let sliding = ConvolutionBackend.takesSliding(cout: ws[0], groups: 1, width: ref.shape[4], kernelWidth: ws.last!, strideX: p.stride.last!,
                                                 dilationX: p.dilation.last!)
-            XCTAssertTrue(sliding || Tensor.channelVectorsApply(cout: ws[0], groups: 1, width: ref.shape[4]), name)
+            XCTAssertTrue(sliding || ConvolutionBackend.takesChannelVectors(cout: ws[0], groups: 1, width: ref.shape[4]), name)
             let geo = Im2Col(c: xs[1], d: x5.shape[2], h: x5.shape[3], w: x5.shape[4], kd: w5.shape[2], kh: w5.shape[3], kw: w5.shape[4],
                              od: ref.shape[2], oh: ref.shape[3], ow: ref.shape[4], stride: p5.stride, padding: p5.padding, dilation: p5.dilation)
             func kernel(_ channels: Bool) -> [Float] {

@@ -26,7 +26,7 @@ final class WinogradTests: XCTestCase {
             let is3 = xs.count == 5
             let geo = PaddedGeometry(d: is3 ? xs[2] : 1, h: xs[xs.count - 2], w: xs[xs.count - 1], kd: is3 ? ws[2] : 1, kh: 3, kw: 3,
                                      padding: is3 ? p.padding : [0] + p.padding, dilation: is3 ? p.dilation : [1] + p.dilation)
-            XCTAssertTrue(Tensor.winogradApplies(cin: xs[1], cout: ws[0], groups: 1, geometry: geo), name)
+            XCTAssertTrue(ConvolutionBackend.takesWinograd(cin: xs[1], cout: ws[0], groups: 1, geometry: geo), name)
             let x = Tensor(uniform: xs, bound: 1, seed: 1), w = Tensor(uniform: ws, bound: 0.2, seed: 2), b = Tensor(uniform: [ws[0]], bound: 0.5, seed: 3)
             let fast = try run(x, w, b, p, winograd: true), direct = try run(x, w, b, p, winograd: false)
             // F(4×4, 3×3) rounds to ~5e-6 of the output's scale here (direct: ~1e-7); 1e-5 is ten

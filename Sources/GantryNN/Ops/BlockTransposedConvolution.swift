@@ -8,10 +8,6 @@ import GantryCore
 /// into per-job copies of the whole output). Backward gathers dY into the same layout:
 /// dX = W_g · C_dY, dW_g = Σ X · C_dYᵀ.
 extension Tensor {
-    static func isBlockTransposed(kernel k: [Int], stride: [Int], padding: [Int], dilation: [Int], outputPadding: [Int]) -> Bool {
-        k == stride && padding.allSatisfy({ $0 == 0 }) && dilation.allSatisfy({ $0 == 1 }) && outputPadding.allSatisfy({ $0 == 0 })
-    }
-
     /// Input rows (z, y) are the unit of work: a job takes consecutive rows of one sample and group.
     func blockTransposed(_ weight: Tensor, bias: Tensor?, groups g: Int, input x5: [Int], kernel k: [Int], outShape: [Int]) -> Tensor {
         BLAS.useSingleThreadInsideParallelJobs()

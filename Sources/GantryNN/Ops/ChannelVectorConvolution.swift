@@ -12,33 +12,17 @@ import GantryCore
 /// the tile is transposed into the channels-first output at the end.
 /// Stride-1 rows of kernels three taps wide go to the sliding kernels (`SlidingConvolution.swift`,
 /// which also share each input value between neighbouring voxels); this one takes the rest —
-/// strided or dilated along x, other kernel widths, where it beats both others (A/B CPU time,
-/// 3×3×3 layers at stride 2: 16 → 32 to 64³ 0.92× `directRow`, 32 → 32 to 32³ 0.71× and 32 → 24
-/// to 48³ 0.62× the GEMM path).
+/// strided or dilated along x, other kernel widths, where it beats both others (the rule and its
+/// measurements: `ConvolutionBackend.takesChannelVectors`).
 /// Each voxel's terms are summed in the same order with the same fused multiply-adds as
 /// `directRow`, so the two kernels give identical results.
 extension Tensor {
-    /// Whether the channel-vector and sliding kernels may run: AVX-512 builds, unless
-    /// `ConvolutionKernels.channelVectors` is off.
-    #if GANTRY_AVX512
-    static var channelVectors: Bool { ConvolutionKernels.allowed.channelVectors }
-    #else
-    static let channelVectors = false  // 26 accumulators need AVX-512's 32 vector registers
-    #endif
-
     /// Voxels per run: 13 × 2 accumulators + 2 weights + 2 broadcasts fill 30 of 32 registers, and
     /// 5 runs cover a 64-voxel row with 1 voxel to spare (12 would leave 8).
     static let channelRun = 13
 
     /// Terms (input channel, tap) per chunk: 4 channels of a 3×3×3 kernel, 108 × 2 lanes of weights.
     static let channelChunk = 108
-
-    /// Whether `directChannelsRow` takes a convolution (one group) with `cout` output channels and
-    /// rows of `width` voxels (narrower rows waste too much of a 13-voxel run; 16 or fewer channels leave
-    /// the second lane empty, where `directRow` is better).
-    static func channelVectorsApply(cout: Int, groups: Int, width: Int) -> Bool {
-        directEnabled && channelVectors && groups == 1 && cout > Lane.scalarCount && cout <= 2 * Lane.scalarCount && width >= 24
-    }
 
     /// Weights as [cin][tap][`lanes` lanes of output channels] (zero past cout).
     static func channelWeights(cout: Int, cin: Int, taps: Int, lanes: Int = 2, _ value: (Int, Int, Int) -> Float) -> [Float] {

@@ -14,12 +14,6 @@ import GantryCore
 /// Measured (A/B, CPU time): conv3d 32 → 32 at 64³ forward + backward 0.78× with the forward kernels
 /// of the same kind (`directChannelsRow`), before tap rows were grouped.
 extension Tensor {
-    /// Whether `weightGradientChannels` takes a stride-1 weight gradient with `coutG` output channels per group.
-    static func channelWeightGradientApplies(coutG: Int, geometry geo: PaddedGeometry) -> Bool {
-        directEnabled && channelVectors && geo.kw == 3 && geo.dilation[2] == 1
-            && coutG > Lane.scalarCount / 2 && coutG <= 2 * Lane.scalarCount
-    }
-
     /// Positions of the padded layout per chunk: the chunk's transposed dY (≤ 64 KB) stays in L2
     /// while every tap row passes over it, and dY is read from memory in runs long enough for the
     /// hardware prefetcher (128 positions, 16 KB in L1, measured 1.07–1.08× the CPU time of 256–1024:

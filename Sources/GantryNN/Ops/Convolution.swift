@@ -61,11 +61,11 @@ extension Tensor {
         let ow = (w + 2 * pd[2] - dl[2] * (kw - 1) - 1) / sp[2] + 1
         guard n > 0, od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv: output would be empty for input \(shape)") }
         let coutG = cout / g, K = cg * kd * kh * kw, plane = oh * ow
-        if g == cin, cout == cin, g > 1, sp == [1, 1, 1] {
+        if ConvolutionBackend.takesDepthwise(channels: cin, cout: cout, groups: g, stride: sp) {
             let geo = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
             return depthwise(weight, bias: bias, n: n, channels: cin, geometry: geo, outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
         }
-        if kd * kh * kw == 1, sp == [1, 1, 1], pd == [0, 0, 0] {
+        if ConvolutionBackend.takesPointwise(kernel: [kd, kh, kw], stride: sp, padding: pd) {
             return try pointwise(weight, bias: bias, n: n, cin: cin, cout: cout, groups: g, spatial: d * h * w, outShape: is2D ? [n, cout, h, w] : [n, cout, d, h, w])
         }
         let geo = Im2Col(c: cg, d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, od: od, oh: oh, ow: ow, stride: sp, padding: pd, dilation: dl)
@@ -210,20 +210,19 @@ extension Tensor {
         }
     }
 
-    /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs).
-    /// Few output channels go to `convolveDirect` (unless Winograd takes the layer), stride 1 to
-    /// `convolveShifted`; otherwise work units are (output plane, tile of ~8k output voxels), each
-    /// gathering its patches and running one GEMM writing straight into the output.
+    /// The forward convolution on raw buffers (also used for input gradients of stride-1 convs), by
+    /// the kernel `ConvolutionBackend.forward` picks. The im2col path is here: work units are
+    /// (output plane, tile of ~8k output voxels), each gathering its patches and running one GEMM
+    /// writing straight into the output.
     static func convolve(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int, geometry geo: Im2Col,
                          bias: UnsafePointer<Float>? = nil) -> [Float] {
-        let unitStride = geo.stride == [1, 1, 1]
-        let padded = PaddedGeometry(d: geo.d, h: geo.h, w: geo.w, kd: geo.kd, kh: geo.kh, kw: geo.kw, padding: geo.padding, dilation: geo.dilation)
-        let winograd = unitStride && winogradApplies(cin: cin, cout: cout, groups: g, geometry: padded)
-        if !winograd, convolveDirectApplies(cout: cout, groups: g, geometry: geo) {
-            return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
-        }
-        if unitStride {
-            return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: padded, bias: bias)
+        let backend = ConvolutionBackend.forward(cin: cin, cout: cout, groups: g, geometry: geo)
+        switch backend {
+        case .winograd: return convolveWinograd(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo.padded, bias: bias)
+        case .sliding, .channelVectors, .directRows:
+            return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias, backend: backend)
+        case .shiftedGEMM: return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: geo.padded, bias: bias)
+        case .im2colGEMM: break
         }
         BLAS.useSingleThreadInsideParallelJobs()
         let (d, h, w, od, oh, ow) = (geo.d, geo.h, geo.w, geo.od, geo.oh, geo.ow)

@@ -44,43 +44,17 @@ func madd(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 }
 
 extension Tensor {
-    /// Whether the direct kernels may run (`ConvolutionKernels`; off to compare with the GEMM paths).
-    static var directEnabled: Bool { ConvolutionKernels.allowed.direct }
-
     /// Output channels per register block: 4 channels × 2 lanes (8 accumulators, as many as AVX2's
     /// 16 registers hold with the operands) needs 6 loads per 8 multiply-adds; 8 channels × 1 lane
     /// needed 9 and measured ~4 % more CPU time on the attention U-Net.
     static let directBlock = 4
 
-    /// Whether rows wider than a lane are computed two at a time (`directRowPair`): AVX-512 builds,
-    /// unless `ConvolutionKernels.rowPairs` is off.
-    #if GANTRY_AVX512
-    static var directRowPairs: Bool { ConvolutionKernels.allowed.rowPairs }
-    #else
-    static let directRowPairs = false
-    #endif
-
-    /// Whether the direct kernels take a convolution: one group and at most 16 output channels, or
-    /// 32 on rows of 64+ voxels or of at most one lane (run in pairs). Measured (A/B, alternating
-    /// runs, CPU time): a 32 → 32 3×3×3 layer at 64³ ran 0.094 s direct vs 0.109 s by per-tap GEMMs;
-    /// on 16-voxel rows (paired) 16 → 32 stride 2 took 0.55× and 32 → 32 0.86× the GEMM's time, but
-    /// 64 → 64 1.04× (its input no longer fits L1 across a run's channel blocks).
-    static func directApplies(cout: Int, groups: Int, width: Int) -> Bool {
-        directEnabled && groups == 1 && (cout <= 16 || (cout <= 32 && (width >= 64 || width <= Lane.scalarCount)))
-    }
-
-    /// Whether `convolveDirect` takes a convolution: by the voxel-vector kernels (`directApplies`)
-    /// or by the channel-vector ones (`slidingApplies`, `channelVectorsApply`).
-    static func convolveDirectApplies(cout: Int, groups: Int, geometry geo: Im2Col) -> Bool {
-        directApplies(cout: cout, groups: groups, width: geo.ow) || channelVectorsApply(cout: cout, groups: groups, width: geo.ow)
-            || slidingApplies(cout: cout, groups: groups, width: geo.ow, kernelWidth: geo.kw, strideX: geo.stride[2], dilationX: geo.dilation[2])
-    }
-
     /// [n, cout, od, oh, ow] for any kernel, stride, padding and dilation (geometry of `geo`), one
-    /// group; rows of 9–32 output channels that `slidingApplies` or `channelVectorsApply` takes go
-    /// to the channel-vector kernels.
+    /// group, by the direct kernel `backend` names (by default the one `ConvolutionBackend.direct`
+    /// picks; voxel-vector rows when none or a non-direct one is named).
     static func convolveDirect(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, geometry geo: Im2Col,
-                               bias: UnsafePointer<Float>? = nil) -> [Float] {
+                               bias: UnsafePointer<Float>? = nil, backend: ConvolutionBackend? = nil) -> [Float] {
+        let backend = backend ?? ConvolutionBackend.direct(cout: cout, groups: 1, geometry: geo)
         let (od, oh, ow) = (geo.od, geo.oh, geo.ow)
         let (kd, kh, kw) = (geo.kd, geo.kh, geo.kw), taps = kd * kh * kw
         let (sz, sy, sx) = (geo.stride[0], geo.stride[1], geo.stride[2])
@@ -94,10 +68,13 @@ extension Tensor {
         } } }
         let terms = flatten(offsets, channels: cin, pitch: input.channelPitch)
         let outPlane = oh * ow, outVolume = od * outPlane
-        let sliding = slidingApplies(cout: cout, groups: 1, width: ow, kernelWidth: kw, strideX: sx, dilationX: dx)
-        if sliding || channelVectorsApply(cout: cout, groups: 1, width: ow) {
+        let channelLanes: (sliding: Bool, lanes: Int)? = switch backend {
+        case .sliding(let lanes): (true, lanes)
+        case .channelVectors: (false, 2)
+        default: nil
+        }
+        if let (sliding, lanes) = channelLanes {
             // vectors across output channels (sliding along x where the kernel allows), one job per output row
-            let lanes = sliding && cout <= Lane.scalarCount ? 1 : 2
             let cw = channelWeights(cout: cout, cin: cin, taps: taps, lanes: lanes) { co, ci, t in weight[(co * cin + ci) * taps + t] }
             let rowOffsets = sliding ? flatten(stride(from: 0, to: taps, by: 3).map { offsets[$0] }, channels: cin, pitch: input.channelPitch) : terms
             return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
@@ -119,11 +96,8 @@ extension Tensor {
                 initialised = n * cout * outVolume
             }
         }
-        // rows go in pairs (y, y + 1): as the two lanes of a run when a row is at most one lane,
-        // else through `directRowPair` (AVX-512; stride 1 along y, where the two rows share all
-        // but one of their input rows — with stride 2 it measured 1.08× the time)
-        let narrow = ow <= Lane.scalarCount
-        let rowsPerJob = narrow || (directRowPairs && sy == 1) ? 2 : 1, jobRows = (oh + rowsPerJob - 1) / rowsPerJob
+        let rowsPerJob = if case .directRows(let rows) = backend { rows } else { ConvolutionBackend.rowsPerJob(width: ow, strideY: sy) }
+        let jobRows = (oh + rowsPerJob - 1) / rowsPerJob
         return [Float](unsafeUninitializedCapacity: n * cout * outVolume) { ob, initialised in
             let op = ob.baseAddress!
             input.data.withUnsafeBufferPointer { ib in
@@ -287,13 +261,6 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Whether a stride-1 weight gradient is taken by `weightGradientRun`: kernels three taps wide
-    /// along x and few output channels per group (the GEMM form packs dY again for every tap, and
-    /// with M = N ≤ 32 the packing costs more than the multiply-adds).
-    static func directWeightGradientApplies(coutG: Int, geometry geo: PaddedGeometry) -> Bool {
-        directEnabled && geo.kw == 3 && coutG <= 32
-    }
-
     /// c_j += g_j · X for the vector of X at `p`: one load feeding four output channels' FMAs.
     @inline(__always)
     private static func feed(_ p: UnsafePointer<Float>, _ g0: Lane, _ g1: Lane, _ g2: Lane, _ g3: Lane,
@@ -382,7 +349,7 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// A transposed convolution (one group, few output channels: `directApplies`; weight [Cin,
+    /// A transposed convolution (one group, few output channels: `ConvolutionBackend.takesDirectRows`; weight [Cin,
     /// Cout, k…]) computed by output phases instead of by scattering: output o = s·m + ρ along an
     /// axis receives tap k from input m + δ exactly when ρ + p − k·dil = s·δ, so each of the s³
     /// phases is an ordinary stride-1 correlation of the input with its own few taps (for kernel 3,
@@ -434,9 +401,8 @@ extension Tensor {
             } }
             let (mzMax, myMax) = (counts[0].max() ?? 0, counts[1].max() ?? 0)
             let termCount = phaseOffsets.joined().reduce(0) { $0 + $1.count }  // taps × input channels, all phases
-            // phase rows go in pairs (y, y + 1), as in `convolveDirect`
-            let narrow = width <= Lane.scalarCount
-            let rowsPerJob = narrow || directRowPairs ? 2 : 1, jobRows = (myMax + rowsPerJob - 1) / rowsPerJob
+            // phase rows go in pairs (y, y + 1), as in `convolveDirect` (the phases' rows are unit-stride)
+            let rowsPerJob = ConvolutionBackend.rowsPerJob(width: width, strideY: 1), jobRows = (myMax + rowsPerJob - 1) / rowsPerJob
             let rowSet = sx * cout * width
             input.data.withUnsafeBufferPointer { ib in
                 // One job per input-grid row (z, y) does every (z, y) phase of it, so each input row is

@@ -56,9 +56,6 @@ extension Tensor {
     /// per run (im2col of one run, copied from the padded rows) and multiplied once.
     static func convolveShifted(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int,
                                 geometry geo: PaddedGeometry, bias: UnsafePointer<Float>? = nil) -> [Float] {
-        if winogradApplies(cin: cin, cout: cout, groups: g, geometry: geo) {
-            return convolveWinograd(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias)
-        }
         BLAS.useSingleThreadInsideParallelJobs()
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let cg = cin / g, coutG = cout / g
@@ -125,7 +122,8 @@ extension Tensor {
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let cg = cin / g, coutG = cout / g
         let outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
-        let channels = channelWeightGradientApplies(coutG: coutG, geometry: geo)
+        let backend = ConvolutionBackend.weightGradient(coutG: coutG, geometry: geo)
+        let channels = backend == .channelVectors
         // dY in the padded-width layout, each channel zeroed and filled by its own job (as `padded`);
         // the channel-vector kernel reads the gradient in place instead
         let dy = channels ? [] : [Float](unsafeUninitializedCapacity: n * cout * span) { db, initialised in
@@ -139,7 +137,7 @@ extension Tensor {
         let chunks = max(1, min(Parallel.threads, span / 4096))
         let jobs = n * g * chunks, per = taps * coutG * cg, run = shiftedRun(channels: max(coutG, cg), span: span)
         var partial = [Float](repeating: 0, count: jobs * per)
-        let direct = directWeightGradientApplies(coutG: coutG, geometry: geo), rowPairs = directRowPairs
+        let (direct, rowPairs) = if case .directRuns(let pairs) = backend { (true, pairs) } else { (false, false) }
         withPadded(x, count: n * cin, geometry: geo) { xpp in dy.withUnsafeBufferPointer { db in partial.withUnsafeMutableBufferPointer { pb in
             let pp = pb.baseAddress!
             Parallel.forEach(jobs) { job in

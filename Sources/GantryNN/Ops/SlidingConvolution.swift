@@ -16,17 +16,6 @@ extension Tensor {
     /// Tap rows per chunk: 4 input channels of a 3×3×3 kernel (two lanes: 36 × 3 × 128 B = 13.8 KB of weights).
     static let slidingChunk = 36
 
-    /// Whether `directSlidingRow` (≤ 16 channels) or `directSlidingRowPair` (17–32) takes a
-    /// convolution: AVX-512 builds (22 accumulators and 3–6 weight vectors need its 32 registers),
-    /// three taps along x at stride 1 and dilation 1, rows of `width` voxels long enough for the runs,
-    /// and more than half a lane of channels. Measured (A/B, CPU time, one 3×3×3 layer at 64³ against
-    /// `directRow`): 32 → 32 0.66×, 16 → 16 0.80× (0.74× at 128³), 12 → 12 0.93×, but 8 → 8 1.33×
-    /// and 4 → 4 2.0× (lanes mostly empty).
-    static func slidingApplies(cout: Int, groups: Int, width: Int, kernelWidth: Int, strideX: Int, dilationX: Int) -> Bool {
-        directEnabled && channelVectors && groups == 1 && kernelWidth == 3 && strideX == 1 && dilationX == 1
-            && cout > Lane.scalarCount / 2 && cout <= 2 * Lane.scalarCount && width >= (cout <= Lane.scalarCount ? 32 : 24)
-    }
-
     /// Writes the row tile (voxel x's channels in floats x·W…x·W + cout − 1, W = `lanes` lanes)
     /// to the channels-first output rows, adding the bias.
     @inline(__always)

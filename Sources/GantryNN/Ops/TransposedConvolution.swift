@@ -4,7 +4,7 @@ import GantryCore
 
 extension Tensor {
     /// PyTorch conv_transpose2d / conv_transpose3d: weight `[Cin, Cout/groups, k…]`, stride, padding,
-    /// dilation, output padding, groups. Few output channels (`directApplies`) run by output phase
+    /// dilation, output padding, groups. Few output channels (`ConvolutionBackend.transposed`) run by output phase
     /// (`convTransposeDirect`); otherwise it is the adjoint of a convolution (its input gradient),
     /// with the same column machinery: y = col2im(W_gᵀ · x) per input depth plane.
     public func convTranspose(_ weight: Tensor, bias: Tensor? = nil, _ p: ConvParameters = ConvParameters(), outputPadding: [Int] = [0, 0, 0]) throws -> Tensor {
@@ -20,7 +20,8 @@ extension Tensor {
         let oh = (ih - 1) * sp[1] - 2 * pd[1] + dl[1] * (kh - 1) + op[1] + 1
         let ow = (iw - 1) * sp[2] - 2 * pd[2] + dl[2] * (kw - 1) + op[2] + 1
         guard n > 0, od > 0, oh > 0, ow > 0 else { throw GantryError.invalidArgument("conv transpose: output would be empty") }
-        if Tensor.isBlockTransposed(kernel: [kd, kh, kw], stride: sp, padding: pd, dilation: dl, outputPadding: op) {
+        let backend = ConvolutionBackend.transposed(kernel: [kd, kh, kw], stride: sp, padding: pd, dilation: dl, outputPadding: op, cout: cout, groups: g, width: ow)
+        if backend == .blocks {
             return blockTransposed(weight, bias: bias, groups: g, input: x5, kernel: [kd, kh, kw], outShape: is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow])
         }
         let outShape = is2D ? [n, cout, oh, ow] : [n, cout, od, oh, ow]
@@ -29,7 +30,7 @@ extension Tensor {
         let K = coutG * kd * kh * kw, plane = ih * iw
         let xData = data, wData = weight.data
         BLAS.useSingleThreadInsideParallelJobs()
-        let direct = Tensor.directApplies(cout: cout, groups: g, width: ow)
+        let direct = backend == .directPhases
         let y = direct ? xData.withUnsafeBufferPointer { xb in wData.withUnsafeBufferPointer { wb in (bias?.data ?? []).withUnsafeBufferPointer { bb in
             Tensor.convTransposeDirect(xb.baseAddress!, n: n, cin: cin, inSize: [id, ih, iw], weight: wb.baseAddress!, cout: cout, kernel: [kd, kh, kw],
                                        stride: sp, padding: pd, dilation: dl, outSize: [od, oh, ow], bias: bias == nil ? nil : bb.baseAddress)

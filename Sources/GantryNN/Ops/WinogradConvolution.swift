@@ -124,16 +124,6 @@ struct WinogradTransform {
 }
 
 extension Tensor {
-    /// Whether stride-1 3×3 convolutions may use Winograd (`ConvolutionKernels`).
-    static var winogradEnabled: Bool { ConvolutionKernels.allowed.winograd }
-
-    /// The Winograd path serves dense 2D 3×3 stride-1 convolutions with equal dilation on both axes
-    /// and enough channels and pixels for the transforms to pay (below that the direct GEMMs win).
-    static func winogradApplies(cin: Int, cout: Int, groups: Int, geometry geo: PaddedGeometry) -> Bool {
-        winogradEnabled && groups == 1 && geo.kd == 1 && geo.kh == 3 && geo.kw == 3 && geo.dilation[1] == geo.dilation[2]
-            && geo.padding[0] == 0 && cin >= 16 && cout >= 16 && geo.oh * geo.ow >= 1024
-    }
-
     /// Stride-1 3×3 convolution by F(4×4, 3×3), [n, cout, od, oh, ow] (od planes convolved alike).
     /// Work units are the tiling's bands; each transforms its input tiles, runs one GEMM per
     /// transform position and writes its own output tiles, so the result does not depend on
