@@ -52,8 +52,9 @@ let package = Package(
         // Swift modules.
         .target(name: "GantryCore", swiftSettings: vector),
         .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CZlib", "CPNG", "CISMRMRD"], swiftSettings: vector),
-        .target(name: "GantryNN", dependencies: ["GantryCore", "GantryIO", "COpenBLAS"], swiftSettings: vector),
-        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryNN", "GantryMetrics", "CFFTW"], swiftSettings: vector),
+        .target(name: "GantryLinearAlgebra", dependencies: ["GantryCore", "COpenBLAS"], swiftSettings: vector),
+        .target(name: "GantryNN", dependencies: ["GantryCore", "GantryLinearAlgebra"], swiftSettings: vector),
+        .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryLinearAlgebra", "GantryNN", "GantryMetrics", "CFFTW"], swiftSettings: vector),
         .target(name: "GantryMetrics", dependencies: ["GantryCore"], swiftSettings: vector),
         .target(name: "GantryRegistration", dependencies: ["GantryCore", "GantryIO", "GantryMetrics"], swiftSettings: vector),
         .target(name: "GantrySegmentation", dependencies: ["GantryCore", "GantryIO", "GantryNN"], swiftSettings: vector),
@@ -75,6 +76,7 @@ let package = Package(
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"], swiftSettings: vector),
+        .testTarget(name: "GantryLinearAlgebraTests", dependencies: ["GantryLinearAlgebra"], swiftSettings: vector),
         .testTarget(name: "GantryNNTests", dependencies: ["GantryNN"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryRegistrationTests", dependencies: ["GantryRegistration", "GantryPhantoms", "GantryMetrics"], swiftSettings: vector),
         .testTarget(name: "GantryMetricsTests", dependencies: ["GantryMetrics"], exclude: ["Fixtures"], swiftSettings: vector),
@@ -84,7 +86,7 @@ let package = Package(
         .testTarget(name: "GantrySegmentationTests", dependencies: ["GantrySegmentation", "GantryNN", "GantryPhantoms"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryPhantomsTests", dependencies: ["GantryPhantoms", "GantryIO"], swiftSettings: vector),
         .testTarget(name: "gantryTests", dependencies: ["gantry", "gantry-fuzz", "GantryCore", "GantryIO", "GantryPipeline", "GantryTestSupport"], exclude: ["Fixtures"], swiftSettings: vector),
-        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryNN", "GantryMetrics", "GantryPhantoms", "GantryIO"], exclude: ["Fixtures"], swiftSettings: vector),
+        .testTarget(name: "GantryReconTests", dependencies: ["GantryRecon", "GantryNN", "GantryMetrics", "GantryPhantoms", "GantryIO", "GantryTestSupport"], exclude: ["Fixtures"], swiftSettings: vector),
     ],
     // Swift 5 language mode: numeric kernels hand raw buffer pointers to Dispatch workers that touch
     // disjoint ranges; Swift 6's Sendable checking rejects that pattern without making it safer.

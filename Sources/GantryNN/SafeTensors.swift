@@ -1,6 +1,5 @@
 import Foundation
 import GantryCore
-import GantryIO
 
 /// safetensors files (Hugging Face's format, what PyTorch state dicts are exported to): an 8-byte
 /// little-endian header length, a JSON header `{name: {dtype, shape, data_offsets: [begin, end]}}`

@@ -1,5 +1,6 @@
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 import GantryNN
 
 /// ESPIRiT coil sensitivities (Uecker et al. 2014), as BART's `ecalib -m 1`: k×k patches of the

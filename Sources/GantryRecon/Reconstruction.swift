@@ -19,6 +19,26 @@ public enum ReconMethod: String, CaseIterable, Sendable {
 
     /// Needs a trained model.
     public var isLearned: Bool { self == .rim || self == .cirim }
+
+    /// λ when none is given, relative to the zero-filled image's maximum (data are scaled to it, so
+    /// one value means the same on every input); docs/recon.md's tables use these.
+    public var defaultLambda: Float {
+        switch self {
+        case .sense, .csL1: 0.01
+        case .csTV: 0.005
+        case .zeroFilled, .rim, .cirim: 0
+        }
+    }
+
+    /// Iterations when none are given (CG converges in tens; FISTA and primal–dual need more).
+    public var defaultIterations: Int {
+        switch self {
+        case .sense: 30
+        case .csL1: 50
+        case .csTV: 100
+        case .zeroFilled, .rim, .cirim: 0
+        }
+    }
 }
 
 /// Coil sensitivity sources for SENSE and CS. On the phantoms all three give the same quality
@@ -56,14 +76,10 @@ public struct ReconOptions: Sendable {
         self.maps = maps ?? (mapsFromFile ? .file : .calibration)
     }
 
-    /// λ relative to the maximum of the zero-filled image (data are scaled to that maximum).
-    public var effectiveLambda: Float {
-        lambda ?? [ReconMethod.zeroFilled: 0, .sense: 0.01, .csL1: 0.01, .csTV: 0.005][method] ?? 0
-    }
+    /// λ relative to the maximum of the zero-filled image: the given one or the method's default.
+    public var effectiveLambda: Float { lambda ?? method.defaultLambda }
 
-    public var effectiveIterations: Int {
-        iterations ?? [ReconMethod.zeroFilled: 0, .sense: 30, .csL1: 50, .csTV: 100][method] ?? 0
-    }
+    public var effectiveIterations: Int { iterations ?? method.defaultIterations }
 }
 
 /// A reconstructed stack: magnitude images [slices][ny·nx] and the mask used.
@@ -236,8 +252,12 @@ public enum Reconstructor {
         case .zeroFilled: x = []
         case .rim, .cirim: throw GantryError.invalidArgument("\(options.method.rawValue) runs whole files (Reconstructor.run) with a model")
         case .sense: x = try Solvers.cgSENSE(op, data: y, lambda: lambda, iterations: iterations)
-        case .csL1: x = try Solvers.fistaWavelet(op, data: y, sparsity: try WaveletSparsity(ny: ny, nx: nx), lambda: lambda, iterations: iterations)
-        case .csTV: x = try Solvers.primalDualTV(op, data: y, ny: ny, nx: nx, lambda: lambda, iterations: iterations)
+        case .csL1:
+            var wavelets = WaveletThreshold(try WaveletSparsity(ny: ny, nx: nx), lambda: lambda)
+            x = try Solvers.fista(op, data: y, regulariser: &wavelets, iterations: iterations)
+        case .csTV:
+            var tv = GroupBallProjection(radius: lambda, groupSize: 4)
+            x = try Solvers.primalDual(op, data: y, analysis: FiniteDifference2D(ny: ny, nx: nx), dual: &tv, iterations: iterations)
         }
         return ComplexBuffer.magnitude(x).map { $0 * scale }
     }

@@ -29,11 +29,11 @@ public enum Solvers {
         return x
     }
 
-    /// FISTA for ½‖Ax − y‖² + λ‖Ψx‖₁ with the wavelet prox (cycle spinning, seeded shifts).
-    public static func fistaWavelet(_ a: LinearOperator, data y: [Float], sparsity: WaveletSparsity, lambda: Float, iterations: Int, seed: UInt64 = 0) throws -> [Float] {
+    /// FISTA for ½‖Ax − y‖² + g(x), g given by its proximal map (`regulariser`, e.g. λ‖Ψx‖₁ as
+    /// `WaveletThreshold`): gradient steps of 1/L on the data term, L = 1.01·‖A‖², then the prox.
+    public static func fista(_ a: LinearOperator, data y: [Float], regulariser: inout some ProximalOperator, iterations: Int) throws -> [Float] {
         let lipschitz = Float(max(try a.maxEigenvalue(), 1e-6)) * 1.01
         let step = 1 / lipschitz
-        var rng = SeededRandom(seed: seed)
         var x = try a.adjoint(y)
         var z = x
         var t: Float = 1
@@ -44,8 +44,7 @@ public enum Solvers {
             for i in 0..<res.count { res[i] -= y[i] }
             var g = try a.adjoint(res)
             for i in 0..<g.count { g[i] = z[i] - step * g[i] }
-            let shift = (Int(rng.next() % 8), Int(rng.next() % 8))
-            let xNew = sparsity.prox(g, threshold: lambda * step, shift: shift)
+            let xNew = regulariser.prox(g, step: step)
             let tNew = (1 + (1 + 4 * t * t).squareRoot()) / 2
             let mom = (t - 1) / tNew
             for i in 0..<z.count { z[i] = xNew[i] + mom * (xNew[i] - x[i]) }
@@ -55,35 +54,78 @@ public enum Solvers {
         return x
     }
 
-    /// Primal–dual (Chambolle–Pock) for ½‖Ax − y‖² + λ TV(x), isotropic TV of a complex [ny, nx]
-    /// image with forward differences (periodic-free: zero at the last row/column).
-    public static func primalDualTV(_ a: LinearOperator, data y: [Float], ny: Int, nx: Int, lambda: Float, iterations: Int) throws -> [Float] {
+    /// Primal–dual (Chambolle–Pock) for ½‖Ax − y‖² + g(Kx): an analysis regulariser, K a linear
+    /// operator (the image gradient for TV) and g given by the proximal map of its convex
+    /// conjugate (`dual`; for λ·‖·‖₁ a projection onto the λ-ball). Steps τ = σ = 0.99/L with
+    /// L² = ‖A‖² + ‖K‖².
+    public static func primalDual(_ a: LinearOperator, data y: [Float], analysis k: LinearOperator, dual: inout some ProximalOperator,
+                                  iterations: Int) throws -> [Float] {
         let normA = Float(max(try a.maxEigenvalue(), 1e-6))
-        let L = (normA + 8).squareRoot()
+        let L = (normA + Float(try k.normSquared())).squareRoot()
         let tau: Float = 0.99 / L, sigma: Float = 0.99 / L
-        let n = ny * nx
         var x = try a.adjoint(y)
         var xBar = x
-        var p = [Float](repeating: 0, count: y.count)           // dual of the data term
-        var q = [Float](repeating: 0, count: 4 * n)             // dual of the gradient: (dx re, dx im, dy re, dy im)
-        let d = FiniteDifference2D(ny: ny, nx: nx)
+        var p = [Float](repeating: 0, count: y.count)                      // dual of the data term
+        var q = [Float](repeating: 0, count: 2 * k.outputCount)            // dual of the regulariser
         for _ in 0..<iterations {
             let ax = try a.forward(xBar)
             for i in 0..<p.count { p[i] = (p[i] + sigma * (ax[i] - y[i])) / (1 + sigma) }
-            let gx = d.apply(xBar)
-            for i in 0..<n {
-                var v = (q[4 * i] + sigma * gx[4 * i], q[4 * i + 1] + sigma * gx[4 * i + 1], q[4 * i + 2] + sigma * gx[4 * i + 2], q[4 * i + 3] + sigma * gx[4 * i + 3])
-                let mag = (v.0 * v.0 + v.1 * v.1 + v.2 * v.2 + v.3 * v.3).squareRoot()
-                if mag > lambda { let s = lambda / mag; v = (v.0 * s, v.1 * s, v.2 * s, v.3 * s) }
-                q[4 * i] = v.0; q[4 * i + 1] = v.1; q[4 * i + 2] = v.2; q[4 * i + 3] = v.3
-            }
-            let atp = try a.adjoint(p), gtq = d.applyAdjoint(q)
+            let kx = try k.forward(xBar)
+            for i in 0..<q.count { q[i] = q[i] + sigma * kx[i] }
+            q = dual.prox(q, step: sigma)
+            let atp = try a.adjoint(p), ktq = try k.adjoint(q)
             var xNew = x
-            for i in 0..<x.count { xNew[i] = x[i] - tau * (atp[i] + gtq[i]) }
+            for i in 0..<x.count { xNew[i] = x[i] - tau * (atp[i] + ktq[i]) }
             for i in 0..<x.count { xBar[i] = 2 * xNew[i] - x[i] }
             x = xNew
         }
         return x
+    }
+}
+
+/// A regulariser as the CS solvers take it: its proximal map prox_{t·g}(v) = argmin_x t·g(x) + ½‖x − v‖².
+/// Mutating, so a prox may carry state between iterations (cycle spinning's random shifts).
+public protocol ProximalOperator {
+    mutating func prox(_ v: [Float], step: Float) -> [Float]
+}
+
+/// λ‖Ψx‖₁ on Daubechies-4 wavelets: complex soft thresholding at λ·t with cycle spinning (a random
+/// shift of the image per call, seeded, so the blocky artefacts of a fixed decimated transform
+/// average out).
+public struct WaveletThreshold: ProximalOperator {
+    public let sparsity: WaveletSparsity
+    public let lambda: Float
+    var random: SeededRandom
+
+    public init(_ sparsity: WaveletSparsity, lambda: Float, seed: UInt64 = 0) {
+        self.sparsity = sparsity; self.lambda = lambda; random = SeededRandom(seed: seed)
+    }
+
+    public mutating func prox(_ v: [Float], step: Float) -> [Float] {
+        let shift = (Int(random.next() % 8), Int(random.next() % 8))
+        return sparsity.prox(v, threshold: lambda * step, shift: shift)
+    }
+}
+
+/// The proximal map of the conjugate of λ·Σ‖u_i‖₂ over groups of `groupSize` reals (isotropic TV
+/// on a complex gradient: 4 values per pixel): the projection of each group onto the ball of radius
+/// λ, whatever the step.
+public struct GroupBallProjection: ProximalOperator {
+    public let radius: Float
+    public let groupSize: Int
+
+    public init(radius: Float, groupSize: Int) { self.radius = radius; self.groupSize = groupSize }
+
+    public mutating func prox(_ v: [Float], step: Float) -> [Float] {
+        var out = v
+        let g = groupSize, lambda = radius
+        for start in stride(from: 0, to: v.count, by: g) {
+            var sq: Float = 0
+            for j in 0..<g { sq += v[start + j] * v[start + j] }
+            let mag = sq.squareRoot()
+            if mag > lambda { let s = lambda / mag; for j in 0..<g { out[start + j] = v[start + j] * s } }
+        }
+        return out
     }
 }
 
@@ -93,6 +135,9 @@ public struct FiniteDifference2D: LinearOperator {
     public let ny: Int, nx: Int
     public var inputCount: Int { ny * nx }
     public var outputCount: Int { 2 * ny * nx }
+
+    /// ‖∇‖² ≤ 8 for forward differences on a 2D grid.
+    public var normSquaredBound: Double? { 8 }
 
     public init(ny: Int, nx: Int) { self.ny = ny; self.nx = nx }
 

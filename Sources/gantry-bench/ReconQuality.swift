@@ -24,14 +24,12 @@ struct ReconQuality: BenchCommand {
             for (label, method, model) in methods {
                 var nmse = 0.0, psnr = 0.0, ssim = 0.0, seconds = 0.0, slices = 0, flairSSIM = 0.0, flairSlices = 0
                 for path in files {
-                    let file = try KSpaceFile.read(path)
-                    guard let ref = file.reconstructionRSS else { continue }
+                    guard let ref = try KSpaceFile.read(path).reconstructionRSS else { continue }
                     var o = ReconOptions(method: method, mask: SamplingMask(kind: .equispaced, acceleration: accel, centerFraction: centre, seed: 0), maps: .file)
                     o.model = model
                     o.batchSize = 1
-                    let t0 = now()
-                    let r = try Reconstructor.run(file, options: o)
-                    seconds += now() - t0
+                    let (report, r) = try ReconJob(input: path, options: o).run()
+                    seconds += report.reconstructionSeconds ?? 0
                     let plane = r.ny * r.nx
                     for s in 0..<r.slices {
                         let x = Array(r.images[(s * plane)..<((s + 1) * plane)]), y = Array(ref.data[(s * plane)..<((s + 1) * plane)])
@@ -39,7 +37,7 @@ struct ReconQuality: BenchCommand {
                         nmse += ImageMetrics.nmse(x, reference: y); psnr += ImageMetrics.psnr(x, reference: y, dataRange: range)
                         let v = try ImageMetrics.ssim(x, reference: y, slices: 1, ny: r.ny, nx: r.nx, dataRange: range)
                         ssim += v
-                        if file.acquisition == "AXFLAIR" { flairSSIM += v; flairSlices += 1 }
+                        if report.acquisition == "AXFLAIR" { flairSSIM += v; flairSlices += 1 }
                     }
                     slices += r.slices
                 }

@@ -85,58 +85,24 @@ extension Gantry {
             let kind = maskKind
             if let it = iterations, it < 1 { throw ValidationError("--iterations must be positive") }
             let mapSource = mapsFromFile ? CoilMaps.file : maps
-            let file = try KSpaceFile.read(input)
             let mask = accel.map { SamplingMask(kind: kind, acceleration: $0, centerFraction: center, seed: UInt64(max(0, seed))) }
             var options = ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, maps: mapSource)
             options.model = try model.map { try ReconModel.load($0) }
             options.batchSize = batch
-            let t0 = Date()
-            let result = try Reconstructor.run(file, options: options) { s in
-                Log.progress("  slice \(s + 1)/\(file.slices) done")
-            }
-            let seconds = Date().timeIntervalSince(t0)
-            let images = [result.slices, result.ny, result.nx]
-            if fastmriSubmission {
-                try HDF5File.create(out) { f in
-                    try f.writeFloats("reconstruction", shape: images, data: result.images)
-                    if let v = file.acquisition { try f.setAttribute("acquisition", .string(v)) }
-                    try file.writeHeaderAndAttributes(f)
-                }
-            } else if out.hasSuffix(".cfl") {
-                try BARTFile.writeImages(out, images: result.images, slices: result.slices, ny: result.ny, nx: result.nx)
-            } else if out.hasSuffix(".h5") {
-                // A copy of the input with the mask used (on the k-space grid) and the reconstruction.
-                try HDF5File.create(out) { f in
-                    try f.writeComplex("kspace", shape: file.shape, data: file.kspace)
-                    try f.writeFloats("mask", shape: Array(file.shape.suffix(2)), data: result.mask)
-                    if let r = file.reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }
-                    try f.writeFloats("reconstruction_\(m.rawValue)", shape: images, data: result.images)
-                    if let v = file.max { try f.setAttribute("max", .double(v)) }
-                    if let v = file.norm { try f.setAttribute("norm", .double(v)) }
-                    if let v = file.acquisition { try f.setAttribute("acquisition", .string(v)) }
-                    try file.writeHeaderAndAttributes(f)
-                }
-            } else {
-                try VolumeFile.write(try result.volume(), to: out)
-            }
-            var report: [String: Any] = ["method": m.rawValue, "slices": result.slices, "shape": images, "acceleration": result.acceleration,
-                                         "reconstruction_seconds": seconds, "output": out]
-            if let ref = file.reconstructionRSS, ref.shape != images {
-                Log.warning("reconstruction_rss has shape \(ref.shape), the reconstruction \(images): not compared")
-            } else if let ref = file.reconstructionRSS {
-                let range = Double(ref.data.max() ?? 0)
-                report["ssim"] = try ImageMetrics.ssim(result.images, reference: ref.data, slices: result.slices, ny: result.ny, nx: result.nx, dataRange: range)
-                report["nmse"] = ImageMetrics.nmse(result.images, reference: ref.data)
-                report["psnr"] = ImageMetrics.psnr(result.images, reference: ref.data, dataRange: range)
-            }
-            report["command_seconds"] = Date().timeIntervalSince(started)
+            let job = ReconJob(input: input, options: options, outputs: [.init(path: out, fastMRISubmission: fastmriSubmission)])
+            let (report, _) = try job.run { s, slices in Log.progress("  slice \(s + 1)/\(slices) done") }
+            if let why = report.notScored { Log.warning(why) }
+            // The whole command's time (reading, reconstructing, writing).
+            let commandSeconds = Date().timeIntervalSince(started)
             if json {
-                try printJSON(report)
+                var object = try JSONSerialization.jsonObject(with: Data(FileIO.jsonBytes(encoding: report))) as? [String: Any] ?? [:]
+                object["output"] = out
+                object["command_seconds"] = commandSeconds
+                try printJSON(object)
                 return
             }
-            // The whole command's time (reading, reconstructing, writing).
-            var line = String(format: "%@: %d slice(s), R = %.2f, %.2f s", m.rawValue, result.slices, result.acceleration, report["command_seconds"] as? Double ?? 0)
-            if let nmse = report["nmse"] as? Double, let psnr = report["psnr"] as? Double, let ssim = report["ssim"] as? Double {
+            var line = String(format: "%@: %d slice(s), R = %.2f, %.2f s", m.rawValue, report.slices, report.acceleration, commandSeconds)
+            if let nmse = report.nmse, let psnr = report.psnr, let ssim = report.ssim {
                 line += String(format: "; vs reconstruction_rss: NMSE %.4f, PSNR %.2f dB, SSIM %.4f", nmse, psnr, ssim)
             }
             print(line)

@@ -37,14 +37,16 @@ extension Gantry {
                                                  type: t, metric: m, deformableMetric: deformableMetric, out: out, extraLabels: Array(movingLabels.dropFirst()), interpolation: interp,
                                                  fixedMask: fixedMask, movingMask: movingMask) { $0.hasPrefix("warning:") ? Log.warning($0) : Log.progress("  " + $0) }
             if json {
-                try printJSON(report.merging(["command_seconds": Date().timeIntervalSince(started)]) { a, _ in a })
+                var object = try JSONSerialization.jsonObject(with: Data(FileIO.jsonBytes(encoding: report))) as? [String: Any] ?? [:]
+                object["command_seconds"] = Date().timeIntervalSince(started)
+                try printJSON(object)
                 return
             }
             // The whole command's time (reading, registering, warping, writing), not the optimiser's alone.
             var line = String(format: "%@ registration in %.1f s", t.rawValue, Date().timeIntervalSince(started))
-            if let b = report["mean_dice_before"] as? Double, let a = report["mean_dice_after"] as? Double { line += String(format: "; mean Dice %.3f → %.3f", b, a) }
-            if let j = report["jacobian_min"] as? Double { line += String(format: "; min Jacobian %.3f", j) }
-            if let ic = report["inverse_consistency_mm"] as? Double { line += String(format: "; inverse consistency %.3f mm", ic) }
+            if let b = report.meanDiceBefore, let a = report.meanDiceAfter { line += String(format: "; mean Dice %.3f → %.3f", b, a) }
+            if let j = report.jacobianMin { line += String(format: "; min Jacobian %.3f", j) }
+            if let ic = report.inverseConsistencyMM { line += String(format: "; inverse consistency %.3f mm", ic) }
             print(line)
             print(out)
         }

@@ -20,10 +20,32 @@ final class OperatorTests: XCTestCase {
         XCTAssertEqual(try full.maxEigenvalue(), 1, accuracy: 1e-4)
     }
 
+    /// The SENSE operator is the chain M ∘ F ∘ S of its parts: each part passes the dot test, the
+    /// chain equals applying them one by one, and parts that do not chain are refused.
+    func testSenseIsTheChainOfItsParts() throws {
+        let (coils, ny, nx) = (3, 10, 12)
+        let maps = ComplexBuffer.random(coils * ny * nx, seed: 11)
+        let mask = try SamplingMask(kind: .equispaced, acceleration: 2, centerFraction: 0.2, seed: 0).make(ny: ny, nx: nx)
+        let s = try CoilSensitivityOperator(maps: maps, coils: coils, ny: ny, nx: nx)
+        let f = try FourierOperator(ny: ny, nx: nx, coils: coils)
+        let m = try SamplingOperator(mask: mask, coils: coils, ny: ny, nx: nx)
+        for (name, op) in [("S", s as any LinearOperator), ("F", f), ("M", m)] { XCTAssertLessThan(try op.dotTest(seed: 2), 1e-5, name) }
+        XCTAssertEqual(try f.maxEigenvalue(), try XCTUnwrap(f.normSquaredBound), accuracy: 1e-4, "F is unitary")
+        let x = ComplexBuffer.random(ny * nx, seed: 12), y = ComplexBuffer.random(coils * ny * nx, seed: 13)
+        let sense = try SenseOperator(maps: maps, mask: mask, coils: coils, ny: ny, nx: nx)
+        XCTAssertEqual(try sense.forward(x), try m.forward(f.forward(s.forward(x))))
+        XCTAssertEqual(try sense.adjoint(y), try s.adjoint(f.adjoint(m.adjoint(y))))
+        let chain = try m * f * s
+        XCTAssertEqual(chain.operators.count, 3)
+        XCTAssertEqual(try chain.forward(x), try sense.forward(x))
+        XCTAssertThrowsError(try s * m, "S takes an image, M gives k-space of every coil")
+        XCTAssertThrowsError(try ComposedOperator(applying: []))
+    }
+
     func testFiniteDifferenceDotTestAndNorm() throws {
         let d = FiniteDifference2D(ny: 9, nx: 7)
         XCTAssertLessThan(try d.dotTest(seed: 4), 1e-5)
-        XCTAssertLessThanOrEqual(try d.maxEigenvalue(iterations: 100), 8.0001)   // ‖∇‖² ≤ 8 used for the TV step sizes
+        XCTAssertLessThanOrEqual(try d.maxEigenvalue(iterations: 100), try XCTUnwrap(d.normSquaredBound) + 1e-4)   // the bound the TV step sizes use
         // a constant image has zero gradient
         XCTAssertEqual(try d.forward([Float](repeating: 1, count: 2 * 63)).map(abs).max(), 0)
     }

@@ -1,4 +1,5 @@
 import GantryCore
+import GantryLinearAlgebra
 
 /// Transposed convolution whose kernel equals its stride (no padding, dilation or output padding)
 /// — the 2× up-sampling of U-Nets with `up_kernel_size = 2`. Each input voxel paints its own

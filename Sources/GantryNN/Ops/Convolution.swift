@@ -1,5 +1,6 @@
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 
 /// Convolution geometry for 2D (`N C H W`, kernel `[Cout, Cin/groups, kH, kW]`) and 3D
 /// (`N C D H W`, kernel `[Cout, Cin/groups, kD, kH, kW]`) — PyTorch's conv2d/conv3d: cross-correlation,

@@ -1,6 +1,6 @@
-import COpenBLAS
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 
 /// Depthwise stride-1 convolution (groups = channels, one filter per channel) done directly. Each
 /// channel's input is zero-padded once into a buffer of padded width; in that layout every kernel
@@ -11,7 +11,7 @@ import GantryCore
 /// the offsets negated; the weight gradient one long dot product per tap.
 extension Tensor {
     func depthwise(_ weight: Tensor, bias: Tensor?, n: Int, channels c: Int, geometry geo: PaddedGeometry, outShape: [Int]) -> Tensor {
-        let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = Int32(geo.span)
+        let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let inVol = geo.d * geo.h * geo.w, outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
         let x = data, wt = weight.data
         var out = [Float](repeating: 0, count: n * c * outVol)
@@ -22,7 +22,7 @@ extension Tensor {
                 var acc = [Float](unsafeUninitializedCapacity: padVol) { _, k in k = padVol }
                 padded.withUnsafeMutableBufferPointer { pb in acc.withUnsafeMutableBufferPointer { ab in offsets.withUnsafeBufferPointer { ofb in
                     geo.pad(xp + job * inVol, into: pb.baseAddress!)
-                    Tensor.depthwiseRun(pb.baseAddress!, offsets: ofb.baseAddress!, taps: taps, weights: wp + (job % c) * taps, count: Int(span), into: ab.baseAddress!)
+                    Tensor.depthwiseRun(pb.baseAddress!, offsets: ofb.baseAddress!, taps: taps, weights: wp + (job % c) * taps, count: span, into: ab.baseAddress!)
                     geo.gatherOutput(ab.baseAddress!, into: op + job * outVol)
                 } } }
             }
@@ -47,7 +47,7 @@ extension Tensor {
                                 geo.pad(xp + job * inVol, into: pb.baseAddress!)
                                 Tensor.depthwiseRun(d0, offsets: nb.baseAddress!, taps: taps, weights: wp + (job % c) * taps, count: padVol, into: xb2.baseAddress!)
                                 let dk = gwp + job * taps
-                                for t in 0..<taps { dk[t] = cblas_sdot(span, d0, 1, pb.baseAddress! + offsets[t], 1) }
+                                for t in 0..<taps { dk[t] = BLAS.dot(span, d0, pb.baseAddress! + offsets[t]) }
                                 geo.unpad(xb2.baseAddress!, into: gxp + job * inVol)
                             }
                         } } }

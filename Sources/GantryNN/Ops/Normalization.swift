@@ -1,6 +1,6 @@
-import COpenBLAS
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 
 extension Tensor {
     /// Group normalisation over (channels of a group × spatial) per sample, with optional per-channel
@@ -46,7 +46,7 @@ extension Tensor {
                         var s1 = 0.0, s2 = 0.0
                         for k in 0..<cg {
                             let ch = (job % g) * cg + k, base = o + k * inner, sc = gamma?[ch] ?? 1
-                            let c1 = cblas_sdot(Int32(inner), gp + base, 1, ones, 1), c2 = cblas_sdot(Int32(inner), gp + base, 1, hp + base, 1)
+                            let c1 = BLAS.dot(inner, gp + base, ones), c2 = BLAS.dot(inner, gp + base, hp + base)
                             gbp[b * c + ch] = c1; gwp[b * c + ch] = c2
                             s1 += Double(c1 * sc); s2 += Double(c2 * sc)
                         }

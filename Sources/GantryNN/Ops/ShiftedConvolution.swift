@@ -1,5 +1,6 @@
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 
 /// Dense stride-1 convolutions without patch gathering. In the zero-padded layout of
 /// `PaddedGeometry` a kernel tap reads the same flat offset from every output position, so the

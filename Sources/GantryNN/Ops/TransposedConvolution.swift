@@ -1,6 +1,6 @@
-import COpenBLAS
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 
 extension Tensor {
     /// PyTorch conv_transpose2d / conv_transpose3d: weight `[Cin, Cout/groups, k…]`, stride, padding,

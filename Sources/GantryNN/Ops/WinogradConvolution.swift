@@ -1,4 +1,5 @@
 import GantryCore
+import GantryLinearAlgebra
 
 /// Winograd minimal filtering F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional
 /// Neural Networks", 2016): an m×m output tile of a 3×3 convolution costs α² = (m+2)² multiplies

@@ -1,6 +1,7 @@
 import Foundation
 import GantryCore
 import GantryIO
+import GantryRecon
 
 /// What acceleration does to the masks, as one table: a row per subject × method × acceleration,
 /// with image quality per contrast and tumour-region Dice against the reference labels and against
@@ -56,12 +57,11 @@ public struct AccelerationTable: Sendable {
             }
         }
         for f in recon {
-            guard let data = FileManager.default.contents(atPath: f.path),
-                  let m = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: f.path, problem: "not a recon metrics file") }
+            let m = try ReconReport.read(f.path)
             let i = try row(f)
-            let contrast = f.value("contrast") ?? (m["acquisition"] as? String) ?? "image"
+            let contrast = f.value("contrast") ?? m.acquisition ?? "image"
             if !contrasts.contains(contrast) { contrasts.append(contrast) }
-            rows[i].quality[contrast] = (m["psnr"] as? Double, m["ssim"] as? Double)
+            rows[i].quality[contrast] = (m.psnr, m.ssim)
         }
         for f in missing { rows[try row(f)].failed = true }
         // Subjects, then methods in the order met, then accelerations by value.

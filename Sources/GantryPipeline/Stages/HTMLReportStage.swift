@@ -1,6 +1,8 @@
 import Foundation
 import GantryCore
 import GantryIO
+import GantryRecon
+import GantryRegistration
 
 /// `report.html`: one self-contained page (pictures and plots embedded) for every result a pipeline
 /// made: a section per Dice set (summary with an SVG bar plot of mean Dice per label, per-subject
@@ -192,9 +194,8 @@ public enum HTMLReportStage: StageKind {
         guard !files.isEmpty else { return "" }
         var h = "<h2>Reconstruction</h2>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">method</th><th>R</th><th>NMSE</th><th>PSNR (dB)</th><th>SSIM</th></tr>\n"
         for file in files.sorted(by: { ($0.subject, stage(of: $0)) < ($1.subject, stage(of: $1)) }) {
-            guard let data = FileManager.default.contents(atPath: file.path),
-                  let m = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a recon metrics file") }
-            h += "<tr><td class=\"l\">\(esc(file.subject))</td><td class=\"l\">\(esc(m["method"] as? String ?? stage(of: file)))</td><td>\(f(m["acceleration"] as? Double, 1))</td><td>\(f(m["nmse"] as? Double, 4))</td><td>\(f(m["psnr"] as? Double, 2))</td><td>\(f(m["ssim"] as? Double))</td></tr>\n"
+            let m = try ReconReport.read(file.path)
+            h += "<tr><td class=\"l\">\(esc(file.subject))</td><td class=\"l\">\(esc(m.method))</td><td>\(f(m.acceleration, 1))</td><td>\(f(m.nmse, 4))</td><td>\(f(m.psnr, 2))</td><td>\(f(m.ssim))</td></tr>\n"
         }
         return h + "</table>\n"
     }
@@ -204,9 +205,8 @@ public enum HTMLReportStage: StageKind {
         guard !files.isEmpty else { return "" }
         var h = "<h2>Registration</h2>\n<table><tr><th class=\"l\">subject</th><th class=\"l\">type</th><th>mean Dice before</th><th>after</th><th>min Jacobian</th></tr>\n"
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file.path),
-                  let r = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a registration.json") }
-            h += "<tr><td class=\"l\">\(esc(file.subject))</td><td class=\"l\">\(esc(r["type"] as? String ?? ""))</td><td>\(f(r["mean_dice_before"] as? Double))</td><td>\(f(r["mean_dice_after"] as? Double))</td><td>\(f(r["jacobian_min"] as? Double))</td></tr>\n"
+            let r = try RegistrationReport.read(file.path)
+            h += "<tr><td class=\"l\">\(esc(file.subject))</td><td class=\"l\">\(esc(r.type))</td><td>\(f(r.meanDiceBefore))</td><td>\(f(r.meanDiceAfter))</td><td>\(f(r.jacobianMin))</td></tr>\n"
         }
         return h + "</table>\n"
     }

@@ -26,7 +26,6 @@ enum ReconStageShared {
     static let learnedParameters = parameters + [ParameterSpec("model", .file, help: "RIM/CIRIM checkpoint (.safetensors)")]
 
     static func run(_ method: ReconMethod, inputs: StageInputs, parameters p: [String: ParameterValue], outputs: [String: String]) throws {
-        let file = try KSpaceFile.read(try inputs.path("kspace"))
         let accel = p["acceleration"]?.doubleValue ?? 4
         var mask: SamplingMask? = nil
         if accel > 1 {
@@ -43,37 +42,12 @@ enum ReconStageShared {
             guard let path = p["model"]?.stringValue else { throw GantryError.invalidArgument("recon.\(method.rawValue) needs a model") }
             options.model = try ReconModel.load(path)
         }
-        if inputs.optionalPath("grid") != nil && file.geometry == nil {
-            throw GantryError.invalidArgument("the k-space file has no image geometry (image_affine, image_shape, slice_indices), so its reconstruction cannot be placed on the grid of \((try inputs.path("grid") as NSString).lastPathComponent)")
-        }
-        let r = try Reconstructor.run(file, options: options)
-        let volume = try r.volume()
-        if let grid = inputs.optionalPath("grid") {
-            let (shape, _, header) = try NIfTI.readHeader(grid)
-            let name = (grid as NSString).lastPathComponent
-            guard Array(shape.prefix(3)) == volume.spatialShape else {
-                throw GantryError.invalidArgument("the reconstruction's grid \(volume.spatialShape) differs from \(name)'s \(Array(shape.prefix(3))): the k-space does not belong to that image")
-            }
-            guard header.affineAtRead.maxDifference(volume.affine) < 1e-3 else {
-                throw GantryError.invalidArgument("the k-space's image geometry places its slices elsewhere than \(name) (affines differ): it does not belong to that image")
-            }
-        }
-        if let out = outputs["image"] { try NIfTI.write(volume, to: out) }
-        // learned methods are named with their cell: cirim-indrnn, rim-gru, …
-        let name = options.model.map { "\(method.rawValue)-\($0.network.config.recurrentLayer.rawValue.lowercased())" } ?? method.rawValue
-        var m: [String: Any] = ["method": name, "acceleration": r.acceleration, "slices": r.slices]
-        if let a = file.acquisition { m["acquisition"] = a }
+        let job = ReconJob(input: try inputs.path("kspace"), options: options, outputs: outputs["image"].map { [.volume($0)] } ?? [],
+                           grid: inputs.optionalPath("grid"))
+        let (report, _) = try job.run()
         // Time is not a derivative (outputs are a function of inputs and parameters): report.recon
         // takes it from the stage's provenance.json.
-        if let ref = file.reconstructionRSS, ref.data.count == r.images.count {
-            let range = Double(ref.data.max() ?? 0)
-            m["nmse"] = ImageMetrics.nmse(r.images, reference: ref.data)
-            m["psnr"] = ImageMetrics.psnr(r.images, reference: ref.data, dataRange: range)
-            m["ssim"] = try ImageMetrics.ssim(r.images, reference: ref.data, slices: r.slices, ny: r.ny, nx: r.nx, dataRange: range)
-        }
-        if let out = outputs["metrics"] {
-            try FileIO.writeJSON(out, m)
-        }
+        if let out = outputs["metrics"] { try report.withoutTimes.write(to: out) }
     }
 }
 
@@ -143,13 +117,12 @@ public enum ReconReportStage: StageKind {
 
     public static func run(inputs: StageInputs, parameters: [String: ParameterValue], outputs: [String: String], context: StageContext) throws {
         var rows = ["subject,method,acceleration,nmse,psnr_db,ssim,seconds_per_slice"]
-        func f(_ v: Any?) -> String { (v as? Double).map { String(format: "%.6g", $0) } ?? "" }
+        func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
         for key in ["metrics"] + optionalInputs {
             for file in inputs.files[key] ?? [] {
-                guard let data = FileManager.default.contents(atPath: file.path),
-                      let m = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw GantryError.invalidFile(path: file.path, problem: "not a recon metrics file") }
-                let perSlice = stageSeconds(besides: file.path).map { $0 / Double(max(1, m["slices"] as? Int ?? 1)) }
-                rows.append([file.subject, m["method"] as? String ?? "", f(m["acceleration"]), f(m["nmse"]), f(m["psnr"]), f(m["ssim"]), f(perSlice)].joined(separator: ","))
+                let m = try ReconReport.read(file.path)
+                let perSlice = stageSeconds(besides: file.path).map { $0 / Double(max(1, m.slices)) }
+                rows.append([file.subject, m.method, f(m.acceleration), f(m.nmse), f(m.psnr), f(m.ssim), f(perSlice)].joined(separator: ","))
             }
         }
         if let out = outputs["csv"] { try FileIO.writeAtomically(out, text: rows.joined(separator: "\n") + "\n") }

@@ -1,4 +1,4 @@
-import GantryNN
+import GantryLinearAlgebra
 import XCTest
 
 final class HermitianEigenTests: XCTestCase {

@@ -1,7 +1,9 @@
 import COpenBLAS
 import GantryCore
 
-/// Thin, checked access to OpenBLAS single-precision GEMM (row-major), the workhorse of convolutions.
+/// Thin, checked access to OpenBLAS single precision (row-major): GEMM, the workhorse of
+/// convolutions, and the dot products of the normalisation and depthwise gradients. The tensor
+/// engine and ESPIRiT reach OpenBLAS only through this target.
 public enum BLAS {
     /// Threads OpenBLAS uses (it keeps its own pool).
     public static var threads: Int {
@@ -24,6 +26,11 @@ public enum BLAS {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda ?? (transA ? m : k)), b, Int32(ldb ?? (transB ? k : n)),
                     beta, c, Int32(ldc ?? n))
+    }
+
+    /// Σ x[i] · y[i] over `count` contiguous values.
+    public static func dot(_ count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        cblas_sdot(Int32(count), x, 1, y, 1)
     }
 
     /// Gram matrix AᴴA (n×n, row-major, interleaved complex) of the complex m×n row-major matrix A.
