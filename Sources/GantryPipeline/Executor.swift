@@ -12,9 +12,11 @@ public struct RunOptions: Sendable {
     public var stopAfter: Int? = nil
     /// Which part of the plan runs: a Slurm array task runs `.subjects`, its dependent job `.study`.
     public var scope: RunScope = .all
+    /// The batch job this run is (Slurm's `array_task` label), recorded in the state files.
+    public var batchJob: String? = nil
 
-    public init(jobs: Int = 1, progress: @escaping @Sendable (String) -> Void = { _ in }, stopAfter: Int? = nil, scope: RunScope = .all) {
-        self.jobs = jobs; self.progress = progress; self.stopAfter = stopAfter; self.scope = scope
+    public init(jobs: Int = 1, progress: @escaping @Sendable (String) -> Void = { _ in }, stopAfter: Int? = nil, scope: RunScope = .all, batchJob: String? = nil) {
+        self.jobs = jobs; self.progress = progress; self.stopAfter = stopAfter; self.scope = scope; self.batchJob = batchJob
     }
 }
 
@@ -139,7 +141,7 @@ public enum Executor {
         let message = "\(missing.count) of \(plan.subjects.count) subject(s) did not finish: " + missing.joined(separator: "; ")
         let reported = try runFailureReports(groupSteps, plan: plan, state: state)
         for step in groupSteps where !reported.contains(step.stage.id) {
-            try StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: message), out: plan.out)
+            try StateStore.write(.now(.failed, subject: nil, stage: step.stage.id, error: message, job: state.options.batchJob), out: plan.out)
         }
         throw GantryError.invalidArgument("study stages not run: " + message)
     }
@@ -236,17 +238,17 @@ public enum Executor {
     static func runSubjectStage(_ step: Plan.Step, subject: String, plan: Plan, state: RunState) throws {
         try state.checkStopped()
         let parent = try FileLock.createFolders("\(stagesFolder)/\(subject)", under: plan.out)
-        try underStageLock(plan, subject: subject, stage: step.stage.id) {
+        try underStageLock(plan, subject: subject, stage: step.stage.id, job: state.options.batchJob) {
             try runSubjectStageLocked(step, subject: subject, plan: plan, state: state, parent: parent)
         }
     }
 
     /// Runs `body` holding the stage's lock; a failure (not a simulated kill) is recorded in the
     /// stage's state file, where `gantry status` reads it.
-    static func underStageLock<T>(_ plan: Plan, subject: String?, stage: String, _ body: () throws -> T) throws -> T {
+    static func underStageLock<T>(_ plan: Plan, subject: String?, stage: String, job: String?, _ body: () throws -> T) throws -> T {
         try FileLock.withExclusive(RunLayout.lockPath(plan.out, subject: subject, stage: stage)) {
             do { return try body() } catch {
-                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: subject, stage: stage, error: "\(error)"), out: plan.out) }
+                if !(error is Killed) { try? StateStore.write(.now(.failed, subject: subject, stage: stage, error: "\(error)", job: job), out: plan.out) }
                 throw error
             }
         }
@@ -266,7 +268,7 @@ public enum Executor {
             return
         }
         // Marked running only now: a stage found cached keeps its finished state throughout.
-        try StateStore.write(.now(.running, subject: subject, stage: step.stage.id), out: plan.out)
+        try StateStore.write(.now(.running, subject: subject, stage: step.stage.id, job: state.options.batchJob), out: plan.out)
         let tmp = "\(parent)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: false)
         do {
@@ -309,7 +311,7 @@ public enum Executor {
     static func runGroupStage(_ step: Plan.Step, plan: Plan, state: RunState, partial: Bool = false) throws -> [String] {
         try state.checkStopped()
         let reportDir = reports(plan.out)
-        return try underStageLock(plan, subject: nil, stage: step.stage.id) {
+        return try underStageLock(plan, subject: nil, stage: step.stage.id, job: state.options.batchJob) {
             try runGroupStageLocked(step, plan: plan, state: state, reportDir: reportDir, partial: partial)
         }
     }
@@ -350,7 +352,7 @@ public enum Executor {
             try state.record(StageRecord(subject: nil, stage: step.stage.id, kind: step.kind.name, status: "cached", seconds: 0), out: plan.out)
             return finalPaths.values.sorted()
         }
-        try StateStore.write(.now(.running, subject: nil, stage: step.stage.id), out: plan.out)
+        try StateStore.write(.now(.running, subject: nil, stage: step.stage.id, job: state.options.batchJob), out: plan.out)
         try? fm.removeItem(atPath: prov)
         let tmp = "\(reportDir)/.\(step.stage.id).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
@@ -410,7 +412,7 @@ final class RunState: @unchecked Sendable {
 
     /// Notes a finished stage: in this run's records, in its state file, and as a progress line.
     func record(_ r: StageRecord, out: String) throws {
-        try StateStore.write(.now(r.status == "cached" ? .cached : .ran, subject: r.subject, stage: r.stage, seconds: r.seconds), out: out)
+        try StateStore.write(.now(r.status == "cached" ? .cached : .ran, subject: r.subject, stage: r.stage, seconds: r.seconds, job: options.batchJob), out: out)
         lock.lock()
         records.append(r)
         let done = records.count

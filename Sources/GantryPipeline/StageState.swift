@@ -27,17 +27,17 @@ public struct StageState: Codable, Sendable, Equatable {
     public var updated: String
 
     /// A state stamped with this process: host, pid, time and, under Slurm, the job.
-    static func now(_ status: Status, subject: String?, stage: String, seconds: Double? = nil, error: String? = nil) -> StageState {
+    static func now(_ status: Status, subject: String?, stage: String, seconds: Double? = nil, error: String? = nil, job: String?) -> StageState {
         StageState(status: status, subject: subject, stage: stage, seconds: seconds, error: error,
-                   host: ProcessInfo.processInfo.hostName, pid: getpid(), slurmJob: SlurmEnvironment.jobLabel,
+                   host: ProcessInfo.processInfo.hostName, pid: getpid(), slurmJob: job,
                    updated: ISO8601DateFormatter().string(from: Date()))
     }
 }
 
-/// The Slurm job this process runs in, from the variables Slurm sets in every job.
+/// The Slurm job a process runs in, from the variables Slurm sets in every job (the command line
+/// reads its environment and passes the label on in `RunOptions.batchJob`).
 public enum SlurmEnvironment {
-    public static var jobLabel: String? {
-        let env = ProcessInfo.processInfo.environment
+    public static func jobLabel(_ env: [String: String]) -> String? {
         if let array = env["SLURM_ARRAY_JOB_ID"], let task = env["SLURM_ARRAY_TASK_ID"] { return "\(array)_\(task)" }
         return env["SLURM_JOB_ID"]
     }

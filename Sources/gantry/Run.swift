@@ -107,7 +107,8 @@ struct PlanOptions: ParsableArguments {
             try submitToSlurm(plan, pipeline: pipeline, units: subjects.isEmpty && sessions.isEmpty ? [] : plan.subjects, scope: scope)
             return
         }
-        let result = try Executor.run(plan, options: RunOptions(jobs: jobs, progress: { Log.progress($0) }, scope: scope))
+        let result = try Executor.run(plan, options: RunOptions(jobs: jobs, progress: { Log.progress($0) }, scope: scope,
+                                                                  batchJob: SlurmEnvironment.jobLabel(ProcessInfo.processInfo.environment)))
         print("ran \(result.ran) stage(s), \(result.cached) cached")
         for r in result.reports { print(r) }
     }

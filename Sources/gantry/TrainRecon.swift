@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GantryCore
 import GantryIO
+import GantryNN
 import GantryRecon
 
 extension Gantry {

@@ -52,7 +52,7 @@ final class RunStatusTests: XCTestCase {
         XCTAssertEqual(status.study.summary, .pending)
 
         // A process that died inside a stage left "running" and no lock holder: interrupted.
-        try StateStore.write(.now(.running, subject: "sub-02", stage: "seg"), out: out)
+        try StateStore.write(.now(.running, subject: "sub-02", stage: "seg", job: nil), out: out)
         status = try RunStatus.read(out: out)
         XCTAssertEqual(status.subjects[1].stages[0].status, .interrupted)
         XCTAssertEqual(status.subjects[1].summary, .interrupted)

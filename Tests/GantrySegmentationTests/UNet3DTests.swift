@@ -16,6 +16,7 @@ final class UNet3DTests: XCTestCase {
                                     channels: c["channels"] as! [Int], strides: c["strides"] as! [Int], numResUnits: c["num_res_units"] as! Int)
             let net = try UNet3D(cfg)
             XCTAssertEqual(net.parameters.count, c["parameters"] as? Int, "\(key): parameter count as MONAI's")
+            XCTAssertTrue(net.parameters.isSealed, "every parameter created at construction")
             var state: [String: Tensor] = [:]
             for (name, v) in t where name.hasPrefix(key + "/") { state[String(name.dropFirst(key.count + 1))] = v }
             let x = try XCTUnwrap(state.removeValue(forKey: "input")), y = try XCTUnwrap(state.removeValue(forKey: "output"))

@@ -94,5 +94,6 @@ public final class CIRIM {
         let n = 8
         let op = try SenseOperator(maps: (0..<(n * n)).flatMap { _ in [Float(1), 0] }, mask: [Float](repeating: 1, count: n * n), coils: 1, ny: n, nx: n)
         _ = try Tensor.noGrad { try forward(SenseBatch(operators: [op], kspace: [[Float](repeating: 0, count: 2 * n * n)])) }
+        parameters.seal()
     }
 }

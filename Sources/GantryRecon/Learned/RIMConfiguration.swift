@@ -1,4 +1,5 @@
 import GantryCore
+import GantryNN
 
 /// A RIM/CIRIM architecture, with atommic's configuration names and defaults (IndRNN, 128 channels,
 /// 8 time steps, 5 cascades: 980,480 parameters; atommic's fastMRI-brain configs use 64 channels),

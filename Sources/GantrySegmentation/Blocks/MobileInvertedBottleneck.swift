@@ -17,8 +17,7 @@ struct MobileInvertedBottleneck {
         func conv(_ name: String, _ input: Tensor, _ cin: Int, _ cout: Int, kernel: Int, groups: Int, then activation: FusedActivation?) throws -> Tensor {
             let k = Array(repeating: kernel, count: dims)
             let fanIn = cin / groups * k.reduce(1, *)
-            let w = p.parameter("\(prefix).\(name).conv.weight", shape: [cout, cin / groups] + k, fanIn: fanIn)
-            let b = p.parameter("\(prefix).\(name).conv.bias", shape: [cout], fanIn: fanIn)
+            let (w, b) = p.convolution("\(prefix).\(name).conv", weight: [cout, cin / groups] + k, outChannels: cout, fanIn: fanIn)
             return try input.conv(w, bias: b, .uniform(padding: (kernel - 1) / 2, groups: groups, dims: dims))
                 .normalizedInPlace(.group(groups: cout, weight: nil, bias: nil, eps: 1e-5), activation: activation)
         }

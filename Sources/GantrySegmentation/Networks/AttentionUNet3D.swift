@@ -8,18 +8,8 @@ import GantryNN
 /// conv (instance norm + PReLU, as MONAI's default `Convolution`) of [gated skip, upsampled];
 /// a 1×1×1 conv to the classes. Batch norm throughout, so `training` switches batch/running stats.
 public final class AttentionUNet3D {
-    public struct Config: Sendable, Equatable {
-        public var dims = 3
-        public var inChannels: Int
-        public var outChannels: Int
-        public var channels: [Int]
-        public var strides: [Int]
-        public var dropout: Float = 0
-        public init(dims: Int = 3, inChannels: Int, outChannels: Int, channels: [Int], strides: [Int], dropout: Float = 0) {
-            self.dims = dims; self.inChannels = inChannels; self.outChannels = outChannels
-            self.channels = channels; self.strides = strides; self.dropout = dropout
-        }
-    }
+    /// Uses `dropout` besides the shape.
+    public typealias Config = SegmentationNetworkConfig
 
     public let config: Config
     public let parameters: ParameterStore

@@ -10,19 +10,8 @@ import GantryNN
 /// Pendse et al.'s exact widths and expansion are not public: widths, blocks per stage and the
 /// expansion ratio (default 4) are configurable.
 public final class RevMBUNet3D {
-    public struct Config: Sendable, Equatable {
-        public var dims = 3
-        public var inChannels: Int
-        public var outChannels: Int
-        public var channels: [Int]
-        public var strides: [Int]
-        public var blocks = 2
-        public var expansion = 4
-        public init(dims: Int = 3, inChannels: Int, outChannels: Int, channels: [Int], strides: [Int], blocks: Int = 2, expansion: Int = 4) {
-            self.dims = dims; self.inChannels = inChannels; self.outChannels = outChannels
-            self.channels = channels; self.strides = strides; self.blocks = blocks; self.expansion = expansion
-        }
-    }
+    /// Uses `blocks` and `expansion` besides the shape.
+    public typealias Config = SegmentationNetworkConfig
 
     public let config: Config
     public let parameters: ParameterStore

@@ -7,19 +7,51 @@ public protocol SegmentationNetwork: AnyObject {
     /// Name stored as `gantry_model` in checkpoints.
     static var architecture: String { get }
     var parameters: ParameterStore { get }
-    var inChannels: Int { get }
-    var outChannels: Int { get }
+    var config: SegmentationNetworkConfig { get }
     /// JSON-serialisable configuration (MONAI's constructor argument names).
     var checkpointConfig: [String: Any] { get }
     func forward(_ x: Tensor, training: Bool) throws -> Tensor
 }
 
+/// The configuration every segmentation network takes: the U-shape (dimensions, channels in and
+/// out, channels per level, the strides between levels) and the settings some of them read — the
+/// residual U-Net its residual units, the reversible one its blocks per stage and expansion; each
+/// network documents which.
+public struct SegmentationNetworkConfig: Sendable, Equatable {
+    public var dims = 3
+    public var inChannels: Int
+    public var outChannels: Int
+    public var channels: [Int]
+    public var strides: [Int]
+    /// Residual units per level (`UNet3D`, MONAI's `num_res_units`).
+    public var numResUnits = 2
+    public var dropout: Float = 0
+    /// Reversible couplings per stage and the bottlenecks' expansion (`RevMBUNet3D`).
+    public var blocks = 2
+    public var expansion = 4
+
+    public init(dims: Int = 3, inChannels: Int, outChannels: Int, channels: [Int], strides: [Int], numResUnits: Int = 2, dropout: Float = 0,
+                blocks: Int = 2, expansion: Int = 4) {
+        self.dims = dims; self.inChannels = inChannels; self.outChannels = outChannels; self.channels = channels; self.strides = strides
+        self.numResUnits = numResUnits; self.dropout = dropout; self.blocks = blocks; self.expansion = expansion
+    }
+}
+
 extension SegmentationNetwork {
+    public var inChannels: Int { config.inChannels }
+    public var outChannels: Int { config.outChannels }
+
+    /// The entries every architecture's checkpoint holds (MONAI's argument names).
+    var shapeEntries: [String: Any] {
+        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels]
+    }
+
     /// Creates every parameter (and buffer) once, by a dry run on the smallest input the strides
     /// allow, so a checkpoint can be loaded into — or an optimiser built over — a fresh network.
     func materialiseParameters(dims: Int, strides: [Int]) throws {
         let minSize = strides.reduce(1, *) * 2
         _ = try Tensor.noGrad { try forward(Tensor(zeros: [1, inChannels] + Array(repeating: minSize, count: dims)), training: false) }
+        parameters.seal()
     }
 }
 
@@ -77,28 +109,15 @@ public enum SegmentationArchitecture: String, CaseIterable, Sendable {
 
 extension UNet3D: SegmentationNetwork {
     public static var architecture: String { SegmentationArchitecture.unet.rawValue }
-    public var inChannels: Int { config.inChannels }
-    public var outChannels: Int { config.outChannels }
-    public var checkpointConfig: [String: Any] {
-        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels, "num_res_units": config.numResUnits]
-    }
+    public var checkpointConfig: [String: Any] { shapeEntries.merging(["num_res_units": config.numResUnits]) { a, _ in a } }
 }
 
 extension AttentionUNet3D: SegmentationNetwork {
     public static var architecture: String { SegmentationArchitecture.attentionUNet.rawValue }
-    public var inChannels: Int { config.inChannels }
-    public var outChannels: Int { config.outChannels }
-    public var checkpointConfig: [String: Any] {
-        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels]
-    }
+    public var checkpointConfig: [String: Any] { shapeEntries }
 }
 
 extension RevMBUNet3D: SegmentationNetwork {
     public static var architecture: String { SegmentationArchitecture.revMBUNet.rawValue }
-    public var inChannels: Int { config.inChannels }
-    public var outChannels: Int { config.outChannels }
-    public var checkpointConfig: [String: Any] {
-        ["channels": config.channels, "strides": config.strides, "in_channels": config.inChannels, "out_channels": config.outChannels,
-         "blocks": config.blocks, "expansion": config.expansion]
-    }
+    public var checkpointConfig: [String: Any] { shapeEntries.merging(["blocks": config.blocks, "expansion": config.expansion]) { a, _ in a } }
 }

@@ -6,19 +6,8 @@ import GantryNN
 /// connection (channel concatenation) and a transposed-conv ConvNormAct + ResidualUnit going up;
 /// instance norm, PReLU. 2D or 3D by `dims`.
 public final class UNet3D {
-    public struct Config: Sendable, Equatable {
-        public var dims = 3
-        public var inChannels: Int
-        public var outChannels: Int
-        public var channels: [Int]
-        public var strides: [Int]
-        public var numResUnits = 2
-        public var dropout: Float = 0
-        public init(dims: Int = 3, inChannels: Int, outChannels: Int, channels: [Int], strides: [Int], numResUnits: Int = 2, dropout: Float = 0) {
-            self.dims = dims; self.inChannels = inChannels; self.outChannels = outChannels; self.channels = channels
-            self.strides = strides; self.numResUnits = numResUnits; self.dropout = dropout
-        }
-    }
+    /// Uses `numResUnits` and `dropout` besides the shape.
+    public typealias Config = SegmentationNetworkConfig
 
     public let config: Config
     public let parameters: ParameterStore

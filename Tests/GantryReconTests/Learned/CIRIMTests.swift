@@ -20,6 +20,7 @@ final class CIRIMTests: XCTestCase {
     func testExplicitDataConsistencyIsSoftDCInKSpace() throws {
         let (batch, op, y) = try Self.acquisition(coils: 4)
         let net = try CIRIM(config: .make(cell: .indRNN, hidden: 3, timeSteps: 1, cascades: 1, noDC: false), seed: 2)
+        XCTAssertTrue(net.parameters.isSealed, "every parameter created at construction")
         let w = try XCTUnwrap(net.parameters.tensors["reconstruction_module.0.dc_weight"])
         w.data = [0.7]
         let out = try Tensor.noGrad { try net.forward(batch) }

@@ -1,29 +1,34 @@
 import GantryCore
-import GantryNN
 
 /// MONAI's `Convolution` block: conv (or transposed conv) followed by ADN — norm, dropout,
 /// activation — unless `convOnly`. The residual U-Net uses instance norm (no affine) + PReLU;
 /// the attention U-Net batch norm + ReLU. State-dict names: `<prefix>.conv.weight/bias`,
 /// `<prefix>.adn.A.weight` (PReLU), `<prefix>.adn.N.…` (batch norm).
-struct ConvNormAct {
-    enum Norm { case instance, batch }
-    enum Activation { case prelu, relu }
+public struct ConvNormAct {
+    public enum Norm: Sendable { case instance, batch }
+    public enum Activation: Sendable { case prelu, relu }
 
-    let prefix: String
-    let inChannels: Int, outChannels: Int, stride: Int
-    let transposed: Bool, convOnly: Bool
-    let dropout: Float
-    let dims: Int
-    var kernelSize = 3
-    var norm = Norm.instance
-    var activation = Activation.prelu
+    public let prefix: String
+    public let inChannels: Int, outChannels: Int, stride: Int
+    public let transposed: Bool, convOnly: Bool
+    public let dropout: Float
+    public let dims: Int
+    public var kernelSize = 3
+    public var norm = Norm.instance
+    public var activation = Activation.prelu
 
-    func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
+    public init(prefix: String, inChannels: Int, outChannels: Int, stride: Int, transposed: Bool, convOnly: Bool, dropout: Float, dims: Int,
+                kernelSize: Int = 3, norm: Norm = .instance, activation: Activation = .prelu) {
+        self.prefix = prefix; self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride
+        self.transposed = transposed; self.convOnly = convOnly; self.dropout = dropout; self.dims = dims
+        self.kernelSize = kernelSize; self.norm = norm; self.activation = activation
+    }
+
+    public func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
         let k = kernelSize
         let kernel = Array(repeating: k, count: dims)
-        let fanIn = (transposed ? outChannels : inChannels) * kernel.reduce(1, *)
-        let w = p.parameter("\(prefix).conv.weight", shape: transposed ? [inChannels, outChannels] + kernel : [outChannels, inChannels] + kernel, fanIn: fanIn)
-        let b = p.parameter("\(prefix).conv.bias", shape: [outChannels], fanIn: fanIn)
+        let (w, b) = p.convolution("\(prefix).conv", weight: transposed ? [inChannels, outChannels] + kernel : [outChannels, inChannels] + kernel,
+                                   outChannels: outChannels, fanIn: (transposed ? outChannels : inChannels) * kernel.reduce(1, *))
         var y: Tensor
         if transposed {
             y = try x.convTranspose(w, bias: b, .uniform(stride: stride, padding: (k - 1) / 2, dims: dims), outputPadding: Array(repeating: stride - 1, count: dims))
@@ -60,9 +65,11 @@ struct ConvNormAct {
 
 /// PyTorch's `BatchNormNd` with affine weights and running statistics (buffers in the store):
 /// batch statistics while training (updating the running ones), running statistics otherwise.
-struct BatchNormLayer {
-    let prefix: String
-    let channels: Int
+public struct BatchNormLayer {
+    public let prefix: String
+    public let channels: Int
+
+    public init(prefix: String, channels: Int) { self.prefix = prefix; self.channels = channels }
 
     /// Affine weight and bias, running mean and variance (buffers), looked up (or created) in this order.
     private func state(_ p: ParameterStore) -> (weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor) {
@@ -72,7 +79,7 @@ struct BatchNormLayer {
          p.buffer("\(prefix).running_var", count: channels, value: 1))
     }
 
-    func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor, _ p: ParameterStore, training: Bool) throws -> Tensor {
         let s = state(p)
         return try x.batchNorm(runningMean: &s.mean.data, runningVar: &s.variance.data, weight: s.weight, bias: s.bias, training: training)
     }

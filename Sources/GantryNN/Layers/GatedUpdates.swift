@@ -1,6 +1,5 @@
 import Foundation
 import GantryCore
-import GantryNN
 
 /// The GRU and MGU state updates as single ops. Written with tensor primitives a GRU step is a
 /// dozen activation-sized passes (two channel splits, three sums, two products, a difference,

@@ -1,5 +1,4 @@
 import GantryCore
-import GantryNN
 
 /// The recurrent units of a RIM, in order of cost: GRU (three gates), MGU (two), IndRNN (one
 /// convolution and a per-channel recurrent weight — Karkalousos et al.'s fastest).
@@ -21,6 +20,11 @@ public struct ConvRecurrentCell {
     public let kind: RecurrentCellKind
     public let prefix: String
     public let inChannels: Int, hidden: Int, kernel: Int, dilation: Int, bias: Bool
+
+    public init(kind: RecurrentCellKind, prefix: String, inChannels: Int, hidden: Int, kernel: Int, dilation: Int, bias: Bool) {
+        self.kind = kind; self.prefix = prefix; self.inChannels = inChannels; self.hidden = hidden
+        self.kernel = kernel; self.dilation = dilation; self.bias = bias
+    }
 
     var gates: Int { [RecurrentCellKind.gru: 3, .mgu: 2, .indRNN: 1][kind] ?? 1 }
     var conv: ConvParameters { .uniform(padding: dilation * (kernel - 1) / 2, dilation: dilation, dims: 2) }
@@ -66,6 +70,11 @@ public struct ConvRecurrentCell {
 public struct ConvNonlinear {
     public let prefix: String
     public let inChannels: Int, outChannels: Int, kernel: Int, dilation: Int, bias: Bool, relu: Bool
+
+    public init(prefix: String, inChannels: Int, outChannels: Int, kernel: Int, dilation: Int, bias: Bool, relu: Bool) {
+        self.prefix = prefix; self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.dilation = dilation; self.bias = bias; self.relu = relu
+    }
 
     public func callAsFunction(_ x: Tensor, _ p: ParameterStore) throws -> Tensor {
         let w = p.parameter("\(prefix).conv_layer.weight", shape: [outChannels, inChannels, kernel, kernel],
