@@ -1,5 +1,4 @@
 import Foundation
-import GantryCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -99,6 +98,17 @@ public enum FileIO {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return Array(try enc.encode(value))
+    }
+
+    /// A JSON file Gantry wrote, decoded as `type`; anything else is a one-line error naming the
+    /// file as not `what`.
+    public static func readJSON<T: Decodable>(_ type: T.Type, from path: String, what: String) throws -> T {
+        let bytes = try readAll(path)
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch {
+            throw GantryError.invalidFile(path: path, problem: "not \(what)")
+        }
     }
 
     /// Atomic write of a JSON object (`jsonBytes`).

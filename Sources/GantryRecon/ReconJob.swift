@@ -153,13 +153,7 @@ public struct ReconReport: Codable, Sendable, Equatable {
 
     /// Reads a `metrics.json` a recon stage wrote.
     public static func read(_ path: String) throws -> ReconReport {
-        do {
-            return try JSONDecoder().decode(ReconReport.self, from: Data(try FileIO.readAll(path)))
-        } catch let error as GantryError {
-            throw error
-        } catch {
-            throw GantryError.invalidFile(path: path, problem: "not a recon metrics file")
-        }
+        try FileIO.readJSON(ReconReport.self, from: path, what: "a recon metrics file")
     }
 
     /// Writes the report (atomically, Gantry's JSON format).

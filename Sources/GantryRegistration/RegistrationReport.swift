@@ -36,13 +36,7 @@ public struct RegistrationReport: Codable, Sendable, Equatable {
 
     /// Reads a `registration.json`.
     public static func read(_ path: String) throws -> RegistrationReport {
-        do {
-            return try JSONDecoder().decode(RegistrationReport.self, from: Data(try FileIO.readAll(path)))
-        } catch let error as GantryError {
-            throw error
-        } catch {
-            throw GantryError.invalidFile(path: path, problem: "not a registration.json")
-        }
+        try FileIO.readJSON(RegistrationReport.self, from: path, what: "a registration.json")
     }
 
     /// The figures that must be finite for the result to mean anything.

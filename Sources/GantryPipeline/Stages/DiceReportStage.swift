@@ -17,11 +17,7 @@ public enum DiceReportStage: StageKind {
     public static let emptyRule = "Dice = 1 and HD95 = 0 when prediction and reference are both empty; Dice = 0 and HD95 = null (left out of means) when exactly one is empty."
 
     public static func load(_ files: [SubjectFile]) throws -> [SubjectMetrics] {
-        try files.map { f in
-            guard let data = FileManager.default.contents(atPath: f.path) else { throw GantryError.fileNotFound(path: f.path) }
-            do { return try JSONDecoder().decode(SubjectMetrics.self, from: data) }
-            catch { throw GantryError.invalidFile(path: f.path, problem: "not a metrics file") }
-        }
+        try files.map { try FileIO.readJSON(SubjectMetrics.self, from: $0.path, what: "a metrics file") }
     }
 
     /// Mean, standard deviation (population) and median of the finite values; nil when there are none.
