@@ -6,18 +6,39 @@ import GantryCore
 /// `fftshift(fft(ifftshift(x))) / sqrt(N)` over the last `rank` axes, batched over the leading ones.
 ///
 /// Plans are made once per (shape, batch, direction) on aligned FFTW buffers and reused; planning is
-/// serialised (FFTW's planner is not thread-safe), execution is. The centring shifts are folded into
-/// the copies in and out of the aligned buffer, so they cost nothing extra.
+/// serialised (FFTW's planner is not thread-safe), execution is not: each call works in an aligned
+/// buffer of its own (FFTW's new-array execute), so slices transformed at once with one plan do not
+/// wait for each other. The centring shifts are folded into the copies in and out of that buffer,
+/// so they cost nothing extra. How plans are made (`FFTPlanning`) is the program's choice.
+public struct FFTPlanning: Sendable, Equatable {
+    /// Large transforms planned with FFTW_MEASURE (seconds, once per shape; else FFTW_ESTIMATE).
+    public var measure: Bool
+    /// Where FFTW's wisdom (measured plans) is kept between runs; nil: not kept.
+    public var wisdomPath: String?
+
+    public init(measure: Bool = true, wisdomPath: String? = NSHomeDirectory() + "/.cache/gantry/fftwf.wisdom") {
+        self.measure = measure; self.wisdomPath = wisdomPath
+    }
+
+    /// As a program's environment asks (the program passes it): GANTRY_FFTW_PLANNER=estimate plans
+    /// without measuring; GANTRY_FFTW_WISDOM names the wisdom file.
+    public init(environment env: [String: String]) {
+        self.init(measure: env["GANTRY_FFTW_PLANNER"] != "estimate")
+        if let p = env["GANTRY_FFTW_WISDOM"] { wisdomPath = p }
+    }
+}
+
 public final class FFTPlan: @unchecked Sendable {
     /// Transform shape, C order (e.g. [ky, kx] or [kz, ky, kx]); the last axis is contiguous.
     public let shape: [Int]
     /// Number of transforms done together (e.g. coils × slices).
     public let batch: Int
     let count: Int
-    let buffer: UnsafeMutablePointer<fftwf_complex>
     let forwardPlan: fftwf_plan
     let inversePlan: fftwf_plan
-    let lock = NSLock()
+    /// Aligned work buffers not in use (the planning buffer first), taken and given back under `lock`.
+    private var spare: [UnsafeMutablePointer<fftwf_complex>]
+    private let lock = NSLock()
     /// All axes even: the centring shifts become sign flips, (−1)^(Σn) on input and
     /// (−1)^(Σk + ΣN/2) on output, applied during contiguous copies (no gathers).
     let allEven: Bool
@@ -32,6 +53,13 @@ public final class FFTPlan: @unchecked Sendable {
     nonisolated(unsafe) private static var cache: [String: FFTPlan] = [:]
     private static let planLock = NSLock()
     nonisolated(unsafe) private static var threadsReady = false
+    nonisolated(unsafe) private static var planning = FFTPlanning()
+
+    /// Sets how plans are made from now on (the command line calls it once, before any transform).
+    public static func setPlanning(_ p: FFTPlanning) {
+        planLock.lock(); defer { planLock.unlock() }
+        planning = p
+    }
 
     /// The cached plan for `shape` × `batch` (made on first use).
     public static func plan(shape: [Int], batch: Int = 1) throws -> FFTPlan {
@@ -54,7 +82,7 @@ public final class FFTPlan: @unchecked Sendable {
         guard let b = fftwf_alloc_complex(count * batch) else {
             throw GantryError.invalidArgument("cannot allocate FFT buffer for \(shape) × \(batch)")
         }
-        buffer = b
+        spare = [b]
         if !FFTPlan.threadsReady {
             fftwf_init_threads()
             FFTPlan.threadsReady = true
@@ -64,7 +92,7 @@ public final class FFTPlan: @unchecked Sendable {
         var n = shape.map { Int32($0) }
         let dist = Int32(count)
         // Large transforms are planned with FFTW_MEASURE (seconds, once), remembered in a wisdom file.
-        let large = count * batch >= 1 << 18 && ProcessInfo.processInfo.environment["GANTRY_FFTW_PLANNER"] != "estimate"
+        let large = count * batch >= 1 << 18 && FFTPlan.planning.measure
         if large { FFTPlan.loadWisdom() }
         let flags = UInt32(large ? FFTW_MEASURE : FFTW_ESTIMATE)
         guard let f = fftwf_plan_many_dft(Int32(shape.count), &n, Int32(batch), b, nil, 1, dist, b, nil, 1, dist, FFTW_FORWARD, flags),
@@ -81,21 +109,17 @@ public final class FFTPlan: @unchecked Sendable {
         rowsOut = allEven ? [] : CenteredIndex.map(shape: leading, shift: leading.map { $0 - $0 / 2 })    // y[k] = buf[(k + n − n/2) % n]
     }
 
-    /// Where FFTW wisdom is kept: $GANTRY_FFTW_WISDOM, else ~/.cache/gantry/fftwf.wisdom.
-    static var wisdomPath: String {
-        if let p = ProcessInfo.processInfo.environment["GANTRY_FFTW_WISDOM"] { return p }
-        return NSHomeDirectory() + "/.cache/gantry/fftwf.wisdom"
-    }
     /// Touched only from `init`, with `planLock` held.
     nonisolated(unsafe) static var wisdomLoaded = false
 
     static func loadWisdom() {
-        guard !wisdomLoaded else { return }
+        guard !wisdomLoaded, let wisdomPath = planning.wisdomPath else { return }
         wisdomLoaded = true
         if FileManager.default.fileExists(atPath: wisdomPath) { _ = fftwf_import_wisdom_from_filename(wisdomPath) }
     }
 
     static func saveWisdom() {
+        guard let wisdomPath = planning.wisdomPath else { return }
         let dir = (wisdomPath as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let tmp = wisdomPath + ".tmp-\(getpid())"
@@ -105,14 +129,26 @@ public final class FFTPlan: @unchecked Sendable {
     deinit {
         fftwf_destroy_plan(forwardPlan)
         fftwf_destroy_plan(inversePlan)
-        fftwf_free(buffer)
+        for b in spare { fftwf_free(b) }
     }
 
-    /// Runs the bare FFTW plan on its own buffer (no centring, scaling or copies): the floor the
+    /// Runs `body` with an aligned work buffer no other call is using: a spare one, or a new one
+    /// (fftwf's allocator gives the alignment the plans were made with).
+    private func withWorkBuffer<T>(_ body: (UnsafeMutablePointer<fftwf_complex>) throws -> T) throws -> T {
+        lock.lock()
+        let taken = spare.popLast()
+        lock.unlock()
+        guard let b = taken ?? fftwf_alloc_complex(count * batch) else {
+            throw GantryError.invalidArgument("cannot allocate FFT buffer for \(shape) × \(batch)")
+        }
+        defer { lock.lock(); spare.append(b); lock.unlock() }
+        return try body(b)
+    }
+
+    /// Runs the bare FFTW plan on a work buffer (no centring, scaling or copies): the floor the
     /// wrapper is benchmarked against.
-    public func rawExecute(inverse: Bool = false) {
-        lock.lock(); defer { lock.unlock() }
-        fftwf_execute(inverse ? inversePlan : forwardPlan)
+    public func rawExecute(inverse: Bool = false) throws {
+        try withWorkBuffer { fftwf_execute_dft(inverse ? inversePlan : forwardPlan, $0, $0) }
     }
 
     /// Centred orthonormal forward FFT, in place on interleaved (re, im) data of `batch · ∏shape` values.
@@ -157,57 +193,59 @@ public final class FFTPlan: @unchecked Sendable {
         guard data.count == 2 * count * batch else {
             throw GantryError.invalidArgument("FFT of \(shape) × \(batch) needs \(2 * count * batch) floats, got \(data.count)")
         }
-        lock.lock(); defer { lock.unlock() }
-        let scale = Float(1 / Double(count).squareRoot())
-        let buf = UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: Float.self)
-        let n = count
-        data.withUnsafeMutableBufferPointer { x in
-            let xp = x.baseAddress!
-            if allEven {
-                let nx = shape[shape.count - 1], rows = n / nx
-                let outer = shape.dropLast().reduce(0) { $0 + $1 / 2 } + nx / 2
-                let lines = rows * batch
-                // Parity of the coordinate sum of row r (all axes but the last).
-                let rowShape = Array(shape.dropLast())
-                func parity(_ r: Int) -> Int {
-                    var r = r, p = 0
-                    for a in stride(from: rowShape.count - 1, through: 0, by: -1) { p += r % rowShape[a]; r /= rowShape[a] }
-                    return p & 1
+        try withWorkBuffer { work in
+            let plan = inverse ? inversePlan : forwardPlan
+            let scale = Float(1 / Double(count).squareRoot())
+            let buf = UnsafeMutableRawPointer(work).assumingMemoryBound(to: Float.self)
+            let n = count
+            data.withUnsafeMutableBufferPointer { x in
+                let xp = x.baseAddress!
+                if allEven {
+                    let nx = shape[shape.count - 1], rows = n / nx
+                    let outer = shape.dropLast().reduce(0) { $0 + $1 / 2 } + nx / 2
+                    let lines = rows * batch
+                    // Parity of the coordinate sum of row r (all axes but the last).
+                    let rowShape = Array(shape.dropLast())
+                    func parity(_ r: Int) -> Int {
+                        var r = r, p = 0
+                        for a in stride(from: rowShape.count - 1, through: 0, by: -1) { p += r % rowShape[a]; r /= rowShape[a] }
+                        return p & 1
+                    }
+                    let chunks = lines * nx >= 1 << 16 ? Parallel.threads : 1
+                    Parallel.forEach(chunks) { c in
+                        for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
+                            let o = 2 * line * nx
+                            FFTPlan.modulate(xp + o, into: buf + o, count: nx, first: parity(line % rows) == 0 ? 1 : -1)
+                        }
+                    }
+                    fftwf_execute_dft(plan, work, work)
+                    let outSign: Float = outer & 1 == 0 ? scale : -scale
+                    Parallel.forEach(chunks) { c in
+                        for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
+                            let o = 2 * line * nx
+                            FFTPlan.modulate(buf + o, into: xp + o, count: nx, first: parity(line % rows) == 0 ? outSign : -outSign)
+                        }
+                    }
+                    return
                 }
+                let nx = shape[shape.count - 1], rows = n / nx, lines = rows * batch
                 let chunks = lines * nx >= 1 << 16 ? Parallel.threads : 1
-                Parallel.forEach(chunks) { c in
-                    for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
-                        let o = 2 * line * nx
-                        FFTPlan.modulate(xp + o, into: buf + o, count: nx, first: parity(line % rows) == 0 ? 1 : -1)
+                // dst row r ← src row map[r], its columns rotated left by `shift`: two contiguous runs.
+                func rotate(_ from: UnsafeMutablePointer<Float>, _ to: UnsafeMutablePointer<Float>, map: [Int], shift: Int, scale: Float) {
+                    Parallel.forEach(chunks) { c in
+                        for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
+                            let (b, r) = (line / rows, line % rows)
+                            let src = from + 2 * (b * n + map[r] * nx), dst = to + 2 * (b * n + r * nx)
+                            let head = nx - shift
+                            FFTPlan.scaledCopy(src + 2 * shift, into: dst, count: 2 * head, scale: scale)
+                            FFTPlan.scaledCopy(src, into: dst + 2 * head, count: 2 * shift, scale: scale)
+                        }
                     }
                 }
-                fftwf_execute(inverse ? inversePlan : forwardPlan)
-                let outSign: Float = outer & 1 == 0 ? scale : -scale
-                Parallel.forEach(chunks) { c in
-                    for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
-                        let o = 2 * line * nx
-                        FFTPlan.modulate(buf + o, into: xp + o, count: nx, first: parity(line % rows) == 0 ? outSign : -outSign)
-                    }
-                }
-                return
+                rotate(xp, buf, map: rowsIn, shift: nx / 2, scale: 1)
+                fftwf_execute_dft(plan, work, work)
+                rotate(buf, xp, map: rowsOut, shift: nx - nx / 2, scale: scale)
             }
-            let nx = shape[shape.count - 1], rows = n / nx, lines = rows * batch
-            let chunks = lines * nx >= 1 << 16 ? Parallel.threads : 1
-            // dst row r ← src row map[r], its columns rotated left by `shift`: two contiguous runs.
-            func rotate(_ from: UnsafeMutablePointer<Float>, _ to: UnsafeMutablePointer<Float>, map: [Int], shift: Int, scale: Float) {
-                Parallel.forEach(chunks) { c in
-                    for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
-                        let (b, r) = (line / rows, line % rows)
-                        let src = from + 2 * (b * n + map[r] * nx), dst = to + 2 * (b * n + r * nx)
-                        let head = nx - shift
-                        FFTPlan.scaledCopy(src + 2 * shift, into: dst, count: 2 * head, scale: scale)
-                        FFTPlan.scaledCopy(src, into: dst + 2 * head, count: 2 * shift, scale: scale)
-                    }
-                }
-            }
-            rotate(xp, buf, map: rowsIn, shift: nx / 2, scale: 1)
-            fftwf_execute(inverse ? inversePlan : forwardPlan)
-            rotate(buf, xp, map: rowsOut, shift: nx - nx / 2, scale: scale)
         }
     }
 }

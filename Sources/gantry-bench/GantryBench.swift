@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import GantryCore
 import GantryNN
+import GantryRecon
 
 @main
 struct GantryBench: ParsableCommand {
@@ -31,6 +32,7 @@ extension BenchCommand {
     func run() throws {
         let env = ProcessInfo.processInfo.environment
         if let s = env["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { Parallel.setDefaultThreads(n) }
+        FFTPlan.setPlanning(FFTPlanning(environment: env))
         let kernels = ConvolutionKernels(winograd: env["GANTRY_WINOGRAD"] != "0", direct: env["GANTRY_DIRECT"] != "0",
                                          rowPairs: env["GANTRY_ROW_PAIRS"] != "0", channelVectors: env["GANTRY_CHANNEL_VECTORS"] != "0")
         try ConvolutionKernels.with(kernels) { try measure() }

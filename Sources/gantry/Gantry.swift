@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GantryCore
+import GantryRecon
 
 /// The `gantry` command line. Each subcommand parses its arguments, calls one library function and
 /// prints; failures print one line (`Error: FILE: problem`) and exit non-zero.
@@ -17,7 +18,9 @@ struct Gantry: ParsableCommand {
     static func main() {
         CrashReport.install()
         // The environment is read here, by the program, and handed to the libraries.
-        if let s = ProcessInfo.processInfo.environment["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { Parallel.setDefaultThreads(n) }
+        let env = ProcessInfo.processInfo.environment
+        if let s = env["GANTRY_NUM_THREADS"], let n = Int(s), n > 0 { Parallel.setDefaultThreads(n) }
+        FFTPlan.setPlanning(FFTPlanning(environment: env))
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -103,9 +103,39 @@ final class FFTTests: XCTestCase {
         for i in 0..<64 { XCTAssertEqual(x[2 * i], 0.125, accuracy: 1e-6); XCTAssertEqual(x[2 * i + 1], 0, accuracy: 1e-6) }
     }
 
+    /// Slices transformed at once with one cached plan (each call in its own work buffer) give
+    /// exactly what one at a time gives.
+    func testConcurrentCallsOnOnePlanMatchSequentialOnes() throws {
+        let plan = try FFTPlan.plan(shape: [36, 30], batch: 3)
+        let inputs = (0..<8).map { k in (0..<(2 * 36 * 30 * 3)).map { Float(sin(Double($0 * (k + 3)) * 0.37)) } }
+        let sequential = try inputs.map { x -> [Float] in var y = x; try plan.forward(&y); return y }
+        let results = ConcurrentResults(count: inputs.count)
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { k in
+            var y = inputs[k]
+            try? plan.forward(&y)
+            results.set(k, y)
+        }
+        XCTAssertEqual(results.values, sequential)
+    }
+
+    func testPlanningFromTheEnvironment() {
+        XCTAssertTrue(FFTPlanning(environment: [:]).measure)
+        XCTAssertFalse(FFTPlanning(environment: ["GANTRY_FFTW_PLANNER": "estimate"]).measure)
+        XCTAssertEqual(FFTPlanning(environment: ["GANTRY_FFTW_WISDOM": "/tmp/w"]).wisdomPath, "/tmp/w")
+    }
+
     func testWrongSizeIsAnError() throws {
         var x = [Float](repeating: 0, count: 10)
         XCTAssertThrowsError(try FFTPlan.plan(shape: [4, 4]).forward(&x))
         XCTAssertThrowsError(try FFTPlan.plan(shape: [0]))
     }
+}
+
+/// Results written from concurrent iterations, each to its own slot.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[Float]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ v: [Float]) { lock.lock(); slots[i] = v; lock.unlock() }
+    var values: [[Float]] { lock.lock(); defer { lock.unlock() }; return slots }
 }
