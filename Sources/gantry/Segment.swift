@@ -104,7 +104,7 @@ extension Gantry {
         @Option(help: "Steps per epoch.") var steps: Int = 40
         @Option(help: "Patch size (voxels per axis).") var patch: Int = 48
         @Option(help: "Channels per level, comma-separated.") var channels: String = "8,16,32,64"
-        @Option(help: "Network: unet (MONAI UNet, residual units), attention-unet (MONAI AttentionUnet) or rev-mb-unet (reversible mobile inverted bottlenecks).") var architecture: String = "unet"
+        @Option(help: "Network: unet (MONAI UNet, residual units), attention-unet (MONAI AttentionUnet) or rev-mb-unet (reversible mobile inverted bottlenecks).") var architecture: SegmentationArchitecture = .unet
         @Option(help: "Learning rate (Adam, poly decay).") var lr: Double = 0.01
         @Option(help: "Validation subjects (the last ones).") var val: Int = 1
         @Option(help: "Seed.") var seed: Int = 1
@@ -118,11 +118,7 @@ extension Gantry {
             guard ch.count >= 2, ch.allSatisfy({ $0 > 0 }) else { throw ValidationError("--channels needs ≥ 2 positive numbers") }
             guard epochs > 0, steps > 0, patch >= 8, seed >= 0 else { throw ValidationError("epochs, steps > 0; patch ≥ 8; seed ≥ 0") }
             var o = SegmentationTrainer.Options()
-            let names = SegmentationArchitecture.allCases.map(\.optionName)
-            guard let arch = SegmentationArchitecture.allCases.first(where: { $0.optionName == architecture }) else {
-                throw ValidationError("--architecture must be one of \(names.joined(separator: ", "))")
-            }
-            o.architecture = arch
+            o.architecture = architecture
             o.epochs = epochs; o.stepsPerEpoch = steps; o.patch = patch; o.channels = ch; o.learningRate = lr
             o.validationSubjects = val; o.seed = UInt64(seed)
             if recordIntensityRange {

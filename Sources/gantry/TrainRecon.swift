@@ -20,7 +20,7 @@ extension Gantry {
         @Option(parsing: .upToNextOption, help: "Training k-space files (.h5, fully sampled).") var kspace: [String]
         @Option(parsing: .upToNextOption, help: "Validation k-space files.") var validation: [String]
         @Option(help: "Output checkpoint (.safetensors).") var out: String
-        @Option(help: "Recurrent cell: gru, mgu or indrnn.") var cell: String = "indrnn"
+        @Option(help: "Recurrent cell.") var cell: RecurrentCellKind = .indRNN
         @Option(help: "Channels of the conv and recurrent layers.") var hidden: Int = 32
         @Option(help: "Time steps per cascade.") var timeSteps: Int = 8
         @Option(help: "Cascades (1 = RIM).") var cascades: Int = 3
@@ -31,15 +31,14 @@ extension Gantry {
         @Option(help: "Accelerations, comma-separated.") var accelerations: String = "4,8"
         @Option(help: "Centre fractions, one per acceleration.") var centerFractions: String = "0.08,0.04"
         @Option(help: "Mask kinds drawn from, comma-separated (\(MaskKind.allCases.map(\.rawValue).joined(separator: ", "))).") var maskKinds: String = "random,gaussian1d"
-        @Option(help: "Coil maps: file (the files' sensitivity_map), calibration or espirit.") var maps: String = "file"
-        @Option(help: "Loss normalisation: target-max (keeps the intensity scale; default) or own-max (atommic's: each image by its own maximum).") var lossNormalisation: String = "target-max"
+        @Option(help: "Coil maps: file (the files' sensitivity_map), calibration or espirit.") var maps: CoilMaps = .file
+        @Option(help: "Loss normalisation: target-max (keeps the intensity scale; default) or own-max (atommic's: each image by its own maximum).") var lossNormalisation: RIMLoss.Normalisation = .targetMax
         @Option(help: "Seed.") var seed: Int = 1
         @Flag(help: "Continue from <out>.last.safetensors.") var resume = false
         @OptionGroup var compute: ComputeOptions
 
         func run() throws {
             try compute.apply()
-            guard let kind = RecurrentCellKind(name: cell) else { throw ValidationError("--cell must be gru, mgu or indrnn") }
             guard hidden > 0, timeSteps > 0, cascades > 0, epochs > 0, steps > 0, lr > 0, seed >= 0 else {
                 throw ValidationError("--hidden, --time-steps, --cascades, --epochs, --steps and --lr must be positive; --seed ≥ 0")
             }
@@ -51,16 +50,14 @@ extension Gantry {
                 guard let m = MaskKind(rawValue: String(k)) else { throw ValidationError("unknown mask kind '\(k)'") }
                 return m
             }
-            guard let mapSource = CoilMaps(rawValue: maps) else { throw ValidationError("--maps must be file, calibration or espirit") }
-            guard let norm = RIMLoss.Normalisation(rawValue: lossNormalisation) else { throw ValidationError("--loss-normalisation must be target-max or own-max") }
             var o = ReconTrainer.Options()
-            o.lossNormalisation = norm
-            o.cell = kind; o.hidden = hidden; o.timeSteps = timeSteps; o.cascades = cascades; o.noDC = !explicitDc
+            o.lossNormalisation = lossNormalisation
+            o.cell = cell; o.hidden = hidden; o.timeSteps = timeSteps; o.cascades = cascades; o.noDC = !explicitDc
             o.epochs = epochs; o.stepsPerEpoch = steps; o.learningRate = lr; o.accelerations = acc; o.centerFractions = cf
             o.maskKinds = kinds; o.seed = UInt64(seed)
-            let train = try kspace.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: mapSource) }
-            let val = try validation.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: mapSource) }
-            FileHandle.standardError.write("\(train.count) training and \(val.count) validation slices; \(kind.rawValue), \(hidden) channels, \(cascades) × \(timeSteps) steps\n".data(using: .utf8)!)
+            let train = try kspace.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: maps) }
+            let val = try validation.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: maps) }
+            FileHandle.standardError.write("\(train.count) training and \(val.count) validation slices; \(cell.rawValue), \(hidden) channels, \(cascades) × \(timeSteps) steps\n".data(using: .utf8)!)
             let history = try ReconTrainer(options: o).train(train, validation: val, output: out, resume: resume) {
                 Log.progress($0)
             }
