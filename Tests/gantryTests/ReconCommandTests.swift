@@ -42,6 +42,12 @@ final class ReconCommandTests: XCTestCase {
         let reg = try CLI.run(["register", "--fixed", "a.nii", "--moving", "b.nii", "--out", dir.path, "--metric", "nmi"])
         XCTAssertEqual(reg.status, 64)
         XCTAssertTrue(reg.stderr.contains("lncc"), reg.stderr)
+        let cell = try CLI.run(["train", "recon", "--kspace", "a.h5", "--validation", "b.h5", "--out", dir.path + "/m.safetensors", "--cell", "lstm"])
+        XCTAssertEqual(cell.status, 64)
+        XCTAssertTrue(cell.stderr.contains("'gru', 'mgu' or 'indrnn'"), cell.stderr)
+        let arch = try CLI.run(["train", "segment", "--study", dir.path, "--out", dir.path + "/m.safetensors", "--architecture", "vnet"])
+        XCTAssertEqual(arch.status, 64)
+        XCTAssertTrue(arch.stderr.contains("rev-mb-unet"), arch.stderr)
         XCTAssertEqual(dir.allFiles, [])
     }
 
