@@ -1,6 +1,6 @@
 """Held-out scores for the shipped tumour networks at BraTS's 1 mm voxel size and on healthy brains.
 
-    .venv-peers/bin/python scripts/eval_heldout_spacing.py [GANTRY] [OUT]
+    .venv-peers/bin/python scripts/eval_heldout_spacing.py [GANTRY] [OUT] [MODELS_DIR]
 
 Subjects are Colin27 phantoms (Debian's mricron-data) with seeds 901–904, never used in training
 (seed 7) nor in any tuning; nothing here was tuned. For each shipped checkpoint: WT/TC/ET Dice at
@@ -19,8 +19,10 @@ import numpy as np
 G = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/release/gantry")
 OUT = sys.argv[2] if len(sys.argv) > 2 else ".build-data/heldout-spacing"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+MODELS_DIR = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else os.path.join(ROOT, "models"))
 SEEDS = [901, 902, 903, 904]
-MODELS = ["brain-tumour-unet3d", "brain-tumour-attention-unet3d", "brain-tumour-revmbunet3d"]
+MODELS = [m for m in ["brain-tumour-unet3d", "brain-tumour-attention-unet3d", "brain-tumour-revmbunet3d"]
+          if os.path.exists(os.path.join(MODELS_DIR, m + ".safetensors"))]
 CONTRASTS = ["T1w", "ce-gd_T1w", "T2w", "FLAIR"]
 os.makedirs(OUT, exist_ok=True)
 spec = json.load(open(os.path.join(ROOT, "phantoms", "brain-tumour.json")))
@@ -43,8 +45,8 @@ def phantom(seed, spacing, healthy):
 
 
 def segment(model, d):
-    out = os.path.join(d, f"{model}.nii.gz")
-    run("segment", "--model", os.path.join(ROOT, "models", model + ".safetensors"),
+    out = os.path.join(d, f"{os.path.basename(MODELS_DIR)}-{model}.nii.gz")
+    run("segment", "--model", os.path.join(MODELS_DIR, model + ".safetensors"),
         *sum([["--in", os.path.join(d, c + ".nii.gz")] for c in CONTRASTS], []), "--out", out)
     return out
 

@@ -56,4 +56,17 @@ extension Volume {
         }
         return try Volume(shape: shape, affine: affine, data: out, header: header)
     }
+
+    /// MONAI's `RemoveSmallObjects` in physical units: connected components of the non-zero voxels
+    /// (all labels together) smaller than `minimumMM3` become 0 — isolated specks a network calls
+    /// lesion, while a lesion's parts that touch stay whole.
+    public func removingSmallComponents(minimumMM3: Double, connectivity: ConnectedComponents.Connectivity = .full) throws -> Volume {
+        guard data.count == spatialCount else { throw GantryError.invalidArgument("small-component clean-up needs a 3D label map") }
+        let voxelMM3 = spacing.prefix(3).reduce(1, *)
+        let (components, sizes) = ConnectedComponents.label(data.map { $0 != 0 }, shape: spatialShape, connectivity: connectivity)
+        let small = sizes.map { Double($0) * voxelMM3 < minimumMM3 }
+        var out = data
+        for i in 0..<out.count where components[i] != 0 && small[Int(components[i]) - 1] { out[i] = 0 }
+        return try Volume(shape: shape, affine: affine, data: out, header: header)
+    }
 }

@@ -17,7 +17,7 @@ public struct IntensityProfile: Codable, Sendable, Equatable {
     /// non-zero in both.
     public var correlations: [Double]
 
-    /// The profile of channels already z-scored inside the brain (`IntensityNormalisation.zScoreNonZero`).
+    /// The profile of channels already z-scored inside the brain (`IntensityNormalisation`).
     public init(normalised channels: [[Float]]) {
         let n = channels.first?.count ?? 0
         let stride = max(1, n / Self.maxSamples)
@@ -59,7 +59,9 @@ public struct IntensityRange: Codable, Sendable, Equatable {
     /// variation, and a flag that cries wolf on ordinary scans would be ignored.
     static let relativeMargin = 0.25, quantileMargin = 0.5, correlationMargin = 0.15
 
-    public init(covering profiles: [IntensityProfile]) throws {
+    /// The span of `profiles`, taken from `subjects` training subjects (default: one profile each;
+    /// a subject shown both whole and skull-stripped gives two).
+    public init(covering profiles: [IntensityProfile], subjects: Int? = nil) throws {
         guard let first = profiles.first else { throw GantryError.invalidArgument("no profiles to span") }
         guard profiles.allSatisfy({ $0.quantiles.count == first.quantiles.count && $0.correlations.count == first.correlations.count }) else {
             throw GantryError.invalidArgument("profiles with different channel counts")
@@ -70,7 +72,7 @@ public struct IntensityRange: Codable, Sendable, Equatable {
         let qLow = first.quantiles.indices.map { c in span({ $0.quantiles[c] }, min) }, qHigh = first.quantiles.indices.map { c in span({ $0.quantiles[c] }, max) }
         low = IntensityProfile(quantiles: qLow, correlations: span(\.correlations, min))
         high = IntensityProfile(quantiles: qHigh, correlations: span(\.correlations, max))
-        subjects = profiles.count
+        self.subjects = subjects ?? profiles.count
     }
 
     /// One phrase per feature of `p` outside the range (empty: the input looks like the training data).

@@ -6,7 +6,9 @@ import GantryNN
 /// A trained segmentation model with its architecture and preprocessing, stored as one safetensors
 /// file: tensors under PyTorch/MONAI state-dict names; metadata `gantry_model` (architecture),
 /// `config` (JSON), `contrasts`, `labels`, `spacing_mm`, the voxel size it was trained at, and
-/// `intensity_range`, the span of the training subjects' intensity profiles.
+/// `intensity_range`, the span of the training subjects' intensity profiles, and `normalisation`,
+/// which voxels the z-score is taken over (absent: `nonzero`, the rule the first checkpoints used),
+/// and `min_component_mm3`, the clean-up chosen after training (absent: none).
 public struct SegmentationModel {
     public var network: any SegmentationNetwork
     public var contrasts: [String]
@@ -17,6 +19,11 @@ public struct SegmentationModel {
     public var spacing: [Double]? = nil
     /// What the training inputs looked like (nil for checkpoints that do not say: nothing is flagged).
     public var intensityRange: IntensityRange? = nil
+    /// How inputs are normalised, as the training images were.
+    public var normalisation = IntensityNormalisation.nonZero
+    /// Lesions smaller than this (mm³, connected components of the whole mask) are removed after the
+    /// argmax — nnU-Net's way: post-processing chosen on validation cases after training.
+    public var minimumComponentMM3: Double? = nil
     /// Relative voxel-size difference below which inputs are used as they are.
     public static let spacingTolerance = 0.05
     /// Largest sliding-window side a checkpoint may ask for (the shipped models use 48–64; MONAI's
@@ -52,7 +59,20 @@ public struct SegmentationModel {
             spacing = s
         }
         let range = try meta["intensity_range"].map { try IntensityRange.fromMetadata($0, path: path) }
-        return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi, spacing: spacing, intensityRange: range)
+        var normalisation = IntensityNormalisation.nonZero
+        if let n = meta["normalisation"] {
+            guard let known = IntensityNormalisation(rawValue: n) else {
+                throw GantryError.invalidFile(path: path, problem: "normalisation '\(n)' is not one of \(IntensityNormalisation.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            normalisation = known
+        }
+        var minimum: Double? = nil
+        if let text = meta["min_component_mm3"] {
+            guard let v = Double(text), v.isFinite, v >= 0 else { throw GantryError.invalidFile(path: path, problem: "min_component_mm3 '\(text)' must be a volume ≥ 0") }
+            minimum = v
+        }
+        return SegmentationModel(network: net, contrasts: contrasts, labels: labels, roi: roi, spacing: spacing, intensityRange: range,
+                                 normalisation: normalisation, minimumComponentMM3: minimum)
     }
 
     /// Reads the contrasts to segment, each under Gantry's rule for non-finite voxels (set to 0 and
@@ -74,11 +94,14 @@ public struct SegmentationModel {
         var cfg = network.checkpointConfig
         cfg["roi"] = roi
         let cfgText = String(decoding: try JSONSerialization.data(withJSONObject: cfg, options: [.sortedKeys]), as: UTF8.self)
-        let meta = extraMetadata.merging([
+        var own: [String: String] = [
             "gantry_model": type(of: network).architecture, "config": cfgText, "contrasts": contrasts.joined(separator: ","),
-            "labels": labels.map(String.init).joined(separator: ","), "format": "pt",
-        ].merging(spacing.map { ["spacing_mm": $0.map { String($0) }.joined(separator: ",")] } ?? [:]) { a, _ in a }
-         .merging(try intensityRange.map { ["intensity_range": try $0.metadataValue] } ?? [:]) { a, _ in a }) { _, own in own }
+            "labels": labels.map(String.init).joined(separator: ","), "format": "pt", "normalisation": normalisation.rawValue,
+        ]
+        if let spacing { own["spacing_mm"] = spacing.map { String($0) }.joined(separator: ",") }
+        if let intensityRange { own["intensity_range"] = try intensityRange.metadataValue }
+        if let minimumComponentMM3 { own["min_component_mm3"] = String(minimumComponentMM3) }
+        let meta = extraMetadata.merging(own) { _, own in own }
         try SafeTensors.write(network.parameters.stateDict, to: path, metadata: meta)
     }
 
@@ -87,7 +110,7 @@ public struct SegmentationModel {
     /// the line says how far to trust it.
     public func intensityWarning(_ images: [Volume]) -> String? {
         guard let range = intensityRange else { return nil }
-        let profile = IntensityProfile(normalised: images.map { IntensityNormalisation.zScoreNonZero($0.data) })
+        let profile = IntensityProfile(normalised: images.map { normalisation($0.data) })
         let out = range.outliers(of: profile, contrasts: contrasts)
         guard !out.isEmpty else { return nil }
         return "warning: inputs unlike the \(range.subjects) training subjects — the segmentation may be unreliable: " + out.prefix(4).joined(separator: "; ")
@@ -120,7 +143,7 @@ public struct SegmentationModel {
             return try Volume(shape: back.shape, affine: grid.affine, data: back.data, extraSpacing: [1], header: grid.header)
         }
         let s = grid.spatialShape
-        let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { IntensityNormalisation.zScoreNonZero($0.data) })
+        let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { normalisation($0.data) })
         let k = network.outChannels
         let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k, progress: progress) { try network.forward($0, training: false).softmaxChannels() }
         return try Volume(shape: s + [k], affine: grid.affine, data: prob.data, extraSpacing: [1], header: grid.header)
@@ -132,7 +155,8 @@ public struct SegmentationModel {
         try labelMap(from: probabilities(images, overlap: overlap))
     }
 
-    /// Argmax over the class axis of a [x, y, z, class] probability volume → label values.
+    /// Argmax over the class axis of a [x, y, z, class] probability volume → label values, then the
+    /// checkpoint's clean-up (`minimumComponentMM3`).
     public func labelMap(from prob: Volume) throws -> Volume {
         let s = prob.spatialShape, inner = prob.spatialCount, k = prob.data.count / max(inner, 1)
         var labelsOut = [Float](repeating: 0, count: inner)
@@ -141,6 +165,8 @@ public struct SegmentationModel {
             for c in 1..<max(k, 1) where prob.data[c * inner + i] > prob.data[best * inner + i] { best = c }
             labelsOut[i] = Float(labels.indices.contains(best) ? labels[best] : best)
         }
-        return try Volume(shape: s, affine: prob.affine, data: labelsOut, header: prob.header)
+        let map = try Volume(shape: s, affine: prob.affine, data: labelsOut, header: prob.header)
+        guard let minimum = minimumComponentMM3, minimum > 0 else { return map }
+        return try map.removingSmallComponents(minimumMM3: minimum)
     }
 }

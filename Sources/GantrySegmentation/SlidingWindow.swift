@@ -100,14 +100,54 @@ public struct SlidingWindow: Sendable {
     }
 }
 
-/// nnU-Net-style intensity normalisation for MR: per channel, z-score over non-zero (brain) voxels;
-/// background stays 0.
-public enum IntensityNormalisation {
-    public static func zScoreNonZero(_ v: [Float]) -> [Float] {
+/// MR intensity normalisation, per channel: a z-score over the foreground voxels, background 0.
+/// Which voxels are foreground is the checkpoint's choice (metadata `normalisation`).
+public enum IntensityNormalisation: String, Sendable, CaseIterable {
+    /// nnU-Net's rule for BraTS: every non-zero voxel. Right for images whose background is exactly
+    /// 0 (skull-stripped, BraTS); on an image with a noisy background it takes the air in, and the
+    /// statistics then depend on how much air the field of view holds.
+    case nonZero = "nonzero"
+    /// The head or brain, whatever the background: every non-zero voxel when a tenth or more of
+    /// the image is exactly 0 (a stripped or masked background), else the voxels above the Otsu
+    /// threshold of the intensity histogram (noise in the air around a head falls below it).
+    case foreground
+
+    public func callAsFunction(_ v: [Float]) -> [Float] {
+        let mask = foregroundMask(v)
         var s = 0.0, s2 = 0.0, n = 0.0
-        for x in v where x != 0 { s += Double(x); s2 += Double(x) * Double(x); n += 1 }
+        for (x, inside) in zip(v, mask) where inside { s += Double(x); s2 += Double(x) * Double(x); n += 1 }
         guard n > 1 else { return v }
         let mean = s / n, std = max((s2 / n - mean * mean).squareRoot(), 1e-8)
-        return v.map { $0 == 0 ? 0 : Float((Double($0) - mean) / std) }
+        return zip(v, mask).map { $1 ? Float((Double($0) - mean) / std) : 0 }
+    }
+
+    public func foregroundMask(_ v: [Float]) -> [Bool] {
+        let zeros = v.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        if self == .nonZero || zeros * 10 >= v.count { return v.map { $0 != 0 } }
+        let t = Self.otsuThreshold(v)
+        return v.map { $0 > t }
+    }
+
+    /// Otsu's threshold (the split of a 256-bin histogram between the minimum and the 99.9th
+    /// percentile that maximises the between-class variance).
+    static func otsuThreshold(_ v: [Float]) -> Float {
+        let sorted = v.sorted()
+        guard let lo = sorted.first else { return 0 }
+        let hi = sorted[min(sorted.count - 1, sorted.count * 999 / 1000)]
+        guard hi > lo else { return lo }
+        let bins = 256, width = (hi - lo) / Float(bins)
+        var hist = [Double](repeating: 0, count: bins)
+        for x in sorted { hist[min(bins - 1, max(0, Int((x - lo) / width)))] += 1 }
+        let total = hist.reduce(0, +), sumAll = hist.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+        var wB = 0.0, sumB = 0.0, best = -1.0, split = 0
+        for i in 0..<bins {
+            wB += hist[i]; sumB += Double(i) * hist[i]
+            let wF = total - wB
+            guard wB > 0, wF > 0 else { continue }
+            let mB = sumB / wB, mF = (sumAll - sumB) / wF
+            let between = wB * wF * (mB - mF) * (mB - mF)
+            if between > best { best = between; split = i }
+        }
+        return lo + Float(split + 1) * width
     }
 }

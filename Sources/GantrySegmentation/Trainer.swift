@@ -4,7 +4,7 @@ import GantryIO
 import GantryNN
 
 /// Patch-based training of a segmentation network on a study folder (nnU-Net's recipe, scaled to
-/// 2 cores): per-channel z-score inside the brain, random patches with a third centred on
+/// 2 cores): per-channel z-score over the foreground (`normalisation`), random patches with a third centred on
 /// foreground, random flips and intensity scale/shift/noise, Dice (foreground classes) +
 /// cross-entropy, Adam with poly learning-rate decay, a checkpoint after every epoch, validation
 /// Dice (whole tumour) by sliding window. Deterministic for a seed.
@@ -21,26 +21,51 @@ public struct SegmentationTrainer {
         public var learningRate = 0.01
         public var validationSubjects = 1
         public var seed: UInt64 = 1
+        /// Probability that a patch shows one contrast in every channel (each then scaled, shifted
+        /// and noised on its own), labels unchanged: what a user with only a T1 gives, so the
+        /// network learns that channels agreeing is not a lesion (missing-modality augmentation).
+        public var singleContrastProbability = 0.0
+        /// How images are normalised (recorded in the checkpoint; inference does the same).
+        public var normalisation = IntensityNormalisation.foreground
+        /// Probability that a patch comes from the skull-stripped subject (images × the study's
+        /// `label-brain_mask`, normalised on their own), so the network sees both kinds users give:
+        /// whole heads and BraTS-style stripped brains.
+        public var strippedProbability = 0.0
         public init() {}
     }
 
     public var options: Options
     public init(options: Options) { self.options = options }
 
-    struct Case { var id: String; var images: [[Float]]; var labels: [Float]; var shape: [Int]; var foreground: [Int]; var volumes: [Volume] }
+    struct Case {
+        var id: String; var images: [[Float]]; var labels: [Float]; var shape: [Int]; var foreground: [Int]; var volumes: [Volume]
+        /// The same images skull-stripped (when the recipe asks for them).
+        var stripped: [[Float]] = []
+
+        /// What the network is shown of this subject: the whole head, and the stripped brain when
+        /// the recipe uses it.
+        var profiles: [IntensityProfile] {
+            [IntensityProfile(normalised: images)] + (stripped.isEmpty ? [] : [IntensityProfile(normalised: stripped)])
+        }
+    }
 
     func load(study: String, subject: String) throws -> Case {
-        var images: [[Float]] = [], vols: [Volume] = []
+        var images: [[Float]] = [], vols: [Volume] = [], stripped: [[Float]] = []
+        let brain = options.strippedProbability > 0 ? try VolumeFile.read("\(study)/\(subject)/anat/\(subject)_label-brain_mask.nii.gz").data : nil
         for c in options.contrasts {
             let v = try VolumeFile.read("\(study)/\(subject)/anat/\(subject)_\(c).nii.gz")
             vols.append(v)
-            images.append(IntensityNormalisation.zScoreNonZero(v.data))
+            images.append(options.normalisation(v.data))
+            if let brain {
+                guard brain.count == v.data.count else { throw GantryError.invalidArgument("\(subject): brain mask and \(c) differ in size") }
+                stripped.append(options.normalisation(zip(v.data, brain).map { $1 > 0 ? $0 : 0 }))
+            }
         }
         let lab = try VolumeFile.read("\(study)/\(subject)/anat/\(subject)_\(options.labelSuffix).nii.gz")
         let map = Dictionary(uniqueKeysWithValues: options.labels.enumerated().map { ($0.element, $0.offset) })
         let classes = lab.data.map { Float(map[Int($0.rounded())] ?? 0) }
         let fg = classes.enumerated().filter { $0.element > 0 }.map(\.offset)
-        return Case(id: subject, images: images, labels: classes, shape: lab.spatialShape, foreground: fg, volumes: vols)
+        return Case(id: subject, images: images, labels: classes, shape: lab.spatialShape, foreground: fg, volumes: vols, stripped: stripped)
     }
 
     /// The training subjects' intensity range, measured as `train` measures it (all subjects but the
@@ -49,8 +74,12 @@ public struct SegmentationTrainer {
     public func recordIntensityRange(study: String, checkpoint: String) throws -> IntensityRange {
         let subjects = try FileManager.default.contentsOfDirectory(atPath: study).filter { $0.hasPrefix("sub-") }.sorted()
         guard subjects.count > options.validationSubjects else { throw GantryError.invalidArgument("need more subjects than validation subjects (\(subjects.count))") }
-        let range = try IntensityRange(covering: try subjects.dropLast(options.validationSubjects).map { IntensityProfile(normalised: try load(study: study, subject: $0).images) })
         var (tensors, meta) = try SafeTensors.readWithMetadata(checkpoint)
+        // measured as the checkpoint normalises
+        var trainer = self
+        trainer.options.normalisation = IntensityNormalisation(rawValue: meta["normalisation"] ?? "") ?? .nonZero
+        let training = subjects.dropLast(options.validationSubjects)
+        let range = try IntensityRange(covering: try training.flatMap { try trainer.load(study: study, subject: $0).profiles }, subjects: training.count)
         meta["intensity_range"] = try range.metadataValue
         try SafeTensors.write(tensors, to: checkpoint, metadata: meta)
         return range
@@ -69,7 +98,8 @@ public struct SegmentationTrainer {
         // The voxel size trained at travels with the checkpoint, so inference can match it.
         var model = SegmentationModel(network: net, contrasts: options.contrasts, labels: options.labels, roi: [options.patch, options.patch, options.patch],
                                       spacing: train.first?.volumes.first?.spacing,
-                                      intensityRange: try IntensityRange(covering: train.map { IntensityProfile(normalised: $0.images) }))
+                                      intensityRange: try IntensityRange(covering: train.flatMap(\.profiles), subjects: train.count),
+                                      normalisation: options.normalisation)
         var startEpoch = 0, best = -Double.infinity
         let last = TrainingCheckpoint.lastPath(output)
         if resume, FileManager.default.fileExists(atPath: last) {
@@ -133,6 +163,14 @@ public struct SegmentationTrainer {
         let flip = (0..<3).map { _ in rng.uniform() < 0.5 }
         let nc = c.images.count
         var x = [Float](repeating: 0, count: nc * p * p * p), y = [Float](repeating: 0, count: p * p * p)
+        // the whole head or the stripped brain, and which channel every channel shows (itself, or one
+        // contrast for all); no draw for what the recipe leaves out, so other recipes sample as before
+        var images = c.images
+        if options.strippedProbability > 0, rng.uniform() < options.strippedProbability { images = c.stripped }
+        var source = Array(0..<nc)
+        if options.singleContrastProbability > 0, rng.uniform() < options.singleContrastProbability {
+            source = Array(repeating: Int(rng.next() % UInt64(nc)), count: nc)
+        }
         let scales = (0..<nc).map { _ in Float(rng.uniform(0.9, 1.1)) }, shifts = (0..<nc).map { _ in Float(rng.uniform(-0.1, 0.1)) }
         let noiseSeed = rng.next()
         var noise = SeededRandom(seed: noiseSeed)
@@ -143,7 +181,7 @@ public struct SegmentationTrainer {
             let dst = (k * p + j) * p + i
             y[dst] = inside ? c.labels[src] : 0
             for ch in 0..<nc {
-                let v = inside ? c.images[ch][src] : 0
+                let v = inside ? images[source[ch]][src] : 0
                 x[ch * p * p * p + dst] = v * scales[ch] + shifts[ch] + Float(0.05 * noise.normal())
             }
         } } }

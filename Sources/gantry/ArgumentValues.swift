@@ -19,6 +19,7 @@ extension Interpolation: ExpressibleByArgument {}
 extension BraTSConvention: ExpressibleByArgument {}
 extension RunScope: ExpressibleByArgument {}
 extension RIMLoss.Normalisation: ExpressibleByArgument {}
+extension IntensityNormalisation: ExpressibleByArgument {}
 
 /// Recurrent cells by name, any case (gru, mgu, indrnn), as atommic's `recurrent_layer`.
 extension RecurrentCellKind: ExpressibleByArgument {

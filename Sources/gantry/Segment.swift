@@ -26,6 +26,7 @@ extension Gantry {
         @Option(help: "Window overlap (0…0.9).") var overlap: Double = 0.5
         @Option(help: "Also write the class probabilities (4D float32 .nii.gz, one volume per class).") var probabilities: String?
         @Flag(help: "Keep only each label's largest connected component (26-connectivity, as MONAI's KeepLargestConnectedComponent).") var keepLargest = false
+        @Option(help: "Remove lesions smaller than this many mm³ (connected components of the mask; 0 keeps all). Default: the checkpoint's min_component_mm3.") var minComponentMm3: Double?
         @OptionGroup var compute: ComputeOptions
 
         func validate() throws {
@@ -39,7 +40,11 @@ extension Gantry {
 
         func run() throws {
             try compute.apply()
-            let m = try SegmentationModel.load(model)
+            var m = try SegmentationModel.load(model)
+            if let v = minComponentMm3 {
+                guard v.isFinite, v >= 0 else { throw ValidationError("--min-component-mm3 must be ≥ 0") }
+                m.minimumComponentMM3 = v
+            }
             if let inDir, let outDir {
                 try segmentFolder(m, inDir: inDir, outDir: outDir)
                 return
@@ -108,6 +113,9 @@ extension Gantry {
         @Option(help: "Learning rate (Adam, poly decay).") var lr: Double = 0.01
         @Option(help: "Validation subjects (the last ones).") var val: Int = 1
         @Option(help: "Seed.") var seed: Int = 1
+        @Option(help: "Probability (0…1) that a training patch shows one contrast in every channel, labels unchanged (missing-modality augmentation).") var singleContrast: Double = 0
+        @Option(help: "Probability (0…1) that a training patch comes from the skull-stripped subject (the study's label-brain_mask).") var stripped: Double = 0
+        @Option(help: "Intensity normalisation: foreground (head or brain, whatever the background) or nonzero (nnU-Net's rule; the first shipped models).") var normalisation: IntensityNormalisation = .foreground
         @Flag(help: "Continue from the checkpoint's last epoch.") var resume = false
         @Flag(help: "Do not train: measure the training subjects' intensity range (as training does) and record it in the existing checkpoint --out, tensors untouched.") var recordIntensityRange = false
         @OptionGroup var compute: ComputeOptions
@@ -121,6 +129,11 @@ extension Gantry {
             o.architecture = architecture
             o.epochs = epochs; o.stepsPerEpoch = steps; o.patch = patch; o.channels = ch; o.learningRate = lr
             o.validationSubjects = val; o.seed = UInt64(seed)
+            guard (0...1).contains(singleContrast) else { throw ValidationError("--single-contrast must be 0…1") }
+            o.singleContrastProbability = singleContrast
+            guard (0...1).contains(stripped) else { throw ValidationError("--stripped must be 0…1") }
+            o.strippedProbability = stripped
+            o.normalisation = normalisation
             if recordIntensityRange {
                 let range = try SegmentationTrainer(options: o).recordIntensityRange(study: study, checkpoint: out)
                 print("intensity range of \(range.subjects) training subjects recorded in \(out)")

@@ -37,4 +37,22 @@ final class ConnectedComponentsTests: XCTestCase {
         let only1 = try v.keepingLargestComponent(labels: [1])
         for i in input.indices where input[i] != 1 { XCTAssertEqual(Int(only1.data[i]), input[i]) }
     }
+
+    /// Components of the whole mask smaller than the volume go; a lesion whose labels touch counts
+    /// as one (its 1-voxel enhancing part stays); voxel volume comes from the affine (2 mm: 8 mm³).
+    func testSmallComponentsAreRemovedByVolume() throws {
+        var data = [Float](repeating: 0, count: 10 * 10 * 10)
+        func set(_ x: Int, _ y: Int, _ z: Int, _ v: Float) { data[(z * 10 + y) * 10 + x] = v }
+        for x in 1...3 { for y in 1...3 { for z in 1...3 { set(x, y, z, 2) } } }   // 27 voxels = 216 mm³
+        set(4, 2, 2, 3)                                                          // touching: part of it
+        set(8, 8, 8, 1); set(8, 8, 7, 1)                                         // 2 voxels = 16 mm³, apart
+        let v = try Volume(shape: [10, 10, 10], affine: .scaling([2, 2, 2]), data: data)
+        let out = try v.removingSmallComponents(minimumMM3: 100)
+        XCTAssertEqual(out.data.filter { $0 == 2 }.count, 27)
+        XCTAssertEqual(out.data.filter { $0 == 3 }.count, 1)
+        XCTAssertEqual(out.data.filter { $0 == 1 }.count, 0)
+        XCTAssertEqual(out.affine, v.affine)
+        XCTAssertEqual(try v.removingSmallComponents(minimumMM3: 16).data, data, "16 mm³ is not smaller than 16 mm³")
+        XCTAssertEqual(try v.removingSmallComponents(minimumMM3: 300).data.filter { $0 != 0 }.count, 0)
+    }
 }

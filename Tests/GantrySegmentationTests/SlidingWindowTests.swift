@@ -40,7 +40,7 @@ final class SlidingWindowTests: XCTestCase {
 
     func testZScoreNonZero() {
         let v: [Float] = [0, 1, 2, 3, 0]
-        let z = IntensityNormalisation.zScoreNonZero(v)
+        let z = IntensityNormalisation.nonZero(v)
         XCTAssertEqual(z[0], 0); XCTAssertEqual(z[4], 0)
         XCTAssertEqual(z[1] + z[2] + z[3], 0, accuracy: 1e-6)
         XCTAssertEqual(z[3], 1.2247449, accuracy: 1e-5)

@@ -1,4 +1,5 @@
 import Foundation
+import GantryIO
 import GantryNN
 @testable import GantryPhantoms
 @testable import GantrySegmentation
@@ -34,5 +35,28 @@ final class TrainerTests: XCTestCase {
             meta = try SafeTensors.readWithMetadata(out).metadata
             XCTAssertEqual(meta["epoch"], resumed[0] > first[0] ? "2" : "1", "the best epoch ships")
         }
+    }
+
+    /// The stripped-brain recipe: each subject also as images × its brain mask, normalised on their
+    /// own; the checkpoint's intensity range spans both and counts subjects, not views; the
+    /// normalisation trained with is recorded.
+    func testStrippedViewsAndTheRecordedPreprocessing() throws {
+        let dir = NSTemporaryDirectory() + "gantry-train-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let anatomy = try BrainAnatomy.ellipsoid(shape: [24, 28, 24], spacing: 6)
+        _ = try PhantomStudy(subjects: 2, seed: 3, phantom: BrainTumourPhantom(anatomy: anatomy), kspaceSlices: 0).write(to: dir + "/study")
+        var o = SegmentationTrainer.Options()
+        o.channels = [4, 8]; o.patch = 8; o.epochs = 1; o.stepsPerEpoch = 2; o.strippedProbability = 0.5
+        let trainer = SegmentationTrainer(options: o)
+        let c = try trainer.load(study: dir + "/study", subject: "sub-01")
+        let brain = try VolumeFile.read(dir + "/study/sub-01/anat/sub-01_label-brain_mask.nii.gz").data
+        XCTAssertEqual(c.stripped.count, 4)
+        for ch in c.stripped { for (v, b) in zip(ch, brain) where b == 0 { XCTAssertEqual(v, 0) } }
+        XCTAssertNotEqual(c.stripped[0], c.images[0])
+        XCTAssertEqual(c.profiles.count, 2)
+        try trainer.train(study: dir + "/study", output: dir + "/m.safetensors")
+        let model = try SegmentationModel.load(dir + "/m.safetensors")
+        XCTAssertEqual(model.normalisation, .foreground)
+        XCTAssertEqual(model.intensityRange?.subjects, 1, "one training subject, seen whole and stripped")
     }
 }
