@@ -13,8 +13,8 @@ not make:
   and inversion-recovery signal equations with published 3 T relaxation times (Wansapura et al.
   1999; Rooney et al. 2007 for CSF) and 2 % Rician noise — real anatomy, contrast from physics, not
   from Gantry's phantom tables.
-Prints, per model and image, the predicted tumour volume (mL) and whether `gantry segment` warned
-that the inputs are unlike the training data. Nothing tuned.
+Prints, per model and image, the predicted tumour volume (mL) and what `gantry segment` warned of
+(intensities unlike the training data; the same image given for several contrasts). Nothing tuned.
 """
 import glob
 import os
@@ -80,5 +80,6 @@ for name, path in IMAGES.items():
                             "--out", out, "-q"], capture_output=True, text=True, check=True)
         img = nib.load(out)
         mL = float((np.asarray(img.dataobj) > 0).sum() * np.prod(img.header.get_zooms()[:3]) / 1000)
-        cells.append(f"{mL:.1f} mL, {'flagged' if 'unlike the' in r.stderr else 'not flagged'}")
+        flags = [w for w, text in (("intensities", "unlike the"), ("same image", "the same image")) if text in r.stderr]
+        cells.append(f"{mL:.1f} mL, " + (f"flagged: {', '.join(flags)}" if flags else "not flagged"))
     print(f"| {name} | " + " | ".join(cells) + " |", flush=True)

@@ -11,7 +11,7 @@ study=.build-data/heldout-seed99
 [ -d "$study/sub-04" ] || "$G" phantom study --subjects 4 --seed 99 --kspace-slices 0 --out "$study" >/dev/null
 name=$(basename "$model" .safetensors)
 mkdir -p "$out"
-sed "s#models/brain-tumour-unet3d.safetensors#$model#" pipelines/brain-tumour-segmentation.yaml > "$out/$name.yaml"
+sed "s#\.\./models/brain-tumour-unet3d.safetensors#$(realpath "$model")#" pipelines/brain-tumour-segmentation.yaml > "$out/$name.yaml"
 start=$(date +%s)
 "$G" run "$out/$name.yaml" --study "$study" --out "$out/$name" >/dev/null
 echo "$name: $(( $(date +%s) - start )) s for 4 subjects"

@@ -105,6 +105,26 @@ public struct SegmentationModel {
         try SafeTensors.write(network.parameters.stateDict, to: path, metadata: meta)
     }
 
+    /// The warnings `gantry segment` and the pipeline print before segmenting: the same image given
+    /// for several contrasts, and an intensity profile unlike the training subjects'.
+    public func inputWarnings(_ images: [Volume]) -> [String] {
+        [duplicateContrastWarning(images), intensityWarning(images)].compactMap { $0 }
+    }
+
+    /// One line when two or more inputs are the same image (a T1 given for every contrast): the
+    /// network reads lesions from how the contrasts differ, so its answer then means little.
+    public func duplicateContrastWarning(_ images: [Volume]) -> String? {
+        var groups: [[Int]] = []
+        for i in images.indices {
+            if let g = groups.firstIndex(where: { images[$0[0]].data == images[i].data }) { groups[g].append(i) } else { groups.append([i]) }
+        }
+        let same = groups.filter { $0.count > 1 }
+        guard !same.isEmpty else { return nil }
+        let name = { (i: Int) in contrasts.indices.contains(i) ? contrasts[i] : "input \(i + 1)" }
+        return "warning: the same image is given for " + same.map { $0.map(name).joined(separator: ", ") }.joined(separator: "; ")
+            + " — the model needs each contrast; lesions it finds are not to be trusted"
+    }
+
     /// One warning line when the inputs' intensity profile lies outside the training subjects'
     /// (nil when it does not, or when the checkpoint records no range). The segmentation still runs:
     /// the line says how far to trust it.

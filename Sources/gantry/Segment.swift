@@ -59,7 +59,7 @@ extension Gantry {
         func segment(_ m: SegmentationModel, inputs: [String], out: String, probabilities: String?) throws {
             let (images, warnings) = try SegmentationModel.readInputs(inputs)
             for w in warnings { Log.warning(w) }
-            if let w = m.intensityWarning(images) { Log.warning(w) }
+            for w in m.inputWarnings(images) { Log.warning(w) }
             var reported = -1
             let prob = try m.probabilities(images, overlap: overlap) { done, total in
                 // a line per quarter of the windows (Log.detail: every batch)

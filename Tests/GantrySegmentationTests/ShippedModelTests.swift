@@ -43,7 +43,8 @@ final class ShippedModelTests: XCTestCase {
     }
 
     /// The checkpoint knows what its training inputs looked like: an unseen phantom subject passes,
-    /// a real healthy T1 (Colin27) given for all four contrasts is flagged, naming what is off.
+    /// a real healthy T1 (Colin27) given for all four contrasts is flagged, naming what is off, and
+    /// the same image given four times is said.
     func testInputsUnlikeTheTrainingDataAreFlagged() throws {
         guard FileManager.default.fileExists(atPath: BrainAnatomy.colin27Path) else {
             return XCTFail("Colin27 is not installed (Debian package mricron-data; make deps installs it)")
@@ -56,7 +57,10 @@ final class ShippedModelTests: XCTestCase {
         let t1 = try VolumeFile.read(URL(fileURLWithPath: BrainAnatomy.colin27Path).deletingLastPathComponent().appendingPathComponent("ch2bet.nii.gz").path)
         let warning = try XCTUnwrap(model.intensityWarning([t1, t1, t1, t1]))
         print(warning)
-        XCTAssertTrue(warning.contains("T1w 1% quantile"), warning)
+        // the T1 passes as a T1; the channels that should hold T2 and FLAIR contrast are named
+        XCTAssertTrue(warning.contains("T2w 1% quantile"), warning)
+        XCTAssertFalse(warning.contains("T1w 1% quantile"), warning)
+        XCTAssertTrue(model.inputWarnings([t1, t1, t1, t1]).contains { $0.contains("the same image is given for T1w, ce-gd_T1w, T2w, FLAIR") })
     }
 
     func checkUnseenSubject(model file: String, architecture: any SegmentationNetwork.Type) throws {

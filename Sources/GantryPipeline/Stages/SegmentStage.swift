@@ -36,7 +36,7 @@ public enum UNetSegmentationStage: StageKind {
         let convention = try convention(parameters)
         let model = try SegmentationModel.load(path)
         let (images, warnings) = try SegmentationModel.readInputs(["image1", "image2", "image3", "image4"].compactMap { inputs.optionalPath($0) })
-        for w in warnings + [model.intensityWarning(images)].compactMap({ $0 }) { context.warn(w.hasPrefix("warning: ") ? String(w.dropFirst(9)) : w) }
+        for w in warnings + model.inputWarnings(images) { context.warn(w.hasPrefix("warning: ") ? String(w.dropFirst(9)) : w) }
         var mask = try model.segment(images, overlap: parameters["overlap"]?.doubleValue ?? 0.5)
         if parameters["keep_largest"]?.boolValue == true { mask = try mask.keepingLargestComponent() }
         mask = try convention.fromGantryLabels(mask)
