@@ -1,4 +1,5 @@
 // The timing helpers and benchmark inputs the commands share.
+import ArgumentParser
 import Foundation
 import GantryCore
 import GantryIO
@@ -32,6 +33,19 @@ func time(_ name: String, tool: String = "gantry", repeats: Int, extra: [String:
     let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
     print(String(decoding: data, as: UTF8.self))
     fflush(nil)
+}
+
+/// The arguments of a row that runs one case per fresh process (so its peak memory is its own):
+/// the working folder and the case's index.
+struct FreshProcessCase: ParsableArguments {
+    @Argument(help: "Working folder (inputs and outputs of the run).") var dir: String
+    @Argument(help: "Which case (0, 1, …).") var index: Int = 0
+
+    /// The chosen one of `cases`, or the parser's error naming the index.
+    func pick<T>(_ cases: [T]) throws -> T {
+        guard cases.indices.contains(index) else { throw ValidationError("no case \(index)") }
+        return cases[index]
+    }
 }
 
 /// Prints this process's peak resident memory (MB) as the row "`name` peak RSS (MB)" — the
