@@ -21,8 +21,10 @@ public struct SlidingWindow: Sendable {
     public func run(_ input: Tensor, classes: Int, progress: (Int, Int) -> Void = { _, _ in }, model: (Tensor) throws -> Tensor) throws -> Tensor {
         guard input.shape.count == 5, input.shape[0] == 1, roi.count == 3 else { throw GantryError.invalidArgument("sliding window: needs [1, C, D, H, W] input and a 3-D window") }
         let size = Array(input.shape.suffix(3)), channels = input.shape[1]
+        // An axis shorter than the window is zero-padded on both sides (the odd voxel after), as MONAI does.
         let padded = (0..<3).map { max(size[$0], roi[$0]) }
-        let x = try input.pad(before: [0, 0, 0], after: (0..<3).map { padded[$0] - size[$0] })
+        let before = (0..<3).map { (padded[$0] - size[$0]) / 2 }
+        let x = padded == size ? input : try input.pad(before: before, after: (0..<3).map { padded[$0] - size[$0] - before[$0] })
         func starts(_ n: Int, _ r: Int) -> [Int] {
             if n <= r { return [0] }
             let step = max(1, Int(Double(r) * (1 - overlap)))
@@ -76,27 +78,26 @@ public struct SlidingWindow: Sendable {
             Parallel.forEach(classes, work: classes * inner) { k in for o in 0..<inner { ap[k * inner + o] /= max(wp[o], 1e-12) } }
         } }
         let full = Tensor(shape: [1, classes] + padded, data: acc)
-        return try full.slice([nil, nil, 0..<size[0], 0..<size[1], 0..<size[2]]).detached()
+        return padded == size ? full : try full.slice([nil, nil] + (0..<3).map { before[$0]..<(before[$0] + size[$0]) }).detached()
     }
 
+    /// MONAI's importance map: the product of 1D Gaussians (σ = 0.125·roi) about the window's
+    /// centre, unnormalised, every weight at least 1e-3 — so at the image's corners, where only
+    /// the Gaussians' tails reach, the windows there share the voxel rather than the nearest
+    /// window's tail alone deciding it.
     func gaussian() -> [Float] {
-        let sig = roi.map { 0.125 * Double($0) }
+        let axes = roi.map { r in
+            (0..<r).map { i -> Double in
+                let d = Double(i) - Double(r - 1) / 2, sigma = 0.125 * Double(r)
+                return exp(-d * d / (2 * sigma * sigma))
+            }
+        }
         var g = [Float](repeating: 0, count: roi.reduce(1, *))
-        var m: Float = 0
         for a in 0..<roi[0] { for b in 0..<roi[1] { for c in 0..<roi[2] {
-            let da = Double(a) - Double(roi[0] - 1) / 2
-            let db = Double(b) - Double(roi[1] - 1) / 2
-            let dc = Double(c) - Double(roi[2] - 1) / 2
-            var e = da * da / (2 * sig[0] * sig[0])
-            e += db * db / (2 * sig[1] * sig[1])
-            e += dc * dc / (2 * sig[2] * sig[2])
-            let v = Float(exp(-e))
-            g[(a * roi[1] + b) * roi[2] + c] = v
-            m = max(m, v)
+            g[(a * roi[1] + b) * roi[2] + c] = Float(axes[0][a] * axes[1][b] * axes[2][c])
         } } }
-        // MONAI clamps the minimum to avoid zero weights at the window edges.
-        let floor = g.filter { $0 > 0 }.min() ?? 1e-3
-        return g.map { max($0 / m, floor / m) }
+        let floor = max(g.min() ?? 0, 1e-3)
+        return g.map { max($0, floor) }
     }
 }
 

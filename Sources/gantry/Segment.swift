@@ -24,6 +24,7 @@ extension Gantry {
         @Option(help: "Output folder for --in-dir: one CASE.nii.gz per case.") var outDir: String?
         @Option(help: "Labels of the mask: brats2023 (enhancing tumour = 3) or brats2021 (= 4).") var labelConvention: BraTSConvention = .brats2023
         @Option(help: "Window overlap (0…0.9).") var overlap: Double = 0.5
+        @Option(help: "Voxels the network runs on: training (inputs resampled to the checkpoint's spacing_mm and the probabilities brought back, as nnU-Net does) or input (the input's own voxels, as MONAI's sliding_window_inference on the loaded images).") var grid: SegmentationGrid = .training
         @Option(help: "Also write the class probabilities (4D float32 .nii.gz, one volume per class).") var probabilities: String?
         @Flag(help: "Keep only each label's largest connected component (26-connectivity, as MONAI's KeepLargestConnectedComponent).") var keepLargest = false
         @Option(help: "Remove lesions smaller than this many mm³ (connected components of the mask; 0 keeps all). Default: the checkpoint's min_component_mm3.") var minComponentMm3: Double?
@@ -41,6 +42,7 @@ extension Gantry {
         func run() throws {
             try compute.apply()
             var m = try SegmentationModel.load(model)
+            if grid == .input { m.spacing = nil }
             if let v = minComponentMm3 {
                 guard v.isFinite, v >= 0 else { throw ValidationError("--min-component-mm3 must be ≥ 0") }
                 m.minimumComponentMM3 = v
@@ -91,6 +93,11 @@ extension Gantry {
             }
             print(String(format: "segmented %d case(s) in %.1f s → %@", cases.count, Date().timeIntervalSince(t0), outDir))
         }
+    }
+
+    /// Which voxels `gantry segment` runs the network on.
+    enum SegmentationGrid: String, ExpressibleByArgument, CaseIterable {
+        case training, input
     }
 
     struct Train: ParsableCommand {

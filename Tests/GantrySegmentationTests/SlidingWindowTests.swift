@@ -17,6 +17,23 @@ final class SlidingWindowTests: XCTestCase {
         }
     }
 
+    /// MONAI's `sliding_window_inference` (Gaussian mode) of a 3×3×3 convolution — whose answer
+    /// depends on where each window lies — on an image smaller than the window along one axis:
+    /// the same window positions, importance map (clamped at 1e-3) and padding
+    /// (scripts/parity/make_monai_sliding_window_fixture.py).
+    func testMatchesMONAISlidingWindow() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/monai_sliding_window.safetensors").path
+        let t = try SafeTensors.read(path)
+        let (w, b, x) = (try XCTUnwrap(t["weight"]), try XCTUnwrap(t["bias"]), try XCTUnwrap(t["input"]))
+        for overlap in [25, 50, 75] {
+            let want = try XCTUnwrap(t["output_\(overlap)"])
+            let got = try SlidingWindow(roi: [8, 12, 8], overlap: Double(overlap) / 100, batch: 2).run(x, classes: 3) { try $0.conv(w, bias: b, .uniform(padding: 1)) }
+            XCTAssertEqual(got.shape, want.shape)
+            let err = zip(got.data, want.data).map { abs($0 - $1) }.max() ?? 1
+            XCTAssertLessThan(err, 1e-4, "overlap \(overlap) %")
+        }
+    }
+
     /// Windows batched into one forward pass give the same probabilities as one at a time (the
     /// networks treat samples independently in inference), for U-Net and attention U-Net.
     func testBatchedWindowsEqualOneAtATime() throws {

@@ -486,12 +486,15 @@ struct DirectInput {
                 guard z >= 0, z < d else { plane.initialize(repeating: 0, count: planePitch); return }
                 for yp in 0..<hp {
                     let dst = plane + yp * rowPitch, y = yp - py
-                    dst.initialize(repeating: 0, count: rowPitch)
-                    guard y >= 0, y < h else { continue }
+                    guard y >= 0, y < h else { dst.initialize(repeating: 0, count: rowPitch); continue }
                     let src = x + (nc * d + z) * h * w + y * w
                     if sx == 1 {
-                        (dst + px).update(from: src, count: w)
+                        // zeros only around the copied row
+                        dst.initialize(repeating: 0, count: px)
+                        (dst + px).initialize(from: src, count: w)
+                        (dst + px + w).initialize(repeating: 0, count: rowPitch - px - w)
                     } else {
+                        dst.initialize(repeating: 0, count: rowPitch)
                         // phase p holds padded columns p, p + sx, …: input columns p − px, p − px + sx, …
                         for phase in 0..<sx {
                             var i = phase - px, q = 0

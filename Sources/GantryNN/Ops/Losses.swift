@@ -21,15 +21,33 @@ extension Tensor {
         }
     }
 
-    /// Softmax over the channel axis (dim 1).
+    /// Softmax over the channel axis (dim 1): per voxel, exp(x − max) over its channels divided by
+    /// their sum — one exponential per value (sliding-window inference takes it on every window).
     public func softmaxChannels() -> Tensor {
         let n = shape[0], c = shape[1], inner = shape.dropFirst(2).reduce(1, *)
-        let lse = logSumExpChannels()
-        let y = data.withUnsafeBufferPointer { xb in
-            Buffers.planes(n * c, inner: inner) { out, j in
-                let src = xb.baseAddress! + j * inner, l = (j / c) * inner
-                for i in 0..<inner { out[i] = exp(src[i] - lse[l + i]) }
+        let y = [Float](unsafeUninitializedCapacity: count) { yb, initialised in
+            data.withUnsafeBufferPointer { xb in
+                guard let xp = xb.baseAddress, let yp = yb.baseAddress, c > 0, inner > 0 else { return }
+                // Blocks of voxels within one sample, each pass over a block a contiguous loop per channel.
+                let block = 256, blocks = (inner + block - 1) / block
+                Parallel.forEach(n * blocks, work: n * c * inner) { job in
+                    let b = job / blocks, start = (job % blocks) * block, len = min(block, inner - start)
+                    let x0 = xp + b * c * inner + start, y0 = yp + b * c * inner + start
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { tmp in
+                        let m = tmp.baseAddress!, sum = m + block
+                        m.update(from: x0, count: len)
+                        for ch in 1..<max(c, 1) { let xc = x0 + ch * inner; for i in 0..<len { m[i] = max(m[i], xc[i]) } }
+                        sum.update(repeating: 0, count: len)
+                        for ch in 0..<c {
+                            let xc = x0 + ch * inner, yc = y0 + ch * inner
+                            for i in 0..<len { let e = exp(xc[i] - m[i]); yc[i] = e; sum[i] += e }
+                        }
+                        for i in 0..<len { sum[i] = 1 / sum[i] }
+                        for ch in 0..<c { let yc = y0 + ch * inner; for i in 0..<len { yc[i] *= sum[i] } }
+                    }
+                }
             }
+            initialised = count
         }
         return Tensor.result(shape: shape, data: y, parents: [self]) { gy in
             var gx = [Float](repeating: 0, count: self.count)

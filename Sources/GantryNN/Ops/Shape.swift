@@ -112,12 +112,14 @@ extension Tensor {
         for (i, rr) in r.enumerated() where rr.lowerBound < 0 || rr.upperBound > shape[i] || rr.isEmpty {
             throw GantryError.invalidArgument("slice: \(rr) outside axis \(i) of size \(shape[i])")
         }
-        let outShape = r.map(\.count)
-        let map = Tensor.indexMap(from: shape, offsets: r.map(\.lowerBound), shape: outShape)
-        let y = map.map { data[$0] }
+        let outShape = r.map(\.count), box = BoxRows(full: shape, offsets: r.map(\.lowerBound), box: outShape)
+        let y = [Float](unsafeUninitializedCapacity: box.count) { yb, n in
+            data.withUnsafeBufferPointer { box.gather(from: $0.baseAddress!, into: yb.baseAddress!) }
+            n = box.count
+        }
         return Tensor.result(shape: outShape, data: y, parents: [self]) { g in
             var gx = [Float](repeating: 0, count: self.count)
-            for (o, i) in map.enumerated() { gx[i] += g[o] }
+            gx.withUnsafeMutableBufferPointer { gb in g.withUnsafeBufferPointer { box.scatter(from: $0.baseAddress!, into: gb.baseAddress!) } }
             self.accumulate(gx)
         }
     }
@@ -156,27 +158,16 @@ extension Tensor {
             throw GantryError.invalidArgument("pad: need \(sp) non-negative before/after sizes")
         }
         let outShape = Array(shape.prefix(2)) + (0..<sp).map { shape[2 + $0] + before[$0] + after[$0] }
-        let map = Tensor.indexMap(from: outShape, offsets: [0, 0] + before, shape: shape)  // input o → output index
+        let box = BoxRows(full: outShape, offsets: [0, 0] + before, box: shape)  // where the input lies in the output
         var y = [Float](repeating: 0, count: outShape.reduce(1, *))
-        for (i, o) in map.enumerated() { y[o] = data[i] }
-        return Tensor.result(shape: outShape, data: y, parents: [self]) { g in self.accumulate(map.map { g[$0] }) }
-    }
-
-    /// Flat indices into an array of `full` shape for every element of a `shape` box at `offsets` (row-major).
-    static func indexMap(from full: [Int], offsets: [Int], shape: [Int]) -> [Int] {
-        let rank = full.count
-        var strides = [Int](repeating: 1, count: rank)
-        for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * full[i + 1] }
-        let n = shape.reduce(1, *)
-        var out = [Int](repeating: 0, count: n), idx = [Int](repeating: 0, count: rank)
-        for o in 0..<n {
-            var p = 0
-            for i in 0..<rank { p += (idx[i] + offsets[i]) * strides[i] }
-            out[o] = p
-            var k = rank - 1
-            while k >= 0 { idx[k] += 1; if idx[k] < shape[k] { break }; idx[k] = 0; k -= 1 }
+        y.withUnsafeMutableBufferPointer { yb in data.withUnsafeBufferPointer { box.scatter(from: $0.baseAddress!, into: yb.baseAddress!) } }
+        return Tensor.result(shape: outShape, data: y, parents: [self]) { g in
+            let gx = [Float](unsafeUninitializedCapacity: box.count) { gb, n in
+                g.withUnsafeBufferPointer { box.gather(from: $0.baseAddress!, into: gb.baseAddress!) }
+                n = box.count
+            }
+            self.accumulate(gx)
         }
-        return out
     }
 
     /// Linear up-sampling by an integer factor, bilinear (2D) or trilinear (3D), align_corners = false
@@ -214,5 +205,39 @@ extension Tensor {
             each { _, oi, taps in for (i, w) in taps { gx[i] += w * g[oi] } }
             self.accumulate(gx)
         }
+    }
+}
+
+/// A box inside a row-major array of shape `full` at `offsets`, walked as its contiguous runs along
+/// the last axis: slicing gathers the runs, padding scatters them (an index per element would cost
+/// twice the data in memory for a whole-image tensor).
+struct BoxRows {
+    let full: [Int], offsets: [Int], box: [Int]
+    var count: Int { box.reduce(1, *) }
+
+    /// Calls `body(offset in the full array, offset in the box)` for each run of `box.last` elements.
+    func forEachRun(_ body: (Int, Int) -> Void) {
+        let rank = full.count, run = box.last ?? 1
+        guard count > 0 else { return }
+        var strides = [Int](repeating: 1, count: rank)
+        for i in stride(from: rank - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * full[i + 1] }
+        var idx = [Int](repeating: 0, count: max(rank - 1, 0))
+        for row in 0..<(count / run) {
+            var p = offsets[rank - 1]
+            for i in 0..<(rank - 1) { p += (idx[i] + offsets[i]) * strides[i] }
+            body(p, row * run)
+            var k = rank - 2
+            while k >= 0 { idx[k] += 1; if idx[k] < box[k] { break }; idx[k] = 0; k -= 1 }
+        }
+    }
+
+    func gather(from fullData: UnsafePointer<Float>, into boxData: UnsafeMutablePointer<Float>) {
+        let run = box.last ?? 1
+        forEachRun { f, b in (boxData + b).initialize(from: fullData + f, count: run) }
+    }
+
+    func scatter(from boxData: UnsafePointer<Float>, into fullData: UnsafeMutablePointer<Float>) {
+        let run = box.last ?? 1
+        forEachRun { f, b in (fullData + f).update(from: boxData + b, count: run) }
     }
 }
