@@ -105,42 +105,24 @@ public struct SegmentationModel {
         try SafeTensors.write(network.parameters.stateDict, to: path, metadata: meta)
     }
 
-    /// The warnings `gantry segment` and the pipeline print before segmenting: the same image given
-    /// for several contrasts, and an intensity profile unlike the training subjects'.
-    public func inputWarnings(_ images: [Volume]) -> [String] {
-        [duplicateContrastWarning(images), intensityWarning(images)].compactMap { $0 }
+    /// The inputs as the network reads them, made once for the warnings and the sliding window:
+    /// checked, brought to the training voxel size when theirs differs, normalised as the training
+    /// images were.
+    public struct PreparedInputs {
+        /// The first input as given: the grid, affine and header of every output.
+        public let grid: Volume
+        /// The raw inputs' pairwise sameness (for the duplicate-contrast warning).
+        let sameAs: [Int]
+        /// Spatial shape [x, y, z], affine and header of the grid the network runs on.
+        let shape: [Int], affine: Affine, header: StoredHeader?
+        /// The normalised channels, one after another (the network's input tensor as it is).
+        let channels: [Float]
+        /// The inputs' intensity profile on their own grid (nil when the checkpoint records no range).
+        let profile: IntensityProfile?
+        let resampled: Bool
     }
 
-    /// One line when two or more inputs are the same image (a T1 given for every contrast): the
-    /// network reads lesions from how the contrasts differ, so its answer then means little.
-    public func duplicateContrastWarning(_ images: [Volume]) -> String? {
-        var groups: [[Int]] = []
-        for i in images.indices {
-            if let g = groups.firstIndex(where: { images[$0[0]].data == images[i].data }) { groups[g].append(i) } else { groups.append([i]) }
-        }
-        let same = groups.filter { $0.count > 1 }
-        guard !same.isEmpty else { return nil }
-        let name = { (i: Int) in contrasts.indices.contains(i) ? contrasts[i] : "input \(i + 1)" }
-        return "warning: the same image is given for " + same.map { $0.map(name).joined(separator: ", ") }.joined(separator: "; ")
-            + " — the model needs each contrast; lesions it finds are not to be trusted"
-    }
-
-    /// One warning line when the inputs' intensity profile lies outside the training subjects'
-    /// (nil when it does not, or when the checkpoint records no range). The segmentation still runs:
-    /// the line says how far to trust it.
-    public func intensityWarning(_ images: [Volume]) -> String? {
-        guard let range = intensityRange else { return nil }
-        let profile = IntensityProfile(normalised: images.map { normalisation($0.data) })
-        let out = range.outliers(of: profile, contrasts: contrasts)
-        guard !out.isEmpty else { return nil }
-        return "warning: inputs unlike the \(range.subjects) training subjects — the segmentation may be unreliable: " + out.prefix(4).joined(separator: "; ")
-            + (out.count > 4 ? "; and \(out.count - 4) more" : "")
-    }
-
-    /// Class probabilities of co-registered contrasts (same grid): z-score per channel, sliding
-    /// window, softmax → a 4D volume [x, y, z, class] on the first input's grid (affine and header
-    /// kept), as MONAI's inference writes before `AsDiscrete(argmax)`.
-    public func probabilities(_ images: [Volume], overlap: Double = 0.5, progress: (Int, Int) -> Void = { _, _ in }) throws -> Volume {
+    public func prepare(_ images: [Volume]) throws -> PreparedInputs {
         guard images.count == network.inChannels else {
             throw GantryError.invalidArgument("the model takes \(network.inChannels) contrasts (\(contrasts.joined(separator: ", "))), got \(images.count)")
         }
@@ -151,22 +133,68 @@ public struct SegmentationModel {
         for v in images.dropFirst() where v.spatialShape != grid.spatialShape || v.affine.maxDifference(grid.affine) > 1e-3 {
             throw GantryError.invalidArgument("all contrasts must share one grid (resample them first)")
         }
+        let sameAs = images.indices.map { i in images.indices.first { images[$0].data == images[i].data } ?? i }
         // At another voxel size than the training images': segment at the training size (inputs
-        // trilinear), then bring the probabilities back onto the input grid (trilinear keeps them
-        // summing to 1), where the argmax is taken.
+        // trilinear); `probabilities` brings the result back onto the input grid.
+        var onNetworkGrid = images, resampled = false
         if let s = spacing, zip(grid.spacing, s).contains(where: { abs($0 - $1) > Self.spacingTolerance * $1 }) {
-            let resampled = try images.map { try $0.resampled(toSpacing: s, interpolation: .linear) }
-            var copy = self
-            copy.spacing = nil
-            let prob = try copy.probabilities(resampled, overlap: overlap, progress: progress)
-            let back = try prob.resampled(toShape: grid.spatialShape, affine: grid.affine, interpolation: .linear)
-            return try Volume(shape: back.shape, affine: grid.affine, data: back.data, extraSpacing: [1], header: grid.header)
+            onNetworkGrid = try images.map { try $0.resampled(toSpacing: s, interpolation: .linear) }
+            resampled = true
         }
-        let s = grid.spatialShape
-        let x = Tensor(shape: [1, images.count, s[2], s[1], s[0]], data: images.flatMap { normalisation($0.data) })
-        let k = network.outChannels
+        let first = onNetworkGrid[0], n = first.spatialCount
+        var channels = [Float]()
+        channels.reserveCapacity(images.count * n)
+        for v in onNetworkGrid { channels += normalisation(v.data) }
+        // The profile is the inputs' as given (the training range was measured on images at their own size).
+        let profile = intensityRange == nil ? nil : IntensityProfile(normalised: resampled
+            ? images.map { normalisation($0.data) } : images.indices.map { Array(channels[($0 * n)..<(($0 + 1) * n)]) })
+        return PreparedInputs(grid: grid, sameAs: sameAs, shape: first.spatialShape, affine: first.affine, header: first.header, channels: channels, profile: profile, resampled: resampled)
+    }
+
+    /// The warnings `gantry segment` and the pipeline print before segmenting: the same image given
+    /// for several contrasts, and an intensity profile unlike the training subjects'.
+    public func inputWarnings(_ inputs: PreparedInputs) -> [String] {
+        [duplicateContrastWarning(inputs), intensityWarning(inputs)].compactMap { $0 }
+    }
+
+    /// One line when two or more inputs are the same image (a T1 given for every contrast): the
+    /// network reads lesions from how the contrasts differ, so its answer then means little.
+    public func duplicateContrastWarning(_ inputs: PreparedInputs) -> String? {
+        let groups = Dictionary(grouping: inputs.sameAs.indices, by: { inputs.sameAs[$0] }).values.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }
+        guard !groups.isEmpty else { return nil }
+        let name = { (i: Int) in contrasts.indices.contains(i) ? contrasts[i] : "input \(i + 1)" }
+        return "warning: the same image is given for " + groups.map { $0.map(name).joined(separator: ", ") }.joined(separator: "; ")
+            + " — the model needs each contrast; lesions it finds are not to be trusted"
+    }
+
+    /// One warning line when the inputs' intensity profile lies outside the training subjects'
+    /// (nil when it does not, or when the checkpoint records no range). The segmentation still runs:
+    /// the line says how far to trust it.
+    public func intensityWarning(_ inputs: PreparedInputs) -> String? {
+        guard let range = intensityRange, let profile = inputs.profile else { return nil }
+        let out = range.outliers(of: profile, contrasts: contrasts)
+        guard !out.isEmpty else { return nil }
+        return "warning: inputs unlike the \(range.subjects) training subjects — the segmentation may be unreliable: " + out.prefix(4).joined(separator: "; ")
+            + (out.count > 4 ? "; and \(out.count - 4) more" : "")
+    }
+
+    /// Class probabilities of co-registered contrasts (same grid): z-score per channel, sliding
+    /// window, softmax → a 4D volume [x, y, z, class] on the first input's grid (affine and header
+    /// kept), as MONAI's inference writes before `AsDiscrete(argmax)`.
+    public func probabilities(_ images: [Volume], overlap: Double = 0.5, progress: (Int, Int) -> Void = { _, _ in }) throws -> Volume {
+        try probabilities(prepare(images), overlap: overlap, progress: progress)
+    }
+
+    public func probabilities(_ inputs: PreparedInputs, overlap: Double = 0.5, progress: (Int, Int) -> Void = { _, _ in }) throws -> Volume {
+        let s = inputs.shape, k = network.outChannels
+        let x = Tensor(shape: [1, network.inChannels, s[2], s[1], s[0]], data: inputs.channels)
         let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k, progress: progress) { try network.forward($0, training: false).softmaxChannels() }
-        return try Volume(shape: s + [k], affine: grid.affine, data: prob.data, extraSpacing: [1], header: grid.header)
+        let grid = inputs.grid
+        let onNetworkGrid = try Volume(shape: s + [k], affine: inputs.affine, data: prob.data, extraSpacing: [1], header: inputs.resampled ? inputs.header : grid.header)
+        guard inputs.resampled else { return onNetworkGrid }
+        // back onto the input grid (trilinear keeps the probabilities summing to 1), where the argmax is taken
+        let back = try onNetworkGrid.resampled(toShape: grid.spatialShape, affine: grid.affine, interpolation: .linear)
+        return try Volume(shape: back.shape, affine: grid.affine, data: back.data, extraSpacing: [1], header: grid.header)
     }
 
     /// Segments co-registered contrasts: `probabilities`, then argmax → label map (the checkpoint's

@@ -132,13 +132,12 @@ public enum IntensityNormalisation: String, Sendable, CaseIterable {
     /// Otsu's threshold (the split of a 256-bin histogram between the minimum and the 99.9th
     /// percentile that maximises the between-class variance).
     static func otsuThreshold(_ v: [Float]) -> Float {
-        let sorted = v.sorted()
-        guard let lo = sorted.first else { return 0 }
-        let hi = sorted[min(sorted.count - 1, sorted.count * 999 / 1000)]
+        guard let lo = v.min() else { return 0 }
+        let hi = v.orderStatistic(min(v.count - 1, v.count * 999 / 1000))
         guard hi > lo else { return lo }
         let bins = 256, width = (hi - lo) / Float(bins)
         var hist = [Double](repeating: 0, count: bins)
-        for x in sorted { hist[min(bins - 1, max(0, Int((x - lo) / width)))] += 1 }
+        for x in v { hist[min(bins - 1, max(0, Int((x - lo) / width)))] += 1 }
         let total = hist.reduce(0, +), sumAll = hist.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
         var wB = 0.0, sumB = 0.0, best = -1.0, split = 0
         for i in 0..<bins {

@@ -61,9 +61,10 @@ extension Gantry {
         func segment(_ m: SegmentationModel, inputs: [String], out: String, probabilities: String?) throws {
             let (images, warnings) = try SegmentationModel.readInputs(inputs)
             for w in warnings { Log.warning(w) }
-            for w in m.inputWarnings(images) { Log.warning(w) }
+            let prepared = try m.prepare(images)
+            for w in m.inputWarnings(prepared) { Log.warning(w) }
             var reported = -1
-            let prob = try m.probabilities(images, overlap: overlap) { done, total in
+            let prob = try m.probabilities(prepared, overlap: overlap) { done, total in
                 // a line per quarter of the windows (Log.detail: every batch)
                 let quarter = 4 * done / max(total, 1)
                 if quarter > reported { reported = quarter; Log.progress("  sliding window: \(done)/\(total) windows") } else { Log.detail("  sliding window: \(done)/\(total) windows") }

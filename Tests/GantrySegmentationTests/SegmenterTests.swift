@@ -60,8 +60,8 @@ final class SegmenterTests: XCTestCase {
         let model = SegmentationModel(network: net, contrasts: ["T1w", "ce-gd_T1w", "T2w", "FLAIR"], labels: [0, 1], roi: [16, 16, 16])
         let a = try Volume(shape: [4, 4, 4], affine: .identity, data: (0..<64).map(Float.init))
         let b = try Volume(shape: [4, 4, 4], affine: .identity, data: (0..<64).map { Float($0 % 7) })
-        XCTAssertNil(model.duplicateContrastWarning([a, b, try Volume(shape: [4, 4, 4], affine: .identity, data: b.data.map { $0 + 1 }), try Volume(shape: [4, 4, 4], affine: .identity, data: a.data.map { $0 * 2 })]))
-        let w = try XCTUnwrap(model.duplicateContrastWarning([a, a, b, a]))
+        XCTAssertNil(model.duplicateContrastWarning(try model.prepare([a, b, try Volume(shape: [4, 4, 4], affine: .identity, data: b.data.map { $0 + 1 }), try Volume(shape: [4, 4, 4], affine: .identity, data: a.data.map { $0 * 2 })])))
+        let w = try XCTUnwrap(model.duplicateContrastWarning(try model.prepare([a, a, b, a])))
         XCTAssertTrue(w.contains("the same image is given for T1w, ce-gd_T1w, FLAIR"), w)
     }
 }

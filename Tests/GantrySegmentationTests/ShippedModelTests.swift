@@ -53,12 +53,12 @@ final class ShippedModelTests: XCTestCase {
         let model = try SegmentationModel.load(path)
         XCTAssertEqual(model.intensityRange?.subjects, 8)
         let s = try BrainTumourPhantom(anatomy: try BrainAnatomy.colin27(spacing: 2)).subject(seed: 424242)
-        XCTAssertNil(model.intensityWarning(try Contrast.allCases.map { try XCTUnwrap(s.contrasts[$0]) }))
+        XCTAssertNil(model.intensityWarning(try model.prepare(try Contrast.allCases.map { try XCTUnwrap(s.contrasts[$0]) })))
         let t1 = try VolumeFile.read(URL(fileURLWithPath: BrainAnatomy.colin27Path).deletingLastPathComponent().appendingPathComponent("ch2bet.nii.gz").path)
-        let warning = try XCTUnwrap(model.intensityWarning([t1, t1, t1, t1]))
+        let warning = try XCTUnwrap(model.intensityWarning(try model.prepare([t1, t1, t1, t1])))
         print(warning)
         XCTAssertTrue(warning.contains("T1w 1% quantile"), warning)
-        XCTAssertTrue(model.inputWarnings([t1, t1, t1, t1]).contains { $0.contains("the same image is given for T1w, ce-gd_T1w, T2w, FLAIR") })
+        XCTAssertTrue(model.inputWarnings(try model.prepare([t1, t1, t1, t1])).contains { $0.contains("the same image is given for T1w, ce-gd_T1w, T2w, FLAIR") })
     }
 
     func checkUnseenSubject(model file: String, architecture: any SegmentationNetwork.Type) throws {

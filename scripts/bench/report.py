@@ -18,6 +18,7 @@ def main():
     scores = OrderedDict()
     recon = []
     jobs = []
+    wholejobs = OrderedDict()
     peak_rounds = []
     lines = [line for path in sys.argv[1:] for line in open(path)]
     for line in lines:
@@ -26,6 +27,9 @@ def main():
             continue
         r = json.loads(line)
         if "machine" in r:
+            continue
+        if "wholejob" in r:
+            wholejobs.setdefault(r["wholejob"], {})[r["tool"]] = r
             continue
         if "job" in r:
             jobs.append(r)
@@ -70,6 +74,8 @@ def main():
               "Rows with an operation count show GFLOP/s (the direct convolution's multiply-adds × 2 over the median time, "
               "for every tool alike) and Gantry's share of that peak; where Gantry takes a layer by Winograd (the "
               "2D 3×3 rows) it does fewer operations than counted, so its share there is an effective one.\n")
+    if wholejobs:
+        print_wholejobs(wholejobs)
     groups = OrderedDict()
     for name, tools in rows.items():
         groups.setdefault(name.split(" ")[0], []).append((name, tools))
@@ -143,6 +149,31 @@ def main():
             psnr = f"{r['psnr_db']:.2f}" if r.get("psnr_db") is not None else "—"
             print(f"| {r['job']} | {r['tool']} | {r['threads']} | {r['median_s']:.2f} | {psnr} | {ratios or '—'} |")
         print()
+
+
+def print_wholejobs(wholejobs):
+    """The section users read first: whole commands against whole peer jobs (scripts/bench/wholejob.py)."""
+    print("## Whole jobs (`scripts/bench/wholejob.py`)\n")
+    print("Each job as a user runs it: Gantry's whole command (process start, reading, writing) against the "
+          "peer's whole job on the same files, rounds alternating; median of the rounds. Peers run in-process "
+          "from reading the inputs (or loading the weights) to the written output, interpreter start-up and "
+          "imports excluded; BART's time is its 32 commands. Peak memory is the process's maximum resident "
+          "set. Ratio = Gantry ÷ peer; the quality column shows both did the same job.\n")
+    print("| job | tool | median (s) | rounds (s) | peak memory (MB) | ratio (time) | ratio (memory) | quality |")
+    print("|---|---|---|---|---|---|---|---|")
+    for job, tools in wholejobs.items():
+        peers = [t for t in tools.values() if not t["tool"].startswith("gantry")]
+        for t in tools.values():
+            ratio = mem = "—"
+            peer = next((p for p in peers if p["tool"] == t.get("peer")), peers[0] if peers else None) if t.get("peer") != "none" else None
+            if t["tool"].startswith("gantry") and peer:
+                ratio = f"**{t['median_s'] / peer['median_s']:.2f}×** {peer['tool']}"
+                if t.get("peak_mb") and peer.get("peak_mb"):
+                    mem = f"**{t['peak_mb'] / peer['peak_mb']:.2f}×**"
+            peak = f"{t['peak_mb']:.0f}" if t.get("peak_mb") else "—"
+            rounds = ", ".join(f"{x:.1f}" for x in t.get("runs", []))
+            print(f"| {job} | {t['tool']} | {t['median_s']:.2f} | {rounds} | {peak} | {ratio} | {mem} | {t.get('quality', '')} |")
+    print()
 
 
 NOTES = """## Notes

@@ -9,13 +9,20 @@ REPS=${BENCH_REPEATS:-5}
 ROUNDS=${BENCH_ROUNDS:-5}
 WORK=${BENCH_DIR:-bench-work}
 PY=.venv-peers/bin/python
-ONLY=${BENCH_ONLY:-nifti fft pics fastmri nn segnet rim recon-quality registration}
+ONLY=${BENCH_ONLY:-wholejob nifti fft pics fastmri nn segnet rim recon-quality registration}
 mkdir -p "$WORK"
 swift build -c release --product gantry-bench >/dev/null
 BENCH=.build/release/gantry-bench
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 section() { OUT="$WORK/results-$1.jsonl"; : > "$OUT"; echo "== $2" >&2; }
 log() { tee -a "$OUT" >&2; }
+
+if want wholejob && "$PY" -c "import torch, monai, atommic, ants" 2>/dev/null && command -v bart >/dev/null \
+   && [ -f /usr/share/mricron/templates/ch2.nii.gz ]; then
+  section wholejob "whole jobs: Gantry's commands vs MONAI, BART, atommic, ANTs end to end"
+  swift build -c release --product gantry >/dev/null
+  "$PY" scripts/bench/wholejob.py .build/release/gantry "$WORK/wholejob" "${WHOLEJOB_ROUNDS:-3}" | log
+fi
 
 if want nifti; then
   section nifti "NIfTI: Gantry, nibabel, SimpleITK"

@@ -29,7 +29,7 @@ BRATS = (240, 240, 155)
 
 def make_case(gantry, folder):
     phantom = os.path.join(folder, "phantom")
-    subprocess.run([gantry, "phantom", "brain-tumour", "--spacing", "1", "--seed", "3", "--out", phantom, "-q"], check=True)
+    subprocess.run([gantry, "phantom", "brain-tumour", "--spacing", "1", "--seed", "3", "--out", phantom, "-q"], check=True, stdout=subprocess.DEVNULL)
     for k, name in enumerate(CONTRASTS):
         img = nib.load(os.path.join(phantom, f"{name}.nii.gz"))
         data = np.asarray(img.dataobj, dtype=np.float32)

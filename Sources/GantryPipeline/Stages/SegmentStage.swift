@@ -36,8 +36,9 @@ public enum UNetSegmentationStage: StageKind {
         let convention = try convention(parameters)
         let model = try SegmentationModel.load(path)
         let (images, warnings) = try SegmentationModel.readInputs(["image1", "image2", "image3", "image4"].compactMap { inputs.optionalPath($0) })
-        for w in warnings + model.inputWarnings(images) { context.warn(w.hasPrefix("warning: ") ? String(w.dropFirst(9)) : w) }
-        var mask = try model.segment(images, overlap: parameters["overlap"]?.doubleValue ?? 0.5)
+        let prepared = try model.prepare(images)
+        for w in warnings + model.inputWarnings(prepared) { context.warn(w.hasPrefix("warning: ") ? String(w.dropFirst(9)) : w) }
+        var mask = try model.labelMap(from: model.probabilities(prepared, overlap: parameters["overlap"]?.doubleValue ?? 0.5))
         if parameters["keep_largest"]?.boolValue == true { mask = try mask.keepingLargestComponent() }
         mask = try convention.fromGantryLabels(mask)
         guard let out = outputs["mask"] else { return }

@@ -33,7 +33,7 @@ public enum TissueSegmentationStage: StageKind {
             guard mask.spatialShape == image.spatialShape else { throw GantryError.invalidArgument("mask grid differs from the image") }
             inside = mask.data.map { $0 > 0.5 }
         } else {
-            let hi = image.data.sorted()[image.count * 99 / 100]
+            let hi = image.data.orderStatistic(image.count * 99 / 100)
             inside = image.data.map { $0 > 0.05 * hi }
         }
         let labels = try KMeans.classify(image.data, where: inside, classes: k)
