@@ -24,6 +24,7 @@ Usage: wholejob.py GANTRY DIR [ROUNDS]
 import glob
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -69,7 +70,7 @@ def peak_of(cmd, env=None):
 
 
 def row(job, tool, runs, **extra):
-    emit(wholejob=job, tool=tool, median_s=sorted(runs)[len(runs) // 2], runs=[round(r, 3) for r in runs], **extra)
+    emit(wholejob=job, tool=tool, median_s=statistics.median(runs), runs=[round(r, 3) for r in runs], **extra)
 
 
 def psnr_scaled(img, ref):
@@ -214,9 +215,9 @@ def main():
     if "cs" in only or "cirim" in only:
         ref, slices = fastmri_file(f"{d}/fastmri")
         if "cs" in only:
-            cs_volume(gantry, f"{d}/fastmri", max(1, rounds - 1), ref, slices)
+            cs_volume(gantry, f"{d}/fastmri", rounds, ref, slices)
         if "cirim" in only:
-            cirim_volume(gantry, f"{d}/fastmri", max(1, rounds - 1), ref)
+            cirim_volume(gantry, f"{d}/fastmri", rounds, ref)
     if "register" in only:
         registration(gantry, f"{d}/registration", rounds)
     if "study" in only:
