@@ -78,45 +78,61 @@ public enum ESPIRiT {
             eig.withUnsafeMutableBufferPointer { eb in
                 let (mp, ep) = (mb.baseAddress!, eb.baseAddress!)
                 Parallel.forEach(rows) { yy in
-                    // The row's nc² matrices gathered plane by plane (contiguous runs), not pixel by
-                    // pixel across nc² planes n apart: the per-pixel gather was cache misses.
-                    let m = nc * nc
-                    var rowG = [Float](repeating: 0, count: 2 * m * nx)
+                    // The row's nc² matrices gathered plane by plane (contiguous runs, not pixel by
+                    // pixel across nc² planes n apart), stored per pixel as columns split into real
+                    // and imaginary parts, each column padded to whole 8-lane vectors: the
+                    // matrix-vector product then runs 8 rows at a time with the scalar loop's
+                    // arithmetic in each lane (same sums in the same order).
+                    let m = nc * nc, lanes = (nc + 7) / 8 * 8, chunks = lanes / 8, pixel = nc * lanes
+                    var colRe = [Float](repeating: 0, count: nx * pixel), colIm = colRe
                     for pl in 0..<m {
-                        let base = 2 * (pl * n + yy * nx)
-                        for xx in 0..<nx { rowG[2 * (xx * m + pl)] = gimg[base + 2 * xx]; rowG[2 * (xx * m + pl) + 1] = gimg[base + 2 * xx + 1] }
+                        let (c1, c2) = (pl / nc, pl % nc), base = 2 * (pl * n + yy * nx)
+                        for xx in 0..<nx {
+                            colRe[xx * pixel + c2 * lanes + c1] = gimg[base + 2 * xx]
+                            colIm[xx * pixel + c2 * lanes + c1] = gimg[base + 2 * xx + 1]
+                        }
                     }
-                    var g = [Float](repeating: 0, count: 2 * m)
-                    var v = [Float](repeating: 0, count: 2 * nc), t = v
-                    for c in 0..<nc { v[2 * c] = 1 }
+                    var vRe = [Float](repeating: 0, count: lanes), vIm = vRe, tRe = vRe, tIm = vRe
+                    for c in 0..<nc { vRe[c] = 1 }
+                    var v = [Float](repeating: 0, count: 2 * nc)
                     for xx in 0..<nx {
                         let p = yy * nx + xx
-                        for i in 0..<(2 * m) { g[i] = rowG[2 * xx * m + i] }
                         var lambda: Float = 0
-                        g.withUnsafeBufferPointer { gb in v.withUnsafeMutableBufferPointer { vb in t.withUnsafeMutableBufferPointer { tb in
-                            let (gp, vp, tp) = (gb.baseAddress!, vb.baseAddress!, tb.baseAddress!)
+                        colRe.withUnsafeBufferPointer { grb in colIm.withUnsafeBufferPointer { gib in
+                        vRe.withUnsafeMutableBufferPointer { vrb in vIm.withUnsafeMutableBufferPointer { vib in
+                        tRe.withUnsafeMutableBufferPointer { trb in tIm.withUnsafeMutableBufferPointer { tib in
+                            let (gr, gi) = (grb.baseAddress! + xx * pixel, gib.baseAddress! + xx * pixel)
+                            let (vr, vi, tr, ti) = (vrb.baseAddress!, vib.baseAddress!, trb.baseAddress!, tib.baseAddress!)
                             for _ in 0..<40 {
-                                var norm: Float = 0
-                                for c1 in 0..<nc {
-                                    var re: Float = 0, im: Float = 0
-                                    let row = gp + 2 * c1 * nc
+                                for chunk in 0..<chunks {
+                                    var re = SIMD8<Float>(repeating: 0), im = SIMD8<Float>(repeating: 0)
                                     for c2 in 0..<nc {
-                                        let (gr, gi, vr, vi) = (row[2 * c2], row[2 * c2 + 1], vp[2 * c2], vp[2 * c2 + 1])
-                                        re += gr * vr - gi * vi; im += gr * vi + gi * vr
+                                        let o = c2 * lanes + 8 * chunk
+                                        let g = UnsafeRawPointer(gr + o).loadUnaligned(as: SIMD8<Float>.self)
+                                        let h = UnsafeRawPointer(gi + o).loadUnaligned(as: SIMD8<Float>.self)
+                                        let (a, b) = (vr[c2], vi[c2])
+                                        re += g * a - h * b; im += g * b + h * a
                                     }
-                                    tp[2 * c1] = re; tp[2 * c1 + 1] = im
-                                    norm += re * re + im * im
+                                    UnsafeMutableRawPointer(tr + 8 * chunk).storeBytes(of: re, as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(ti + 8 * chunk).storeBytes(of: im, as: SIMD8<Float>.self)
                                 }
+                                var norm: Float = 0
+                                for c1 in 0..<nc { norm += tr[c1] * tr[c1] + ti[c1] * ti[c1] }
                                 norm = norm.squareRoot()
                                 if norm == 0 { break }
                                 lambda = norm
                                 var change: Float = 0
-                                for i in 0..<(2 * nc) { let w = tp[i] / norm; change += (w - vp[i]) * (w - vp[i]); vp[i] = w }
+                                for c in 0..<nc {
+                                    let (a, b) = (tr[c] / norm, ti[c] / norm)
+                                    change += (a - vr[c]) * (a - vr[c]); change += (b - vi[c]) * (b - vi[c])
+                                    vr[c] = a; vi[c] = b
+                                }
                                 // Warm-started from the neighbour, most pixels settle in a few steps;
                                 // stop once the unit vector moves less than float precision can show.
                                 if change < 1e-12 { break }
                             }
-                        } } }
+                        } } } } } }
+                        for c in 0..<nc { v[2 * c] = vRe[c]; v[2 * c + 1] = vIm[c] }
                         ep[p] = lambda
                         // phase relative to coil 0
                         let m0 = (v[0] * v[0] + v[1] * v[1]).squareRoot()
