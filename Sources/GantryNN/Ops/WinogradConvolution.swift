@@ -74,8 +74,10 @@ struct WinogradTransform {
     /// nonzero taps (2–5 for these matrices, at most α = 6) are summed in registers in one
     /// vectorised pass: one load per operand and one store per value.
     @inline(__always)
+    /// With `rows` > 1 the same is done for `rows` runs, `srcStride` and `dstStride` apart (the taps
+    /// chosen once).
     static func combine(_ row: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, taps: Int, _ src: UnsafePointer<Float>,
-                        into out: UnsafeMutablePointer<Float>, count: Int, base: Float = 0) {
+                        into out: UnsafeMutablePointer<Float>, count: Int, base: Float = 0, rows: Int = 1, srcStride: Int = 0, dstStride: Int = 0) {
         precondition(taps <= 6, "Winograd transforms have at most 6 taps per row")
         var c = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0)), p = (src, src, src, src, src, src), nz = 0
         for k in 0..<taps where row[k] != 0 {
@@ -90,15 +92,18 @@ struct WinogradTransform {
             }
             nz += 1
         }
-        switch nz {
-        case 0: for i in 0..<count { out[i] = base }
-        case 1: for i in 0..<count { out[i] = base + c.0 * p.0[i] }
-        case 2: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] }
-        case 3: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] }
-        case 4: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] }
-        case 5: for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] + c.4 * p.4[i] }
-        default:
-            for i in 0..<count { out[i] = base + c.0 * p.0[i] + c.1 * p.1[i] + c.2 * p.2[i] + c.3 * p.3[i] + c.4 * p.4[i] + c.5 * p.5[i] }
+        for r in 0..<rows {
+            let d = r * srcStride, out = out + r * dstStride
+            switch nz {
+            case 0: for i in 0..<count { out[i] = base }
+            case 1: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] }
+            case 2: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] }
+            case 3: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] }
+            case 4: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] + c.3 * p.3[d + i] }
+            case 5: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] + c.3 * p.3[d + i] + c.4 * p.4[d + i] }
+            default:
+                for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] + c.3 * p.3[d + i] + c.4 * p.4[d + i] + c.5 * p.5[d + i] }
+            }
         }
     }
 

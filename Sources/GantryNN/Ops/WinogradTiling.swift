@@ -71,9 +71,10 @@ struct WinogradTiling {
                 }
                 for xi in 0..<a {
                     let rx = r + xi * m * band
-                    for ty in 0..<jb.rows { for ph in 0..<m {
-                        WinogradTransform.combine(btp + xi * a, rowOffsets, taps: a, e + m * ty * rowBlock + ph * tx1, into: rx + ph * band + ty * tx1, count: tx1)
-                    } }
+                    for ph in 0..<m {
+                        WinogradTransform.combine(btp + xi * a, rowOffsets, taps: a, e + ph * tx1, into: rx + ph * band, count: tx1,
+                                                  rows: jb.rows, srcStride: m * rowBlock, dstStride: tx1)
+                    }
                     for nu in 0..<a {
                         WinogradTransform.combine(btp + nu * a, phaseOffsets, taps: a, rx, into: v + (xi * a + nu) * pitch + ci * band, count: band)
                     }
