@@ -1,6 +1,7 @@
 import Foundation
 import GantryCore
 import GantryIO
+import GantrySegmentation
 import GantryTestSupport
 import XCTest
 
@@ -44,6 +45,31 @@ final class SegmentCommandTests: XCTestCase {
         XCTAssertEqual(short.status, 1)
         XCTAssertTrue(short.stderr.contains("case CASE_002 has 3 channel(s); the model takes 4"), short.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path + "/p2/CASE_001.nii.gz"))
+    }
+
+    /// `--grid input` runs the network on the input's own voxels (MONAI's way): at 4 mm the
+    /// probabilities are the library's with the checkpoint's voxel size ignored, and unlike the
+    /// default's, which segments at the model's 2 mm and resamples back.
+    func testGridInputRunsTheNetworkOnTheInputVoxels() throws {
+        let tmp = try TempDir()
+        let p = try phantom(tmp.path, seed: 4)
+        let ins = contrasts.flatMap { ["--in", "\(p)/\($0).nii.gz"] }
+        for grid in ["input", "training"] {
+            let r = try CLI.run(["segment", "--model", model] + ins + ["--grid", grid, "--out", "\(p)/\(grid).nii.gz", "--probabilities", "\(p)/\(grid)-p.nii.gz", "-q"], timeout: 60)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        var m = try SegmentationModel.load(model)
+        XCTAssertEqual(m.spacing, [2, 2, 2])
+        m.spacing = nil
+        let want = try m.probabilities(try contrasts.map { try NIfTI.read("\(p)/\($0).nii.gz") })
+        let onInput = try NIfTI.read("\(p)/input-p.nii.gz"), onTraining = try NIfTI.read("\(p)/training-p.nii.gz")
+        XCTAssertEqual(onInput.shape, want.shape)
+        XCTAssertEqual(onInput.data, want.data)
+        XCTAssertEqual(onTraining.shape, want.shape)
+        XCTAssertNotEqual(onTraining.data, want.data)
+        let bad = try CLI.run(["segment", "--model", model] + ins + ["--grid", "native", "--out", "\(p)/x.nii.gz"], timeout: 30)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--grid"), bad.stderr)
     }
 
     func testBraTS2021ConventionLabelsEnhancingTumourFour() throws {
