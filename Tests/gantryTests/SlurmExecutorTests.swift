@@ -99,14 +99,20 @@ final class SlurmExecutorTests: XCTestCase {
 
         // Re-submitting the same command finishes the job — here twice at once, as two users might:
         // the stage locks make the second wait and find the first's work. Everything matches the local run.
-        final class Box: @unchecked Sendable { var outcomes: [CLI.Outcome?] = [nil, nil] }
+        // Each run's outcome (or its error) stored under a lock: two threads writing one array race.
+        final class Box: @unchecked Sendable {
+            private let lock = NSLock()
+            private var results: [Result<CLI.Outcome, Error>?] = [nil, nil]
+            func set(_ i: Int, _ r: Result<CLI.Outcome, Error>) { lock.lock(); results[i] = r; lock.unlock() }
+            var all: [Result<CLI.Outcome, Error>?] { lock.lock(); defer { lock.unlock() }; return results }
+        }
         let box = Box()
         let resubmit = ["run", pipeline, "--study", study, "--out", slurm, "--executor", "slurm", "--cpus-per-task", "1", "--wait", "--poll-interval", "1"]
         DispatchQueue.concurrentPerform(iterations: 2) { i in
-            box.outcomes[i] = try? CLI.run(resubmit, timeout: 300, environment: ["SLURM_CONF": conf])
+            box.set(i, Result { try CLI.run(resubmit, timeout: 300, environment: ["SLURM_CONF": conf]) })
         }
-        for again in box.outcomes {
-            let again = try XCTUnwrap(again)
+        for result in box.all {
+            let again = try XCTUnwrap(result).get()
             XCTAssertEqual(again.status, 0, again.stderr + again.stdout)
             XCTAssertTrue(again.stdout.contains("subjects: 4 done; study stages: done"), again.stdout)
         }
