@@ -190,7 +190,7 @@ public struct SegmentationModel {
         let x = Tensor(shape: [1, network.inChannels, s[2], s[1], s[0]], data: inputs.channels)
         let prob = try SlidingWindow(roi: roi, overlap: overlap).run(x, classes: k, progress: progress) { try network.forward($0, training: false).softmaxChannels() }
         let grid = inputs.grid
-        let onNetworkGrid = try Volume(shape: s + [k], affine: inputs.affine, data: prob.data, extraSpacing: [1], header: inputs.resampled ? inputs.header : grid.header)
+        let onNetworkGrid = try Volume(shape: s + [k], affine: inputs.affine, data: prob.data, extraSpacing: [1], header: inputs.header)
         guard inputs.resampled else { return onNetworkGrid }
         // back onto the input grid (trilinear keeps the probabilities summing to 1), where the argmax is taken
         let back = try onNetworkGrid.resampled(toShape: grid.spatialShape, affine: grid.affine, interpolation: .linear)

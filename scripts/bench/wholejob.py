@@ -73,15 +73,9 @@ def row(job, tool, runs, **extra):
     emit(wholejob=job, tool=tool, median_s=statistics.median(runs), runs=[round(r, 3) for r in runs], **extra)
 
 
-def psnr_scaled(img, ref):
-    img = np.abs(img).astype(np.float64)
-    scale = (img * ref).sum() / max(1e-12, (img * img).sum())
-    return float(10 * np.log10(ref.max() ** 2 / np.mean((scale * img - ref) ** 2)))
-
-
 def volume_psnr(path, ref):
     v = np.asarray(nib.load(path).dataobj).squeeze()                 # NIfTI (x, y, slice) → [slice, y, x]
-    return psnr_scaled(v.transpose(2, 1, 0), ref)
+    return fastmri.psnr_scaled(v.transpose(2, 1, 0), ref)
 
 
 def segmentation(gantry, d, rounds):
@@ -137,7 +131,7 @@ def cs_volume(gantry, d, rounds, ref, slices):
         row(CS_JOB, "gantry" if maps == "espirit" else "gantry (default calibration maps)", runs[maps],
             quality=f"PSNR {volume_psnr(f'{d}/gantry_cs_{maps}.nii.gz', ref):.2f} dB",
             **({} if maps == "espirit" else {"peer": "BART"}))
-    row(CS_JOB, "BART", runs["bart"], quality=f"PSNR {psnr_scaled(bart_img, ref):.2f} dB")
+    row(CS_JOB, "BART", runs["bart"], quality=f"PSNR {fastmri.psnr_scaled(bart_img, ref):.2f} dB")
 
 
 def cirim_volume(gantry, d, rounds, ref):
