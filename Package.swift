@@ -72,7 +72,7 @@ let package = Package(
         // libFuzzer targets for the file parsers (`make fuzz`); an ordinary build replays inputs.
         .executableTarget(name: "gantry-fuzz", dependencies: ["GantryCore", "GantryIO", "GantryNN", "GantryPipeline", "GantryRegistration"], swiftSettings: vector),
 
-        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryMetrics", "GantryPhantoms", "GantryRecon", "GantryNN", "GantrySegmentation", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: vector),
+        .executableTarget(name: "gantry-bench", dependencies: ["GantryCore", "GantryIO", "GantryLinearAlgebra", "GantryMetrics", "GantryPhantoms", "GantryRecon", "GantryNN", "GantrySegmentation", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: vector),
 
         .testTarget(name: "GantryCoreTests", dependencies: ["GantryCore"], exclude: ["Fixtures"], swiftSettings: vector),
         .testTarget(name: "GantryIOTests", dependencies: ["GantryIO", "GantryCore"], exclude: ["Fixtures"], swiftSettings: vector),

@@ -9,6 +9,7 @@ public enum HermitianEigen {
         guard a.count == 2 * n * n, n > 0 else { throw GantryError.invalidArgument("eigen: need \(n)×\(n) complex values") }
         // LAPACK is column-major: the row-major Hermitian A is the column-major conj(A) = Aᵀ, whose
         // eigenvectors are the conjugates of A's; conjugate back below.
+        _ = BLASKernels.selected
         var m = a
         var w = [Float](repeating: 0, count: n)
         var nn = Int32(n), lda = Int32(n), info: Int32 = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 
 struct Peak: BenchCommand {
     static let configuration = CommandConfiguration(commandName: "peak", abstract: "The machine's FP32 peak as this binary reaches it.")
@@ -13,7 +14,7 @@ struct Peak: BenchCommand {
         // GFLOP/s (`make bench` reports each convolution's share of it).
         let steps = 20_000_000
         var sink = [Float](repeating: 0, count: Parallel.threads)
-        time("peak FP32 FMA", repeats: repeats, extra: ["gflop": Double(Parallel.threads * steps * 24 * 2 * FMAPeak.Lane.scalarCount) / 1e9, "peak": true]) {
+        time("peak FP32 FMA", repeats: repeats, extra: ["gflop": Double(Parallel.threads * steps * 24 * 2 * FMAPeak.Lane.scalarCount) / 1e9, "peak": true, "blas_kernels": BLASKernels.coreName]) {
             sink.withUnsafeMutableBufferPointer { sb in
                 let out = sb.baseAddress!
                 Parallel.forEach(Parallel.threads) { t in out[t] = FMAPeak.run(steps: steps, seed: Float(t)) }

@@ -34,6 +34,7 @@ extension Gantry {
         @Option(help: "Coil maps: file (the files' sensitivity_map), calibration or espirit.") var maps: CoilMaps = .file
         @Option(help: "Loss normalisation: target-max (keeps the intensity scale; default) or own-max (atommic's: each image by its own maximum).") var lossNormalisation: RIMLoss.Normalisation = .targetMax
         @Option(help: "Seed.") var seed: Int = 1
+        @Option(help: "Start from this checkpoint's weights (fine-tuning; --cell, --hidden, --time-steps and --cascades must match it).") var initialWeights: String?
         @Flag(help: "Continue from <out>.last.safetensors.") var resume = false
         @OptionGroup var compute: ComputeOptions
 
@@ -54,7 +55,7 @@ extension Gantry {
             o.lossNormalisation = lossNormalisation
             o.cell = cell; o.hidden = hidden; o.timeSteps = timeSteps; o.cascades = cascades; o.noDC = !explicitDc
             o.epochs = epochs; o.stepsPerEpoch = steps; o.learningRate = lr; o.accelerations = acc; o.centerFractions = cf
-            o.maskKinds = kinds; o.seed = UInt64(seed)
+            o.maskKinds = kinds; o.seed = UInt64(seed); o.initialWeights = initialWeights
             let train = try kspace.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: maps) }
             let val = try validation.flatMap { try ReconSample.slices(of: KSpaceFile.read($0), maps: maps) }
             FileHandle.standardError.write("\(train.count) training and \(val.count) validation slices; \(cell.rawValue), \(hidden) channels, \(cascades) × \(timeSteps) steps\n".data(using: .utf8)!)

@@ -20,6 +20,7 @@ def main():
     jobs = []
     wholejobs = OrderedDict()
     peak_rounds = []
+    blas_kernels = None
     lines = [line for path in sys.argv[1:] for line in open(path)]
     for line in lines:
         line = line.strip()
@@ -49,6 +50,7 @@ def main():
         if r.get("peak"):
             # the FP32 ceiling (gantry-bench peak): GFLOP/s of each round, reported as their median
             peak_rounds.append(r["gflop"] / r["median_s"])
+            blas_kernels = r.get("blas_kernels", blas_kernels)
             continue
         # A name timed in several rounds (sections that alternate Gantry and its peer, since the
         # machine's speed drifts): the median of the rounds' medians, all runs kept.
@@ -73,7 +75,8 @@ def main():
               f"registers, all cores, median of {len(peak_rounds)} rounds in the tensor-engine run): **{peak:.0f} GFLOP/s**. "
               "Rows with an operation count show GFLOP/s (the direct convolution's multiply-adds × 2 over the median time, "
               "for every tool alike) and Gantry's share of that peak; where Gantry takes a layer by Winograd (the "
-              "2D 3×3 rows) it does fewer operations than counted, so its share there is an effective one.\n")
+              "2D 3×3 rows) it does fewer operations than counted, so its share there is an effective one."
+              + (f" OpenBLAS ran its {blas_kernels} kernels (see docs/engine.md: Gantry picks them when OpenBLAS does not know the CPU)." if blas_kernels else "") + "\n")
     if wholejobs:
         print_wholejobs(wholejobs)
     groups = OrderedDict()

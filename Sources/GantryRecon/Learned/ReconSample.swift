@@ -3,23 +3,26 @@ import GantryIO
 import GantryNN
 
 /// One fully sampled multi-coil slice for training or evaluating a learned reconstruction:
-/// k-space [coils, ny, nx] and the coil maps it was acquired with (interleaved complex).
+/// k-space [coils, ny, nx] and the coil maps it was acquired with (interleaved complex), or none:
+/// then each mask's own calibration region gives the maps, as `gantry recon --maps calibration`
+/// does at inference, so a model trains on the maps it will be run with.
 public struct ReconSample: Sendable {
     public var kspace: [Float]
-    public var maps: [Float]
+    public var maps: [Float]?
     public var coils: Int, ny: Int, nx: Int
     /// What the slice shows (contrast name), for reports.
     public var label: String
 
-    public init(kspace: [Float], maps: [Float], coils: Int, ny: Int, nx: Int, label: String = "") throws {
-        guard kspace.count == 2 * coils * ny * nx, maps.count == kspace.count else {
+    public init(kspace: [Float], maps: [Float]?, coils: Int, ny: Int, nx: Int, label: String = "") throws {
+        guard kspace.count == 2 * coils * ny * nx, maps == nil || maps?.count == kspace.count else {
             throw GantryError.invalidArgument("a reconstruction sample needs \(coils)×\(ny)×\(nx) complex k-space values and maps")
         }
         self.kspace = kspace; self.maps = maps; self.coils = coils; self.ny = ny; self.nx = nx; self.label = label
     }
 
-    /// Every slice of a fully sampled fastMRI-layout file, with the file's `sensitivity_map` or
-    /// (none stored, or `maps` = .calibration/.espirit) maps estimated from the data.
+    /// Every slice of a fully sampled fastMRI-layout file, with the file's `sensitivity_map`
+    /// (`.file`), ESPIRiT maps of the whole data (`.espirit`), or maps from each mask's calibration
+    /// region (`.calibration`, and `.file` when the file stores none).
     public static func slices(of file: KSpaceFile, maps source: CoilMaps = .file) throws -> [ReconSample] {
         let coils = file.coils, ny = file.shape[file.shape.count - 2], nx = file.shape[file.shape.count - 1], plane = ny * nx
         let full = [Float](repeating: 1, count: plane)
@@ -27,7 +30,11 @@ public struct ReconSample: Sendable {
             let range = (2 * s * coils * plane)..<(2 * (s + 1) * coils * plane)
             let k = Array(file.kspace[range])
             let fileMaps = file.sensitivityMaps.map { Array($0.data[range]) }
-            let maps = try Reconstructor.coilMaps(k, mask: full, coils: coils, ny: ny, nx: nx, source: fileMaps == nil && source == .file ? .calibration : source, fileMaps: fileMaps)
+            let maps: [Float]? = switch source {
+            case .file: fileMaps
+            case .calibration: nil
+            case .espirit: try Reconstructor.coilMaps(k, mask: full, coils: coils, ny: ny, nx: nx, source: .espirit, fileMaps: nil)
+            }
             return try ReconSample(kspace: k, maps: maps, coils: coils, ny: ny, nx: nx, label: file.acquisition ?? "")
         }
     }
@@ -36,6 +43,7 @@ public struct ReconSample: Sendable {
     /// (the scale every learned model in Gantry is trained and run at), and the matching target:
     /// the SENSE combination of the fully sampled data at the same scale, [1, 2, H, W].
     public func undersampled(_ mask: [Float]) throws -> (acquisition: LearnedAcquisition, target: Tensor) {
+        let maps = try self.maps ?? Reconstructor.coilMaps(kspace, mask: mask, coils: coils, ny: ny, nx: nx, source: .calibration, fileMaps: nil)
         let acq = try LearnedAcquisition(kspace: kspace, mask: mask, maps: maps, coils: coils, ny: ny, nx: nx)
         let full = try SenseOperator(maps: maps, mask: [Float](repeating: 1, count: ny * nx), coils: coils, ny: ny, nx: nx)
         let x = try full.adjoint(kspace).map { $0 / acq.scale }

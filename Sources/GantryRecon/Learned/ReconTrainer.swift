@@ -25,6 +25,9 @@ public struct ReconTrainer {
         public var clipNorm = 1.0
         public var lossNormalisation = RIMLoss.Normalisation.targetMax
         public var seed: UInt64 = 1
+        /// Weights to start from (fine-tuning, as nnU-Net's `-pretrained_weights`); the architecture
+        /// options must match the checkpoint's. Ignored when resuming.
+        public var initialWeights: String?
         public init() {}
 
         public var configuration: RIMConfiguration {
@@ -55,6 +58,9 @@ public struct ReconTrainer {
             startEpoch = Int(meta["epoch"] ?? "0") ?? 0
             best = Double(meta["best_validation_ssim"] ?? "") ?? best
             progress("resuming after epoch \(startEpoch)")
+        } else if let initial = options.initialWeights {
+            try model.network.parameters.load(try SafeTensors.read(initial), path: initial)
+            progress("starting from the weights of \(initial)")
         }
         let total = options.epochs * options.stepsPerEpoch
         let opt = Optimizer(model.network.parameters.all, kind: .adam(beta1: 0.9, beta2: 0.999, eps: 1e-8, decoupledWeightDecay: false),

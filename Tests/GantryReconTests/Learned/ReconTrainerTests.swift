@@ -84,6 +84,50 @@ final class ReconTrainerTests: XCTestCase {
         XCTAssertEqual(try SafeTensors.readWithMetadata(ReconTrainer.lastPath("\(dir)/a.safetensors")).metadata["epoch"], "3")
     }
 
+    /// Without stored maps a sample takes each mask's calibration region, as `gantry recon` does at
+    /// inference: two masks with different centre bands give the maps inference would give each.
+    func testCalibrationMapsComeFromEachMasksOwnCentre() throws {
+        let v = try SheppLogan.volume(shape: [32, 32, 8], spacing: 1)
+        let file = try CoilSimulation(coils: 4, snr: 60, seed: 2).simulate(v, slices: [3], acquisition: "SL")
+        let s = try XCTUnwrap(ReconSample.slices(of: file, maps: .calibration).first)
+        XCTAssertNil(s.maps)
+        var seen: [[Float]] = []
+        for centre in [0.125, 0.25] {
+            let mask = try SamplingMask(kind: .equispaced, acceleration: 4, centerFraction: centre, seed: 1).make(ny: s.ny, nx: s.nx)
+            let (acq, _) = try s.undersampled(mask)
+            let inference = try CoilSensitivity.fromCalibration(kspace: s.kspace, mask: mask, coils: s.coils, ny: s.ny, nx: s.nx)
+            XCTAssertEqual(acq.op.maps, inference)
+            seen.append(acq.op.maps)
+        }
+        XCTAssertNotEqual(seen[0], seen[1], "a wider centre band gives other maps")
+        // the file's own maps stay what `.file` means
+        XCTAssertEqual(try ReconSample.slices(of: file, maps: .file).first?.maps, file.sensitivityMaps.map { Array($0.data) })
+    }
+
+    /// Fine-tuning starts from the given weights (a vanishing learning rate keeps them), and a
+    /// checkpoint of another architecture is refused naming what does not fit.
+    func testTrainingStartsFromInitialWeights() throws {
+        let dir = try tempDir()
+        let data = try Self.samples()
+        var o = Self.tinyOptions()
+        o.epochs = 1; o.stepsPerEpoch = 1; o.learningRate = 1e-30
+        let start = ReconModel(network: try CIRIM(config: o.configuration, seed: 77))
+        try start.save("\(dir)/start.safetensors")
+        o.initialWeights = "\(dir)/start.safetensors"
+        _ = try ReconTrainer(options: o).train(Array(data.prefix(3)), validation: Array(data.suffix(1)), output: "\(dir)/tuned.safetensors")
+        let tuned = try SafeTensors.read("\(dir)/tuned.safetensors"), initial = try SafeTensors.read("\(dir)/start.safetensors")
+        let fresh = try CIRIM(config: o.configuration, seed: o.seed).parameters.stateDict
+        XCTAssertEqual(tuned.keys.sorted(), initial.keys.sorted())
+        for k in initial.keys {
+            XCTAssertLessThan(zip(tuned[k]!.data, initial[k]!.data).map { abs($0 - $1) }.max() ?? 0, 1e-20, k)
+        }
+        XCTAssertTrue(initial.contains { $0.value.data != fresh[$0.key]!.data }, "the seed alone would give other weights")
+        o.cascades = 3
+        XCTAssertThrowsError(try ReconTrainer(options: o).train(Array(data.prefix(3)), validation: Array(data.suffix(1)), output: "\(dir)/other.safetensors")) {
+            XCTAssertTrue("\($0)".contains("parameter"), "\($0)")
+        }
+    }
+
     func testCheckpointRoundTripAndLearnedReconstructionPath() throws {
         let dir = try tempDir()
         let model = ReconModel(network: try CIRIM(config: .make(cell: .indRNN, hidden: 4, timeSteps: 2, cascades: 2), seed: 3))
