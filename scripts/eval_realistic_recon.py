@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Held-out learned vs classical reconstruction on real anatomy at fastMRI size (issue #19).
 
-Usage: eval_realistic_recon.py GANTRY DATA [label=model.safetensors ...]
+Usage: eval_realistic_recon.py GANTRY DATA RESULTS.jsonl [label=model.safetensors ...]
 
 DATA is `scripts/make_realistic_recon_data.py`'s folder; the test file is 12 axial slices of
 Colin27's whole head, 16 coils, 320 × 320 (anatomy no model was trained on). For every cell of
@@ -9,8 +9,10 @@ Colin27's whole head, 16 coils, 320 × 320 (anatomy no model was trained on). Fo
 seeds from 10⁶ up and validates on 500+), `gantry recon` runs CS-TV and CS-L1 at their defaults
 and each given RIM/CIRIM checkpoint (`label=path`; `rim…` labels run as --method rim), all with
 calibration coil maps, and reports PSNR/SSIM against `reconstruction_rss` (Gantry's --json metrics:
-the same for every method). One JSON line per run, then a Markdown table.
+the same for every method). One JSON line per run, appended to RESULTS.jsonl (runs already there
+are reused, so models can be added later), then a Markdown table of the runs asked for.
 """
+import os
 import json
 import subprocess
 import sys
@@ -30,9 +32,14 @@ def run(gantry, path, kind, centre, accel, method, model=None):
 
 
 def main():
-    gantry, data = sys.argv[1], sys.argv[2]
-    models = [a.split("=", 1) for a in sys.argv[3:]]
+    gantry, data, results = sys.argv[1], sys.argv[2], sys.argv[3]
+    models = [a.split("=", 1) for a in sys.argv[4:]]
     path = f"{data}/test/colin27-16coil.h5"
+    done = {}
+    if os.path.exists(results):
+        for line in open(results):
+            r = json.loads(line)
+            done[(r["mask"], r["centre"], r["accel"], r["method"], r.get("model"))] = (r["psnr"], r["ssim"])
     rows = []
     for kind in KINDS:
         for centre in CENTRES:
@@ -40,10 +47,16 @@ def main():
                 cell = {"mask": kind, "centre": centre, "accel": accel}
                 for label, method, model in [("CS-TV", "cs-tv", None), ("CS-L1", "cs-l1", None)] + \
                         [(lab, "rim" if lab.startswith("rim") else "cirim", m) for lab, m in models]:
-                    psnr, ssim, secs = run(gantry, path, kind, centre, accel, method, model)
-                    cell[label] = (psnr, ssim)
-                    print(json.dumps({"mask": kind, "centre": centre, "accel": accel, "method": label,
-                                      "psnr": round(psnr, 3), "ssim": round(ssim, 4), "seconds": round(secs, 1)}), flush=True)
+                    key = (kind, centre, accel, label, model)
+                    if key not in done:
+                        psnr, ssim, secs = run(gantry, path, kind, centre, accel, method, model)
+                        line = json.dumps({"mask": kind, "centre": centre, "accel": accel, "method": label, "model": model,
+                                           "psnr": round(psnr, 3), "ssim": round(ssim, 4), "seconds": round(secs, 1)})
+                        print(line, flush=True)
+                        with open(results, "a") as f:
+                            f.write(line + "\n")
+                        done[key] = (round(psnr, 3), round(ssim, 4))
+                    cell[label] = done[key]
                 rows.append(cell)
     labels = ["CS-TV", "CS-L1"] + [lab for lab, _ in models]
     print("\n| mask | centre | R | " + " | ".join(f"{l} PSNR / SSIM" for l in labels) + " |")

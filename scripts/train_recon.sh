@@ -3,6 +3,10 @@
 # on, and trains them — the exact commands. Usage:
 #   scripts/train_recon.sh data [DIR]             # k-space files only (default DIR .build-data/recon)
 #   scripts/train_recon.sh MODEL [DIR]            # MODEL: cirim-indrnn, cirim-gru, rim-indrnn, rim-gru
+#   scripts/train_recon.sh cirim-indrnn-brain|rim-indrnn-brain [DIR]   # default DIR .build-data/recon-brain
+# The *-brain models fine-tune the phantom ones on real anatomy at fastMRI size
+# (scripts/make_realistic_recon_data.py: MNI152 templates, 320², 8–20 coils, masks of three kinds,
+# R 2–10, centre 4–16 %; Colin27 is held out for scripts/eval_realistic_recon.py).
 # Training data: subjects 1–8 × T1w, ce-gd_T1w, T2w × 8 axial slices (FLAIR is never seen in
 # training); validation: subject 9 (T1w, T2w, 3 slices); test: subjects 20–21 × all four contrasts.
 set -euo pipefail
@@ -21,6 +25,18 @@ make_data() {
         [ -f "$DATA/test/sub-$s-$c/kspace.h5" ] || "$G" phantom kspace --seed $s --contrast $c --kspace-slices 4 --spread --out "$DATA/test/sub-$s-$c" >/dev/null
     done; done
 }
+
+brain() {
+    local dir=$1; shift
+    [ -f "$dir/test/colin27-16coil.h5" ] || .venv-peers/bin/python scripts/make_realistic_recon_data.py "$dir" >/dev/null
+    "$G" train recon --kspace "$dir"/train/*.h5 --validation "$dir"/val/*.h5 --maps calibration --cell indrnn --hidden 32 --time-steps 8 \
+        --epochs 6 --steps 64 --lr 0.0003 --accelerations 2,3,4,4,5,6,8,8,10 --center-fractions 0.16,0.12,0.08,0.04,0.16,0.06,0.08,0.04,0.04 \
+        --mask-kinds random,equispaced,gaussian1d --seed 3 "$@"
+}
+case "$what" in
+    cirim-indrnn-brain) brain "${2:-.build-data/recon-brain}" --cascades 3 --initial-weights models/cirim-indrnn.safetensors --out models/cirim-indrnn-brain.safetensors; exit ;;
+    rim-indrnn-brain)   brain "${2:-.build-data/recon-brain}" --cascades 1 --initial-weights models/rim-indrnn.safetensors --out models/rim-indrnn-brain.safetensors; exit ;;
+esac
 
 make_data
 train() { "$G" train recon --kspace "$DATA"/train/*/kspace.h5 --validation "$DATA"/val/*/kspace.h5 "$@"; }

@@ -24,3 +24,17 @@ struct Peak: BenchCommand {
         if !sink.reduce(0, +).isFinite { FileHandle.standardError.write("peak: non-finite sums\n".data(using: .utf8)!) }
     }
 }
+
+/// The machine a `make bench` section ran on, as the report names it: `lscpu`'s model name and the
+/// OpenBLAS kernel set Gantry's GEMMs use there.
+struct Machine: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "machine", abstract: "The CPU model and the OpenBLAS kernels in use, as one JSON line.")
+
+    func run() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+        let line = try JSONSerialization.data(withJSONObject: ["machine": model, "blas_kernels": BLASKernels.coreName], options: [.sortedKeys])
+        print(String(decoding: line, as: UTF8.self))
+    }
+}

@@ -28,6 +28,7 @@ def main():
             continue
         r = json.loads(line)
         if "machine" in r:
+            blas_kernels = r.get("blas_kernels", blas_kernels)
             continue
         if "wholejob" in r:
             wholejobs.setdefault(r["wholejob"], {})[r["tool"]] = r
@@ -78,7 +79,7 @@ def main():
               "2D 3×3 rows) it does fewer operations than counted, so its share there is an effective one."
               + (f" OpenBLAS ran its {blas_kernels} kernels (see docs/engine.md: Gantry picks them when OpenBLAS does not know the CPU)." if blas_kernels else "") + "\n")
     if wholejobs:
-        print_wholejobs(wholejobs)
+        print_wholejobs(wholejobs, blas_kernels)
     groups = OrderedDict()
     for name, tools in rows.items():
         groups.setdefault(name.split(" ")[0], []).append((name, tools))
@@ -154,14 +155,15 @@ def main():
         print()
 
 
-def print_wholejobs(wholejobs):
+def print_wholejobs(wholejobs, blas_kernels=None):
     """The section users read first: whole commands against whole peer jobs (scripts/bench/wholejob.py)."""
     print("## Whole jobs (`scripts/bench/wholejob.py`)\n")
     print("Each job as a user runs it: Gantry's whole command (process start, reading, writing) against the "
           "peer's whole job on the same files, rounds alternating; median of the rounds. Peers run in-process "
           "from reading the inputs (or loading the weights) to the written output, interpreter start-up and "
           "imports excluded; BART's time is its 32 commands. Peak memory is the process's maximum resident "
-          "set. Ratio = Gantry ÷ peer; the quality column shows both did the same job.\n")
+          "set. Ratio = Gantry ÷ peer; the quality column shows both did the same job."
+          + (f" Gantry's GEMMs ran OpenBLAS's {blas_kernels} kernels." if blas_kernels else "") + "\n")
     print("| job | tool | median (s) | rounds (s) | peak memory (MB) | ratio (time) | ratio (memory) | quality |")
     print("|---|---|---|---|---|---|---|---|")
     for job, tools in wholejobs.items():

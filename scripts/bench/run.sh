@@ -21,6 +21,7 @@ if want wholejob && "$PY" -c "import torch, monai, atommic, ants" 2>/dev/null &&
    && [ -f /usr/share/mricron/templates/ch2.nii.gz ]; then
   section wholejob "whole jobs: Gantry's commands vs MONAI, BART, atommic, ANTs end to end"
   swift build -c release --product gantry >/dev/null
+  "$BENCH" machine | log
   "$PY" scripts/bench/wholejob.py .build/release/gantry "$WORK/wholejob" "${WHOLEJOB_ROUNDS:-3}" | log
 fi
 

@@ -93,16 +93,20 @@ struct WinogradTransform {
             nz += 1
         }
         for r in 0..<rows {
-            let d = r * srcStride, out = out + r * dstStride
+            // Each row's operand pointers are formed before its loop, so the loop indexes by i
+            // alone (an index d + i is overflow-checked per value and kept one of the vertical
+            // passes scalar).
+            let d = r &* srcStride, out = out + r &* dstStride
+            let (s0, s1, s2, s3, s4, s5) = (p.0 + d, p.1 + d, p.2 + d, p.3 + d, p.4 + d, p.5 + d)
             switch nz {
             case 0: for i in 0..<count { out[i] = base }
-            case 1: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] }
-            case 2: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] }
-            case 3: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] }
-            case 4: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] + c.3 * p.3[d + i] }
-            case 5: for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] + c.3 * p.3[d + i] + c.4 * p.4[d + i] }
+            case 1: for i in 0..<count { out[i] = base + c.0 * s0[i] }
+            case 2: for i in 0..<count { out[i] = base + c.0 * s0[i] + c.1 * s1[i] }
+            case 3: for i in 0..<count { out[i] = base + c.0 * s0[i] + c.1 * s1[i] + c.2 * s2[i] }
+            case 4: for i in 0..<count { out[i] = base + c.0 * s0[i] + c.1 * s1[i] + c.2 * s2[i] + c.3 * s3[i] }
+            case 5: for i in 0..<count { out[i] = base + c.0 * s0[i] + c.1 * s1[i] + c.2 * s2[i] + c.3 * s3[i] + c.4 * s4[i] }
             default:
-                for i in 0..<count { out[i] = base + c.0 * p.0[d + i] + c.1 * p.1[d + i] + c.2 * p.2[d + i] + c.3 * p.3[d + i] + c.4 * p.4[d + i] + c.5 * p.5[d + i] }
+                for i in 0..<count { out[i] = base + c.0 * s0[i] + c.1 * s1[i] + c.2 * s2[i] + c.3 * s3[i] + c.4 * s4[i] + c.5 * s5[i] }
             }
         }
     }
