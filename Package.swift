@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "gantry",
             dependencies: [
-                "GantryCore", "GantryIO", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon", "GantryRegistration", "GantrySegmentation",
+                "GantryCore", "GantryIO", "GantryLinearAlgebra", "GantryPhantoms", "GantryMetrics", "GantryPipeline", "GantryRecon", "GantryRegistration", "GantrySegmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: vector

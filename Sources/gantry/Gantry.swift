@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GantryCore
+import GantryLinearAlgebra
 import GantryRecon
 
 /// The `gantry` command line. Each subcommand parses its arguments, calls one library function and
