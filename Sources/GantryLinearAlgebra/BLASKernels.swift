@@ -17,13 +17,18 @@ public enum BLASKernels {
 
     /// Runs once, before the first BLAS call (every call goes through `BLAS`).
     static let selected: Void = {
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              let flags = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-                .split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
-        if let core = replacement(current: String(cString: openblas_get_corename()), cpuFlags: Set(flags.split(separator: " ").map(String.init))) {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return }
+        if let core = replacement(current: String(cString: openblas_get_corename()), cpuFlags: cpuFlags()) {
             _ = gantry_openblas_reselect_core(core)
         }
     }()
+
+    /// The CPU's feature flags as the kernel reports them (`/proc/cpuinfo`; empty elsewhere).
+    static func cpuFlags() -> Set<String> {
+        guard let line = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " ").map(String.init))
+    }
 
     /// OpenBLAS's kernel sets that use AVX2 or wider.
     static let vectorCores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"]
