@@ -7,7 +7,8 @@ VENV=.venv-peers
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-want="numpy nibabel h5py SimpleITK scikit-image scipy antspyx pybids"
+# nilearn and nimare for the MNI152 templates their wheels ship (the held-out evaluations).
+want="numpy nibabel h5py SimpleITK scikit-image scipy antspyx pybids nilearn nimare"
 missing=""
 for p in $want; do
   "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('${p,,}'.replace('simpleitk','SimpleITK').replace('scikit-image','skimage').replace('antspyx','ants').replace('pybids','bids')) else 1)" 2>/dev/null || missing="$missing $p"

@@ -31,6 +31,14 @@ public struct SegmentationTrainer {
         /// `label-brain_mask`, normalised on their own), so the network sees both kinds users give:
         /// whole heads and BraTS-style stripped brains.
         public var strippedProbability = 0.0
+        /// Probability that a whole-head patch shows its subject as an accelerated acquisition
+        /// reconstructs it: one of the contrast's `degradedViews`, blended into the clean image by a
+        /// random weight (reconstructions lie between zero-filled and clean). Segmenting
+        /// reconstructions is what the k-space pipelines do.
+        public var degradedProbability = 0.0
+        /// Degraded versions of one contrast image (e.g. `SimulatedUndersampling.zeroFilled` at a few
+        /// masks), made once per subject; given by the caller, who owns the acquisition model.
+        public var degradedViews: (@Sendable (Volume) throws -> [Volume])?
         public init() {}
     }
 
@@ -41,6 +49,8 @@ public struct SegmentationTrainer {
         var id: String; var images: [[Float]]; var labels: [Float]; var shape: [Int]; var foreground: [Int]; var volumes: [Volume]
         /// The same images skull-stripped (when the recipe asks for them).
         var stripped: [[Float]] = []
+        /// Degraded views, [view][contrast], normalised like the images (when the recipe asks for them).
+        var degraded: [[[Float]]] = []
 
         /// What the network is shown of this subject: the whole head, and the stripped brain when
         /// the recipe uses it.
@@ -50,7 +60,7 @@ public struct SegmentationTrainer {
     }
 
     func load(study: String, subject: String) throws -> Case {
-        var images: [[Float]] = [], vols: [Volume] = [], stripped: [[Float]] = []
+        var images: [[Float]] = [], vols: [Volume] = [], stripped: [[Float]] = [], degraded: [[[Float]]] = []
         let brain = options.strippedProbability > 0 ? try VolumeFile.read("\(study)/\(subject)/anat/\(subject)_label-brain_mask.nii.gz").data : nil
         for c in options.contrasts {
             let v = try VolumeFile.read("\(study)/\(subject)/anat/\(subject)_\(c).nii.gz")
@@ -60,12 +70,21 @@ public struct SegmentationTrainer {
                 guard brain.count == v.data.count else { throw GantryError.invalidArgument("\(subject): brain mask and \(c) differ in size") }
                 stripped.append(options.normalisation(zip(v.data, brain).map { $1 > 0 ? $0 : 0 }))
             }
+            if options.degradedProbability > 0, let views = options.degradedViews {
+                let made = try views(v)
+                if degraded.isEmpty { degraded = Array(repeating: [], count: made.count) }
+                guard made.count == degraded.count, made.allSatisfy({ $0.count == v.count }) else {
+                    throw GantryError.invalidArgument("\(subject): degraded views of \(c) differ in number or size")
+                }
+                for (n, d) in made.enumerated() { degraded[n].append(options.normalisation(d.data)) }
+            }
         }
         let lab = try VolumeFile.read("\(study)/\(subject)/anat/\(subject)_\(options.labelSuffix).nii.gz")
         let map = Dictionary(uniqueKeysWithValues: options.labels.enumerated().map { ($0.element, $0.offset) })
         let classes = lab.data.map { Float(map[Int($0.rounded())] ?? 0) }
         let fg = classes.enumerated().filter { $0.element > 0 }.map(\.offset)
-        return Case(id: subject, images: images, labels: classes, shape: lab.spatialShape, foreground: fg, volumes: vols, stripped: stripped)
+        return Case(id: subject, images: images, labels: classes, shape: lab.spatialShape, foreground: fg, volumes: vols, stripped: stripped,
+                    degraded: degraded)
     }
 
     /// The training subjects' intensity range, measured as `train` measures it (all subjects but the
@@ -166,7 +185,12 @@ public struct SegmentationTrainer {
         // the whole head or the stripped brain, and which channel every channel shows (itself, or one
         // contrast for all); no draw for what the recipe leaves out, so other recipes sample as before
         var images = c.images
-        if options.strippedProbability > 0, rng.uniform() < options.strippedProbability { images = c.stripped }
+        if options.strippedProbability > 0, rng.uniform() < options.strippedProbability {
+            images = c.stripped
+        } else if options.degradedProbability > 0, !c.degraded.isEmpty, rng.uniform() < options.degradedProbability {
+            let view = c.degraded[Int(rng.next() % UInt64(c.degraded.count))], weight = Float(rng.uniform(0.3, 1))
+            images = zip(images, view).map { clean, seen in zip(clean, seen).map { $0 + weight * ($1 - $0) } }
+        }
         var source = Array(0..<nc)
         if options.singleContrastProbability > 0, rng.uniform() < options.singleContrastProbability {
             source = Array(repeating: Int(rng.next() % UInt64(nc)), count: nc)

@@ -3,6 +3,7 @@ import Foundation
 import GantryCore
 import GantryIO
 import GantryMetrics
+import GantryRecon
 import GantrySegmentation
 
 extension Gantry {
@@ -123,6 +124,7 @@ extension Gantry {
         @Option(help: "Seed.") var seed: Int = 1
         @Option(help: "Probability (0…1) that a training patch shows one contrast in every channel, labels unchanged (missing-modality augmentation).") var singleContrast: Double = 0
         @Option(help: "Probability (0…1) that a training patch comes from the skull-stripped subject (the study's label-brain_mask).") var stripped: Double = 0
+        @Option(help: "Probability (0…1) that a whole-head training patch shows a simulated accelerated acquisition: the zero-filled reconstruction at an equispaced 4×, Gaussian 1D 6× or random 8× mask, blended with the clean image.") var degraded: Double = 0
         @Option(help: "Intensity normalisation: foreground (head or brain, whatever the background) or nonzero (nnU-Net's rule; the first shipped models).") var normalisation: IntensityNormalisation = .foreground
         @Flag(help: "Continue from the checkpoint's last epoch.") var resume = false
         @Flag(help: "Do not train: measure the training subjects' intensity range (as training does) and record it in the existing checkpoint --out, tensors untouched.") var recordIntensityRange = false
@@ -141,6 +143,9 @@ extension Gantry {
             o.singleContrastProbability = singleContrast
             guard (0...1).contains(stripped) else { throw ValidationError("--stripped must be 0…1") }
             o.strippedProbability = stripped
+            guard (0...1).contains(degraded) else { throw ValidationError("--degraded must be 0…1") }
+            o.degradedProbability = degraded
+            o.degradedViews = { image in try SimulatedUndersampling.trainingMasks.map { try SimulatedUndersampling.zeroFilled(image, mask: $0) } }
             o.normalisation = normalisation
             if recordIntensityRange {
                 let range = try SegmentationTrainer(options: o).recordIntensityRange(study: study, checkpoint: out)

@@ -1,4 +1,5 @@
 import Foundation
+import GantryCore
 import GantryIO
 import GantryNN
 @testable import GantryPhantoms
@@ -58,5 +59,38 @@ final class TrainerTests: XCTestCase {
         let model = try SegmentationModel.load(dir + "/m.safetensors")
         XCTAssertEqual(model.normalisation, .foreground)
         XCTAssertEqual(model.intensityRange?.subjects, 1, "one training subject, seen whole and stripped")
+    }
+
+    /// The reconstruction recipe: each contrast's degraded views are made once per subject,
+    /// normalised like the images, and a degraded patch lies between the clean image and the view
+    /// (weight 0.3–1); a mismatched view is refused; recipes without it sample as before.
+    func testDegradedViewsAreBlendedIntoPatches() throws {
+        let dir = NSTemporaryDirectory() + "gantry-train-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let anatomy = try BrainAnatomy.ellipsoid(shape: [24, 28, 24], spacing: 6)
+        _ = try PhantomStudy(subjects: 2, seed: 3, phantom: BrainTumourPhantom(anatomy: anatomy), kspaceSlices: 0).write(to: dir + "/study")
+        var o = SegmentationTrainer.Options()
+        o.channels = [4, 8]; o.patch = 24; o.epochs = 1; o.stepsPerEpoch = 2
+        let plain = SegmentationTrainer(options: o)
+        let clean = try plain.load(study: dir + "/study", subject: "sub-01")
+        XCTAssertTrue(clean.degraded.isEmpty)
+        // a view that doubles the brightest voxels (normalised, it still differs from the image)
+        o.degradedProbability = 1
+        o.degradedViews = { v in
+            var brighter = v
+            let top = v.data.max() ?? 0
+            brighter.data = v.data.map { $0 > top / 2 ? 2 * $0 : $0 }
+            return [brighter]
+        }
+        let trainer = SegmentationTrainer(options: o)
+        let c = try trainer.load(study: dir + "/study", subject: "sub-01")
+        XCTAssertEqual(c.degraded.count, 1)
+        XCTAssertEqual(c.degraded[0].count, 4)
+        XCTAssertNotEqual(c.degraded[0][0], c.images[0])
+        var rng = SeededRandom(seed: 5), base = SeededRandom(seed: 5)
+        let (x, _) = trainer.sample(c, rng: &rng), (x0, _) = plain.sample(clean, rng: &base)
+        XCTAssertNotEqual(x.data, x0.data, "every patch is degraded at probability 1")
+        o.degradedViews = { v in [try Volume(shape: [2, 2, 2], affine: v.affine, filledWith: 1)] }
+        XCTAssertThrowsError(try SegmentationTrainer(options: o).load(study: dir + "/study", subject: "sub-01"))
     }
 }

@@ -83,7 +83,8 @@ def segmentation(gantry, d, rounds):
     seg.make_case(gantry, d)
     inputs = sum((["--in", f"{d}/CASE_{k:04d}.nii.gz"] for k in range(4)), [])
     model = os.path.join(ROOT, "models", "brain-tumour-unet3d.safetensors")
-    g_cmd = [gantry, "segment", "--model", model, *inputs, "--grid", "input", "--out", f"{d}/gantry.nii.gz", "-q"]
+    # MONAI-identical mode: the input grid and no lesion clean-up (MONAI's inferer has neither step)
+    g_cmd = [gantry, "segment", "--model", model, *inputs, "--grid", "input", "--min-component-mm3", "0", "--out", f"{d}/gantry.nii.gz", "-q"]
     d_cmd = [gantry, "segment", "--model", model, *inputs, "--out", f"{d}/gantry-default.nii.gz", "-q"]
     g, m, dflt, m_peak = [], [], [], []
     for _ in range(rounds):

@@ -47,6 +47,7 @@ def monai_run(folder, out):
     import torch
     from monai.inferers import sliding_window_inference
     from monai.networks.nets import UNet
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     torch.set_num_threads(int(os.environ.get("GANTRY_NUM_THREADS", os.cpu_count())))
@@ -55,9 +56,16 @@ def monai_run(folder, out):
     net.load_state_dict(load_file(MODEL))
     images = [nib.load(os.path.join(folder, f"CASE_{k:04d}.nii.gz")) for k in range(4)]
     channels = []
-    for img in images:  # NormalizeIntensity(nonzero=True, channel_wise=True)
+    # The checkpoint's normalisation: `nonzero` (no key) is MONAI's NormalizeIntensity(nonzero=True,
+    # channel_wise=True); `foreground` is the same on an image a tenth or more of which is exactly 0,
+    # as this case is (zero-padded to BraTS's grid) — its Otsu branch is not needed here.
+    with safe_open(MODEL, "pt") as f:
+        rule = (f.metadata() or {}).get("normalisation", "nonzero")
+    for img in images:
         v = np.asarray(img.dataobj, dtype=np.float32)
         nz = v != 0
+        if rule not in ("nonzero", "foreground") or (rule == "foreground" and (~nz).mean() < 0.1):
+            raise SystemExit(f"normalisation {rule} on this case is not reproduced here")
         mean, std = v[nz].mean(), v[nz].std()
         channels.append(np.where(nz, (v - mean) / (std if std > 0 else 1), 0).astype(np.float32))
     # Gantry's networks take the NIfTI array as stored, x fastest: [C, z, y, x] in PyTorch's order
