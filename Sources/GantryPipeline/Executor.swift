@@ -168,9 +168,10 @@ public enum Executor {
         return out
     }
 
-    static func cacheKey(_ step: Plan.Step, inputs: [String: [SubjectFile]]) throws -> (String, [String: Any]) {
+    static func cacheKey(_ step: Plan.Step, inputs: [String: [SubjectFile]], runState: String? = nil) throws -> (String, [String: Any]) {
         var h = try SHA256()
         h.update("gantry \(GantryVersion.string)\n\(step.kind.name)\n")
+        if let runState { h.update("run state:\n\(runState)\n") }
         let files = Set(step.kind.parameters.filter { $0.type == .file }.map(\.name))
         for (k, v) in step.parameters.sorted(by: { $0.key < $1.key }) {
             // A file parameter counts by its content: the same model found elsewhere is the same stage.
@@ -344,7 +345,7 @@ public enum Executor {
                 }
             }
         }
-        let (key, inputRecord) = try cacheKey(step, inputs: files)
+        let (key, inputRecord) = try cacheKey(step, inputs: files, runState: step.kind.runState(root: plan.out))
         let outFiles = step.kind.outputFiles(parameters: step.parameters)
         let finalPaths = outFiles.mapValues { "\(reportDir)/\($0)" }
         let prov = "\(reportDir)/.gantry/\(step.stage.id).json"

@@ -80,6 +80,9 @@ public protocol StageKind: Sendable {
     /// told which are missing (`StageInputs.missing`) so its report marks them: a sweep's failed
     /// combinations are part of what it reports. The run still fails, naming the subjects.
     static var reportsFailures: Bool { get }
+    /// What the stage reads of the run beyond its inputs (e.g. every stage's warnings), as text that
+    /// joins its cache key: when that changes, the stage runs again though its inputs did not.
+    static func runState(root: String) -> String?
 
     /// Runs the stage: read `inputs`, write each file of `outputs` (absolute paths, in a temporary
     /// folder the executor moves into place).
@@ -89,6 +92,7 @@ public protocol StageKind: Sendable {
 extension StageKind {
     public static var optionalInputs: [String] { [] }
     public static var reportsFailures: Bool { false }
+    public static func runState(root: String) -> String? { nil }
     public static func bidsOutputs(parameters: [String: ParameterValue]) -> [String: BIDSName] { [:] }
 
     /// Output name → file name for these parameters (default: `outputs`; group stages prepend the

@@ -52,10 +52,12 @@ public struct SegmentationTrainer {
         /// Degraded views, [view][contrast], normalised like the images (when the recipe asks for them).
         var degraded: [[[Float]]] = []
 
-        /// What the network is shown of this subject: the whole head, and the stripped brain when
-        /// the recipe uses it.
+        /// What the network is shown of this subject: the whole head, and the stripped brain and the
+        /// degraded views when the recipe uses them (a reconstruction like those trained on is not
+        /// unlike the training data).
         var profiles: [IntensityProfile] {
             [IntensityProfile(normalised: images)] + (stripped.isEmpty ? [] : [IntensityProfile(normalised: stripped)])
+                + degraded.map { IntensityProfile(normalised: $0) }
         }
     }
 

@@ -83,6 +83,28 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(fourth.ran, 0)
     }
 
+    /// The HTML report shows every stage's warnings, which are not among its inputs: a stage that
+    /// ran again with other warnings but the same outputs (a new model that no longer flags the
+    /// input, say) brings the report up to date; otherwise it stays cached.
+    func testTheReportFollowsTheWarningsOfTheStagesItShows() throws {
+        let out = tempOut()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let prov = out + "/stages/sub-01/seg/provenance.json"
+        _ = try Executor.run(try TestStudy.plan(out: out))
+        // a warning recorded by sub-01's segmentation, outputs and cache key unchanged
+        var record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: prov))) as? [String: Any])
+        record["warnings"] = ["inputs unlike the training data"]
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: prov))
+        let second = try Executor.run(try TestStudy.plan(out: out))
+        XCTAssertEqual(second.records.filter { $0.status == "ran" }.map(\.stage), ["html"], "only the report runs again")
+        XCTAssertTrue(try String(contentsOfFile: out + "/reports/report.html", encoding: .utf8).contains("inputs unlike the training data"))
+        record["warnings"] = nil
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: prov))
+        _ = try Executor.run(try TestStudy.plan(out: out))
+        XCTAssertFalse(try String(contentsOfFile: out + "/reports/report.html", encoding: .utf8).contains("<h2>Warnings</h2>"), "the stale warning is gone")
+        XCTAssertEqual(try Executor.run(try TestStudy.plan(out: out)).ran, 0)
+    }
+
     func testKillBetweenStagesResumesWithoutRedoingWork() throws {
         let out = tempOut()
         defer { try? FileManager.default.removeItem(atPath: out) }

@@ -87,6 +87,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(c.degraded.count, 1)
         XCTAssertEqual(c.degraded[0].count, 4)
         XCTAssertNotEqual(c.degraded[0][0], c.images[0])
+        XCTAssertEqual(c.profiles.count, 2, "the intensity range covers the views trained on")
         var rng = SeededRandom(seed: 5), base = SeededRandom(seed: 5)
         let (x, _) = trainer.sample(c, rng: &rng), (x0, _) = plain.sample(clean, rng: &base)
         XCTAssertNotEqual(x.data, x0.data, "every patch is degraded at probability 1")

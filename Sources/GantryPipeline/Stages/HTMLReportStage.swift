@@ -22,6 +22,10 @@ public enum HTMLReportStage: StageKind {
         ParameterSpec("prefix", .string, default: .string(""), help: "prefix for the report file name"),
     ]
 
+    /// The page shows every stage's warnings: a stage re-run with new warnings (a new model, say)
+    /// but the same outputs must bring the report up to date.
+    public static func runState(root: String) -> String? { warnings(root: root) }
+
     static func esc(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
