@@ -4,6 +4,7 @@
 #   scripts/train_recon.sh data [DIR]             # k-space files only (default DIR .build-data/recon)
 #   scripts/train_recon.sh MODEL [DIR]            # MODEL: cirim-indrnn, cirim-gru, rim-indrnn, rim-gru
 #   scripts/train_recon.sh cirim-indrnn-brain|rim-indrnn-brain [DIR]   # default DIR .build-data/recon-brain
+#   scripts/train_recon.sh cirim-indrnn-4coil [DIR]                   # default DIR .build-data/recon-4coil
 # The *-brain models fine-tune the phantom ones on real anatomy at fastMRI size
 # (scripts/make_realistic_recon_data.py: MNI152 templates, 320², 8–20 coils, masks of three kinds,
 # R 2–10, centre 4–16 %; Colin27 is held out for scripts/eval_realistic_recon.py).
@@ -33,7 +34,24 @@ brain() {
         --epochs 6 --steps 64 --lr 0.0003 --accelerations 2,3,4,4,5,6,8,8,10 --center-fractions 0.16,0.12,0.08,0.04,0.16,0.06,0.08,0.04,0.04 \
         --mask-kinds random,equispaced,gaussian1d --seed 3 "$@"
 }
+# cirim-indrnn-4coil fine-tunes the phantom CIRIM for the phantom studies' acquisition (4 coils,
+# calibration maps, as pipelines/accelerated-study.yaml reconstructs): the same subjects and slices
+# as the phantom data, acquired with 4 coils; masks of three kinds, R 2–8, centre 8–10 %.
+four_coil() {
+    local dir=$1
+    for s in 1 2 3 4 5 6 7 8; do for c in T1w ce-gd_T1w T2w; do
+        [ -f "$dir/train/sub-$s-$c/kspace.h5" ] || "$G" phantom kspace --seed $s --contrast $c --kspace-slices 8 --spread --coils 4 --out "$dir/train/sub-$s-$c" -q >/dev/null
+    done; done
+    for c in T1w T2w; do
+        [ -f "$dir/val/sub-9-$c/kspace.h5" ] || "$G" phantom kspace --seed 9 --contrast $c --kspace-slices 3 --spread --coils 4 --out "$dir/val/sub-9-$c" -q >/dev/null
+    done
+    "$G" train recon --kspace "$dir"/train/*/kspace.h5 --validation "$dir"/val/*/kspace.h5 --maps calibration --cell indrnn --hidden 32 \
+        --time-steps 8 --cascades 3 --epochs 6 --steps 64 --lr 0.0003 --accelerations 2,3,4,4,6,8,8 \
+        --center-fractions 0.08,0.08,0.08,0.1,0.08,0.08,0.1 --mask-kinds random,equispaced,gaussian1d --seed 3 \
+        --initial-weights models/cirim-indrnn.safetensors --out models/cirim-indrnn-4coil.safetensors
+}
 case "$what" in
+    cirim-indrnn-4coil) four_coil "${2:-.build-data/recon-4coil}"; exit ;;
     cirim-indrnn-brain) brain "${2:-.build-data/recon-brain}" --cascades 3 --initial-weights models/cirim-indrnn.safetensors --out models/cirim-indrnn-brain.safetensors; exit ;;
     rim-indrnn-brain)   brain "${2:-.build-data/recon-brain}" --cascades 1 --initial-weights models/rim-indrnn.safetensors --out models/rim-indrnn-brain.safetensors; exit ;;
 esac

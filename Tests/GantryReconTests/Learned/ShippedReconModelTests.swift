@@ -13,7 +13,7 @@ import GantryPhantoms
 final class ShippedReconModelTests: XCTestCase {
     static let models: [(file: String, cascades: Int, cell: RecurrentCellKind)] = [
         ("cirim-indrnn", 3, .indRNN), ("cirim-gru", 3, .gru), ("rim-indrnn", 1, .indRNN), ("rim-gru", 1, .gru),
-        ("cirim-indrnn-brain", 3, .indRNN), ("rim-indrnn-brain", 1, .indRNN),
+        ("cirim-indrnn-brain", 3, .indRNN), ("rim-indrnn-brain", 1, .indRNN), ("cirim-indrnn-4coil", 3, .indRNN),
     ]
 
     func testShippedModelsLoadAndBeatZeroFilling() throws {
