@@ -9,11 +9,17 @@ import XCTest
 /// The patch trainer keeps the best epoch's checkpoint (by validation Dice) and the latest one (with
 /// its epoch, for --resume), resumes from the latest, for every architecture.
 final class TrainerTests: XCTestCase {
-    func testCheckpointPerEpochAndResume() throws {
+    /// A two-subject ellipsoid study in `<returned folder>/study` (the caller removes the folder).
+    func makeStudy() throws -> String {
         let dir = NSTemporaryDirectory() + "gantry-train-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let anatomy = try BrainAnatomy.ellipsoid(shape: [24, 28, 24], spacing: 6)
         _ = try PhantomStudy(subjects: 2, seed: 3, phantom: BrainTumourPhantom(anatomy: anatomy), kspaceSlices: 0).write(to: dir + "/study")
+        return dir
+    }
+
+    func testCheckpointPerEpochAndResume() throws {
+        let dir = try makeStudy()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         for architecture in SegmentationArchitecture.allCases {
             var o = SegmentationTrainer.Options()
             o.architecture = architecture
@@ -42,10 +48,8 @@ final class TrainerTests: XCTestCase {
     /// own; the checkpoint's intensity range spans both and counts subjects, not views; the
     /// normalisation trained with is recorded.
     func testStrippedViewsAndTheRecordedPreprocessing() throws {
-        let dir = NSTemporaryDirectory() + "gantry-train-\(UUID().uuidString)"
+        let dir = try makeStudy()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let anatomy = try BrainAnatomy.ellipsoid(shape: [24, 28, 24], spacing: 6)
-        _ = try PhantomStudy(subjects: 2, seed: 3, phantom: BrainTumourPhantom(anatomy: anatomy), kspaceSlices: 0).write(to: dir + "/study")
         var o = SegmentationTrainer.Options()
         o.channels = [4, 8]; o.patch = 8; o.epochs = 1; o.stepsPerEpoch = 2; o.strippedProbability = 0.5
         let trainer = SegmentationTrainer(options: o)
@@ -65,10 +69,8 @@ final class TrainerTests: XCTestCase {
     /// normalised like the images, and a degraded patch lies between the clean image and the view
     /// (weight 0.3–1); a mismatched view is refused; recipes without it sample as before.
     func testDegradedViewsAreBlendedIntoPatches() throws {
-        let dir = NSTemporaryDirectory() + "gantry-train-\(UUID().uuidString)"
+        let dir = try makeStudy()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let anatomy = try BrainAnatomy.ellipsoid(shape: [24, 28, 24], spacing: 6)
-        _ = try PhantomStudy(subjects: 2, seed: 3, phantom: BrainTumourPhantom(anatomy: anatomy), kspaceSlices: 0).write(to: dir + "/study")
         var o = SegmentationTrainer.Options()
         o.channels = [4, 8]; o.patch = 24; o.epochs = 1; o.stepsPerEpoch = 2
         let plain = SegmentationTrainer(options: o)
