@@ -46,7 +46,7 @@ four_coil() {
         [ -f "$dir/val/sub-9-$c/kspace.h5" ] || "$G" phantom kspace --seed 9 --contrast $c --kspace-slices 3 --spread --coils 4 --out "$dir/val/sub-9-$c" -q >/dev/null
     done
     "$G" train recon --kspace "$dir"/train/*/kspace.h5 --validation "$dir"/val/*/kspace.h5 --maps calibration --cell indrnn --hidden 32 \
-        --time-steps 8 --cascades 3 --epochs 6 --steps 64 --lr 0.0003 --accelerations 2,3,4,4,6,8,8 \
+        --time-steps 8 --cascades 3 --epochs 12 --steps 64 --lr 0.0003 --accelerations 2,3,4,4,6,8,8 \
         --center-fractions 0.08,0.08,0.08,0.1,0.08,0.08,0.1 --mask-kinds random,equispaced,gaussian1d --seed 3 \
         --initial-weights models/cirim-indrnn.safetensors --out models/cirim-indrnn-4coil.safetensors
 }
