@@ -15,13 +15,19 @@ G=${GANTRY:-.build/release/gantry}
 what=${1:?usage: scripts/train_recon.sh data|MODEL [DIR]}
 DATA=${2:-.build-data/recon}
 
-make_data() {
+# Training and validation k-space in DIR; further arguments go to every `gantry phantom kspace`.
+training_data() {
+    local dir=$1; shift
     for s in 1 2 3 4 5 6 7 8; do for c in T1w ce-gd_T1w T2w; do
-        [ -f "$DATA/train/sub-$s-$c/kspace.h5" ] || "$G" phantom kspace --seed $s --contrast $c --kspace-slices 8 --spread --out "$DATA/train/sub-$s-$c" >/dev/null
+        [ -f "$dir/train/sub-$s-$c/kspace.h5" ] || "$G" phantom kspace --seed $s --contrast $c --kspace-slices 8 --spread "$@" --out "$dir/train/sub-$s-$c" >/dev/null
     done; done
     for c in T1w T2w; do
-        [ -f "$DATA/val/sub-9-$c/kspace.h5" ] || "$G" phantom kspace --seed 9 --contrast $c --kspace-slices 3 --spread --out "$DATA/val/sub-9-$c" >/dev/null
+        [ -f "$dir/val/sub-9-$c/kspace.h5" ] || "$G" phantom kspace --seed 9 --contrast $c --kspace-slices 3 --spread "$@" --out "$dir/val/sub-9-$c" >/dev/null
     done
+}
+
+make_data() {
+    training_data "$DATA"
     for s in 20 21; do for c in T1w ce-gd_T1w T2w FLAIR; do
         [ -f "$DATA/test/sub-$s-$c/kspace.h5" ] || "$G" phantom kspace --seed $s --contrast $c --kspace-slices 4 --spread --out "$DATA/test/sub-$s-$c" >/dev/null
     done; done
@@ -39,12 +45,7 @@ brain() {
 # as the phantom data, acquired with 4 coils; masks of three kinds, R 2–8, centre 8–10 %.
 four_coil() {
     local dir=$1
-    for s in 1 2 3 4 5 6 7 8; do for c in T1w ce-gd_T1w T2w; do
-        [ -f "$dir/train/sub-$s-$c/kspace.h5" ] || "$G" phantom kspace --seed $s --contrast $c --kspace-slices 8 --spread --coils 4 --out "$dir/train/sub-$s-$c" -q >/dev/null
-    done; done
-    for c in T1w T2w; do
-        [ -f "$dir/val/sub-9-$c/kspace.h5" ] || "$G" phantom kspace --seed 9 --contrast $c --kspace-slices 3 --spread --coils 4 --out "$dir/val/sub-9-$c" -q >/dev/null
-    done
+    training_data "$dir" --coils 4
     "$G" train recon --kspace "$dir"/train/*/kspace.h5 --validation "$dir"/val/*/kspace.h5 --maps calibration --cell indrnn --hidden 32 \
         --time-steps 8 --cascades 3 --epochs 12 --steps 64 --lr 0.0003 --accelerations 2,3,4,4,6,8,8 \
         --center-fractions 0.08,0.08,0.08,0.1,0.08,0.08,0.1 --mask-kinds random,equispaced,gaussian1d --seed 3 \

@@ -184,14 +184,14 @@ public struct SegmentationTrainer {
         let flip = (0..<3).map { _ in rng.uniform() < 0.5 }
         let nc = c.images.count
         var x = [Float](repeating: 0, count: nc * p * p * p), y = [Float](repeating: 0, count: p * p * p)
-        // the whole head or the stripped brain, and which channel every channel shows (itself, or one
+        // the whole head, the stripped brain or the head blended with a degraded view (blended voxel
+        // by voxel inside the patch only), and which channel every channel shows (itself, or one
         // contrast for all); no draw for what the recipe leaves out, so other recipes sample as before
-        var images = c.images
+        var images = c.images, blend: (view: [[Float]], weight: Float)?
         if options.strippedProbability > 0, rng.uniform() < options.strippedProbability {
             images = c.stripped
         } else if options.degradedProbability > 0, !c.degraded.isEmpty, rng.uniform() < options.degradedProbability {
-            let view = c.degraded[Int(rng.next() % UInt64(c.degraded.count))], weight = Float(rng.uniform(0.3, 1))
-            images = zip(images, view).map { clean, seen in zip(clean, seen).map { $0 + weight * ($1 - $0) } }
+            blend = (c.degraded[Int(rng.next() % UInt64(c.degraded.count))], Float(rng.uniform(0.3, 1)))
         }
         var source = Array(0..<nc)
         if options.singleContrastProbability > 0, rng.uniform() < options.singleContrastProbability {
@@ -207,7 +207,8 @@ public struct SegmentationTrainer {
             let dst = (k * p + j) * p + i
             y[dst] = inside ? c.labels[src] : 0
             for ch in 0..<nc {
-                let v = inside ? images[source[ch]][src] : 0
+                var v = inside ? images[source[ch]][src] : 0
+                if inside, let (view, weight) = blend { v += weight * (view[source[ch]][src] - v) }
                 x[ch * p * p * p + dst] = v * scales[ch] + shifts[ch] + Float(0.05 * noise.normal())
             }
         } } }
