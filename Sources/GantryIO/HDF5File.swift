@@ -184,6 +184,7 @@ public final class HDF5File {
             let space = H5Dget_space(d); defer { H5Sclose(space) }
             guard H5Sget_simple_extent_npoints(space) == 1 else { throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' holds more than one string") }
             if H5Tis_variable_str(t) > 0 {
+                try checkStoredLength(ofStringDataset: d, name: name)
                 var p: UnsafeMutablePointer<CChar>? = nil
                 guard H5Dread(d, t, gantry_H5S_ALL(), gantry_H5S_ALL(), gantry_H5P_DEFAULT(), &p) >= 0 else {
                     throw GantryError.invalidFile(path: path, problem: "cannot read string dataset '\(name)'")
@@ -334,6 +335,9 @@ public final class HDF5File {
         switch H5Tget_class(t) {
         case H5T_STRING:
             if H5Tis_variable_str(t) > 0 {
+                try checkStoredLengths(what: "attribute '\(name)'", count: n) { raw in
+                    try raw.attribute(name, objectAt: headerAddress(of: object))
+                }
                 let mem = H5Tcopy(gantry_H5T_C_S1()); defer { H5Tclose(mem) }
                 H5Tset_size(mem, gantry_H5T_VARIABLE())
                 H5Tset_cset(mem, H5Tget_cset(t))
@@ -397,6 +401,52 @@ public final class HDF5File {
     }
 
     // MARK: Helpers
+
+    /// libhdf5 allocates a variable-length value's stored length inside `H5Aread`/`H5Dread`, before
+    /// any check; the stored elements are read from the file first (`HDF5ObjectHeader`) and a length
+    /// the file cannot hold is refused. A value stored where Gantry cannot read it first (dense
+    /// attribute storage, a chunked layout) is not read at all.
+    func checkStoredLengths(what: String, count: Int, _ find: (HDF5ObjectHeader) throws -> HDF5ObjectHeader.Stored) throws {
+        let raw = try HDF5ObjectHeader(path: path)
+        guard case .value(let type, let data) = try find(raw) else {
+            throw GantryError.unsupported(path: path, problem: "\(what) is variable-length and stored where its length cannot be checked before reading (dense attribute storage, a shared datatype or a chunked layout)")
+        }
+        _ = try raw.variableLengthSizes(type: type, data: data, count: count, what: what)
+    }
+
+    /// For a dataset read by another library (libismrmrd's `/dataset/xml`): a variable-length
+    /// string dataset's stored length is checked as `readString` checks it; other types pass.
+    public func checkStoredLength(ofStringDataset name: String) throws {
+        try withDataset(name) { d in
+            let t = H5Dget_type(d); defer { H5Tclose(t) }
+            if H5Tget_class(t) == H5T_STRING, H5Tis_variable_str(t) > 0 { try checkStoredLength(ofStringDataset: d, name: name) }
+        }
+    }
+
+    private func checkStoredLength(ofStringDataset d: hid_t, name: String) throws {
+        let space = H5Dget_space(d); defer { H5Sclose(space) }
+        let n = Int(max(1, H5Sget_simple_extent_npoints(space)))
+        try checkStoredLengths(what: "string dataset '\(name)'", count: n) { raw in
+            guard n <= Int(raw.fileSize) / raw.variableLengthElementSize else {
+                throw GantryError.invalidFile(path: path, problem: "string dataset '\(name)' claims \(n) elements")
+            }
+            return try raw.datasetValue(objectAt: objectAddress(d), bytes: n * raw.variableLengthElementSize)
+        }
+    }
+
+    /// The file address of the header of the group or dataset at `name`.
+    func headerAddress(of name: String) throws -> UInt64 {
+        let o = H5Oopen(id, name, gantry_H5P_DEFAULT())
+        guard o >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open '\(name)'") }
+        defer { H5Oclose(o) }
+        return try objectAddress(o)
+    }
+
+    private func objectAddress(_ object: hid_t) throws -> UInt64 {
+        var info = H5O_info_t()
+        guard H5Oget_info2(object, &info, UInt32(H5O_INFO_BASIC)) >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot read an object's header address") }
+        return UInt64(info.addr)
+    }
 
     private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
         guard contains(name) else { throw GantryError.missingDataset(path: path, name: name) }

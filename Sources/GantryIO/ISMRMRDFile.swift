@@ -21,11 +21,15 @@ public enum ISMRMRDFile {
         file.contains("dataset/data") && file.contains("dataset/xml")
     }
 
-    /// Whether the file at `path` holds ISMRMRD raw data; the file is closed again before this
-    /// returns (libismrmrd opens it with other access properties, which libhdf5 refuses while
+    /// Whether the file at `path` holds ISMRMRD raw data (its XML header's stored length checked);
+    /// the file is closed again before this returns (libismrmrd opens it with other access properties, which libhdf5 refuses while
     /// Gantry's own handle is open).
     public static func isRawData(path: String) throws -> Bool {
-        try isRawData(HDF5File(readingFrom: path))
+        let file = try HDF5File(readingFrom: path)
+        guard isRawData(file) else { return false }
+        // libismrmrd reads the header with H5Dread, which allocates the length the file states.
+        try file.checkStoredLength(ofStringDataset: "dataset/xml")
+        return true
     }
 
     /// `gantry info` lines: matrices, coils, slices, acquisitions and trajectory, without

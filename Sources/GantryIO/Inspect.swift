@@ -104,7 +104,7 @@ public enum Inspect {
             let kind = node.isGroup ? "group" : "\(node.type) [\(node.shape.map(String.init).joined(separator: ", "))]"
             lines.append("  \(node.path)  \(kind)")
             for (name, value) in node.attributes {
-                lines.append("    @\(name) = \(value.map { $0.description } ?? "(unreadable type)")")
+                lines.append("    @\(name) = \(value.map { $0.description } ?? "(not read: a type Gantry does not decode, or a damaged value)")")
             }
         }
         if !raw.isEmpty {

@@ -1,0 +1,94 @@
+import Foundation
+import GantryCore
+@testable import GantryIO
+import XCTest
+
+/// Variable-length strings' stored lengths are read from the file's bytes and checked before
+/// libhdf5 allocates them: files written by libhdf5 1.10 (through Gantry) and by h5py, then damaged
+/// in the stored length or in the string's base-type size.
+final class HDF5ObjectHeaderTests: XCTestCase {
+    /// 4093 characters: a length whose four little-endian bytes occur once in the file.
+    static let long = String(repeating: "x", count: 4093)
+
+    func writeFile(_ path: String, attribute: String = "CORPD_FBK", header: String? = "<xml/>") throws {
+        try HDF5File.create(path) { f in
+            if let header { try f.writeString("ismrmrd_header", header) }
+            try f.setAttribute("acquisition", .string(attribute))
+        }
+    }
+
+    /// The file with the one occurrence of `pattern` outside the global heap (which records each
+    /// object's size too) replaced by `replacement`.
+    func damaged(_ path: String, _ pattern: [UInt8], _ replacement: [UInt8], out: String) throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let heaps = (0..<(bytes.count - 16)).filter { bytes[$0..<($0 + 4)].elementsEqual("GCOL".utf8) }.map { h in
+            h..<(h + bytes[(h + 8)..<(h + 16)].reversed().reduce(0) { $0 << 8 | Int($1) })
+        }
+        let hits = (0...(bytes.count - pattern.count)).filter { i in
+            !heaps.contains { $0.contains(i) } && Array(bytes[i..<(i + pattern.count)]) == pattern
+        }
+        XCTAssertEqual(hits.count, 1, "the pattern must occur once")
+        var patched = bytes
+        patched.replaceSubrange(hits[0]..<(hits[0] + pattern.count), with: replacement)
+        try Data(patched).write(to: URL(fileURLWithPath: out))
+    }
+
+    func testStoredLengthsOfSoundFilesAreFoundAndTheValuesRead() throws {
+        let dir = try TempDir()
+        try writeFile(dir.file("a.h5"), attribute: Self.long, header: "<ismrmrdHeader/>")
+        let raw = try HDF5ObjectHeader(path: dir.file("a.h5"))
+        let f = try HDF5File(readingFrom: dir.file("a.h5"))
+        XCTAssertEqual(try f.attribute("acquisition"), .string(Self.long))
+        XCTAssertEqual(try f.readString("ismrmrd_header"), "<ismrmrdHeader/>")
+        // The root group's header is where libhdf5 says; its attribute holds one 4093-byte element.
+        let root = try f.headerAddress(of: "/")
+        guard case .value(let type, let data) = try raw.attribute("acquisition", objectAt: root) else {
+            return XCTFail("the attribute is in the root group's header")
+        }
+        XCTAssertEqual(try raw.variableLengthSizes(type: type, data: data, count: 1, what: "a"), [4093])
+        XCTAssertThrowsError(try raw.attribute("no such", objectAt: root))
+        // h5py's files (another writer, another libhdf5) read the same way.
+        XCTAssertEqual(try KSpaceFile.read(Fixtures.hdf5("fastmri_multicoil.h5")).acquisition, "CORPD_FBK")
+    }
+
+    /// Without the check libhdf5 allocates and fills 2 GB, then reads (or fails with its own error);
+    /// the messages below come only from the check (peak memory: the bad-input corpus, per process).
+    func testAStoredLengthTheFileCannotHoldIsRefusedBeforeAllocating() throws {
+        let dir = try TempDir()
+        try writeFile(dir.file("a.h5"), attribute: Self.long)
+        try writeFile(dir.file("d.h5"), header: Self.long)
+        let claim: [UInt8] = [0xF0, 0xFF, 0xFF, 0x7F]          // 2 GB
+        try damaged(dir.file("a.h5"), [0xFD, 0x0F, 0, 0], claim, out: dir.file("a-bad.h5"))
+        try damaged(dir.file("d.h5"), [0xFD, 0x0F, 0, 0], claim, out: dir.file("d-bad.h5"))
+        let a = try HDF5File(readingFrom: dir.file("a-bad.h5"))
+        XCTAssertThrowsError(try a.attribute("acquisition")) { XCTAssert("\($0)".contains("claims a variable-length value of 2147483632 bytes"), "\($0)") }
+        XCTAssertEqual(a.attributes(of: "/").first?.1, nil, "listed as unreadable")
+        let d = try HDF5File(readingFrom: dir.file("d-bad.h5"))
+        XCTAssertThrowsError(try d.readString("ismrmrd_header")) { XCTAssert("\($0)".contains("string dataset 'ismrmrd_header' claims"), "\($0)") }
+        XCTAssertThrowsError(try d.checkStoredLength(ofStringDataset: "ismrmrd_header"))
+    }
+
+    func testABaseTypeSizeThatMultipliesTheLengthIsRefused() throws {
+        // The vlen string type: class 9 version 1, size 16; its base: 1-byte characters.
+        let dir = try TempDir()
+        try writeFile(dir.file("a.h5"), attribute: Self.long, header: nil)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.file("a.h5"))))
+        let at = try XCTUnwrap((0..<(bytes.count - 16)).first { i in
+            bytes[i] == 0x19 && bytes[(i + 4)..<(i + 8)].elementsEqual([16, 0, 0, 0]) && bytes[(i + 12)..<(i + 16)].elementsEqual([1, 0, 0, 0])
+        })
+        try damaged(dir.file("a.h5"), Array(bytes[at..<(at + 16)]), Array(bytes[at..<(at + 12)]) + [0, 0, 0x10, 0], out: dir.file("b.h5"))
+        let f = try HDF5File(readingFrom: dir.file("b.h5"))
+        XCTAssertThrowsError(try f.attribute("acquisition")) { XCTAssert("\($0)".contains("4291821568 bytes"), "\($0)") }   // 4093 × 1 MB
+    }
+
+    func testDamagedHeaderStructuresAreOneLineErrors() throws {
+        let dir = try TempDir()
+        try writeFile(dir.file("a.h5"))
+        let raw = try HDF5ObjectHeader(path: dir.file("a.h5"))
+        XCTAssertThrowsError(try raw.messages(at: raw.fileSize + 8)) { XCTAssert("\($0)".contains("beyond the end"), "\($0)") }
+        XCTAssertThrowsError(try raw.messages(at: 0)) { XCTAssert("\($0)".contains("unknown version"), "\($0)") }
+        XCTAssertThrowsError(try raw.read(at: UInt64.max - 2, count: 8))
+        try Data([0x89, 0x48, 0x44, 0x46]).write(to: URL(fileURLWithPath: dir.file("short.h5")))
+        XCTAssertThrowsError(try HDF5ObjectHeader(path: dir.file("short.h5"))) { XCTAssert("\($0)".contains("superblock"), "\($0)") }
+    }
+}
