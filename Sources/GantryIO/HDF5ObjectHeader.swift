@@ -166,12 +166,16 @@ struct HDF5ObjectHeader {
         } else {
             throw damaged("object header at \(address) has an unknown version")
         }
-        var visited = 0
+        // An object header is at most a few kilobytes per message: its chunks together may not
+        // exceed the file or 16 MB (a continuation loop or a garbage length ends here).
+        var visited = 0, total: UInt64 = 0
         while !chunks.isEmpty {
             visited += 1
-            guard visited <= 4096 else { throw damaged("more than 4096 object header chunks") }
             let chunk = chunks.removeFirst()
-            guard chunk.count <= fileSize else { throw damaged("an object header chunk of \(chunk.count) bytes") }
+            total &+= chunk.count
+            guard visited <= 4096, chunk.count <= fileSize, total <= min(fileSize, 16 << 20) else {
+                throw damaged("object header chunks beyond the file or 16 MB")
+            }
             var b = try read(at: chunk.at, count: Int(chunk.count))
             var pos = 0
             if chunk.version2 {
