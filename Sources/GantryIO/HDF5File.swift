@@ -43,15 +43,25 @@ public struct HDF5Node: Sendable {
 /// `{r: float32, i: float32}` that h5py maps to `complex64` (fastMRI's k-space layout).
 ///
 /// libhdf5's own error printing is silenced; failures become one-line `GantryError`s.
+///
+/// libhdf5 1.10 trusts the sizes in an object header when it loads one (fuzzing found a damaged
+/// length becoming a multi-exabyte allocation in `H5Fopen`, and an unterminated attribute name
+/// read past its buffer): every object header a read touches is first walked from the file's bytes
+/// (`HDF5ObjectHeader.validate`) and a damaged one is refused before libhdf5 loads it. Group
+/// structures (B-trees, heaps) are still libhdf5's alone.
 public final class HDF5File {
     public let path: String
     let id: hid_t
+    /// The file's structures read from its bytes (nil for a file being written).
+    private let structure: HDF5ObjectHeader?
 
     /// Opens an existing file read-only.
     public init(readingFrom path: String) throws {
         try FileIO.requireFile(path)
         gantry_H5_silence_errors()
         guard H5Fis_hdf5(path) > 0 else { throw GantryError.invalidFile(path: path, problem: "not an HDF5 file") }
+        let structure = try HDF5ObjectHeader(path: path)
+        try structure.validate(objectAt: structure.rootAddress)
         // Semi close: a damaged object that libhdf5 failed to close stays open (a leak for this
         // process) rather than being closed again by H5Fclose, which crashed on such files.
         let access = gantry_H5P_semi_close_access()
@@ -60,6 +70,7 @@ public final class HDF5File {
         guard f >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open HDF5 file") }
         self.path = path
         self.id = f
+        self.structure = structure
     }
 
     private init(creating tmp: String, reportAs path: String) throws {
@@ -68,6 +79,7 @@ public final class HDF5File {
         guard f >= 0 else { throw GantryError.writeFailed(path: path, problem: "cannot create HDF5 file") }
         self.path = path
         self.id = f
+        self.structure = nil
     }
 
     deinit { H5Fclose(id) }
@@ -96,7 +108,16 @@ public final class HDF5File {
     }
 
     /// Every group and dataset below the root, depth first, with shapes, types and attributes.
+    /// An object whose header is damaged is listed with type "damaged object header" and not opened.
     public func tree() -> [HDF5Node] {
+        var nodes = [HDF5Node(path: "/", isGroup: true, shape: [], type: "group", attributes: attributes(of: "/"))]
+        walk("", into: &nodes, depth: 0)
+        return nodes
+    }
+
+    /// Depth first below `group` ("" for the root), each child's header checked before it is opened.
+    private func walk(_ group: String, into nodes: inout [HDF5Node], depth: Int) {
+        guard depth < 64 else { return }
         final class Box { var names: [String] = [] }
         let box = Box()
         let op: H5L_iterate_t = { _, name, _, data in
@@ -104,18 +125,26 @@ public final class HDF5File {
             Unmanaged<Box>.fromOpaque(data).takeUnretainedValue().names.append(String(cString: name))
             return 0
         }
-        _ = H5Lvisit(id, H5_INDEX_NAME, H5_ITER_INC, op, Unmanaged.passUnretained(box).toOpaque())
-        var nodes = [HDF5Node(path: "/", isGroup: true, shape: [], type: "group", attributes: attributes(of: "/"))]
-        for n in box.names {
+        let g = H5Oopen(id, group.isEmpty ? "/" : group, gantry_H5P_DEFAULT())
+        guard g >= 0 else { return }
+        var idx: hsize_t = 0
+        _ = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, op, Unmanaged.passUnretained(box).toOpaque())
+        H5Oclose(g)
+        for child in box.names {
+            let n = group.isEmpty ? child : group + "/" + child
+            guard (try? checkHeader(of: n)) != nil else {
+                nodes.append(HDF5Node(path: "/" + n, isGroup: false, shape: [], type: "damaged object header", attributes: []))
+                continue
+            }
             let o = H5Oopen(id, n, gantry_H5P_DEFAULT())
             guard o >= 0 else { continue }
-            defer { H5Oclose(o) }
             let isGroup = H5Iget_type(o) == H5I_GROUP
+            H5Oclose(o)
             var shape: [Int] = [], type = "group"
             if !isGroup, let info = try? datasetInfo(n) { shape = info.shape; type = info.type }
             nodes.append(HDF5Node(path: "/" + n, isGroup: isGroup, shape: shape, type: type, attributes: attributes(of: n)))
+            if isGroup { walk(n, into: &nodes, depth: depth + 1) }
         }
-        return nodes
     }
 
     /// Shape and element type name of a dataset.
@@ -306,6 +335,7 @@ public final class HDF5File {
     /// Names and values of the attributes on `object` ("/" for the file). Values of types Gantry does
     /// not decode are nil.
     public func attributes(of object: String = "/") -> [(String, HDF5Value?)] {
+        guard (try? checkHeader(of: object)) != nil else { return [] }
         let o = H5Oopen(id, object, gantry_H5P_DEFAULT())
         guard o >= 0 else { return [] }
         defer { H5Oclose(o) }
@@ -323,6 +353,7 @@ public final class HDF5File {
 
     /// One attribute's value.
     public func attribute(_ name: String, of object: String = "/") throws -> HDF5Value {
+        try checkHeader(of: object)
         guard H5Aexists_by_name(id, object, name, gantry_H5P_DEFAULT()) > 0 else {
             throw GantryError.missingDataset(path: path, name: object == "/" ? name : "\(object)@\(name)")
         }
@@ -336,7 +367,8 @@ public final class HDF5File {
         case H5T_STRING:
             if H5Tis_variable_str(t) > 0 {
                 try checkStoredLengths(what: "attribute '\(name)'", count: n) { raw in
-                    try raw.attribute(name, objectAt: headerAddress(of: object))
+                    guard let address = try headerAddress(of: object) else { return .elsewhere }
+                    return try raw.attribute(name, objectAt: address)
                 }
                 let mem = H5Tcopy(gantry_H5T_C_S1()); defer { H5Tclose(mem) }
                 H5Tset_size(mem, gantry_H5T_VARIABLE())
@@ -407,7 +439,7 @@ public final class HDF5File {
     /// the file cannot hold is refused. A value stored where Gantry cannot read it first (dense
     /// attribute storage, a chunked layout) is not read at all.
     func checkStoredLengths(what: String, count: Int, _ find: (HDF5ObjectHeader) throws -> HDF5ObjectHeader.Stored) throws {
-        let raw = try HDF5ObjectHeader(path: path)
+        let raw = try structure ?? HDF5ObjectHeader(path: path)
         guard case .value(let type, let data) = try find(raw) else {
             throw GantryError.unsupported(path: path, problem: "\(what) is variable-length and stored where its length cannot be checked before reading (dense attribute storage, a shared datatype or a chunked layout)")
         }
@@ -434,12 +466,25 @@ public final class HDF5File {
         }
     }
 
-    /// The file address of the header of the group or dataset at `name`.
-    func headerAddress(of name: String) throws -> UInt64 {
-        let o = H5Oopen(id, name, gantry_H5P_DEFAULT())
-        guard o >= 0 else { throw GantryError.invalidFile(path: path, problem: "cannot open '\(name)'") }
-        defer { H5Oclose(o) }
-        return try objectAddress(o)
+    /// The file address of the header of the group or dataset at `name`, from the link that names it
+    /// (libhdf5 does not load the header for this); nil for soft and external links.
+    func headerAddress(of name: String) throws -> UInt64? {
+        let trimmed = name.split(separator: "/").joined(separator: "/")
+        if trimmed.isEmpty { return (try structure ?? HDF5ObjectHeader(path: path)).rootAddress }
+        var info = H5L_info_t()
+        guard H5Lget_info(id, trimmed, &info, gantry_H5P_DEFAULT()) >= 0 else { throw GantryError.missingDataset(path: path, name: name) }
+        return info.type == H5L_TYPE_HARD ? UInt64(info.u.address) : nil
+    }
+
+    /// Walks the headers of `name` and of the groups on its way from the file's bytes before libhdf5
+    /// loads them. A no-op for a file being written.
+    private func checkHeader(of name: String) throws {
+        guard let structure else { return }
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += (prefix.isEmpty ? "" : "/") + part
+            if let address = try headerAddress(of: prefix) { try structure.validate(objectAt: address) }
+        }
     }
 
     private func objectAddress(_ object: hid_t) throws -> UInt64 {
@@ -450,6 +495,7 @@ public final class HDF5File {
 
     private func withDataset<T>(_ name: String, _ body: (hid_t) throws -> T) throws -> T {
         guard contains(name) else { throw GantryError.missingDataset(path: path, name: name) }
+        try checkHeader(of: name)
         let d = H5Dopen2(id, name, gantry_H5P_DEFAULT())
         guard d >= 0 else { throw GantryError.invalidFile(path: path, problem: "'\(name)' is not a dataset") }
         defer { H5Dclose(d) }

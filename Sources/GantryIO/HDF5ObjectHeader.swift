@@ -16,6 +16,8 @@ struct HDF5ObjectHeader {
     /// "Size of offsets" and "size of lengths" from the superblock, in bytes.
     let offsetSize: Int
     let lengthSize: Int
+    /// Address of the root group's object header.
+    let rootAddress: UInt64
     private let handle: FileHandle
 
     /// Where an attribute's or a dataset's stored value was found.
@@ -41,23 +43,57 @@ struct HDF5ObjectHeader {
             at = at == 0 ? 512 : at * 2
         }
         guard let sb = found else { throw GantryError.invalidFile(path: path, problem: "no HDF5 superblock") }
-        let h = try Self.read(handle, at: sb, count: 48)
+        let h = try Self.read(handle, at: sb, count: Int(min(128, fileSize - sb)))
         let version = h[8]
-        let baseAt: Int
+        // Versions 0/1: base, free-space, end-of-file and driver addresses, then the root group's
+        // symbol table entry (link name offset, object header address). 2/3: base, extension,
+        // end-of-file, root object header addresses.
+        let baseAt: Int, rootAt: Int
         switch version {
         case 0, 1:
             offsetSize = Int(h[13]); lengthSize = Int(h[14])
             baseAt = version == 0 ? 24 : 28
+            rootAt = baseAt + 5 * offsetSize
         case 2, 3:
             offsetSize = Int(h[9]); lengthSize = Int(h[10])
             baseAt = 12
+            rootAt = baseAt + 3 * offsetSize
         default:
             throw GantryError.unsupported(path: path, problem: "HDF5 superblock version \(version)")
         }
-        guard [2, 4, 8].contains(offsetSize), [2, 4, 8].contains(lengthSize) else {
+        guard [2, 4, 8].contains(offsetSize), [2, 4, 8].contains(lengthSize), rootAt + offsetSize <= h.count else {
             throw GantryError.invalidFile(path: path, problem: "HDF5 superblock sizes of offsets/lengths \(offsetSize)/\(lengthSize)")
         }
         base = Self.unsigned(h, at: baseAt, size: offsetSize)
+        rootAddress = Self.unsigned(h, at: rootAt, size: offsetSize)
+    }
+
+    /// Walks the object header at `address` as libhdf5 would load it and refuses what would make
+    /// libhdf5 1.10 allocate a size from the file unchecked or read past a buffer (both found by
+    /// fuzzing): chunks beyond the file, messages beyond their chunk, attribute messages whose
+    /// fields overrun the message or whose name is not terminated within its stated size.
+    func validate(objectAt address: UInt64) throws {
+        for m in try messages(at: address) where m.type == 0x0C && m.flags & 0x02 == 0 {
+            _ = try attributeFields(m.body)
+        }
+    }
+
+    /// An attribute message's name and where its datatype and value start.
+    private func attributeFields(_ b: [UInt8]) throws -> (name: ArraySlice<UInt8>, typeAt: Int, typeSize: Int, dataAt: Int) {
+        guard b.count >= 8 else { throw damaged("attribute message of \(b.count) bytes") }
+        let version = b[0]
+        let nameSize = Int(Self.unsigned(b, at: 2, size: 2)), typeSize = Int(Self.unsigned(b, at: 4, size: 2))
+        let spaceSize = Int(Self.unsigned(b, at: 6, size: 2))
+        let pos: Int, fields: [Int]
+        switch version {
+        case 1: pos = 8; fields = [nameSize, typeSize, spaceSize].map { ($0 + 7) & ~7 }
+        case 2: pos = 8; fields = [nameSize, typeSize, spaceSize]
+        case 3: pos = 9; fields = [nameSize, typeSize, spaceSize]
+        default: throw damaged("attribute message version \(version)")
+        }
+        guard nameSize >= 1, pos + fields.reduce(0, +) <= b.count else { throw damaged("attribute message fields overrun the message") }
+        guard b[pos..<(pos + nameSize)].contains(0) else { throw damaged("attribute name without its terminator") }
+        return (b[pos..<(pos + nameSize)].prefix { $0 != 0 }, pos + fields[0], typeSize, pos + fields.reduce(0, +))
     }
 
     /// Size in bytes of one stored variable-length element: its length, then a global-heap id.
@@ -91,25 +127,10 @@ struct HDF5ObjectHeader {
             guard m.type == 0x0C else { continue }
             if m.flags & 0x02 != 0 { mayBeDense = true; continue }   // shared message: stored elsewhere
             let b = m.body
-            guard b.count >= 8 else { throw damaged("attribute message of \(b.count) bytes") }
-            let version = b[0]
-            let nameSize = Int(Self.unsigned(b, at: 2, size: 2)), typeSize = Int(Self.unsigned(b, at: 4, size: 2))
-            let spaceSize = Int(Self.unsigned(b, at: 6, size: 2))
-            var pos: Int
-            let fields: [Int]
-            switch version {
-            case 1: pos = 8; fields = [nameSize, typeSize, spaceSize].map { ($0 + 7) & ~7 }
-            case 2: pos = 8; fields = [nameSize, typeSize, spaceSize]
-            case 3: pos = 9; fields = [nameSize, typeSize, spaceSize]
-            default: throw damaged("attribute message version \(version)")
-            }
-            guard pos + fields.reduce(0, +) <= b.count, nameSize >= 1 else { throw damaged("attribute message fields overrun the message") }
-            let stored = b[pos..<(pos + nameSize)].prefix { $0 != 0 }
-            let typeAt = pos + fields[0]
-            pos += fields.reduce(0, +)
-            if Array(stored) == Array(name.utf8) {
-                if version >= 2 && b[1] & 0x01 != 0 { return .elsewhere }   // a shared datatype
-                return .value(type: Array(b[typeAt..<(typeAt + typeSize)]), data: Array(b[pos...]))
+            let f = try attributeFields(b)
+            if Array(f.name) == Array(name.utf8) {
+                if b[0] >= 2 && b[1] & 0x01 != 0 { return .elsewhere }   // a shared datatype
+                return .value(type: Array(b[f.typeAt..<(f.typeAt + f.typeSize)]), data: Array(b[f.dataAt...]))
             }
         }
         if mayBeDense { return .elsewhere }

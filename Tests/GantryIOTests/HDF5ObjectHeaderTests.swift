@@ -41,7 +41,7 @@ final class HDF5ObjectHeaderTests: XCTestCase {
         XCTAssertEqual(try f.attribute("acquisition"), .string(Self.long))
         XCTAssertEqual(try f.readString("ismrmrd_header"), "<ismrmrdHeader/>")
         // The root group's header is where libhdf5 says; its attribute holds one 4093-byte element.
-        let root = try f.headerAddress(of: "/")
+        let root = try XCTUnwrap(try f.headerAddress(of: "/"))
         guard case .value(let type, let data) = try raw.attribute("acquisition", objectAt: root) else {
             return XCTFail("the attribute is in the root group's header")
         }
@@ -79,6 +79,41 @@ final class HDF5ObjectHeaderTests: XCTestCase {
         try damaged(dir.file("a.h5"), Array(bytes[at..<(at + 16)]), Array(bytes[at..<(at + 12)]) + [0, 0, 0x10, 0], out: dir.file("b.h5"))
         let f = try HDF5File(readingFrom: dir.file("b.h5"))
         XCTAssertThrowsError(try f.attribute("acquisition")) { XCTAssert("\($0)".contains("4291821568 bytes"), "\($0)") }   // 4093 × 1 MB
+    }
+
+    /// libhdf5 1.10 allocated a damaged header chunk length (exabytes, under `H5Fopen` for the root
+    /// group) and read unterminated attribute names past their buffer; such headers are refused
+    /// before libhdf5 loads them.
+    func testDamagedObjectHeadersAreRefusedBeforeLibhdf5LoadsThem() throws {
+        let dir = try TempDir()
+        try HDF5File.create(dir.file("a.h5")) { f in
+            try f.writeFloats("kspace", shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+            try f.setAttribute("acquisition", .string("AXT1"))
+        }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir.file("a.h5"))))
+        let sound = try HDF5File(readingFrom: dir.file("a.h5"))
+        let dataset = try XCTUnwrap(try sound.headerAddress(of: "kspace"))
+        let root = try XCTUnwrap(try sound.headerAddress(of: "/"))
+        func patched(_ at: Int, _ new: [UInt8], _ name: String) throws -> String {
+            var b = bytes
+            b.replaceSubrange(at..<(at + new.count), with: new)
+            try Data(b).write(to: URL(fileURLWithPath: dir.file(name)))
+            return dir.file(name)
+        }
+        // A version-1 header's chunk length (bytes 8–11) of 1 GB, in a dataset and in the root group.
+        let huge: [UInt8] = [0, 0, 0, 0x40]
+        let d = try HDF5File(readingFrom: try patched(Int(dataset) + 8, huge, "d.h5"))
+        XCTAssertEqual(d.tree().first { $0.path == "/kspace" }?.type, "damaged object header")
+        XCTAssertThrowsError(try d.readFloats("kspace")) { XCTAssert("\($0)".contains("damaged HDF5 structure"), "\($0)") }
+        XCTAssertThrowsError(try HDF5File(readingFrom: try patched(Int(root) + 8, huge, "r.h5"))) {
+            XCTAssert("\($0)".contains("damaged HDF5 structure"), "\($0)")
+        }
+        // An attribute name whose terminator is gone.
+        let name = Array("acquisition".utf8) + [0]
+        let at = try XCTUnwrap((0..<(bytes.count - name.count)).first { Array(bytes[$0..<($0 + name.count)]) == name })
+        XCTAssertThrowsError(try HDF5File(readingFrom: try patched(at + 11, [0x58], "n.h5"))) {
+            XCTAssert("\($0)".contains("without its terminator"), "\($0)")
+        }
     }
 
     func testDamagedHeaderStructuresAreOneLineErrors() throws {
