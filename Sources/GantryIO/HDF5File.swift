@@ -508,7 +508,7 @@ public final class HDF5File {
         guard nd >= 0 else { throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' has no simple shape") }
         var dims = [hsize_t](repeating: 0, count: max(nd, 1))
         H5Sget_simple_extent_dims(space, &dims, nil)
-        let s = dims.prefix(nd).map { Int($0) }
+        let s = dims.prefix(nd).map { Int(clamping: $0) }
         guard s.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < (1 << 40) else {
             throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' shape \(s) is too large")
         }
@@ -528,7 +528,8 @@ public final class HDF5File {
         guard !overflow, declared <= Self.maxDatasetBytes else {
             throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' declares \(overflow ? "more than 2^63" : "\(declared)") bytes, more than the \(Self.maxDatasetBytes >> 30) GiB Gantry reads")
         }
-        let stored = Int(H5Dget_storage_size(d))
+        // A damaged file can state any storage size: clamped so the bound below cannot overflow.
+        let stored = Int(clamping: min(H5Dget_storage_size(d), UInt64(Int.max / 2048)))
         guard declared <= 1032 * stored + (1 << 20) else {
             throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' declares \(declared) bytes but the file stores only \(stored) for it (never written, or truncated)")
         }

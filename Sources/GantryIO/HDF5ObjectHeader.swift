@@ -73,13 +73,29 @@ struct HDF5ObjectHeader {
     /// fuzzing): chunks beyond the file, messages beyond their chunk, attribute messages whose
     /// fields overrun the message or whose name is not terminated within its stated size.
     func validate(objectAt address: UInt64) throws {
-        for m in try messages(at: address) where m.type == 0x0C && m.flags & 0x02 == 0 {
-            _ = try attributeFields(m.body)
+        for m in try messages(at: address) where m.flags & 0x02 == 0 {   // shared messages live elsewhere
+            do {
+                switch m.type {
+                case 0x01: try HDF5MessageCheck.dataspace(m.body, at: 0, end: m.body.count, lengthSize: lengthSize)
+                case 0x03: _ = try HDF5MessageCheck.datatype(m.body, at: 0, end: m.body.count)
+                case 0x0C:
+                    let f = try attributeFields(m.body)
+                    if !(m.body[0] >= 2 && m.body[1] & 0x01 != 0) {                  // not a shared datatype
+                        _ = try HDF5MessageCheck.datatype(m.body, at: f.typeAt, end: f.typeAt + f.typeSize)
+                    }
+                    if !(m.body[0] >= 2 && m.body[1] & 0x02 != 0) {                  // not a shared dataspace
+                        try HDF5MessageCheck.dataspace(m.body, at: f.spaceAt, end: f.spaceAt + f.spaceSize, lengthSize: lengthSize)
+                    }
+                default: break
+                }
+            } catch let e as HDF5MessageCheck.Damage {
+                throw damaged(e.what)
+            }
         }
     }
 
     /// An attribute message's name and where its datatype and value start.
-    private func attributeFields(_ b: [UInt8]) throws -> (name: ArraySlice<UInt8>, typeAt: Int, typeSize: Int, dataAt: Int) {
+    private func attributeFields(_ b: [UInt8]) throws -> (name: ArraySlice<UInt8>, typeAt: Int, typeSize: Int, spaceAt: Int, spaceSize: Int, dataAt: Int) {
         guard b.count >= 8 else { throw damaged("attribute message of \(b.count) bytes") }
         let version = b[0]
         let nameSize = Int(Self.unsigned(b, at: 2, size: 2)), typeSize = Int(Self.unsigned(b, at: 4, size: 2))
@@ -93,7 +109,7 @@ struct HDF5ObjectHeader {
         }
         guard nameSize >= 1, pos + fields.reduce(0, +) <= b.count else { throw damaged("attribute message fields overrun the message") }
         guard b[pos..<(pos + nameSize)].contains(0) else { throw damaged("attribute name without its terminator") }
-        return (b[pos..<(pos + nameSize)].prefix { $0 != 0 }, pos + fields[0], typeSize, pos + fields.reduce(0, +))
+        return (b[pos..<(pos + nameSize)].prefix { $0 != 0 }, pos + fields[0], typeSize, pos + fields[0] + fields[1], spaceSize, pos + fields.reduce(0, +))
     }
 
     /// Size in bytes of one stored variable-length element: its length, then a global-heap id.
@@ -110,12 +126,41 @@ struct HDF5ObjectHeader {
         guard count >= 0, count <= data.count / variableLengthElementSize else {
             throw GantryError.invalidFile(path: path, problem: "\(what) claims \(count) elements in \(data.count) stored bytes")
         }
+        var heaps = Set<UInt64>()
         return try (0..<count).map { i in
             let (n, overflow) = Self.unsigned(data, at: i * variableLengthElementSize, size: 4).multipliedReportingOverflow(by: max(base, 1))
             guard !overflow, n <= fileSize else {
                 throw GantryError.invalidFile(path: path, problem: "\(what) claims a variable-length value of \(overflow ? "more than 2^64" : "\(n)") bytes in a \(fileSize)-byte file")
             }
+            let heap = Self.unsigned(data, at: i * variableLengthElementSize + 4, size: offsetSize)
+            if n > 0, heaps.insert(heap).inserted { try checkGlobalHeap(at: heap) }
             return n
+        }
+    }
+
+    /// The global heap collection holding variable-length values, walked as libhdf5 1.10 walks it
+    /// when it loads one — a damaged object size (a free-space record of 0 bytes) made that walk
+    /// loop forever: "GCOL" version 1, the collection inside the file, and each object (index 2,
+    /// references 2, reserved 4, size) moving forward inside the collection.
+    func checkGlobalHeap(at address: UInt64) throws {
+        let head = try read(at: address, count: 8 + lengthSize)
+        guard head.starts(with: Array("GCOL".utf8)), head[4] == 1 else { throw damaged("global heap collection at \(address) without its signature") }
+        let size = Self.unsigned(head, at: 8, size: lengthSize)
+        let objectHeader = 8 + lengthSize
+        guard size >= UInt64(8 + lengthSize), size <= min(fileSize, 1 << 30) else { throw damaged("global heap collection of \(size) bytes") }
+        let b = try read(at: address, count: Int(size))
+        var p = 8 + lengthSize
+        while p < b.count {
+            guard p + objectHeader <= b.count else { break }              // too small for an object: free space
+            let index = Self.unsigned(b, at: p, size: 2), objectSize = Self.unsigned(b, at: p + 8, size: lengthSize)
+            // libhdf5 steps past a free-space record by its size alone, past an object by its header
+            // and its size rounded up to 8 bytes.
+            let (aligned, overflow) = objectSize.addingReportingOverflow(7)
+            let need = index == 0 ? objectSize : UInt64(objectHeader) + (overflow ? UInt64.max / 2 : aligned & ~7)
+            guard need >= UInt64(objectHeader), need <= UInt64(b.count - p) else {
+                throw damaged("global heap object of \(objectSize) bytes at \(p) in a \(b.count)-byte collection")
+            }
+            p += Int(need)
         }
     }
 

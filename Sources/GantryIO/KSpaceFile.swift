@@ -94,7 +94,7 @@ public struct KSpaceFile: Sendable {
         if case .string(let s)? = try? f.attribute("acquisition") { file.acquisition = s }
         if case .string(let s)? = try? f.attribute("patient_id") { file.patientID = s }
         file.accelerationAttribute = (try? f.attribute("acceleration"))?.asDouble
-        file.lowFrequencyLines = (try? f.attribute("num_low_frequency"))?.asDouble.map { Int($0) }
+        file.lowFrequencyLines = (try? f.attribute("num_low_frequency"))?.asDouble.flatMap { Int(exactly: $0) }
         file.geometry = try KSpaceGeometry.read(f, kspaceShape: info.shape, path: path)
         if f.contains("ismrmrd_header") {
             let xml = try f.readString("ismrmrd_header")
