@@ -78,9 +78,8 @@ enum HDF5MessageCheck {
         }
     }
 
+    /// A little-endian field of at most 4 bytes.
     static func unsigned(_ b: [UInt8], _ at: Int, _ size: Int) -> Int {
-        var v = 0
-        for i in stride(from: size - 1, through: 0, by: -1) where at + i < b.count { v = v << 8 | Int(b[at + i]) }
-        return v
+        Int(HDF5ObjectHeader.unsigned(b, at: at, size: size))
     }
 }

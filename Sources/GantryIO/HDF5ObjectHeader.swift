@@ -1,13 +1,15 @@
 import Foundation
 import GantryCore
 
-/// The few structures of the HDF5 file format Gantry reads itself, from the bytes: the superblock
-/// and an object's header messages. libhdf5 1.10 reads a variable-length string's length from the
-/// file and allocates it inside `H5Aread`/`H5Dread`, before any check an API caller could make (a
-/// damaged 7 KB file made it allocate 6.4 GB); reading the stored element here first lets Gantry
-/// refuse a length the file cannot hold. Only what that needs is parsed: object headers version 1
-/// (h5py's and libismrmrd's default) and 2, attribute messages versions 1–3, compact and contiguous
-/// data layouts. Every size read is checked against the file's size before it is used.
+/// The few structures of the HDF5 file format Gantry reads itself, from the bytes: the superblock,
+/// an object's header messages and the global heap. libhdf5 1.10 trusts sizes in a damaged file —
+/// it allocates a variable-length string's stated length inside `H5Aread`/`H5Dread` (a damaged
+/// 7 KB file made it allocate 6.4 GB), a header chunk's stated length when it loads an object, and
+/// loops forever over a damaged global heap — before any check an API caller could make. Walking
+/// these structures here first lets Gantry refuse them. Only what that needs is parsed: object
+/// headers version 1 (h5py's and libismrmrd's default) and 2, attribute messages versions 1–3,
+/// compact and contiguous data layouts, global heap collections; datatype and dataspace messages
+/// in `HDF5MessageCheck`. Every size read is checked against the file's size before it is used.
 struct HDF5ObjectHeader {
     let path: String
     let fileSize: UInt64
@@ -290,7 +292,8 @@ struct HDF5ObjectHeader {
         return [UInt8](data)
     }
 
-    private static func unsigned(_ b: [UInt8], at: Int, size: Int) -> UInt64 {
+    /// A little-endian field; bytes beyond `b` read as 0 (callers check lengths first).
+    static func unsigned(_ b: [UInt8], at: Int, size: Int) -> UInt64 {
         var v: UInt64 = 0
         for i in stride(from: size - 1, through: 0, by: -1) where at + i < b.count { v = v << 8 | UInt64(b[at + i]) }
         return v
