@@ -54,6 +54,8 @@ public final class HDF5File {
     let id: hid_t
     /// The file's structures read from its bytes (nil for a file being written).
     private let structure: HDF5ObjectHeader?
+    /// Object headers already walked (a tree or an attribute list visits each several times).
+    private var checkedHeaders = Set<UInt64>()
 
     /// Opens an existing file read-only.
     public init(readingFrom path: String) throws {
@@ -483,7 +485,10 @@ public final class HDF5File {
         var prefix = ""
         for part in name.split(separator: "/") {
             prefix += (prefix.isEmpty ? "" : "/") + part
-            if let address = try headerAddress(of: prefix) { try structure.validate(objectAt: address) }
+            if let address = try headerAddress(of: prefix), !checkedHeaders.contains(address) {
+                try structure.validate(objectAt: address)
+                checkedHeaders.insert(address)
+            }
         }
     }
 

@@ -22,8 +22,8 @@ public enum ISMRMRDFile {
     }
 
     /// Whether the file at `path` holds ISMRMRD raw data (its XML header's stored length checked);
-    /// the file is closed again before this returns (libismrmrd opens it with other access properties, which libhdf5 refuses while
-    /// Gantry's own handle is open).
+    /// the file is closed again before this returns (libismrmrd opens it with other access
+    /// properties, which libhdf5 refuses while Gantry's own handle is open).
     public static func isRawData(path: String) throws -> Bool {
         let file = try HDF5File(readingFrom: path)
         guard isRawData(file) else { return false }
