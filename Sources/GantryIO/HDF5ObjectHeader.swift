@@ -80,6 +80,9 @@ struct HDF5ObjectHeader {
                 switch m.type {
                 case 0x01: try HDF5MessageCheck.dataspace(m.body, at: 0, end: m.body.count, lengthSize: lengthSize)
                 case 0x03: _ = try HDF5MessageCheck.datatype(m.body, at: 0, end: m.body.count)
+                case 0x11:                                                          // symbol table: B-tree, local heap
+                    guard m.body.count >= 2 * offsetSize else { throw HDF5MessageCheck.Damage(what: "symbol table message of \(m.body.count) bytes") }
+                    try checkLocalHeap(at: Self.unsigned(m.body, at: offsetSize, size: offsetSize))
                 case 0x0C:
                     let f = try attributeFields(m.body)
                     if !(m.body[0] >= 2 && m.body[1] & 0x01 != 0) {                  // not a shared datatype
@@ -137,6 +140,17 @@ struct HDF5ObjectHeader {
             let heap = Self.unsigned(data, at: i * variableLengthElementSize + 4, size: offsetSize)
             if n > 0, heaps.insert(heap).inserted { try checkGlobalHeap(at: heap) }
             return n
+        }
+    }
+
+    /// A group's local heap (its link names), whose data segment size libhdf5 1.10 allocates as
+    /// stated when it looks a name up: "HEAP" version 0, the segment inside the file.
+    func checkLocalHeap(at address: UInt64) throws {
+        let h = try read(at: address, count: 8 + 2 * lengthSize + offsetSize)
+        guard h.starts(with: Array("HEAP".utf8)), h[4] == 0 else { throw damaged("local heap at \(address) without its signature") }
+        let size = Self.unsigned(h, at: 8, size: lengthSize), data = Self.unsigned(h, at: 8 + 2 * lengthSize, size: offsetSize)
+        guard size <= fileSize, data <= fileSize, size <= fileSize - data else {
+            throw damaged("local heap data of \(size) bytes at \(data) beyond the \(fileSize)-byte file")
         }
     }
 

@@ -108,6 +108,11 @@ final class HDF5ObjectHeaderTests: XCTestCase {
         XCTAssertThrowsError(try HDF5File(readingFrom: try patched(Int(root) + 8, huge, "r.h5"))) {
             XCTAssert("\($0)".contains("damaged HDF5 structure"), "\($0)")
         }
+        // The root group's local heap (link names) with a data segment of 2^62 bytes.
+        let heap = try XCTUnwrap((0..<(bytes.count - 4)).first { bytes[$0..<($0 + 4)].elementsEqual("HEAP".utf8) })
+        XCTAssertThrowsError(try HDF5File(readingFrom: try patched(heap + 8, [0, 0, 0, 0, 0, 0, 0, 0x40], "h.h5"))) {
+            XCTAssert("\($0)".contains("local heap data"), "\($0)")
+        }
         // An attribute name whose terminator is gone.
         let name = Array("acquisition".utf8) + [0]
         let at = try XCTUnwrap((0..<(bytes.count - name.count)).first { Array(bytes[$0..<($0 + name.count)]) == name })
