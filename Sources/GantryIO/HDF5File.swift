@@ -441,7 +441,7 @@ public final class HDF5File {
     /// the file cannot hold is refused. A value stored where Gantry cannot read it first (dense
     /// attribute storage, a chunked layout) is not read at all.
     func checkStoredLengths(what: String, count: Int, _ find: (HDF5ObjectHeader) throws -> HDF5ObjectHeader.Stored) throws {
-        let raw = try structure ?? HDF5ObjectHeader(path: path)
+        let raw = try bytesStructure()
         guard case .value(let type, let data) = try find(raw) else {
             throw GantryError.unsupported(path: path, problem: "\(what) is variable-length and stored where its length cannot be checked before reading (dense attribute storage, a shared datatype or a chunked layout)")
         }
@@ -468,11 +468,17 @@ public final class HDF5File {
         }
     }
 
+    /// The file's structures read from its bytes: the ones read at open, or (a file being written)
+    /// read now.
+    private func bytesStructure() throws -> HDF5ObjectHeader {
+        try structure ?? HDF5ObjectHeader(path: path)
+    }
+
     /// The file address of the header of the group or dataset at `name`, from the link that names it
     /// (libhdf5 does not load the header for this); nil for soft and external links.
     func headerAddress(of name: String) throws -> UInt64? {
         let trimmed = name.split(separator: "/").joined(separator: "/")
-        if trimmed.isEmpty { return (try structure ?? HDF5ObjectHeader(path: path)).rootAddress }
+        if trimmed.isEmpty { return try bytesStructure().rootAddress }
         var info = H5L_info_t()
         guard H5Lget_info(id, trimmed, &info, gantry_H5P_DEFAULT()) >= 0 else { throw GantryError.missingDataset(path: path, name: name) }
         return info.type == H5L_TYPE_HARD ? UInt64(info.u.address) : nil

@@ -71,9 +71,10 @@ struct HDF5ObjectHeader {
     }
 
     /// Walks the object header at `address` as libhdf5 would load it and refuses what would make
-    /// libhdf5 1.10 allocate a size from the file unchecked or read past a buffer (both found by
+    /// libhdf5 1.10 allocate a size from the file unchecked or read past a buffer (all found by
     /// fuzzing): chunks beyond the file, messages beyond their chunk, attribute messages whose
-    /// fields overrun the message or whose name is not terminated within its stated size.
+    /// fields overrun the message or whose name is not terminated, datatypes and dataspaces that
+    /// overrun their space, a group's local heap beyond the file.
     func validate(objectAt address: UInt64) throws {
         for m in try messages(at: address) where m.flags & 0x02 == 0 {   // shared messages live elsewhere
             do {
@@ -85,10 +86,8 @@ struct HDF5ObjectHeader {
                     try checkLocalHeap(at: Self.unsigned(m.body, at: offsetSize, size: offsetSize))
                 case 0x0C:
                     let f = try attributeFields(m.body)
-                    if !(m.body[0] >= 2 && m.body[1] & 0x01 != 0) {                  // not a shared datatype
-                        _ = try HDF5MessageCheck.datatype(m.body, at: f.typeAt, end: f.typeAt + f.typeSize)
-                    }
-                    if !(m.body[0] >= 2 && m.body[1] & 0x02 != 0) {                  // not a shared dataspace
+                    if !f.sharedType { _ = try HDF5MessageCheck.datatype(m.body, at: f.typeAt, end: f.typeAt + f.typeSize) }
+                    if !f.sharedSpace {
                         try HDF5MessageCheck.dataspace(m.body, at: f.spaceAt, end: f.spaceAt + f.spaceSize, lengthSize: lengthSize)
                     }
                 default: break
@@ -99,8 +98,10 @@ struct HDF5ObjectHeader {
         }
     }
 
-    /// An attribute message's name and where its datatype and value start.
-    private func attributeFields(_ b: [UInt8]) throws -> (name: ArraySlice<UInt8>, typeAt: Int, typeSize: Int, spaceAt: Int, spaceSize: Int, dataAt: Int) {
+    /// An attribute message's name, where its datatype, dataspace and value start, and whether the
+    /// datatype or dataspace is shared (stored elsewhere; flags of versions 2 and 3).
+    private func attributeFields(_ b: [UInt8]) throws -> (name: ArraySlice<UInt8>, typeAt: Int, typeSize: Int, spaceAt: Int, spaceSize: Int,
+                                                          dataAt: Int, sharedType: Bool, sharedSpace: Bool) {
         guard b.count >= 8 else { throw damaged("attribute message of \(b.count) bytes") }
         let version = b[0]
         let nameSize = Int(Self.unsigned(b, at: 2, size: 2)), typeSize = Int(Self.unsigned(b, at: 4, size: 2))
@@ -114,7 +115,8 @@ struct HDF5ObjectHeader {
         }
         guard nameSize >= 1, pos + fields.reduce(0, +) <= b.count else { throw damaged("attribute message fields overrun the message") }
         guard b[pos..<(pos + nameSize)].contains(0) else { throw damaged("attribute name without its terminator") }
-        return (b[pos..<(pos + nameSize)].prefix { $0 != 0 }, pos + fields[0], typeSize, pos + fields[0] + fields[1], spaceSize, pos + fields.reduce(0, +))
+        return (b[pos..<(pos + nameSize)].prefix { $0 != 0 }, pos + fields[0], typeSize, pos + fields[0] + fields[1], spaceSize,
+                pos + fields.reduce(0, +), version >= 2 && b[1] & 0x01 != 0, version >= 2 && b[1] & 0x02 != 0)
     }
 
     /// Size in bytes of one stored variable-length element: its length, then a global-heap id.
@@ -162,10 +164,12 @@ struct HDF5ObjectHeader {
         let head = try read(at: address, count: 8 + lengthSize)
         guard head.starts(with: Array("GCOL".utf8)), head[4] == 1 else { throw damaged("global heap collection at \(address) without its signature") }
         let size = Self.unsigned(head, at: 8, size: lengthSize)
-        let objectHeader = 8 + lengthSize
-        guard size >= UInt64(8 + lengthSize), size <= min(fileSize, 1 << 30) else { throw damaged("global heap collection of \(size) bytes") }
+        // The collection's header (signature, version, reserved, size) and each object's header
+        // (index, references, reserved, size) happen to be the same length.
+        let collectionHeader = 8 + lengthSize, objectHeader = 8 + lengthSize
+        guard size >= UInt64(collectionHeader), size <= min(fileSize, 1 << 30) else { throw damaged("global heap collection of \(size) bytes") }
         let b = try read(at: address, count: Int(size))
-        var p = 8 + lengthSize
+        var p = collectionHeader
         while p < b.count {
             guard p + objectHeader <= b.count else { break }              // too small for an object: free space
             let index = Self.unsigned(b, at: p, size: 2), objectSize = Self.unsigned(b, at: p + 8, size: lengthSize)
@@ -190,7 +194,7 @@ struct HDF5ObjectHeader {
             let b = m.body
             let f = try attributeFields(b)
             if Array(f.name) == Array(name.utf8) {
-                if b[0] >= 2 && b[1] & 0x01 != 0 { return .elsewhere }   // a shared datatype
+                if f.sharedType { return .elsewhere }
                 return .value(type: Array(b[f.typeAt..<(f.typeAt + f.typeSize)]), data: Array(b[f.dataAt...]))
             }
         }
@@ -260,11 +264,9 @@ struct HDF5ObjectHeader {
             }
             var b = try read(at: chunk.at, count: Int(chunk.count))
             var pos = 0
-            if chunk.version2 {
-                if visited > 1 {
-                    guard b.starts(with: Array("OCHK".utf8)), b.count >= 8 else { throw damaged("object header continuation without its signature") }
-                    b.removeLast(4); pos = 4                  // signature and checksum
-                }
+            if chunk.version2 && visited > 1 {                // a continuation: signature and checksum
+                guard b.starts(with: Array("OCHK".utf8)), b.count >= 8 else { throw damaged("object header continuation without its signature") }
+                b.removeLast(4); pos = 4
             }
             let headerSize = chunk.version2 ? (trackOrder ? 6 : 4) : 8
             while pos + headerSize <= b.count {
