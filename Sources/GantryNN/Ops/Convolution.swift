@@ -223,6 +223,7 @@ extension Tensor {
         case .sliding, .channelVectors, .directRows:
             return convolveDirect(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo, bias: bias, backend: backend)
         case .shiftedGEMM: return convolveShifted(x, n: n, cin: cin, weight: weight, cout: cout, groups: g, geometry: geo.padded, bias: bias)
+        case .tapPlanes: return convolveTapPlanes(x, n: n, cin: cin, weight: weight, cout: cout, geometry: geo.padded, bias: bias)
         case .im2colGEMM: break
         }
         BLAS.useSingleThreadInsideParallelJobs()

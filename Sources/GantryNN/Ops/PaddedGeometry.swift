@@ -1,5 +1,11 @@
 import GantryCore
 
+/// What a convolution's padding holds: zeros (PyTorch's default), or copies of the nearest edge
+/// value (ReplicationPad before the convolution, as atommic's RIM layers do).
+enum PaddingEdges: Sendable {
+    case zeros, replicate
+}
+
 /// A stride-1 convolution's input, zero-padded once, in a layout where every kernel tap reads
 /// the same flat offset from every output position: rows keep the padded width `wp`, planes the
 /// padded area `hp·wp`. Output positions are laid out with the same pitches (those past a row's or

@@ -55,8 +55,9 @@ extension Tensor {
     /// Few input channels per group (a network's first layer, e.g. CIRIM's 4 → 128 5×5): the
     /// per-tap GEMMs would have K = Cin/G, so the taps are stacked into one K = Cin/G·taps operand
     /// per run (im2col of one run, copied from the padded rows) and multiplied once.
+    /// With `relu` outputs are written as max(0, ·).
     static func convolveShifted(_ x: UnsafePointer<Float>, n: Int, cin: Int, weight: UnsafePointer<Float>, cout: Int, groups g: Int,
-                                geometry geo: PaddedGeometry, bias: UnsafePointer<Float>? = nil) -> [Float] {
+                                geometry geo: PaddedGeometry, bias: UnsafePointer<Float>? = nil, relu: Bool = false) -> [Float] {
         BLAS.useSingleThreadInsideParallelJobs()
         let taps = geo.kd * geo.kh * geo.kw, offsets = geo.offsets, span = geo.span
         let cg = cin / g, coutG = cout / g
@@ -96,8 +97,10 @@ extension Tensor {
                             let count = min(rowEnd, q - xx + ow) - q, dst = (z * oh + y) * ow + xx
                             for co in 0..<coutG {
                                 let (to, from) = (ob + co * outVol + dst, ap + co * len + (q - q0))
-                                if let bias {
-                                    let v = bias[gi * coutG + co]
+                                let v = bias?[gi * coutG + co] ?? 0
+                                if relu {
+                                    for i in 0..<count { to[i] = max(0, from[i] + v) }
+                                } else if bias != nil {
                                     for i in 0..<count { to[i] = from[i] + v }
                                 } else {
                                     to.update(from: from, count: count)
