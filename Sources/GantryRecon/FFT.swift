@@ -61,21 +61,22 @@ public final class FFTPlan: @unchecked Sendable {
         planning = p
     }
 
-    /// The cached plan for `shape` × `batch` (made on first use).
-    public static func plan(shape: [Int], batch: Int = 1) throws -> FFTPlan {
+    /// The cached plan for `shape` × `batch` (made on first use). `serial`: one thread per
+    /// transform (for callers that run several transforms at once), measured from 2¹⁶ values.
+    public static func plan(shape: [Int], batch: Int = 1, serial: Bool = false) throws -> FFTPlan {
         guard (1...3).contains(shape.count), shape.allSatisfy({ $0 > 0 }), batch > 0 else {
             throw GantryError.invalidArgument("FFT shape \(shape) × batch \(batch) is not a 1–3-D transform")
         }
-        let key = "\(shape)x\(batch)"
+        let key = "\(shape)x\(batch)\(serial ? "serial" : "")"
         planLock.lock(); defer { planLock.unlock() }
         if let p = cache[key] { return p }
-        let p = try FFTPlan(shape: shape, batch: batch)
+        let p = try FFTPlan(shape: shape, batch: batch, serial: serial)
         cache[key] = p
         return p
     }
 
     /// Must be called with `planLock` held.
-    private init(shape: [Int], batch: Int) throws {
+    private init(shape: [Int], batch: Int, serial: Bool) throws {
         self.shape = shape
         self.batch = batch
         count = shape.reduce(1, *)
@@ -88,11 +89,11 @@ public final class FFTPlan: @unchecked Sendable {
             FFTPlan.threadsReady = true
         }
         // Threads only pay off for large transforms.
-        fftwf_plan_with_nthreads(Int32(count * batch >= 1 << 18 ? Parallel.threads : 1))
+        fftwf_plan_with_nthreads(Int32(!serial && count * batch >= 1 << 18 ? Parallel.threads : 1))
         var n = shape.map { Int32($0) }
         let dist = Int32(count)
         // Large transforms are planned with FFTW_MEASURE (seconds, once), remembered in a wisdom file.
-        let large = count * batch >= 1 << 18 && FFTPlan.planning.measure
+        let large = count * batch >= (serial ? 1 << 16 : 1 << 18) && FFTPlan.planning.measure
         if large { FFTPlan.loadWisdom() }
         let flags = UInt32(large ? FFTW_MEASURE : FFTW_ESTIMATE)
         guard let f = fftwf_plan_many_dft(Int32(shape.count), &n, Int32(batch), b, nil, 1, dist, b, nil, 1, dist, FFTW_FORWARD, flags),
@@ -149,6 +150,25 @@ public final class FFTPlan: @unchecked Sendable {
     /// wrapper is benchmarked against.
     public func rawExecute(inverse: Bool = false) throws {
         try withWorkBuffer { fftwf_execute_dft(inverse ? inversePlan : forwardPlan, $0, $0) }
+    }
+
+    /// For even shapes the centred orthonormal transform is σ ⊙ FFT(χ ⊙ x) with the checkerboard
+    /// χ = (−1)^(Σ indices) and σ = `centringScale`·χ, in both directions.
+    public var centringScale: Float? {
+        guard allEven else { return nil }
+        let scale = Float(1 / Double(count).squareRoot())
+        return (shape.dropLast().reduce(0) { $0 + $1 / 2 } + shape[shape.count - 1] / 2) & 1 == 0 ? scale : -scale
+    }
+
+    /// Runs `body` with a work buffer of `batch`·∏shape interleaved complex values and a function
+    /// that transforms it in place by the bare plan (uncentred, unscaled): for callers that fold
+    /// the centring (`centringScale`) into passes of their own.
+    public func withBareTransform<T>(_ body: (UnsafeMutablePointer<Float>, (_ inverse: Bool) -> Void) throws -> T) throws -> T {
+        try withWorkBuffer { work in
+            try body(UnsafeMutableRawPointer(work).assumingMemoryBound(to: Float.self)) { inverse in
+                fftwf_execute_dft(inverse ? self.inversePlan : self.forwardPlan, work, work)
+            }
+        }
     }
 
     /// Centred orthonormal forward FFT, in place on interleaved (re, im) data of `batch · ∏shape` values.

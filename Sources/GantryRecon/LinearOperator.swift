@@ -11,6 +11,8 @@ public protocol LinearOperator: Sendable {
     func forward(_ x: [Float]) throws -> [Float]
     func adjoint(_ y: [Float]) throws -> [Float]
     func normal(_ x: [Float]) throws -> [Float]
+    /// Aᴴ(Ax − y), the gradient of ½‖Ax − y‖² (operators may fuse the two passes).
+    func residualGradient(_ x: [Float], measured y: [Float]) throws -> [Float]
     /// `forward` on a buffer the caller owns — in place when the operator keeps the size (FFT,
     /// sampling), so a chain allocates only where sizes change.
     func forward(inPlace x: inout [Float]) throws
@@ -21,6 +23,12 @@ public protocol LinearOperator: Sendable {
 
 extension LinearOperator {
     public func normal(_ x: [Float]) throws -> [Float] { try adjoint(forward(x)) }
+    public func residualGradient(_ x: [Float], measured y: [Float]) throws -> [Float] {
+        guard y.count == 2 * outputCount else { throw GantryError.invalidArgument("residual: data need \(outputCount) complex values") }
+        var r = try forward(x)
+        for i in 0..<r.count { r[i] -= y[i] }
+        return try adjoint(r)
+    }
     public func forward(inPlace x: inout [Float]) throws { x = try forward(x) }
     public func adjoint(inPlace y: inout [Float]) throws { y = try adjoint(y) }
     public var normSquaredBound: Double? { nil }

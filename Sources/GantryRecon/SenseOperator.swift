@@ -1,3 +1,4 @@
+import Foundation
 import GantryCore
 
 /// The multi-coil MRI forward model for one 2D slice (SENSE), BART's and SigPy's chain
@@ -169,5 +170,82 @@ public struct SamplingOperator: LinearOperator {
                 }
             }
         }
+    }
+}
+
+extension SenseOperator {
+    /// Aᴴ(Ax − y), the gradient of ½‖Ax − y‖² (a RIM's data term, every step), coil by coil in
+    /// one FFT buffer: the coil image, its k-space residual and its back-projection never leave
+    /// it, and the centring checkerboards are folded into the products (for even sizes, where
+    /// the centred transform is σ ⊙ FFT(χ ⊙ ·), σ = s·χ):
+    ///   b = χ ⊙ S_c x → FFT → b = M ⊙ (M ⊙ s·b − χ ⊙ y_c) → IFFT → Σ_c s·χ ⊙ conj(S_c) ⊙ b
+    /// (M applied in A and in Aᴴ: a weighted mask counts twice on the estimate, once on y).
+    /// The chain (`adjoint(forward(x) − y)`) instead writes and reads every coil's full array
+    /// about ten times. Coils are split between threads, each summing its own and the sums added
+    /// in a fixed order. Odd sizes run the chain.
+    public func residualGradient(_ x: [Float], measured y: [Float]) throws -> [Float] {
+        guard x.count == 2 * inputCount, y.count == 2 * outputCount else {
+            throw GantryError.invalidArgument("SENSE residual: image needs \(inputCount), k-space \(outputCount) complex values")
+        }
+        let plan = try FFTPlan.plan(shape: [ny, nx], serial: true)
+        guard let s = plan.centringScale else { return try chain.residualGradient(x, measured: y) }
+        let (ny, nx, coils, n) = (self.ny, self.nx, self.coils, self.ny * self.nx)
+        let chunks = min(Parallel.threads, coils)
+        var sums = [[Float]](repeating: [], count: chunks)
+        let lock = NSLock()
+        try maps.withUnsafeBufferPointer { mb in try mask.withUnsafeBufferPointer { kb in try x.withUnsafeBufferPointer { xb in try y.withUnsafeBufferPointer { yb in
+            let (mp, maskp, xp, yp) = (mb.baseAddress!, kb.baseAddress!, xb.baseAddress!, yb.baseAddress!)
+            var failure: Error?
+            Parallel.forEach(chunks) { ch in
+                var acc = [Float](repeating: 0, count: 2 * n)
+                do {
+                    try plan.withBareTransform { b, transform in
+                        for c in (coils * ch / chunks)..<(coils * (ch + 1) / chunks) {
+                            let sc = mp + 2 * c * n, yc = yp + 2 * c * n
+                            // Pixel (r, col) has χ = (−1)^(r + col): rows of pairs, signs (a, −a).
+                            for r in 0..<ny {
+                                let a: Float = r & 1 == 0 ? 1 : -1, o = 2 * r * nx
+                                for j in stride(from: o, to: o + 2 * nx, by: 4) {
+                                    let (s0r, s0i, s1r, s1i) = (sc[j], sc[j + 1], sc[j + 2], sc[j + 3])
+                                    let (x0r, x0i, x1r, x1i) = (xp[j], xp[j + 1], xp[j + 2], xp[j + 3])
+                                    b[j] = a * (s0r * x0r - s0i * x0i); b[j + 1] = a * (s0r * x0i + s0i * x0r)
+                                    b[j + 2] = -a * (s1r * x1r - s1i * x1i); b[j + 3] = -a * (s1r * x1i + s1i * x1r)
+                                }
+                            }
+                            transform(false)
+                            for r in 0..<ny {
+                                let a: Float = r & 1 == 0 ? 1 : -1, o = 2 * r * nx
+                                for j in stride(from: o, to: o + 2 * nx, by: 4) {
+                                    let (m0, m1) = (maskp[j / 2], maskp[j / 2 + 1])
+                                    let (t0, t1) = (m0 * s, m1 * s)
+                                    b[j] = m0 * (t0 * b[j] - a * yc[j]); b[j + 1] = m0 * (t0 * b[j + 1] - a * yc[j + 1])
+                                    b[j + 2] = m1 * (t1 * b[j + 2] + a * yc[j + 2]); b[j + 3] = m1 * (t1 * b[j + 3] + a * yc[j + 3])
+                                }
+                            }
+                            transform(true)
+                            acc.withUnsafeMutableBufferPointer { ab in
+                                let ap = ab.baseAddress!
+                                for r in 0..<ny {
+                                    let a: Float = r & 1 == 0 ? s : -s, o = 2 * r * nx
+                                    for j in stride(from: o, to: o + 2 * nx, by: 4) {
+                                        let (s0r, s0i, s1r, s1i) = (sc[j], sc[j + 1], sc[j + 2], sc[j + 3])
+                                        let (b0r, b0i, b1r, b1i) = (b[j], b[j + 1], b[j + 2], b[j + 3])
+                                        ap[j] += a * (s0r * b0r + s0i * b0i); ap[j + 1] += a * (s0r * b0i - s0i * b0r)
+                                        ap[j + 2] -= a * (s1r * b1r + s1i * b1i); ap[j + 3] -= a * (s1r * b1i - s1i * b1r)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } catch {
+                    lock.lock(); failure = error; lock.unlock()
+                }
+                lock.lock(); sums[ch] = acc; lock.unlock()
+            }
+            if let failure { throw failure }
+        } } } }
+        var g = sums[0]
+        for ch in 1..<chunks { for i in 0..<g.count { g[i] += sums[ch][i] } }
+        return g
     }
 }

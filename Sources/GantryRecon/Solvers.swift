@@ -39,10 +39,7 @@ public enum Solvers {
         var t: Float = 1
         for _ in 0..<iterations {
             // gradient step at z
-            let r = try a.forward(z)
-            var res = r
-            for i in 0..<res.count { res[i] -= y[i] }
-            var g = try a.adjoint(res)
+            var g = try a.residualGradient(z, measured: y)
             for i in 0..<g.count { g[i] = z[i] - step * g[i] }
             let xNew = regulariser.prox(g, step: step)
             let tNew = (1 + (1 + 4 * t * t).squareRoot()) / 2

@@ -42,6 +42,26 @@ final class OperatorTests: XCTestCase {
         XCTAssertThrowsError(try ComposedOperator(applying: []))
     }
 
+    /// The fused data-term gradient Aᴴ(Ax − y) equals the chain's, for even sizes (checkerboards
+    /// folded in, coils split between threads), a weighted mask, and odd sizes (the chain itself).
+    func testResidualGradientIsTheChainsGradient() throws {
+        for (coils, ny, nx) in [(5, 12, 10), (1, 16, 8), (3, 9, 10), (2, 10, 7)] {
+            let maps = ComplexBuffer.random(coils * ny * nx, seed: 21)
+            var mask = try SamplingMask(kind: .random, acceleration: 2, centerFraction: 0.2, seed: 1).make(ny: ny, nx: nx)
+            mask[3] = 0.5
+            let op = try SenseOperator(maps: maps, mask: mask, coils: coils, ny: ny, nx: nx)
+            let x = ComplexBuffer.random(ny * nx, seed: 22), y = ComplexBuffer.random(coils * ny * nx, seed: 23)
+            var r = try op.forward(x)
+            for i in 0..<r.count { r[i] -= y[i] }
+            let chain = try op.adjoint(r), fused = try op.residualGradient(x, measured: y)
+            let err = zip(chain, fused).map { abs($0 - $1) }.max() ?? 0, scale = chain.map(abs).max() ?? 0
+            XCTAssertGreaterThan(scale, 0.1)
+            XCTAssertLessThan(err / scale, 1e-5, "\(coils) coils \(ny)×\(nx)")
+        }
+        let op = try SenseOperator(maps: ComplexBuffer.random(4, seed: 1), mask: [1, 1, 1, 1], coils: 1, ny: 2, nx: 2)
+        XCTAssertThrowsError(try op.residualGradient([0, 0], measured: [Float](repeating: 0, count: 8)))
+    }
+
     func testFiniteDifferenceDotTestAndNorm() throws {
         let d = FiniteDifference2D(ny: 9, nx: 7)
         XCTAssertLessThan(try d.dotTest(seed: 4), 1e-5)

@@ -60,10 +60,7 @@ extension Tensor {
         }
         var g = [Float](repeating: 0, count: count)
         for (b, op) in batch.operators.enumerated() {
-            var r = try op.forward(sample(data, b))
-            let y = batch.kspace[b]
-            for i in 0..<r.count { r[i] -= y[i] }
-            store(try op.adjoint(r), b, into: &g)
+            store(try op.residualGradient(sample(data, b), measured: batch.kspace[b]), b, into: &g)
         }
         return Tensor.result(shape: shape, data: g, parents: [self]) { gy in
             var gx = [Float](repeating: 0, count: gy.count)
