@@ -20,6 +20,7 @@ struct RIMLayers: BenchCommand {
         let h = Tensor(uniform: [1, c, n, n], bound: 1, seed: 3)
         let w5 = Tensor(uniform: [c, 4, 5, 5], bound: 0.1, seed: 4), w1 = Tensor(uniform: [c, c, 1, 1], bound: 0.1, seed: 5)
         let w3 = Tensor(uniform: [c, c, 3, 3], bound: 0.1, seed: 6), wOut = Tensor(uniform: [2, c, 3, 3], bound: 0.1, seed: 7)
+        let wBack = Tensor(uniform: [4, c, 5, 5], bound: 0.1, seed: 10)
         let bias = Tensor(uniform: [c], bound: 0.1, seed: 8), u = Tensor(uniform: [1, c, 1, 1], bound: 0.5, seed: 9)
         let rows: [(String, () throws -> Void)] = [
             ("data-term gradient (8 coils)", { _ = try x.logLikelihoodGradient(batch) }),
@@ -28,8 +29,28 @@ struct RIMLayers: BenchCommand {
             ("IndRNN update", { _ = try wide.indRNNUpdate(hidden: h, weight: u) }),
             ("replication pad 2 + conv 3×3 d2 \(c)→\(c) + ReLU", { _ = try wide.replicationPaddedConv(w3, bias: bias, padding: 2, dilation: 2, relu: true) }),
             ("replication pad 1 + conv 3×3 \(c)→2", { _ = try wide.replicationPaddedConv(wOut, padding: 1) }),
+            // Backward only: the first layer's input gradient, a convolution of dY with the flipped kernel.
+            ("first layer's input gradient, conv 5×5 \(c)→4", { _ = try wide.conv(wBack, .uniform(padding: 4, dims: 2)) }),
+        ]
+        // Recorded forward and backward (a training step replays every time step this way).
+        let trainable = [four, wide, h, w5, w1, w3, wOut, bias, u].map { Tensor(shape: $0.shape, data: $0.data, requiresGrad: true) }
+        let (tFour, tWide, tH, tW5, tW1, tW3, tWOut, tBias, tU) = (trainable[0], trainable[1], trainable[2], trainable[3], trainable[4], trainable[5],
+                                                                    trainable[6], trainable[7], trainable[8])
+        func backward(_ y: Tensor) { (y * Tensor(uniform: y.shape, bound: 1, seed: 11, requiresGrad: false)).sum().backward() }
+        let training: [(String, () throws -> Void)] = [
+            ("ReLU alone (the harness's own cost)", { backward(tWide.relu()) }),
+            ("conv 5×5 4→\(c) + ReLU", { backward(try tFour.replicationPaddedConv(tW5, bias: tBias, padding: 2, relu: true)) }),
+            ("conv 1×1 \(c)→\(c) + IndRNN update", { backward(try tWide.conv(tW1, bias: tBias).indRNNUpdate(hidden: tH, weight: tU)) }),
+            ("conv 3×3 d2 \(c)→\(c) + ReLU", { backward(try tWide.replicationPaddedConv(tW3, bias: tBias, padding: 2, dilation: 2, relu: true)) }),
+            ("conv 3×3 \(c)→2", { backward(try tWide.replicationPaddedConv(tWOut, padding: 1)) }),
         ]
         let filter = ProcessInfo.processInfo.environment["GANTRY_BENCH_FILTER"]
+        for (name, body) in training where filter.map({ name.contains($0) }) ?? true {
+            try time("RIM step, forward + backward: \(name)", repeats: repeats) {
+                for t in trainable { t.zeroGrad() }
+                try body()
+            }
+        }
         for (name, body) in rows where filter.map({ name.contains($0) }) ?? true { try time("RIM step: \(name)", repeats: repeats) { try Tensor.noGrad(body) } }
     }
 }

@@ -79,6 +79,29 @@ final class RIMLayerKernelTests: XCTestCase {
         }
     }
 
+    /// A first layer's weight gradient (few input channels, more output channels than the direct
+    /// runs take) by stacked taps, against the sum that defines it.
+    func testStackedWeightGradientIsTheDefinition() throws {
+        let (cin, cout, h, w, k, p) = (4, 40, 9, 11, 5, 2)
+        let x = Tensor(uniform: [1, cin, h, w], bound: 1, seed: 13), wt = Tensor(uniform: [cout, cin, k, k], bound: 0.2, seed: 14)
+        XCTAssertEqual(ConvolutionBackend.weightGradient(coutG: cout, geometry: PaddedGeometry(d: 1, h: h, w: w, kd: 1, kh: k, kw: k,
+                                                                                             padding: [0, p, p], dilation: [1, 1, 1])), .shiftedGEMM)
+        let y = try x.conv(wt, .uniform(padding: p, dims: 2))
+        let r = Tensor(uniform: y.shape, bound: 1, seed: 15, requiresGrad: false)
+        (y * r).sum().backward()
+        var expected = [Float](repeating: 0, count: wt.count)
+        for co in 0..<cout { for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {
+            var acc: Double = 0
+            for oy in 0..<h { for ox in 0..<w {
+                let (iy, ix) = (oy + ky - p, ox + kx - p)
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                acc += Double(r.data[(co * h + oy) * w + ox]) * Double(x.data[(ci * h + iy) * w + ix])
+            } }
+            expected[((co * cin + ci) * k + ky) * k + kx] = Float(acc)
+        } } } }
+        XCTAssertLessThan(relativeError(wt.grad ?? [], expected), 1e-6)
+    }
+
     /// IndRNN's fused step without a graph equals the 1×1 convolution followed by the update.
     func testFusedIndRNNStepIsConvThenUpdate() throws {
         for (cin, cout, withBias) in [(24, 16, true), (16, 40, false)] {

@@ -151,13 +151,14 @@ enum ConvolutionBackend: Equatable, Sendable {
             && geo.padding[0] == 0 && cin >= 16 && cout >= 16 && geo.oh * geo.ow >= 1024
     }
 
-    /// Whether the tap-plane GEMM takes a dense 2D stride-1 convolution: at most 32 outputs per
-    /// tap (Cout·kh·kw, the GEMM's M) and 16+ input channels (its K). Measured on a RIM's last
-    /// layer, 3×3 64 → 2 at 320² with replication padding (AMD EPYC, AVX2): 0.0103 s by the
-    /// direct rows after a padded copy, 0.0058 s here after the copy, 0.0034 s reading the
-    /// edges in place.
+    /// Whether the tap-plane GEMM takes a dense 2D stride-1 convolution: at most 128 products per
+    /// pixel (Cout·kh·kw, the GEMM's M) and 16+ input channels (its K). Measured at 320² (AMD
+    /// EPYC, AVX2): a RIM's last layer, 3×3 64 → 2 with replication padding, 0.0103 s by the
+    /// direct rows after a padded copy, 0.0058 s here after the copy, 0.0034 s reading the edges
+    /// in place; its first layer's input gradient, 5×5 64 → 4, 0.0132 s by the direct rows,
+    /// 0.0123 s here.
     static func takesTapPlanes(cin: Int, cout: Int, groups: Int, geometry geo: PaddedGeometry, allowed: ConvolutionKernels = .allowed) -> Bool {
-        allowed.tapPlanes && groups == 1 && geo.kd == 1 && geo.padding[0] == 0 && cin >= 16 && cout * geo.kh * geo.kw <= 32
+        allowed.tapPlanes && groups == 1 && geo.kd == 1 && geo.padding[0] == 0 && cin >= 16 && cout * geo.kh * geo.kw <= 128
     }
 
     /// Whether the direct voxel-vector kernels take a convolution: one group and at most 16 output

@@ -141,6 +141,9 @@ extension Tensor {
 
     /// 1 − SSIM for [N, 1, H, W] images against a target, fastMRI/atommic's SSIMLoss: 7×7 uniform
     /// windows, K1 0.01, K2 0.03, sample covariance, data range given (typically the target's max).
+    /// Window sums are separable (rows, then columns) and so is the gradient: ∂/∂x at a pixel is
+    /// the sum over the windows that hold it of A + B·x + C·t, three maps spread back by the same
+    /// box. A RIM's loss takes one per time step: window by window it was 8 % of a training step.
     public func ssimLoss(_ target: Tensor, dataRange: Float, window: Int = 7) throws -> Tensor {
         guard shape.count == 4, shape[1] == 1, shape == target.shape, shape[2] >= window, shape[3] >= window else {
             throw GantryError.invalidArgument("ssim loss: needs matching [N, 1, H, W] images ≥ \(window)×\(window), got \(shape) and \(target.shape)")
@@ -150,34 +153,76 @@ extension Tensor {
         let ssim = SSIMWindow<Float>(dataRange: dataRange, side: window)
         let np = ssim.count, cov = ssim.covariance
         let x = data, t = target.data
-        // per-window statistics and the partial derivatives of S w.r.t. (mx, vx, vxy)
-        var total: Float = 0
-        var dMx = [Float](repeating: 0, count: n * oh * ow), dVx = dMx, dVxy = dMx, mxs = dMx, mys = dMx
-        for b in 0..<n { for i in 0..<oh { for j in 0..<ow {
-            var sx: Float = 0, sy: Float = 0, sxx: Float = 0, syy: Float = 0, sxy: Float = 0
-            for a in 0..<window { for c in 0..<window {
-                let o = (b * h + i + a) * w + j + c
-                sx += x[o]; sy += t[o]; sxx += x[o] * x[o]; syy += t[o] * t[o]; sxy += x[o] * t[o]
-            } }
-            let e = ssim.evaluate(sx: sx, sy: sy, sxx: sxx, syy: syy, sxy: sxy)
-            total += e.ssim
-            let k = (b * oh + i) * ow + j
-            dMx[k] = e.dMx; dVx[k] = e.dVx; dVxy[k] = e.dVxy
-            mxs[k] = e.mx; mys[k] = e.my
-        } } }
-        let windows = Float(n * oh * ow)
-        return Tensor.result(shape: [1], data: [1 - total / windows], parents: [self]) { g in
+        let sums = [x, t, zip(x, x).map(*), zip(t, t).map(*), zip(x, t).map(*)].map { Self.windowSums($0, n: n, h: h, w: w, side: window) }
+        // Per window: its SSIM, and the coefficients of its gradient A + B·x + C·t (∂mx/∂x = 1/np,
+        // ∂vx/∂x = cov·2(x − mx)/np, ∂vxy/∂x = cov·(t − my)/np). Rows summed apart, then in order.
+        let windows = n * oh
+        var rowTotals = [Float](repeating: 0, count: windows)
+        var coefA = [Float](repeating: 0, count: n * oh * ow), coefB = coefA, coefC = coefA
+        rowTotals.withUnsafeMutableBufferPointer { rt in coefA.withUnsafeMutableBufferPointer { ab in coefB.withUnsafeMutableBufferPointer { bb in coefC.withUnsafeMutableBufferPointer { cb in
+            let (rp, ap, bp, cp) = (rt.baseAddress!, ab.baseAddress!, bb.baseAddress!, cb.baseAddress!)
+            Parallel.forEach(windows, work: windows * ow * 40) { row in
+                var total: Float = 0
+                for k in (row * ow)..<((row + 1) * ow) {
+                    let e = ssim.evaluate(sx: sums[0][k], sy: sums[1][k], sxx: sums[2][k], syy: sums[3][k], sxy: sums[4][k])
+                    total += e.ssim
+                    ap[k] = (e.dMx - e.dVx * cov * 2 * e.mx - e.dVxy * cov * e.my) / np
+                    bp[k] = e.dVx * cov * 2 / np
+                    cp[k] = e.dVxy * cov / np
+                }
+                rp[row] = total
+            }
+        } } } }
+        let count = Float(n * oh * ow)
+        return Tensor.result(shape: [1], data: [1 - rowTotals.reduce(0, +) / count], parents: [self]) { g in
+            let s = -g[0] / count
+            let (sa, sb, sc) = (Self.windowSpread(coefA, n: n, h: h, w: w, side: window), Self.windowSpread(coefB, n: n, h: h, w: w, side: window),
+                                Self.windowSpread(coefC, n: n, h: h, w: w, side: window))
             var gx = [Float](repeating: 0, count: self.count)
-            let s = -g[0] / windows
-            for b in 0..<n { for i in 0..<oh { for j in 0..<ow {
-                let k = (b * oh + i) * ow + j
-                for a in 0..<window { for c in 0..<window {
-                    let o = (b * h + i + a) * w + j + c
-                    // ∂mx/∂x = 1/np; ∂vx/∂x = cov·2(x − mx)/np; ∂vxy/∂x = cov·(t − my)/np
-                    gx[o] += s * (dMx[k] / np + dVx[k] * cov * 2 * (x[o] - mxs[k]) / np + dVxy[k] * cov * (t[o] - mys[k]) / np)
-                } }
-            } } }
+            for o in 0..<gx.count { gx[o] = s * (sa[o] + sb[o] * x[o] + sc[o] * t[o]) }
             self.accumulate(gx)
         }
+    }
+
+    /// out[b][i][j] = Σ_{a, c < side} v[b][i + a][j + c] for every window position of [n, h, w]
+    /// planes: rows of `side`-sums, then columns of them.
+    static func windowSums(_ v: [Float], n: Int, h: Int, w: Int, side: Int) -> [Float] {
+        let (oh, ow) = (h - side + 1, w - side + 1)
+        var rows = [Float](repeating: 0, count: n * h * ow), out = [Float](repeating: 0, count: n * oh * ow)
+        v.withUnsafeBufferPointer { vb in rows.withUnsafeMutableBufferPointer { rb in out.withUnsafeMutableBufferPointer { ob in
+            let (vp, rp, op) = (vb.baseAddress!, rb.baseAddress!, ob.baseAddress!)
+            Parallel.forEach(n * h, work: n * h * w * side) { r in
+                let src = vp + r * w, dst = rp + r * ow
+                for j in 0..<ow { var acc: Float = 0; for c in 0..<side { acc += src[j + c] }; dst[j] = acc }
+            }
+            Parallel.forEach(n * oh, work: n * oh * ow * side) { r in
+                let (b, i) = (r / oh, r % oh), dst = op + r * ow
+                for a in 0..<side { let src = rp + (b * h + i + a) * ow; for j in 0..<ow { dst[j] += src[j] } }
+            }
+        } } }
+        return out
+    }
+
+    /// The adjoint of `windowSums`: each pixel of [n, h, w] gets the sum of `u` over the window
+    /// positions whose window holds it.
+    static func windowSpread(_ u: [Float], n: Int, h: Int, w: Int, side: Int) -> [Float] {
+        let (oh, ow) = (h - side + 1, w - side + 1)
+        var rows = [Float](repeating: 0, count: n * oh * w), out = [Float](repeating: 0, count: n * h * w)
+        u.withUnsafeBufferPointer { ub in rows.withUnsafeMutableBufferPointer { rb in out.withUnsafeMutableBufferPointer { ob in
+            let (up, rp, op) = (ub.baseAddress!, rb.baseAddress!, ob.baseAddress!)
+            Parallel.forEach(n * oh, work: n * oh * w * side) { r in
+                let src = up + r * ow, dst = rp + r * w
+                for x in 0..<w {
+                    var acc: Float = 0
+                    for j in max(0, x - side + 1)...min(ow - 1, x) { acc += src[j] }
+                    dst[x] = acc
+                }
+            }
+            Parallel.forEach(n * h, work: n * h * w * side) { r in
+                let (b, y) = (r / h, r % h), dst = op + r * w
+                for i in max(0, y - side + 1)...min(oh - 1, y) { let src = rp + (b * oh + i) * w; for x in 0..<w { dst[x] += src[x] } }
+            }
+        } } }
+        return out
     }
 }

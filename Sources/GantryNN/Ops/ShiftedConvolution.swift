@@ -128,6 +128,9 @@ extension Tensor {
         let outVol = geo.od * geo.oh * geo.ow, padVol = geo.dp * geo.hp * geo.wp
         let backend = ConvolutionBackend.weightGradient(coutG: coutG, geometry: geo)
         let channels = backend == .channelVectors
+        // Few input channels (a first layer, e.g. a RIM's 4 → 64 5×5): per-tap GEMMs would have
+        // N = Cin/G, so the taps are stacked into one N = Cin/G·taps operand per run, as forward.
+        let stacked = backend == .shiftedGEMM && cg < 16 && taps > 1
         // dY in the padded-width layout, each channel zeroed and filled by its own job (as `padded`);
         // the channel-vector kernel reads the gradient in place instead
         let dy = channels ? [] : [Float](unsafeUninitializedCapacity: n * cout * span) { db, initialised in
@@ -153,11 +156,17 @@ extension Tensor {
                     return
                 }
                 let dp = db.baseAddress!
+                let rows = stacked ? UnsafeMutablePointer<Float>.allocate(capacity: cg * taps * run) : nil
+                defer { rows?.deallocate() }
                 var q0 = lo
                 while q0 < hi {
                     let len = min(run, hi - q0)
                     let dys = dp + (b * cout + gi * coutG) * span + q0, xs = xpp + (b * cin + gi * cg) * padVol + q0
-                    if direct {
+                    if let rows {
+                        for ci in 0..<cg { for t in 0..<taps { (rows + (ci * taps + t) * len).update(from: xs + ci * padVol + offsets[t], count: len) } }
+                        // dW [coutG, cg·taps] += dY [coutG, len] · rowsᵀ [len, cg·taps] (the weight's own layout)
+                        BLAS.sgemm(transB: true, m: coutG, n: cg * taps, k: len, a: dys, b: rows, beta: 1, c: pp + job * per, lda: span, ldb: len, ldc: cg * taps)
+                    } else if direct {
                         weightGradientRun(dy: dys, dyPitch: span, x: xs, xPitch: padVol, coutG: coutG, cg: cg, len: len,
                                           offsets: offsets, kw: geo.kw, xStep: geo.dilation[2], rowPairs: rowPairs, into: pp + job * per)
                     } else {
@@ -174,6 +183,10 @@ extension Tensor {
         var gw = [Float](repeating: 0, count: cout * cg * taps)
         for job in 0..<jobs {
             let gi = (job / chunks) % g
+            if stacked {
+                for i in 0..<per { gw[gi * per + i] += partial[job * per + i] }
+                continue
+            }
             for t in 0..<taps { for co in 0..<coutG { for ci in 0..<cg {
                 gw[((gi * coutG + co) * cg + ci) * taps + t] += partial[job * per + (t * coutG + co) * cg + ci]
             } } }
