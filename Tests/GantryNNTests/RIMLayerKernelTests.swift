@@ -102,6 +102,22 @@ final class RIMLayerKernelTests: XCTestCase {
         XCTAssertLessThan(relativeError(wt.grad ?? [], expected), 1e-6)
     }
 
+    /// GRU's and MGU's fused steps without a graph equal the two 1×1 convolutions followed by the
+    /// update (to rounding: the GEMMs run on blocks of pixels).
+    func testFusedGatedStepsAreConvsThenUpdate() throws {
+        for (gates, cin, hid) in [(3, 24, 16), (2, 16, 20)] {
+            let x = Tensor(uniform: [2, cin, 17, 23], bound: 1, seed: 16), h = Tensor(uniform: [2, hid, 17, 23], bound: 1, seed: 17)
+            let wih = Tensor(uniform: [gates * hid, cin, 1, 1], bound: 0.3, seed: 18), whh = Tensor(uniform: [gates * hid, hid, 1, 1], bound: 0.3, seed: 19)
+            let b = Tensor(uniform: [gates * hid], bound: 0.5, seed: 20)
+            let expected = try Tensor.noGrad {
+                try Tensor.gatedUpdate(wx: try x.conv(wih, bias: b), uh: try h.conv(whh), h: h, gates: gates)
+            }
+            let fused = try XCTUnwrap(try Tensor.noGrad { try x.pointwiseGatedCell((wih, b), recurrent: whh, hidden: h, gates: gates) })
+            XCTAssertLessThan(relativeError(fused.data, expected.data), 1e-6, "\(gates) gates")
+            XCTAssertNil(try x.pointwiseGatedCell((wih, b), recurrent: whh, hidden: h, gates: gates), "with a graph the ops run one by one")
+        }
+    }
+
     /// IndRNN's fused step without a graph equals the 1×1 convolution followed by the update.
     func testFusedIndRNNStepIsConvThenUpdate() throws {
         for (cin, cout, withBias) in [(24, 16, true), (16, 40, false)] {

@@ -49,18 +49,26 @@ public struct ConvRecurrentCell {
     }
 
     func hiddenToHidden(_ h: Tensor, _ p: ParameterStore) throws -> Tensor {
+        try h.conv(recurrentWeight(p), bias: nil, conv)
+    }
+
+    /// GRU's and MGU's hidden-to-hidden weight U.
+    func recurrentWeight(_ p: ParameterStore) -> Tensor {
         let rows = gates * hidden, fanIn = hidden * kernel * kernel
         let init_ = kind == .gru ? Initialiser.orthogonal(rows: rows, cols: fanIn)
             : Initialiser.xavierUniform(fanIn: fanIn, fanOut: rows * kernel * kernel)
-        let w = p.parameter("\(prefix).hh.weight", shape: [rows, hidden, kernel, kernel], initialise: init_)
-        return try h.conv(w, bias: nil, conv)
+        return p.parameter("\(prefix).hh.weight", shape: [rows, hidden, kernel, kernel], initialise: init_)
     }
 
     /// One step. GRU: r = σ(Wx_r + Uh_r), z = σ(Wx_z + Uh_z), n = tanh(Wx_n + r⊙Uh_n), h' = n + z⊙(h − n).
     /// MGU: f = σ(Wx_f + Uh_f), c = tanh(Wx_c + f⊙Uh_c), h' = c + f⊙(h − c).
     /// IndRNN: h' = ReLU(Wx + u⊙h) with a per-channel u.
     public func callAsFunction(_ x: Tensor, _ h: Tensor, _ p: ParameterStore) throws -> Tensor {
-        if kind == .indRNN, kernel == 1, let y = try x.pointwiseIndRNN(inputWeights(p), hidden: h, weight: indRNNWeight(p)) { return y }
+        if kernel == 1 {
+            let fused = kind == .indRNN ? try x.pointwiseIndRNN(inputWeights(p), hidden: h, weight: indRNNWeight(p))
+                : try x.pointwiseGatedCell(inputWeights(p), recurrent: recurrentWeight(p), hidden: h, gates: gates)
+            if let fused { return fused }
+        }
         let ih = try inputToHidden(x, p)
         switch kind {
         case .gru: return try ih.gruUpdate(recurrent: hiddenToHidden(h, p), hidden: h)
