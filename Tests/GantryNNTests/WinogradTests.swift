@@ -2,8 +2,8 @@ import GantryCore
 @testable import GantryNN
 import XCTest
 
-/// Winograd F(4×4, 3×3) against the direct (per-tap GEMM) convolution: outputs and input
-/// gradients (a convolution with the flipped kernel, same path); weight gradients stay direct.
+/// Winograd F(4×4, 3×3) against the direct (per-tap GEMM) convolution: outputs, input gradients
+/// (a convolution with the flipped kernel, same path) and weight gradients (dU = Σ (A dY Aᵀ) ⊙ V).
 final class WinogradTests: XCTestCase {
     func run(_ x: Tensor, _ w: Tensor, _ b: Tensor, _ p: ConvParameters, winograd: Bool) throws -> (y: [Float], gx: [Float], gw: [Float]) {
         try ConvolutionKernels.with(.init(winograd: winograd)) {
@@ -31,11 +31,12 @@ final class WinogradTests: XCTestCase {
             let fast = try run(x, w, b, p, winograd: true), direct = try run(x, w, b, p, winograd: false)
             // F(4×4, 3×3) rounds to ~5e-6 of the output's scale here (direct: ~1e-7); 1e-5 is ten
             // times under the engine's 1e-4 parity bar and fails on any wrong coefficient or tile.
-            print("winograd \(name): relative error y \(relativeError(fast.y, direct.y)), dx \(relativeError(fast.gx, direct.gx))")
+            print("winograd \(name): relative error y \(relativeError(fast.y, direct.y)), dx \(relativeError(fast.gx, direct.gx)), dw \(relativeError(fast.gw, direct.gw))")
             XCTAssertLessThan(relativeError(fast.y, direct.y), 1e-5, "\(name) output")
             XCTAssertLessThan(relativeError(fast.gx, direct.gx), 1e-5, "\(name) input gradient")
-            XCTAssertEqual(fast.gw, direct.gw, "\(name) weight gradient (same path)")
+            XCTAssertLessThan(relativeError(fast.gw, direct.gw), 1e-5, "\(name) weight gradient")
             XCTAssertNotEqual(fast.y, direct.y, "\(name): the Winograd path did not run")
+            XCTAssertNotEqual(fast.gw, direct.gw, "\(name): the Winograd weight gradient did not run")
         }
     }
 

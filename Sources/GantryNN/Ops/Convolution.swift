@@ -85,7 +85,9 @@ extension Tensor {
             if sp == [1, 1, 1], flipPad.allSatisfy({ $0 >= 0 }) {
                 let padded = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
                 let gw = xData.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { gb in
-                    Tensor.weightGradientShifted(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, groups: g, geometry: padded)
+                    ConvolutionBackend.takesWinograd(cin: cin, cout: cout, groups: g, geometry: padded)
+                        ? Tensor.weightGradientWinograd(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, geometry: padded)
+                        : Tensor.weightGradientShifted(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, groups: g, geometry: padded)
                 } }
                 // dX = conv(dY, flipped kernel with in/out swapped), stride 1, padding dil·(k−1) − p.
                 var wf = [Float](repeating: 0, count: weight.count)

@@ -99,6 +99,51 @@ struct WinogradTiling {
         }
     }
 
+    /// Scratch values `transformOutputGradient` needs: the band's dY rows and its vertical pass.
+    var gradientScratch: Int {
+        let lanes = bandRows * phases * tx1
+        return m * bandRows * m * phases * tx1 + a * m * lanes
+    }
+
+    /// The adjoint of the output transform, for weight gradients: dM = A dY Aᵀ (α×α) for the job's
+    /// tiles of every channel of dY ([N, C, …] on the output grid, zero past it), laid out as V:
+    /// position e's operand for channel c at `e·pitch + c·lanes`. dY rows are gathered
+    /// d[ty·m + i][j][q][tx] (column j of each tile apart, so no interleave), then one vertical
+    /// and one horizontal pass over the band.
+    func transformOutputGradient(_ gy: UnsafePointer<Float>, channels cout: Int, job jb: Job, into dm: UnsafeMutablePointer<Float>, pitch: Int,
+                                 scratch s: UnsafeMutablePointer<Float>) {
+        let (oh, ow) = (geo.oh, geo.ow), tx1 = self.tx1, step = dil * m, lanes = jb.lanes
+        let phaseRow = phases * tx1, rowBlock = m * phaseRow
+        // A = (Aᵀ)ᵀ, α×m: row ξ holds the coefficients of dY's m values.
+        let aT = (0..<(a * m)).map { tf.at[($0 % m) * a + $0 / m] }
+        let rowOffsets = tf.strided(rowBlock).prefix(m).map { $0 }, laneOffsets = tf.strided(lanes).prefix(m).map { $0 }
+        let d = s, r = s + m * jb.rows * rowBlock
+        aT.withUnsafeBufferPointer { ab in
+            let ap = ab.baseAddress!
+            for co in 0..<cout {
+                let src = channel(gy, co, of: cout, job: jb, h: oh, w: ow)
+                for ty in 0..<jb.rows { for i in 0..<m { for py in 0..<dil {
+                    let y = py + dil * (m * (jb.ty0 + ty) + i)
+                    let row = y < oh ? src + y * ow : nil
+                    for j in 0..<m { for px in 0..<dil {
+                        WinogradTransform.gather(row, x0: px + dil * j, step: step, w: ow,
+                                                 into: d + (ty * m + i) * rowBlock + j * phaseRow + (py * dil + px) * tx1, count: tx1)
+                    } }
+                } } }
+                for xi in 0..<a {
+                    let rx = r + xi * m * lanes
+                    for j in 0..<m {
+                        WinogradTransform.combine(ap + xi * m, rowOffsets, taps: m, d + j * phaseRow, into: rx + j * lanes, count: phaseRow,
+                                                  rows: jb.rows, srcStride: m * rowBlock, dstStride: phaseRow)
+                    }
+                    for nu in 0..<a {
+                        WinogradTransform.combine(ap + nu * m, laneOffsets, taps: m, rx, into: dm + (xi * a + nu) * pitch + co * lanes, count: lanes)
+                    }
+                }
+            }
+        }
+    }
+
     /// Output tiles Aᵀ M A of every output channel, written where they fall inside
     /// `out` ([N, C, …]), plus the channel's bias (through a ReLU when `relu`): both passes over
     /// the whole band, then each tile row's outputs scattered to their pixels.
