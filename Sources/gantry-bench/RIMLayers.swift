@@ -22,10 +22,15 @@ struct RIMLayers: BenchCommand {
         let w3 = Tensor(uniform: [c, c, 3, 3], bound: 0.1, seed: 6), wOut = Tensor(uniform: [2, c, 3, 3], bound: 0.1, seed: 7)
         let wBack = Tensor(uniform: [4, c, 5, 5], bound: 0.1, seed: 10)
         let bias = Tensor(uniform: [c], bound: 0.1, seed: 8), u = Tensor(uniform: [1, c, 1, 1], bound: 0.5, seed: 9)
+        let store = ParameterStore(seed: 12)
+        let indRNN = ConvRecurrentCell(kind: .indRNN, prefix: "i", inChannels: c, hidden: c, kernel: 1, dilation: 1, bias: true)
+        let gru = ConvRecurrentCell(kind: .gru, prefix: "g", inChannels: c, hidden: c, kernel: 1, dilation: 1, bias: true)
         let rows: [(String, () throws -> Void)] = [
             ("data-term gradient (8 coils)", { _ = try x.logLikelihoodGradient(batch) }),
             ("replication pad 2 + conv 5×5 4→\(c) + ReLU", { _ = try four.replicationPaddedConv(w5, bias: bias, padding: 2, relu: true) }),
             ("conv 1×1 \(c)→\(c)", { _ = try wide.conv(w1, bias: bias, .uniform(dims: 2)) }),
+            ("IndRNN cell (1×1 conv + update)", { _ = try indRNN(wide, h, store) }),
+            ("GRU cell (two 1×1 convs to 3×\(c) + update)", { _ = try gru(wide, h, store) }),
             ("IndRNN update", { _ = try wide.indRNNUpdate(hidden: h, weight: u) }),
             ("replication pad 2 + conv 3×3 d2 \(c)→\(c) + ReLU", { _ = try wide.replicationPaddedConv(w3, bias: bias, padding: 2, dilation: 2, relu: true) }),
             ("replication pad 1 + conv 3×3 \(c)→2", { _ = try wide.replicationPaddedConv(wOut, padding: 1) }),
