@@ -46,6 +46,7 @@ final class RIMLayerKernelTests: XCTestCase {
             ("Winograd, 3×3 16 → 24, no ReLU", [1, 16, 33, 35], [24, 16, 3, 3], 1, 1, false, true),
             ("tap planes, 3×3 32 → 2", [2, 32, 21, 26], [2, 32, 3, 3], 1, 1, false, false),
             ("tap planes, 3×3 d2 16 → 3 + ReLU", [1, 16, 9, 30], [3, 16, 3, 3], 2, 2, true, false),
+            ("tap planes, padding wider than the kernel's reach", [1, 16, 4, 200], [2, 16, 3, 3], 40, 1, false, false),
             ("per-tap GEMMs, 5×5 4 → 40 + ReLU", [1, 4, 26, 27], [40, 4, 5, 5], 2, 1, true, true),
             ("direct rows (not fused), 3×3 8 → 8", [1, 8, 19, 20], [8, 8, 3, 3], 1, 1, true, true),
         ]

@@ -184,43 +184,34 @@ extension Tensor {
         }
     }
 
-    /// out[b][i][j] = Σ_{a, c < side} v[b][i + a][j + c] for every window position of [n, h, w]
-    /// planes: rows of `side`-sums, then columns of them.
+    /// Every window's sum of [n, h, w] planes (outputs (h − side + 1) × (w − side + 1)).
     static func windowSums(_ v: [Float], n: Int, h: Int, w: Int, side: Int) -> [Float] {
-        let (oh, ow) = (h - side + 1, w - side + 1)
-        var rows = [Float](repeating: 0, count: n * h * ow), out = [Float](repeating: 0, count: n * oh * ow)
-        v.withUnsafeBufferPointer { vb in rows.withUnsafeMutableBufferPointer { rb in out.withUnsafeMutableBufferPointer { ob in
-            let (vp, rp, op) = (vb.baseAddress!, rb.baseAddress!, ob.baseAddress!)
-            Parallel.forEach(n * h, work: n * h * w * side) { r in
-                let src = vp + r * w, dst = rp + r * ow
-                for j in 0..<ow { var acc: Float = 0; for c in 0..<side { acc += src[j + c] }; dst[j] = acc }
-            }
-            Parallel.forEach(n * oh, work: n * oh * ow * side) { r in
-                let (b, i) = (r / oh, r % oh), dst = op + r * ow
-                for a in 0..<side { let src = rp + (b * h + i + a) * ow; for j in 0..<ow { dst[j] += src[j] } }
-            }
-        } } }
-        return out
+        boxSums(v, n: n, h: h, w: w, before: 0, after: side - 1, outH: h - side + 1, outW: w - side + 1)
     }
 
-    /// The adjoint of `windowSums`: each pixel of [n, h, w] gets the sum of `u` over the window
-    /// positions whose window holds it.
+    /// The adjoint of `windowSums`: each pixel of [n, h, w] gets the sum of `u` (one value per
+    /// window position) over the windows that hold it.
     static func windowSpread(_ u: [Float], n: Int, h: Int, w: Int, side: Int) -> [Float] {
-        let (oh, ow) = (h - side + 1, w - side + 1)
-        var rows = [Float](repeating: 0, count: n * oh * w), out = [Float](repeating: 0, count: n * h * w)
-        u.withUnsafeBufferPointer { ub in rows.withUnsafeMutableBufferPointer { rb in out.withUnsafeMutableBufferPointer { ob in
-            let (up, rp, op) = (ub.baseAddress!, rb.baseAddress!, ob.baseAddress!)
-            Parallel.forEach(n * oh, work: n * oh * w * side) { r in
-                let src = up + r * ow, dst = rp + r * w
-                for x in 0..<w {
+        boxSums(u, n: n, h: h - side + 1, w: w - side + 1, before: side - 1, after: 0, outH: h, outW: w)
+    }
+
+    /// out[b][i][j] = Σ v[b][y][x] over y ∈ [i − before, i + after] and x ∈ [j − before, j + after]
+    /// inside the h × w plane, for outH × outW positions: rows of sums, then columns of them.
+    static func boxSums(_ v: [Float], n: Int, h: Int, w: Int, before: Int, after: Int, outH: Int, outW: Int) -> [Float] {
+        var rows = [Float](repeating: 0, count: n * h * outW), out = [Float](repeating: 0, count: n * outH * outW)
+        v.withUnsafeBufferPointer { vb in rows.withUnsafeMutableBufferPointer { rb in out.withUnsafeMutableBufferPointer { ob in
+            let (vp, rp, op) = (vb.baseAddress!, rb.baseAddress!, ob.baseAddress!), reach = before + after + 1
+            Parallel.forEach(n * h, work: n * h * outW * reach) { r in
+                let src = vp + r * w, dst = rp + r * outW
+                for j in 0..<outW {
                     var acc: Float = 0
-                    for j in max(0, x - side + 1)...min(ow - 1, x) { acc += src[j] }
-                    dst[x] = acc
+                    for x in max(0, j - before)...min(w - 1, j + after) { acc += src[x] }
+                    dst[j] = acc
                 }
             }
-            Parallel.forEach(n * h, work: n * h * w * side) { r in
-                let (b, y) = (r / h, r % h), dst = op + r * w
-                for i in max(0, y - side + 1)...min(oh - 1, y) { let src = rp + (b * oh + i) * w; for x in 0..<w { dst[x] += src[x] } }
+            Parallel.forEach(n * outH, work: n * outH * outW * reach) { r in
+                let (b, i) = (r / outH, r % outH), dst = op + r * outW
+                for y in max(0, i - before)...min(h - 1, i + after) { let src = rp + (b * h + y) * outW; for j in 0..<outW { dst[j] += src[j] } }
             }
         } } }
         return out

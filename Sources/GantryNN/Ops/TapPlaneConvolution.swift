@@ -34,9 +34,10 @@ extension Tensor {
                 Parallel.forEach(n * d * bands) { j in
                     let band = j % bands, z = (j / bands) % d, b = j / (bands * d)
                     let oy0 = band * bandRows, oy1 = min(oh, oy0 + bandRows)
-                    // The band's input rows (clamped into the image: rows outside are zeros or copies).
+                    // The band's input rows (clamped into the image: rows outside are zeros or
+                    // copies; with zeros a band may lie wholly in the padding).
                     let lo = clampRow(oy0 - top), hi = clampRow(oy1 - 1 - top + halo) + 1
-                    let inside = oy1 - 1 - top + halo >= 0 && oy0 - top < h
+                    let inside = replicate || (oy1 - 1 - top + halo >= 0 && oy0 - top < h)
                     let pixels = inside ? (hi - lo) * w : 0
                     let products = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rowsM * pixels))
                     defer { products.deallocate() }
