@@ -222,7 +222,6 @@ public final class FFTPlan: @unchecked Sendable {
                 let xp = x.baseAddress!
                 if allEven {
                     let nx = shape[shape.count - 1], rows = n / nx
-                    let outer = shape.dropLast().reduce(0) { $0 + $1 / 2 } + nx / 2
                     let lines = rows * batch
                     // Parity of the coordinate sum of row r (all axes but the last).
                     let rowShape = Array(shape.dropLast())
@@ -239,7 +238,7 @@ public final class FFTPlan: @unchecked Sendable {
                         }
                     }
                     fftwf_execute_dft(plan, work, work)
-                    let outSign: Float = outer & 1 == 0 ? scale : -scale
+                    let outSign = centringScale ?? scale  // all even here: never nil
                     Parallel.forEach(chunks) { c in
                         for line in (lines * c / chunks)..<(lines * (c + 1) / chunks) {
                             let o = 2 * line * nx
