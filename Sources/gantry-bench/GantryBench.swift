@@ -14,7 +14,7 @@ struct GantryBench: ParsableCommand {
         abstract: "Gantry's side of `make bench`: one JSON line per measurement.",
         discussion: """
         GANTRY_NUM_THREADS sets the worker threads; GANTRY_WINOGRAD=0, GANTRY_DIRECT=0, GANTRY_ROW_PAIRS=0, \
-        GANTRY_CHANNEL_VECTORS=0 and GANTRY_TAP_PLANES=0 leave those convolution kernels out (A/B comparisons; the library \
+        GANTRY_CHANNEL_VECTORS=0, GANTRY_TAP_PLANES=0 and GANTRY_WINOGRAD_DW=0 leave those convolution kernels out (A/B comparisons; the library \
         itself reads no environment); GANTRY_BENCH_FILTER=substring runs only the matching rows of nifti, \
         nn, layers, segnet, rim and rim-layers; GANTRY_LAYER="cin,cout,d,h,w[,stride]" times one 3×3×3 layer in `layers`.
         """,
@@ -35,7 +35,7 @@ extension BenchCommand {
         FFTPlan.setPlanning(FFTPlanning(environment: env))
         let kernels = ConvolutionKernels(winograd: env["GANTRY_WINOGRAD"] != "0", direct: env["GANTRY_DIRECT"] != "0",
                                          rowPairs: env["GANTRY_ROW_PAIRS"] != "0", channelVectors: env["GANTRY_CHANNEL_VECTORS"] != "0",
-                                         tapPlanes: env["GANTRY_TAP_PLANES"] != "0")
+                                         tapPlanes: env["GANTRY_TAP_PLANES"] != "0", winogradWeightGradient: env["GANTRY_WINOGRAD_DW"] != "0")
         try ConvolutionKernels.with(kernels) { try measure() }
     }
 }

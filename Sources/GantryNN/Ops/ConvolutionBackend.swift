@@ -17,9 +17,13 @@ public struct ConvolutionKernels: Sendable, Equatable {
     public var channelVectors: Bool
     /// The tap-plane GEMM for layers with few outputs per tap (`convolveTapPlanes`).
     public var tapPlanes: Bool
+    /// Weight gradients of Winograd layers by the same tiles (`weightGradientWinograd`).
+    public var winogradWeightGradient: Bool
 
-    public init(winograd: Bool = true, direct: Bool = true, rowPairs: Bool = true, channelVectors: Bool = true, tapPlanes: Bool = true) {
+    public init(winograd: Bool = true, direct: Bool = true, rowPairs: Bool = true, channelVectors: Bool = true, tapPlanes: Bool = true,
+                winogradWeightGradient: Bool = true) {
         self.winograd = winograd; self.direct = direct; self.rowPairs = rowPairs; self.channelVectors = channelVectors; self.tapPlanes = tapPlanes
+        self.winogradWeightGradient = winogradWeightGradient
     }
 
     @TaskLocal public static var allowed = ConvolutionKernels()
