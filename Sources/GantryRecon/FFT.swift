@@ -154,10 +154,13 @@ public final class FFTPlan: @unchecked Sendable {
 
     /// For even shapes the centred orthonormal transform is σ ⊙ FFT(χ ⊙ x) with the checkerboard
     /// χ = (−1)^(Σ indices) and σ = `centringScale`·χ, in both directions.
-    public var centringScale: Float? {
-        guard allEven else { return nil }
-        let scale = Float(1 / Double(count).squareRoot())
-        return (shape.dropLast().reduce(0) { $0 + $1 / 2 } + shape[shape.count - 1] / 2) & 1 == 0 ? scale : -scale
+    public var centringScale: Float? { FFTPlan.centringScale(shape: shape) }
+
+    /// `centringScale` of a transform of `shape` (nil unless every axis is even).
+    public static func centringScale(shape: [Int]) -> Float? {
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 && $0 % 2 == 0 }) else { return nil }
+        let scale = Float(1 / Double(shape.reduce(1, *)).squareRoot())
+        return shape.reduce(0) { $0 + $1 / 2 } & 1 == 0 ? scale : -scale
     }
 
     /// Runs `body` with a work buffer of `batch`·∏shape interleaved complex values and a function

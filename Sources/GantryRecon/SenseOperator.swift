@@ -15,6 +15,8 @@ public struct SenseOperator: LinearOperator {
     /// [ny, nx] in {0, 1} (or weights).
     public let mask: [Float]
     let chain: ComposedOperator
+    /// The k-space columns that hold a sample (any row): the only ones the data term needs.
+    let sampledColumns: [Int]
 
     public var inputCount: Int { ny * nx }
     public var outputCount: Int { coils * ny * nx }
@@ -24,6 +26,7 @@ public struct SenseOperator: LinearOperator {
         let m = try SamplingOperator(mask: mask, coils: coils, ny: ny, nx: nx)
         chain = try m * FourierOperator(ny: ny, nx: nx, coils: coils) * s
         self.maps = maps; self.mask = mask; self.coils = coils; self.ny = ny; self.nx = nx
+        sampledColumns = (0..<nx).filter { c in (0..<ny).contains { mask[$0 * nx + c] != 0 } }
     }
 
     public func forward(_ x: [Float]) throws -> [Float] {
@@ -187,8 +190,12 @@ extension SenseOperator {
         guard x.count == 2 * inputCount, y.count == 2 * outputCount else {
             throw GantryError.invalidArgument("SENSE residual: image needs \(inputCount), k-space \(outputCount) complex values")
         }
-        let plan = try FFTPlan.plan(shape: [ny, nx], serial: true)
-        guard let s = plan.centringScale else { return try chain.residualGradient(x, measured: y) }
+        guard let s = FFTPlan.centringScale(shape: [ny, nx]) else { return try chain.residualGradient(x, measured: y) }
+        // Few sampled columns (an undersampled 1D mask): the 2D transform as rows along x, then
+        // columns along y for the sampled columns only (the residual is zero elsewhere), and back.
+        let columns = sampledColumns, pruned = 2 * columns.count <= nx
+        let rows = try FFTPlan.plan(shape: pruned ? [nx] : [ny, nx], batch: pruned ? ny : 1, serial: true)
+        let cols = pruned && !columns.isEmpty ? try FFTPlan.plan(shape: [ny], batch: columns.count, serial: true) : nil
         let (ny, nx, coils, n) = (self.ny, self.nx, self.coils, self.ny * self.nx)
         let chunks = min(Parallel.threads, coils)
         var sums = [[Float]](repeating: [], count: chunks)
@@ -199,9 +206,50 @@ extension SenseOperator {
             Parallel.forEach(chunks) { ch in
                 var acc = [Float](repeating: 0, count: 2 * n)
                 do {
-                    try plan.withBareTransform { b, transform in
+                    try rows.withBareTransform { b, transform in
+                        // The k-space stage on b (FFT'd image in, inverse-FFT'd residual out):
+                        // b = M ⊙ (M ⊙ s·b − χ ⊙ y_c) on the sampled values, 0 elsewhere.
+                        func residual(_ yc: UnsafePointer<Float>) throws {
+                            guard pruned else {
+                                transform(false)
+                                for r in 0..<ny {
+                                    let a: Float = r & 1 == 0 ? 1 : -1, o = 2 * r * nx
+                                    for j in stride(from: o, to: o + 2 * nx, by: 4) {
+                                        let (m0, m1) = (maskp[j / 2], maskp[j / 2 + 1])
+                                        let (t0, t1) = (m0 * s, m1 * s)
+                                        b[j] = m0 * (t0 * b[j] - a * yc[j]); b[j + 1] = m0 * (t0 * b[j + 1] - a * yc[j + 1])
+                                        b[j + 2] = m1 * (t1 * b[j + 2] + a * yc[j + 2]); b[j + 3] = m1 * (t1 * b[j + 3] + a * yc[j + 3])
+                                    }
+                                }
+                                transform(true)
+                                return
+                            }
+                            transform(false)  // rows along x
+                            let stage = { (g: UnsafeMutablePointer<Float>, columnTransform: (Bool) -> Void) in
+                                for (k, c) in columns.enumerated() {
+                                    let gk = g + 2 * k * ny
+                                    for r in 0..<ny { gk[2 * r] = b[2 * (r * nx + c)]; gk[2 * r + 1] = b[2 * (r * nx + c) + 1] }
+                                }
+                                columnTransform(false)
+                                for (k, c) in columns.enumerated() {
+                                    let gk = g + 2 * k * ny
+                                    for r in 0..<ny {
+                                        let p = r * nx + c, m = maskp[p], a: Float = (r + c) & 1 == 0 ? 1 : -1
+                                        gk[2 * r] = m * (m * s * gk[2 * r] - a * yc[2 * p]); gk[2 * r + 1] = m * (m * s * gk[2 * r + 1] - a * yc[2 * p + 1])
+                                    }
+                                }
+                                columnTransform(true)
+                                b.initialize(repeating: 0, count: 2 * n)
+                                for (k, c) in columns.enumerated() {
+                                    let gk = g + 2 * k * ny
+                                    for r in 0..<ny { b[2 * (r * nx + c)] = gk[2 * r]; b[2 * (r * nx + c) + 1] = gk[2 * r + 1] }
+                                }
+                            }
+                            if let cols { try cols.withBareTransform(stage) } else { b.initialize(repeating: 0, count: 2 * n) }
+                            transform(true)  // rows along x, inverse
+                        }
                         for c in (coils * ch / chunks)..<(coils * (ch + 1) / chunks) {
-                            let sc = mp + 2 * c * n, yc = yp + 2 * c * n
+                            let sc = mp + 2 * c * n
                             // Pixel (r, col) has χ = (−1)^(r + col): rows of pairs, signs (a, −a).
                             for r in 0..<ny {
                                 let a: Float = r & 1 == 0 ? 1 : -1, o = 2 * r * nx
@@ -212,17 +260,7 @@ extension SenseOperator {
                                     b[j + 2] = -a * (s1r * x1r - s1i * x1i); b[j + 3] = -a * (s1r * x1i + s1i * x1r)
                                 }
                             }
-                            transform(false)
-                            for r in 0..<ny {
-                                let a: Float = r & 1 == 0 ? 1 : -1, o = 2 * r * nx
-                                for j in stride(from: o, to: o + 2 * nx, by: 4) {
-                                    let (m0, m1) = (maskp[j / 2], maskp[j / 2 + 1])
-                                    let (t0, t1) = (m0 * s, m1 * s)
-                                    b[j] = m0 * (t0 * b[j] - a * yc[j]); b[j + 1] = m0 * (t0 * b[j + 1] - a * yc[j + 1])
-                                    b[j + 2] = m1 * (t1 * b[j + 2] + a * yc[j + 2]); b[j + 3] = m1 * (t1 * b[j + 3] + a * yc[j + 3])
-                                }
-                            }
-                            transform(true)
+                            try residual(yp + 2 * c * n)
                             acc.withUnsafeMutableBufferPointer { ab in
                                 let ap = ab.baseAddress!
                                 for r in 0..<ny {

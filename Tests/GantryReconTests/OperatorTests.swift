@@ -43,13 +43,16 @@ final class OperatorTests: XCTestCase {
     }
 
     /// The fused data-term gradient Aᴴ(Ax − y) equals the chain's, for even sizes (checkerboards
-    /// folded in, coils split between threads), a weighted mask, and odd sizes (the chain itself).
+    /// folded in, coils split between threads) with most columns sampled (2D transforms) or few
+    /// (rows, then the sampled columns only), a weighted mask, and odd sizes (the chain itself).
     func testResidualGradientIsTheChainsGradient() throws {
-        for (coils, ny, nx) in [(5, 12, 10), (1, 16, 8), (3, 9, 10), (2, 10, 7)] {
+        for (coils, ny, nx, r, pruned) in [(5, 12, 10, 1.0, false), (1, 16, 8, 1.0, false), (4, 14, 32, 4.0, true), (3, 20, 16, 6.0, true),
+                                           (3, 9, 10, 2.0, false), (2, 10, 7, 2.0, false)] {
             let maps = ComplexBuffer.random(coils * ny * nx, seed: 21)
-            var mask = try SamplingMask(kind: .random, acceleration: 2, centerFraction: 0.2, seed: 1).make(ny: ny, nx: nx)
+            var mask = try SamplingMask(kind: .random, acceleration: r, centerFraction: 0.1, seed: 1).make(ny: ny, nx: nx)
             mask[3] = 0.5
             let op = try SenseOperator(maps: maps, mask: mask, coils: coils, ny: ny, nx: nx)
+            XCTAssertEqual(2 * op.sampledColumns.count <= nx && nx % 2 == 0 && ny % 2 == 0, pruned, "\(ny)×\(nx) at \(r)×: the path meant")
             let x = ComplexBuffer.random(ny * nx, seed: 22), y = ComplexBuffer.random(coils * ny * nx, seed: 23)
             var r = try op.forward(x)
             for i in 0..<r.count { r[i] -= y[i] }
