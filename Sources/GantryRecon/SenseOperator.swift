@@ -194,8 +194,9 @@ extension SenseOperator {
         // Few sampled columns (an undersampled 1D mask): the 2D transform as rows along x, then
         // columns along y for the sampled columns only (the residual is zero elsewhere), and back.
         let columns = sampledColumns, pruned = 2 * columns.count <= nx
-        let rows = try FFTPlan.plan(shape: pruned ? [nx] : [ny, nx], batch: pruned ? ny : 1, serial: true)
-        let cols = pruned && !columns.isEmpty ? try FFTPlan.plan(shape: [ny], batch: columns.count, serial: true) : nil
+        // The image's transform (its rows when pruned, else the whole 2D one) and the sampled columns'.
+        let imagePlan = try FFTPlan.plan(shape: pruned ? [nx] : [ny, nx], batch: pruned ? ny : 1, serial: true)
+        let columnPlan = pruned && !columns.isEmpty ? try FFTPlan.plan(shape: [ny], batch: columns.count, serial: true) : nil
         let (ny, nx, coils, n) = (self.ny, self.nx, self.coils, self.ny * self.nx)
         let chunks = min(Parallel.threads, coils)
         var sums = [[Float]](repeating: [], count: chunks)
@@ -206,7 +207,7 @@ extension SenseOperator {
             Parallel.forEach(chunks) { ch in
                 var acc = [Float](repeating: 0, count: 2 * n)
                 do {
-                    try rows.withBareTransform { b, transform in
+                    try imagePlan.withBareTransform { b, transform in
                         // The k-space stage on b (FFT'd image in, inverse-FFT'd residual out):
                         // b = M ⊙ (M ⊙ s·b − χ ⊙ y_c) on the sampled values, 0 elsewhere.
                         func residual(_ yc: UnsafePointer<Float>) throws {
@@ -245,7 +246,7 @@ extension SenseOperator {
                                     for r in 0..<ny { b[2 * (r * nx + c)] = gk[2 * r]; b[2 * (r * nx + c) + 1] = gk[2 * r + 1] }
                                 }
                             }
-                            if let cols { try cols.withBareTransform(stage) } else { b.initialize(repeating: 0, count: 2 * n) }
+                            if let columnPlan { try columnPlan.withBareTransform(stage) } else { b.initialize(repeating: 0, count: 2 * n) }
                             transform(true)  // rows along x, inverse
                         }
                         for c in (coils * ch / chunks)..<(coils * (ch + 1) / chunks) {
