@@ -85,7 +85,7 @@ extension Tensor {
             if sp == [1, 1, 1], flipPad.allSatisfy({ $0 >= 0 }) {
                 let padded = PaddedGeometry(d: d, h: h, w: w, kd: kd, kh: kh, kw: kw, padding: pd, dilation: dl)
                 let gw = xData.withUnsafeBufferPointer { xb in gy.withUnsafeBufferPointer { gb in
-                    ConvolutionKernels.allowed.winogradWeightGradient && ConvolutionBackend.takesWinograd(cin: cin, cout: cout, groups: g, geometry: padded)
+                    ConvolutionBackend.takesWinogradWeightGradient(cin: cin, cout: cout, groups: g, geometry: padded)
                         ? Tensor.weightGradientWinograd(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, geometry: padded)
                         : Tensor.weightGradientShifted(xb.baseAddress!, gb.baseAddress!, n: n, cin: cin, cout: cout, groups: g, geometry: padded)
                 } }

@@ -148,6 +148,20 @@ enum ConvolutionBackend: Equatable, Sendable {
         width <= Lane.scalarCount || (rowPairs(allowed) && strideY == 1) ? 2 : 1
     }
 
+    /// Whether a stride-1 layer's weight gradient is taken by the Winograd tiles: every layer whose
+    /// forward they take. Measured (alternating A/B, AMD EPYC): a RIM IndRNN-64 training step
+    /// 2.99–3.04 s against 3.18–3.22 s by per-tap GEMMs.
+    static func takesWinogradWeightGradient(cin: Int, cout: Int, groups: Int, geometry geo: PaddedGeometry, allowed: ConvolutionKernels = .allowed) -> Bool {
+        allowed.winogradWeightGradient && takesWinograd(cin: cin, cout: cout, groups: groups, geometry: geo, allowed: allowed)
+    }
+
+    /// Whether the per-tap GEMMs stack a run's taps into one operand (forward: K = Cin/G·taps;
+    /// weight gradient: N = Cin/G·taps): with fewer than 16 input channels per group a GEMM per
+    /// tap has a K (or N) too small to run near peak.
+    static func stacksTaps(channelsPerGroup cg: Int, taps: Int) -> Bool {
+        cg < 16 && taps > 1
+    }
+
     /// The Winograd path serves dense 2D 3×3 stride-1 convolutions with equal dilation on both axes
     /// and enough channels and pixels for the transforms to pay (below that the direct GEMMs win).
     static func takesWinograd(cin: Int, cout: Int, groups: Int, geometry geo: PaddedGeometry, allowed: ConvolutionKernels = .allowed) -> Bool {

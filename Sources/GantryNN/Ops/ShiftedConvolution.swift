@@ -64,7 +64,7 @@ extension Tensor {
         let (oh, ow, hp, wp) = (geo.oh, geo.ow, geo.hp, geo.wp)
         let outVol = geo.od * oh * ow, padVol = geo.dp * hp * wp
         let run = shiftedRun(channels: max(coutG, cg), span: span), runs = (span + run - 1) / run
-        let stacked = cg < 16 && taps > 1
+        let stacked = ConvolutionBackend.stacksTaps(channelsPerGroup: cg, taps: taps)
         let wt = stacked ? [] : weightsByTap(weight, groups: g, coutG: coutG, cg: cg, taps: taps)
         // Every output position lies in exactly one run, so the output needs no zero fill.
         let out = [Float](unsafeUninitializedCapacity: n * cout * outVol) { ob, initialised in
@@ -130,7 +130,7 @@ extension Tensor {
         let channels = backend == .channelVectors
         // Few input channels (a first layer, e.g. a RIM's 4 → 64 5×5): per-tap GEMMs would have
         // N = Cin/G, so the taps are stacked into one N = Cin/G·taps operand per run, as forward.
-        let stacked = backend == .shiftedGEMM && cg < 16 && taps > 1
+        let stacked = backend == .shiftedGEMM && ConvolutionBackend.stacksTaps(channelsPerGroup: cg, taps: taps)
         // dY in the padded-width layout, each channel zeroed and filled by its own job (as `padded`);
         // the channel-vector kernel reads the gradient in place instead
         let dy = channels ? [] : [Float](unsafeUninitializedCapacity: n * cout * span) { db, initialised in
