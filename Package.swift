@@ -40,8 +40,6 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
-        // libismrmrd has no .pc file; its dataset.h includes <hdf5.h>, whose path hdf5's .pc gives.
-        .systemLibrary(name: "CISMRMRD", pkgConfig: "hdf5"),
         // libnifti2 needs /usr/include/nifti on the include path for <znzlib.h>; a C target with a
         // forwarding header provides it (a system-library target cannot add include paths).
         .target(
@@ -51,7 +49,7 @@ let package = Package(
 
         // Swift modules.
         .target(name: "GantryCore", swiftSettings: vector),
-        .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CZlib", "CPNG", "CISMRMRD"], swiftSettings: vector),
+        .target(name: "GantryIO", dependencies: ["GantryCore", "CNIfTI", "CHDF5", "CDeflate", "CZlib", "CPNG"], swiftSettings: vector),
         .target(name: "GantryLinearAlgebra", dependencies: ["GantryCore", "COpenBLAS"], swiftSettings: vector),
         .target(name: "GantryNN", dependencies: ["GantryCore", "GantryLinearAlgebra"], swiftSettings: vector),
         .target(name: "GantryRecon", dependencies: ["GantryCore", "GantryIO", "GantryLinearAlgebra", "GantryNN", "GantryMetrics", "CFFTW"], swiftSettings: vector),

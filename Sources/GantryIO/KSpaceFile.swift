@@ -112,7 +112,7 @@ public struct KSpaceFile: Sendable {
 
     /// Writes the file atomically.
     public func write(_ path: String) throws {
-        try HDF5File.create(path) { f in
+        try HDF5Writer.create(path) { f in
             try f.writeComplex("kspace", shape: shape, data: kspace)
             if let m = mask { try f.writeFloats("mask", shape: m.shape, data: m.data) }
             if let r = reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }
@@ -125,7 +125,7 @@ public struct KSpaceFile: Sendable {
     }
 
     /// The header and the fastMRI attributes other than `max`/`norm`/`acquisition`, as read.
-    public func writeHeaderAndAttributes(_ f: HDF5File) throws {
+    public func writeHeaderAndAttributes(_ f: HDF5Writer) throws {
         if let x = headerXML { try f.writeString("ismrmrd_header", x) }
         if let v = patientID { try f.setAttribute("patient_id", .string(v)) }
         if let v = accelerationAttribute { try f.setAttribute("acceleration", .double(v)) }

@@ -53,7 +53,7 @@ public struct KSpaceGeometry: Equatable, Sendable {
         return geometry
     }
 
-    func write(_ f: HDF5File) throws {
+    func write(_ f: HDF5Writer) throws {
         try f.setAttribute("image_affine", .doubles(affine.m))
         try f.setAttribute("image_shape", .doubles(imageShape.map(Double.init)))
         try f.setAttribute("slice_indices", .doubles(sliceIndices.map(Double.init)))

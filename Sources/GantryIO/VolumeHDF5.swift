@@ -11,7 +11,7 @@ public enum VolumeHDF5 {
 
     public static func write(_ v: Volume, to path: String, datatype: NIfTIDataType? = nil) throws {
         let c = ArrayLayout.reversingAxes(v.data, shape: v.shape)
-        try HDF5File.create(path) { f in
+        try HDF5Writer.create(path) { f in
             try f.writeFloats(dataset, shape: v.shape, data: c, storedAs: storedType(v, asked: datatype), compressed: true)
             try setGeometry(f, affine: v.affine, header: v.header)
         }
@@ -29,7 +29,7 @@ public enum VolumeHDF5 {
 
     public static func write(_ v: ComplexVolume, to path: String) throws {
         let c = ArrayLayout.reversingAxes(v.data, shape: v.shape, elementSize: 2)
-        try HDF5File.create(path) { f in
+        try HDF5Writer.create(path) { f in
             try f.writeComplex(dataset, shape: v.shape, data: c)
             try setGeometry(f, affine: v.affine, header: v.header)
         }
@@ -52,7 +52,7 @@ public enum VolumeHDF5 {
         return try ComplexVolume(shape: shape, affine: affine, data: nifti, header: header(f, affine: affine))
     }
 
-    static func setGeometry(_ f: HDF5File, affine: Affine, header: StoredHeader?) throws {
+    static func setGeometry(_ f: HDF5Writer, affine: Affine, header: StoredHeader?) throws {
         try f.setAttribute("affine", .doubles(affine.m), on: dataset)
         try f.setAttribute("qform_code", .int(Int(header?.qformCode ?? 2)), on: dataset)
         try f.setAttribute("sform_code", .int(Int(header?.sformCode ?? 2)), on: dataset)

@@ -79,13 +79,13 @@ public struct ReconJob: Sendable {
         case .bart(let path):
             try BARTFile.writeImages(path, images: result.images, slices: result.slices, ny: result.ny, nx: result.nx)
         case .fastMRISubmission(let path):
-            try HDF5File.create(path) { f in
+            try HDF5Writer.create(path) { f in
                 try f.writeFloats("reconstruction", shape: images, data: result.images)
                 if let v = file.acquisition { try f.setAttribute("acquisition", .string(v)) }
                 try file.writeHeaderAndAttributes(f)
             }
         case .kspaceCopy(let path):
-            try HDF5File.create(path) { f in
+            try HDF5Writer.create(path) { f in
                 try f.writeComplex("kspace", shape: file.shape, data: file.kspace)
                 try f.writeFloats("mask", shape: Array(file.shape.suffix(2)), data: result.mask)
                 if let r = file.reconstructionRSS { try f.writeFloats("reconstruction_rss", shape: r.shape, data: r.data) }

@@ -43,7 +43,7 @@ extension Gantry {
             if out.hasSuffix(".png") {
                 try PNG.write(out, width: nx, height: ny, pixels: m.map { $0 > 0 ? 255 : 0 }, rgb: false)
             } else if out.hasSuffix(".h5") {
-                try HDF5File.create(out) { f in try f.writeFloats("mask", shape: [ny, nx], data: m) }
+                try HDF5Writer.create(out) { f in try f.writeFloats("mask", shape: [ny, nx], data: m) }
             } else {
                 // voxel (x, y) = mask[y][x]
                 try VolumeFile.write(try .init(shape: [nx, ny, 1], data: m), to: out, options: .init(datatype: .uint8))

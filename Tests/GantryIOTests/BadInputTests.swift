@@ -114,7 +114,7 @@ final class BadInputTests: XCTestCase {
 
     func testHDF5WithoutDataset() throws {
         let p = dir.file("nodata.h5")
-        try HDF5File.create(p) { f in try f.writeFloats("other", shape: [2], data: [1, 2]) }
+        try HDF5Writer.create(p) { f in try f.writeFloats("other", shape: [2], data: [1, 2]) }
         assertFails(p, "'image'", infoFails: false)  // `gantry info` lists such a file
         XCTAssertThrowsError(try KSpaceFile.read(p)) { e in
             XCTAssertEqual(e as? GantryError, .missingDataset(path: p, name: "kspace"))

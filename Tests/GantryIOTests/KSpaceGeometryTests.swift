@@ -39,7 +39,7 @@ final class KSpaceGeometryTests: XCTestCase {
         func check(_ attributes: [(String, HDF5Value)], _ phrase: String, line: UInt = #line) throws {
             let path = NSTemporaryDirectory() + "gantry-geom-\(UUID().uuidString).h5"
             defer { try? FileManager.default.removeItem(atPath: path) }
-            try HDF5File.create(path) { f in
+            try HDF5Writer.create(path) { f in
                 try f.writeComplex("kspace", shape: [3, 2, 6, 5], data: [Float](repeating: 0, count: 2 * 180))
                 for (name, value) in attributes { try f.setAttribute(name, value) }
             }

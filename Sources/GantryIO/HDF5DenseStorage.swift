@@ -1,0 +1,202 @@
+import GantryCore
+
+/// Dense link and attribute storage of HDF5's latest format (a group past 8 links, an object past
+/// 8 attributes): the messages live in a fractal heap and a version-2 B-tree indexes them by name
+/// (file format specification, "Fractal Heap", "Version 2 B-trees"). Gantry walks the B-tree's
+/// records (in any order: callers sort by name) and takes each message from the heap by its id.
+/// Managed and tiny heap objects are read; huge objects (messages over the heap's managed size,
+/// 64 KB by default) and filtered heaps are refused by name.
+struct HDF5DenseStorage {
+    let file: HDF5Structure
+    let heap: UInt64
+    let index: UInt64
+
+    /// The encoded messages (link messages, or attribute messages) the index names.
+    func messages() throws -> [[UInt8]] {
+        let h = try FractalHeap(at: heap, file: file)
+        return try records().map { record in
+            // Link name index (type 5): hash, heap id. Attribute name index (type 8): heap id,
+            // message flags, creation order, hash.
+            let id = record.type == 5 ? Array(record.bytes.dropFirst(4)) : Array(record.bytes.prefix(8))
+            if record.type == 8 && record.bytes.count > 8 && record.bytes[8] & 0x02 != 0 {
+                throw GantryError.unsupported(path: file.path, problem: "an attribute kept in the shared-message heap")
+            }
+            return try h.object(id)
+        }
+    }
+
+    // MARK: Version-2 B-tree
+
+    private struct Record { var type: Int; var bytes: [UInt8] }
+
+    private func records() throws -> [Record] {
+        let o = file.offsetSize, l = file.lengthSize
+        let h = try file.read(at: index, count: 16 + o + 2 + l + 4)
+        guard h.starts(with: Array("BTHD".utf8)), h[4] == 0 else { throw file.damaged("version-2 B-tree header at \(index) without its signature") }
+        let type = Int(h[5]), nodeSize = Int(HDF5Structure.unsigned(h, at: 6, size: 4)), recordSize = Int(HDF5Structure.unsigned(h, at: 10, size: 2))
+        let depth = Int(HDF5Structure.unsigned(h, at: 12, size: 2))
+        let root = HDF5Structure.unsigned(h, at: 16, size: o), rootRecords = Int(HDF5Structure.unsigned(h, at: 16 + o, size: 2))
+        let total = HDF5Structure.unsigned(h, at: 18 + o, size: l)
+        guard type == 5 || type == 8, recordSize >= (type == 5 ? 5 : 17), recordSize <= 64, nodeSize >= 32, nodeSize <= 1 << 20,
+              depth <= 16, total <= 1 << 20 else {
+            throw file.damaged("version-2 B-tree of type \(type), \(nodeSize)-byte nodes, \(recordSize)-byte records, depth \(depth)")
+        }
+        if file.isUndefined(root, size: o) || total == 0 { return [] }
+        // Per depth: the largest record count of a node and the bytes that encode the counts of a
+        // child pointer (libhdf5's node_info table).
+        let prefix = 10
+        func bytes(_ v: Int) -> Int { v <= 0 ? 1 : (Int.bitWidth - v.leadingZeroBitCount - 1) / 8 + 1 }
+        var maxRecords = [(nodeSize - prefix) / recordSize], cumulative = [maxRecords[0]], cumulativeBytes = [0]
+        let maxRecordBytes = bytes(maxRecords[0])
+        if depth >= 1 {
+            for d in 1...depth {
+                let pointer = o + maxRecordBytes + (d > 1 ? cumulativeBytes[d - 2] : 0)
+                let m = (nodeSize - (prefix + pointer)) / (recordSize + pointer)
+                guard m >= 1 else { throw file.damaged("version-2 B-tree nodes of \(nodeSize) bytes") }
+                maxRecords.append(m)
+                let (c, overflow) = (m + 1).multipliedReportingOverflow(by: cumulative[d - 1])
+                cumulative.append(overflow ? Int.max / 2 : c + m)
+                cumulativeBytes.append(bytes(cumulative[d]))
+            }
+        }
+        var out: [Record] = []
+        var visited = Set<UInt64>()
+        func walk(_ address: UInt64, records n: Int, depth d: Int) throws {
+            guard visited.insert(address).inserted, n <= maxRecords[d], out.count <= Int(total) else {
+                throw file.damaged("version-2 B-tree node at \(address) reached twice or holding \(n) records")
+            }
+            let b = try file.read(at: address, count: nodeSize)
+            guard b.starts(with: Array((d == 0 ? "BTLF" : "BTIN").utf8)), b[4] == 0, Int(b[5]) == type else {
+                throw file.damaged("version-2 B-tree node at \(address) without its signature")
+            }
+            let pointer = o + maxRecordBytes + (d > 1 ? cumulativeBytes[d - 2] : 0)
+            guard 6 + n * recordSize + (d > 0 ? (n + 1) * pointer : 0) <= nodeSize else { throw file.damaged("version-2 B-tree node overruns itself") }
+            for r in 0..<n { out.append(Record(type: type, bytes: Array(b[(6 + r * recordSize)..<(6 + (r + 1) * recordSize)]))) }
+            guard d > 0 else { return }
+            for c in 0...n {
+                let at = 6 + n * recordSize + c * pointer
+                let child = HDF5Structure.unsigned(b, at: at, size: o), count = Int(HDF5Structure.unsigned(b, at: at + o, size: maxRecordBytes))
+                try walk(child, records: count, depth: d - 1)
+            }
+        }
+        try walk(root, records: rootRecords, depth: depth)
+        return out
+    }
+
+    // MARK: Fractal heap
+
+    private struct FractalHeap {
+        let file: HDF5Structure
+        let address: UInt64
+        let idLength: Int, width: Int, startSize: Int, maxDirectSize: Int, offsetBytes: Int, lengthBytes: Int
+        let checksummed: Bool
+        /// Direct blocks: heap offset, size, file address.
+        let blocks: [(offset: Int, size: Int, address: UInt64)]
+
+        init(at address: UInt64, file: HDF5Structure) throws {
+            self.file = file
+            self.address = address
+            let o = file.offsetSize, l = file.lengthSize
+            let count = 4 + 1 + 2 + 2 + 1 + 4 + l + o + l + o + 8 * l + 2 + l + l + 2 + 2 + o + 2
+            let h = try file.read(at: address, count: count)
+            guard h.starts(with: Array("FRHP".utf8)), h[4] == 0 else { throw file.damaged("fractal heap at \(address) without its signature") }
+            idLength = Int(HDF5Structure.unsigned(h, at: 5, size: 2))
+            let filterLength = Int(HDF5Structure.unsigned(h, at: 7, size: 2))
+            checksummed = h[9] & 0x02 != 0
+            let maxManaged = Int(HDF5Structure.unsigned(h, at: 10, size: 4))
+            var p = 14 + l + o + l + o + 8 * l
+            width = Int(HDF5Structure.unsigned(h, at: p, size: 2)); p += 2
+            startSize = Int(clamping: HDF5Structure.unsigned(h, at: p, size: l)); p += l
+            maxDirectSize = Int(clamping: HDF5Structure.unsigned(h, at: p, size: l)); p += l
+            let maxHeapBits = Int(HDF5Structure.unsigned(h, at: p, size: 2)); p += 2
+            p += 2                                                  // starting rows of the root indirect block
+            let root = HDF5Structure.unsigned(h, at: p, size: o); p += o
+            let rows = Int(HDF5Structure.unsigned(h, at: p, size: 2))
+            guard filterLength == 0 else { throw GantryError.unsupported(path: file.path, problem: "a filtered fractal heap (dense storage with I/O filters)") }
+            func isPowerOfTwo(_ v: Int) -> Bool { v > 0 && v & (v - 1) == 0 }
+            guard (1...64).contains(maxHeapBits), isPowerOfTwo(width), width <= 1 << 16, isPowerOfTwo(startSize), isPowerOfTwo(maxDirectSize),
+                  startSize <= maxDirectSize, maxDirectSize <= 1 << 30, rows <= 64, idLength >= 2, idLength <= 64 else {
+                throw file.damaged("fractal heap of width \(width), blocks \(startSize)–\(maxDirectSize), \(rows) rows")
+            }
+            offsetBytes = (maxHeapBits + 7) / 8
+            func bits(_ v: Int) -> Int { Int.bitWidth - v.leadingZeroBitCount - 1 }
+            lengthBytes = min((bits(maxDirectSize) + 7) / 8, bits(max(maxManaged, 1)) / 8 + 1)
+            var found: [(Int, Int, UInt64)] = []
+            if !file.isUndefined(root, size: o) {
+                if rows == 0 {
+                    found = [(0, startSize, root)]
+                } else {
+                    var budget = 1 << 16
+                    try Self.indirect(root, offset: 0, rows: rows, width: width, startSize: startSize, maxDirectSize: maxDirectSize,
+                                      offsetBytes: offsetBytes, file: file, depth: 0, budget: &budget, into: &found)
+                }
+            }
+            blocks = found.sorted { $0.0 < $1.0 }
+        }
+
+        /// Size of the blocks in row `r` of the doubling table.
+        static func rowSize(_ r: Int, startSize: Int) -> Int { r == 0 ? startSize : startSize << (r - 1) }
+
+        /// An indirect block's children: rows of `width` blocks, direct while their size is at most
+        /// the maximum direct block size, then indirect blocks of their own.
+        static func indirect(_ address: UInt64, offset: Int, rows: Int, width: Int, startSize: Int, maxDirectSize: Int, offsetBytes: Int,
+                             file: HDF5Structure, depth: Int, budget: inout Int, into found: inout [(Int, Int, UInt64)]) throws {
+            let o = file.offsetSize
+            guard depth < 8, rows <= 64 else { throw file.damaged("fractal heap indirect blocks nested more than 8 deep") }
+            budget -= rows * width
+            guard budget >= 0 else { throw file.damaged("fractal heap with more than 65536 blocks") }
+            let head = 5 + o + offsetBytes
+            let b = try file.read(at: address, count: head + rows * width * o)
+            guard b.starts(with: Array("FHIB".utf8)), b[4] == 0 else { throw file.damaged("fractal heap indirect block at \(address) without its signature") }
+            var at = offset
+            for r in 0..<rows {
+                let size = rowSize(r, startSize: startSize)
+                for c in 0..<width {
+                    let child = HDF5Structure.unsigned(b, at: head + (r * width + c) * o, size: o)
+                    if !file.isUndefined(child, size: o) {
+                        if size <= maxDirectSize {
+                            found.append((at, size, child))
+                        } else {
+                            // A child indirect block spans `size` bytes of the heap in rows starting
+                            // again at the start size.
+                            let firstRowSpan = startSize * width
+                            let childRows = (Int.bitWidth - (size / firstRowSpan).leadingZeroBitCount - 1) + 1
+                            try indirect(child, offset: at, rows: childRows, width: width, startSize: startSize, maxDirectSize: maxDirectSize,
+                                         offsetBytes: offsetBytes, file: file, depth: depth + 1, budget: &budget, into: &found)
+                        }
+                    }
+                    let (next, overflow) = at.addingReportingOverflow(size)
+                    guard !overflow else { throw file.damaged("fractal heap offsets overflow") }
+                    at = next
+                }
+            }
+        }
+
+        /// The object a heap id names: managed (offset and length inside a direct block) or tiny
+        /// (the bytes in the id itself).
+        func object(_ id: [UInt8]) throws -> [UInt8] {
+            guard id.count >= 1 else { throw file.damaged("empty fractal heap id") }
+            switch (id[0] >> 4) & 0x03 {
+            case 0:
+                guard id.count >= 1 + offsetBytes + lengthBytes else { throw file.damaged("fractal heap id of \(id.count) bytes") }
+                let offset = Int(clamping: HDF5Structure.unsigned(id, at: 1, size: offsetBytes))
+                let length = Int(clamping: HDF5Structure.unsigned(id, at: 1 + offsetBytes, size: lengthBytes))
+                guard let block = blocks.last(where: { $0.offset <= offset }), offset - block.offset < block.size,
+                      length >= 1, length <= block.size - (offset - block.offset) else {
+                    throw file.damaged("fractal heap object at \(offset) of \(length) bytes outside the heap's blocks")
+                }
+                let head = 5 + file.offsetSize + offsetBytes + (checksummed ? 4 : 0)
+                guard offset - block.offset >= head else { throw file.damaged("fractal heap object inside a block header") }
+                let sig = try file.read(at: block.address, count: 5)
+                guard sig.starts(with: Array("FHDB".utf8)), sig[4] == 0 else { throw file.damaged("fractal heap direct block at \(block.address) without its signature") }
+                return try file.read(at: block.address + UInt64(offset - block.offset), count: length)
+            case 2:
+                let length = Int(id[0] & 0x0F) + 1
+                guard id.count >= 1 + length else { throw file.damaged("tiny fractal heap object of \(length) bytes in a \(id.count)-byte id") }
+                return Array(id[1..<(1 + length)])
+            default:
+                throw GantryError.unsupported(path: file.path, problem: "a huge fractal heap object (a link or attribute message over the heap's managed size)")
+            }
+        }
+    }
+}
