@@ -200,6 +200,10 @@ public final class HDF5File {
     /// A numeric dataset converted to Float (integers, float16/32/64 of either byte order; h5py's
     /// bool, an 8-bit enum, as 0/1).
     public func readFloats(_ name: String) throws -> (shape: [Int], data: [Float]) {
+        try about("dataset '\(name)'") { try floats(name) }
+    }
+
+    private func floats(_ name: String) throws -> (shape: [Int], data: [Float]) {
         let d = try dataset(name)
         switch d.type {
         case .floatingPoint(4, false):
@@ -216,6 +220,10 @@ public final class HDF5File {
     /// A complex dataset (compound of two floats, as h5py's complex64/complex128) as interleaved
     /// Float pairs.
     public func readComplex(_ name: String) throws -> (shape: [Int], data: [Float]) {
+        try about("dataset '\(name)'") { try complex(name) }
+    }
+
+    private func complex(_ name: String) throws -> (shape: [Int], data: [Float]) {
         let d = try dataset(name)
         guard d.type.isComplex, case .compound(_, let members) = d.type else {
             throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(d.type.name), expected complex")
@@ -229,6 +237,10 @@ public final class HDF5File {
     /// A scalar string dataset (fixed or variable length, as h5py writes `bytes` or `str`), e.g.
     /// fastMRI's `ismrmrd_header`.
     public func readString(_ name: String) throws -> String {
+        try about("dataset '\(name)'") { try string(name) }
+    }
+
+    private func string(_ name: String) throws -> String {
         let d = try dataset(name)
         guard d.count == 1 else { throw GantryError.invalidFile(path: path, problem: "dataset '\(name)' holds \(d.count) strings, not one") }
         switch d.type {
@@ -250,7 +262,7 @@ public final class HDF5File {
 
     private func attributes(of o: HDF5Object) -> [(String, HDF5Value?)] {
         guard let all = try? o.attributes() else { return [] }
-        return all.sorted { $0.name < $1.name }.map { ($0.name, try? value(of: $0)) }
+        return all.sorted { $0.name < $1.name }.map { ($0.name, try? value(of: $0.attribute.get())) }
     }
 
     /// One attribute's value.
@@ -259,7 +271,14 @@ public final class HDF5File {
         guard let a = try o.attributes().first(where: { $0.name == name }) else {
             throw GantryError.missingDataset(path: path, name: object == "/" ? name : "\(object)@\(name)")
         }
-        return try value(of: a)
+        return try about("attribute '\(name)'") { try value(of: a.attribute.get()) }
+    }
+
+    /// Errors while reading `what` name it.
+    private func about<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch GantryError.invalidFile(let p, let m) where !m.contains(what) {
+            throw GantryError.invalidFile(path: p, problem: "\(what): \(m)")
+        }
     }
 
     private func value(of a: HDF5Object.Attribute) throws -> HDF5Value {

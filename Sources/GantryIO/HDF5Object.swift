@@ -156,16 +156,18 @@ struct HDF5Object {
         return HDF5DenseStorage(file: file, heap: heap, index: index)
     }
 
-    /// The attributes in the header and in dense storage; a damaged one is an error.
-    func attributes() throws -> [Attribute] {
+    /// The attributes in the header and in dense storage by name, each decoded or with the reason
+    /// it cannot be (a damaged value does not hide its name, or the other attributes).
+    func attributes() throws -> [(name: String, attribute: Result<Attribute, Error>)] {
         var bodies = messages.filter { $0.type == 0x0C }.map(\.body)
         if let info = message(0x15), let dense = dense(info, creationIndexBytes: 2) { bodies += try dense.messages() }
-        return try bodies.map { try attribute($0) }
+        return try bodies.map { b in (try attributeLayout(b).name, Result { try attribute(b) }) }
     }
 
-    /// An attribute message: version, flags, name/datatype/dataspace sizes (padded to 8 in version
-    /// 1), a character set (version 3), then the three fields and the data.
-    private func attribute(_ b: [UInt8]) throws -> Attribute {
+    /// An attribute message's name and where its datatype, dataspace and data start: version,
+    /// flags, name/datatype/dataspace sizes (padded to 8 in version 1), a character set (version
+    /// 3), then the three fields and the data.
+    private func attributeLayout(_ b: [UInt8]) throws -> (name: String, typeAt: Int, typeSize: Int, spaceAt: Int, spaceSize: Int, dataAt: Int) {
         guard b.count >= 8 else { throw file.damaged("attribute message of \(b.count) bytes") }
         let version = b[0]
         let nameSize = Int(HDF5Structure.unsigned(b, at: 2, size: 2)), typeSize = Int(HDF5Structure.unsigned(b, at: 4, size: 2))
@@ -179,8 +181,14 @@ struct HDF5Object {
         }
         guard nameSize >= 1, pos + fields.reduce(0, +) <= b.count else { throw file.damaged("attribute message fields overrun the message") }
         guard let nul = b[pos..<(pos + nameSize)].firstIndex(of: 0) else { throw file.damaged("attribute name without its terminator") }
-        let name = String(decoding: b[pos..<nul], as: UTF8.self)
-        let typeAt = pos + fields[0], spaceAt = typeAt + fields[1], dataAt = spaceAt + fields[2]
+        let typeAt = pos + fields[0], spaceAt = typeAt + fields[1]
+        return (String(decoding: b[pos..<nul], as: UTF8.self), typeAt, typeSize, spaceAt, spaceSize, spaceAt + fields[2])
+    }
+
+    /// An attribute message decoded: its datatype (a committed one followed), dataspace and data.
+    private func attribute(_ b: [UInt8]) throws -> Attribute {
+        let (name, typeAt, typeSize, spaceAt, spaceSize, dataAt) = try attributeLayout(b)
+        let version = b[0]
         var typeBytes = Array(b[typeAt..<(typeAt + typeSize)])
         if version >= 2 && b[1] & 0x01 != 0 { typeBytes = try file.sharedMessage(type: 0x03, typeBytes) }
         guard version < 2 || b[1] & 0x02 == 0 else {
