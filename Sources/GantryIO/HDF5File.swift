@@ -12,7 +12,7 @@ public enum HDF5Value: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .double(let d): return "\(d)"
         case .int(let i): return "\(i)"
-        case .string(let s): return "\"\(s)\""
+        case .string(let s): return s.count > 200 ? "\"\(s.prefix(200))…\" (\(s.count) characters)" : "\"\(s)\""
         case .doubles(let a): return a.count > 8 ? "[\(a.prefix(8).map { "\($0)" }.joined(separator: ", ")), …] (\(a.count))" : "\(a)"
         }
     }
@@ -46,13 +46,31 @@ public struct HDF5Node: Sendable {
 public final class HDF5File {
     public let path: String
     let structure: HDF5Structure
+    /// Objects and group links already decoded, by header address (a path lookup visits each
+    /// group on its way).
+    private var objects: [UInt64: HDF5Object] = [:]
+    private var groupLinks: [UInt64: [(name: String, link: HDF5Object.Link)]] = [:]
 
     /// Opens an existing file read-only; its root group must be readable.
     public init(readingFrom path: String) throws {
         try FileIO.requireFile(path)
         self.path = path
         structure = try HDF5Structure(path: path)
-        _ = try HDF5Object(at: structure.rootAddress, in: structure).links()
+        _ = try links(of: structure.rootAddress)
+    }
+
+    private func object(at address: UInt64) throws -> HDF5Object {
+        if let o = objects[address] { return o }
+        let o = try HDF5Object(at: address, in: structure)
+        objects[address] = o
+        return o
+    }
+
+    private func links(of group: UInt64) throws -> [(name: String, link: HDF5Object.Link)] {
+        if let l = groupLinks[group] { return l }
+        let l = try object(at: group).links()
+        groupLinks[group] = l
+        return l
     }
 
     // MARK: Walking
@@ -66,8 +84,7 @@ public final class HDF5File {
         while !parts.isEmpty {
             let part = parts.removeFirst()
             if part == "." { continue }
-            let group = try HDF5Object(at: trail.last!, in: structure)
-            guard let link = try group.links().first(where: { $0.name == part })?.link else {
+            guard let link = try links(of: trail.last!).first(where: { $0.name == part })?.link else {
                 throw GantryError.missingDataset(path: path, name: name)
             }
             switch link {
@@ -85,7 +102,7 @@ public final class HDF5File {
     }
 
     func object(_ name: String) throws -> HDF5Object {
-        try HDF5Object(at: address(of: name), in: structure)
+        try object(at: address(of: name))
     }
 
     /// Whether a dataset or group exists at `name`.
@@ -103,7 +120,7 @@ public final class HDF5File {
     }
 
     private func walk(_ group: String, address: UInt64, into nodes: inout [HDF5Node], visited: inout Set<UInt64>, depth: Int) {
-        guard depth < 64, nodes.count < 100_000, let links = try? HDF5Object(at: address, in: structure).links() else { return }
+        guard depth < 64, nodes.count < 100_000, let links = try? links(of: address) else { return }
         for (child, link) in links {
             let n = group + "/" + child
             guard case .hard(let a) = link else {
@@ -111,7 +128,7 @@ public final class HDF5File {
                 continue
             }
             do {
-                let o = try HDF5Object(at: a, in: structure)
+                let o = try object(at: a)
                 if o.isDataset {
                     let info = try datasetInfo(o)
                     nodes.append(HDF5Node(path: n, isGroup: false, shape: info.shape, type: info.type, attributes: attributes(of: o)))

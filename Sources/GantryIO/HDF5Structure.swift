@@ -20,6 +20,8 @@ final class HDF5Structure: @unchecked Sendable {
     /// Address of the root group's object header.
     let rootAddress: UInt64
     private let handle: FileHandle
+    /// The whole file when it is small (metadata reads then cost no system call).
+    private var whole: [UInt8]?
     /// Global heap collections read last (variable-length values are read in file order, so a
     /// few cover a whole dataset).
     private var collections: [(address: UInt64, bytes: [UInt8])] = []
@@ -58,6 +60,7 @@ final class HDF5Structure: @unchecked Sendable {
         guard [2, 4, 8].contains(offsetSize), [2, 4, 8].contains(lengthSize), rootAt + offsetSize <= h.count else {
             throw GantryError.invalidFile(path: path, problem: "HDF5 superblock sizes of offsets/lengths \(offsetSize)/\(lengthSize)")
         }
+        if fileSize <= 4 << 20 { whole = try Self.read(handle, at: 0, count: Int(fileSize)) }
         // A base address of 0 is the usual case; libhdf5 writes the superblock's own position.
         base = Self.unsigned(h, at: baseAt, size: offsetSize)
         rootAddress = Self.unsigned(h, at: rootAt, size: offsetSize)
@@ -223,12 +226,18 @@ final class HDF5Structure: @unchecked Sendable {
 
     /// `count` bytes at file address `address` (relative to the base address).
     func read(at address: UInt64, count: Int) throws -> [UInt8] {
-        try Self.read(handle, at: try absolute(address, count: count), count: count)
+        let at = try absolute(address, count: count)
+        if let whole { return Array(whole[Int(at)..<(Int(at) + count)]) }
+        return try Self.read(handle, at: at, count: count)
     }
 
     /// Fills `buffer` from file address `address`.
     func read(at address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
         var at = try absolute(address, count: buffer.count), done = 0
+        if let whole, buffer.count > 0 {
+            whole.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[Int(at)..<(Int(at) + buffer.count)])) }
+            return
+        }
         while done < buffer.count {
             let n = pread(handle.fileDescriptor, buffer.baseAddress! + done, buffer.count - done, off_t(at))
             guard n > 0 else { throw GantryError.invalidFile(path: path, problem: "read failed at byte \(at)") }

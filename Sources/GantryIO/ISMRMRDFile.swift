@@ -21,15 +21,10 @@ public enum ISMRMRDFile {
         file.contains("dataset/data") && file.contains("dataset/xml")
     }
 
-    /// Whether the file at `path` holds ISMRMRD raw data.
-    public static func isRawData(path: String) throws -> Bool {
-        isRawData(try HDF5File(readingFrom: path))
-    }
-
     /// `gantry info` lines: matrices, coils, slices, acquisitions and trajectory, without
     /// assembling k-space.
-    public static func summary(_ path: String) throws -> [String] {
-        let file = try read(path)
+    public static func summary(_ h5: HDF5File) throws -> [String] {
+        let file = try read(h5)
         guard let h = file.header else { return [] }
         let dims = { (s: ISMRMRDHeader.Space) in s.matrix.map(String.init).joined(separator: " × ") + ", FOV " + s.fieldOfView.map { String(format: "%g", $0) }.joined(separator: " × ") + " mm" }
         let sampled = file.mask.map { $0.data.filter { $0 > 0 }.count } ?? 0
@@ -113,7 +108,11 @@ public enum ISMRMRDFile {
     }
 
     public static func read(_ path: String) throws -> KSpaceFile {
-        let h5 = try HDF5File(readingFrom: path)
+        try read(try HDF5File(readingFrom: path))
+    }
+
+    public static func read(_ h5: HDF5File) throws -> KSpaceFile {
+        let path = h5.path
         guard isRawData(h5) else { throw GantryError.invalidFile(path: path, problem: "not ISMRMRD raw data (no /dataset/data and /dataset/xml)") }
         let fileSize = Int(h5.structure.fileSize)
         let xml = try h5.readString("dataset/xml")

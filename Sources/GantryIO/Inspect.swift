@@ -97,8 +97,8 @@ public enum Inspect {
 
     static func describeHDF5(_ path: String) throws -> String {
         // ISMRMRD raw data first: libismrmrd opens the file itself, which needs Gantry's handle closed.
-        let raw = try ISMRMRDFile.isRawData(path: path) ? try ISMRMRDFile.summary(path) : []
         let f = try HDF5File(readingFrom: path)
+        let raw = ISMRMRDFile.isRawData(f) ? try ISMRMRDFile.summary(f) : []
         var lines = ["file:        \(path)", "format:      HDF5", "contents:"]
         for node in f.tree() {
             let kind = node.isGroup ? "group" : "\(node.type) [\(node.shape.map(String.init).joined(separator: ", "))]"

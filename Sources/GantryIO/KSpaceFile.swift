@@ -55,8 +55,8 @@ public struct KSpaceFile: Sendable {
     /// BART's `.cfl`/`.hdr` (`BARTFile.readKSpace`, by extension).
     public static func read(_ path: String) throws -> KSpaceFile {
         if path.hasSuffix(".cfl") || path.hasSuffix(".hdr") { return try BARTFile.readKSpace(path) }
-        if try ISMRMRDFile.isRawData(path: path) { return try ISMRMRDFile.read(path) }
         let f = try HDF5File(readingFrom: path)
+        if ISMRMRDFile.isRawData(f) { return try ISMRMRDFile.read(f) }
         let info = try f.datasetInfo("kspace")
         guard info.shape.count == 3 || info.shape.count == 4 else {
             throw GantryError.invalidFile(path: path, problem: "kspace has shape \(info.shape), expected [slices, coils, ky, kx] or [slices, ky, kx]")

@@ -10,7 +10,8 @@ import GantryRegistration
 enum FuzzTarget: String, CaseIterable {
     /// NIfTI-1/2 header, gzip and voxel decoding (in memory).
     case nifti
-    /// fastMRI HDF5 k-space (libhdf5 needs a file: written to a private temporary one) and `info`.
+    /// fastMRI/ISMRMRD k-space and `info` through Gantry's HDF5 reader (which reads a file: the
+    /// input is written to a private temporary one).
     case hdf5
     /// safetensors header, offsets and tensor data (in memory).
     case safetensors
@@ -24,9 +25,7 @@ enum FuzzTarget: String, CaseIterable {
         case .nifti:
             _ = try? NIfTI.read(bytes: bytes, name: "fuzz.nii")
         case .hdf5:
-            // A fresh name per input: libhdf5 keeps a damaged file it could not close open, and
-            // would otherwise share that stale state with the next input written at the same path.
-            let path = Scratch.shared.nextFile()
+            let path = Scratch.shared.folder + "/input.h5"
             defer { unlink(path) }
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
             _ = try? KSpaceFile.read(path)
@@ -49,11 +48,6 @@ enum FuzzTarget: String, CaseIterable {
 final class Scratch: Sendable {
     static let shared = Scratch()
     let folder: String
-    private let counter = LockedValue(0)
-    func nextFile() -> String {
-        counter.value += 1
-        return folder + "/input-\(counter.value).h5"
-    }
     var study: String { folder + "/study" }
 
     init() {
