@@ -146,8 +146,10 @@ indirect enum HDF5Datatype: Equatable, Sendable {
             p += skip
             let base = try decode(b, at: p, end: end, depth: depth + 1)
             p += base.length
-            guard rank <= 32, dims.allSatisfy({ $0 >= 1 }),
-                  dims.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) <= 1 << 30 else {
+            let elements = dims.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 })
+            guard rank <= 32, dims.allSatisfy({ $0 >= 1 }), elements <= 1 << 30,
+                  !elements.multipliedReportingOverflow(by: base.type.storedSize(offsetSize: 8)).overflow,
+                  elements * base.type.storedSize(offsetSize: 8) <= 1 << 30 else {
                 throw Damage(what: "array datatype dimensions \(dims)")
             }
             type = .array(dimensions: dims, base: base.type)
@@ -195,7 +197,8 @@ struct HDF5Dataspace: Equatable, Sendable {
             throw HDF5Datatype.Damage(what: "dataspace dimensions overrun the message")
         }
         let dims = (0..<rank).map { Int(clamping: HDF5Structure.unsigned(b, at: at + header + $0 * lengthSize, size: lengthSize)) }
-        guard dims.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < 1 << 40 else {
+        // Each dimension and their product below 2⁴⁰ (a zero dimension does not excuse the others).
+        guard dims.allSatisfy({ $0 < 1 << 40 }), dims.reduce(1, { max($0, 1).multipliedReportingOverflow(by: max($1, 1)).overflow ? Int.max : max($0, 1) * max($1, 1) }) < 1 << 40 else {
             throw HDF5Datatype.Damage(what: "dataspace of \(dims) elements")
         }
         return HDF5Dataspace(dimensions: dims, isNull: version == 2 && b[at + 3] == 2)

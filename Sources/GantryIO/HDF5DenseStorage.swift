@@ -65,6 +65,7 @@ struct HDF5DenseStorage {
             guard visited.insert(address).inserted, n <= maxRecords[d], out.count <= Int(total) else {
                 throw file.damaged("version-2 B-tree node at \(address) reached twice or holding \(n) records")
             }
+            try file.charge(nodeSize)
             let b = try file.read(at: address, count: nodeSize)
             guard b.starts(with: Array((d == 0 ? "BTLF" : "BTIN").utf8)), b[4] == 0, Int(b[5]) == type else {
                 throw file.damaged("version-2 B-tree node at \(address) without its signature")

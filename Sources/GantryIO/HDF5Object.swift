@@ -70,6 +70,7 @@ struct HDF5Object {
         let head = try file.read(at: node, count: 8 + 2 * o)
         guard head.starts(with: Array("TREE".utf8)), head[4] == 0 else { throw file.damaged("group B-tree node at \(node) without its signature") }
         let level = Int(head[5]), entries = Int(HDF5Structure.unsigned(head, at: 6, size: 2))
+        try file.charge(entries * (l + o) + l)
         let body = try file.read(at: node + UInt64(8 + 2 * o), count: entries * (l + o) + l)
         for i in 0..<entries {
             let child = HDF5Structure.unsigned(body, at: i * (l + o) + l, size: o)
@@ -82,6 +83,7 @@ struct HDF5Object {
             let s = try file.read(at: child, count: 8)
             guard s.starts(with: Array("SNOD".utf8)), s[4] == 1 else { throw file.damaged("symbol node at \(child) without its signature") }
             let count = Int(HDF5Structure.unsigned(s, at: 6, size: 2))
+            try file.charge(count * entrySize)
             let table = try file.read(at: child + 8, count: count * entrySize)
             for e in 0..<count {
                 let at = e * entrySize

@@ -324,6 +324,10 @@ struct HDF5Storage {
             }
         case .implicit(let address):
             if !file.isUndefined(address, size: file.offsetSize) {
+                let (bytes, overflow) = UInt64(gridCount).multipliedReportingOverflow(by: plain)
+                guard !overflow, address <= file.fileSize, bytes <= file.fileSize - address else {
+                    throw file.damaged("implicitly indexed chunks of \(bytes) bytes beyond the file")
+                }
                 found = (0..<gridCount).map { i in Chunk(offsets: position(i, grid: grid, chunk: chunk), address: address + UInt64(i) * plain, size: plain, filterMask: 0) }
             }
         case .fixedArray(let header):
@@ -360,6 +364,7 @@ struct HDF5Storage {
         guard head.starts(with: Array("TREE".utf8)), head[4] == 1 else { throw file.damaged("chunk B-tree node at \(address) without its signature") }
         let level = Int(head[5]), entries = Int(HDF5Structure.unsigned(head, at: 6, size: 2))
         let keySize = 8 + 8 * (rank + 1)
+        try file.charge(entries * (keySize + o) + keySize)
         let body = try file.read(at: address + UInt64(8 + 2 * o), count: entries * (keySize + o) + keySize)
         for i in 0..<entries {
             let k = i * (keySize + o)

@@ -22,9 +22,12 @@ final class HDF5Structure: @unchecked Sendable {
     private let handle: FileHandle
     /// The whole file when it is small (metadata reads then cost no system call).
     private var whole: [UInt8]?
-    /// Global heap collections read last (variable-length values are read in file order, so a
-    /// few cover a whole dataset).
-    private var collections: [(address: UInt64, bytes: [UInt8])] = []
+    /// Global heap collections read last, each with its objects' positions (variable-length
+    /// values are read in file order, so a few cover a whole dataset).
+    private var collections: [(address: UInt64, bytes: [UInt8], objects: [Int: Range<Int>])] = []
+    /// Bytes of index structures (B-tree nodes, symbol tables) read so far: a damaged file whose
+    /// nodes overlap could otherwise make a walk read the file over and over.
+    private var indexBytes = 0
 
     init(path: String) throws {
         self.path = path
@@ -181,30 +184,37 @@ final class HDF5Structure: @unchecked Sendable {
     /// version 1, the collection inside the file, each object (index 2, references 2, reserved 4,
     /// size) moving forward inside it. A damaged object size made libhdf5 1.10's walk loop forever.
     func globalHeapObject(collection address: UInt64, index: Int) throws -> [UInt8] {
-        let b: [UInt8]
-        if let cached = collections.first(where: { $0.address == address }) {
-            b = cached.bytes
-        } else {
+        if collections.firstIndex(where: { $0.address == address }) == nil {
             let head = try read(at: address, count: 8 + lengthSize)
             guard head.starts(with: Array("GCOL".utf8)), head[4] == 1 else { throw damaged("global heap collection at \(address) without its signature") }
             let size = Self.unsigned(head, at: 8, size: lengthSize)
             guard size >= UInt64(8 + lengthSize), size <= min(fileSize, 1 << 30) else { throw damaged("global heap collection of \(size) bytes") }
-            b = try read(at: address, count: Int(size))
-            collections.append((address, b))
+            try charge(Int(size))
+            let b = try read(at: address, count: Int(size))
+            // The collection's header (signature, version, reserved, size) and each object's header
+            // (index, references, reserved, size) happen to be the same length.
+            let header = 8 + lengthSize
+            var objects: [Int: Range<Int>] = [:]
+            var p = header
+            while p + header <= b.count {
+                let i = Int(Self.unsigned(b, at: p, size: 2)), size = Self.unsigned(b, at: p + 8, size: lengthSize)
+                if i == 0 { break }                               // free space: the rest of the collection
+                guard size <= UInt64(b.count - p - header) else { throw damaged("global heap object of \(size) bytes in a \(b.count)-byte collection") }
+                objects[i] = (p + header)..<(p + header + Int(size))
+                p += header + (Int(size) + 7) & ~7
+            }
+            collections.append((address, b, objects))
             if collections.count > 8 { collections.removeFirst() }
         }
-        // The collection's header (signature, version, reserved, size) and each object's header
-        // (index, references, reserved, size) happen to be the same length.
-        let header = 8 + lengthSize
-        var p = header
-        while p + header <= b.count {
-            let i = Int(Self.unsigned(b, at: p, size: 2)), size = Self.unsigned(b, at: p + 8, size: lengthSize)
-            guard size <= UInt64(b.count - p - header) || i == 0 else { throw damaged("global heap object of \(size) bytes in a \(b.count)-byte collection") }
-            if i == 0 { break }                                   // free space: the rest of the collection
-            if i == index { return Array(b[(p + header)..<(p + header + Int(size))]) }
-            p += header + (Int(size) + 7) & ~7
-        }
-        throw damaged("global heap object \(index) not in the collection at \(address)")
+        let c = collections.first { $0.address == address }!
+        guard let range = c.objects[index] else { throw damaged("global heap object \(index) not in the collection at \(address)") }
+        return Array(c.bytes[range])
+    }
+
+    /// Counts `bytes` of index structures against a budget of four times the file (and 64 MB).
+    func charge(_ bytes: Int) throws {
+        indexBytes += max(bytes, 0)
+        guard indexBytes <= 4 * Int(fileSize) + (64 << 20) else { throw damaged("index structures that read the file more than four times over") }
     }
 
     /// The value of a stored variable-length element (a 4-byte length, a collection address and a
