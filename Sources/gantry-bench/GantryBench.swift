@@ -18,7 +18,7 @@ struct GantryBench: ParsableCommand {
         itself reads no environment); GANTRY_BENCH_FILTER=substring runs only the matching rows of nifti, \
         nn, layers, segnet, rim and rim-layers; GANTRY_LAYER="cin,cout,d,h,w[,stride]" times one 3×3×3 layer in `layers`.
         """,
-        subcommands: [Machine.self, MakeInputs.self, NIfTIBench.self, FFTBench.self, PicsBench.self, NNMemory.self, Peak.self, NNOps.self, Layers.self, SegNet.self, SegNetFull.self, SegNetMemory.self, RIMBenchCommand.self, RIMLayers.self, RIMTrain.self, ReconQuality.self]
+        subcommands: [Machine.self, MakeInputs.self, NIfTIBench.self, HDF5Bench.self, FFTBench.self, PicsBench.self, NNMemory.self, Peak.self, NNOps.self, Layers.self, SegNet.self, SegNetFull.self, SegNetMemory.self, RIMBenchCommand.self, RIMLayers.self, RIMTrain.self, ReconQuality.self]
     )
 }
 

@@ -9,7 +9,7 @@ REPS=${BENCH_REPEATS:-5}
 ROUNDS=${BENCH_ROUNDS:-5}
 WORK=${BENCH_DIR:-bench-work}
 PY=.venv-peers/bin/python
-ONLY=${BENCH_ONLY:-wholejob nifti fft pics fastmri nn segnet rim recon-quality registration}
+ONLY=${BENCH_ONLY:-wholejob nifti hdf5 fft pics fastmri nn segnet rim recon-quality registration}
 mkdir -p "$WORK"
 swift build -c release --product gantry-bench >/dev/null
 BENCH=.build/release/gantry-bench
@@ -33,6 +33,15 @@ if want nifti; then
   for round in $(seq "$ROUNDS"); do
     "$BENCH" nifti "$WORK" "$REPS" | log
     "$PY" scripts/bench/peers_nifti.py "$WORK" "$REPS" | log
+  done
+fi
+
+if want hdf5; then
+  section hdf5 "HDF5 k-space: Gantry's reader, h5py (libhdf5)"
+  "$PY" scripts/bench/peers_hdf5.py "$WORK" make-inputs
+  for round in $(seq "$ROUNDS"); do
+    "$BENCH" hdf5 "$WORK" 3 | log
+    "$PY" scripts/bench/peers_hdf5.py "$WORK" 3 | log
   done
 fi
 

@@ -9,6 +9,9 @@ cp Tests/GantryIOTests/Fixtures/nifti/*.nii Tests/GantryIOTests/Fixtures/nifti/*
 cp Tests/gantryTests/Fixtures/bad-inputs/*.nii Tests/gantryTests/Fixtures/bad-inputs/{one_voxel,two_d,one_slice,all_nan,declares_2gb}.nii.gz $C/nifti/
 cp Tests/GantryIOTests/Fixtures/hdf5/*.h5 $C/hdf5/
 for f in mask_wrong maps_wrong_rank huge_declared garbage kspace_zero_coils; do cp Tests/gantryTests/Fixtures/bad-inputs/$f.h5 $C/hdf5/; done
+# The reader's layouts (libFuzzer's 64 KB input limit: the smaller files) and a small ISMRMRD file.
+for f in contiguous_types latest dense user_block latest_unlimited scaleoffset; do cp Tests/GantryIOTests/Fixtures/hdf5/layouts/$f.h5 $C/hdf5/layout_$f.h5; done
+ismrmrd_generate_cartesian_shepp_logan -m 8 -c 2 -O 2 -r 1 -o $C/hdf5/ismrmrd_small.h5 >/dev/null
 cp models/rim-indrnn.safetensors $C/safetensors/
 cp Tests/gantryTests/Fixtures/bad-inputs/header_*.safetensors $C/safetensors/
 cp pipelines/*.yaml $C/pipeline/
