@@ -65,7 +65,8 @@ indirect enum HDF5Datatype: Equatable, Sendable {
         guard (1...3).contains(version), typeClass <= 10 else { throw Damage(what: "datatype class \(typeClass) version \(version)") }
         let bits = Int(b[at + 1]) | Int(b[at + 2]) << 8 | Int(b[at + 3]) << 16
         let size = field(b, at + 4, 4)
-        guard size <= 1 << 30 else { throw Damage(what: "datatype of \(size) bytes") }
+        // libhdf5 allows 4 GB elements; 16 MB is beyond any array element Gantry reads.
+        guard size <= 1 << 24 else { throw Damage(what: "datatype of \(size) bytes") }
         var p = at + 8
         func need(_ n: Int) throws { guard n >= 0, p + n <= end else { throw Damage(what: "datatype message overruns its space") } }
         func name() throws -> String {
@@ -147,9 +148,9 @@ indirect enum HDF5Datatype: Equatable, Sendable {
             let base = try decode(b, at: p, end: end, depth: depth + 1)
             p += base.length
             let elements = dims.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 })
-            guard rank <= 32, dims.allSatisfy({ $0 >= 1 }), elements <= 1 << 30,
+            guard rank <= 32, dims.allSatisfy({ $0 >= 1 }), elements <= 1 << 24,
                   !elements.multipliedReportingOverflow(by: base.type.storedSize(offsetSize: 8)).overflow,
-                  elements * base.type.storedSize(offsetSize: 8) <= 1 << 30 else {
+                  elements * base.type.storedSize(offsetSize: 8) <= 1 << 24 else {
                 throw Damage(what: "array datatype dimensions \(dims)")
             }
             type = .array(dimensions: dims, base: base.type)

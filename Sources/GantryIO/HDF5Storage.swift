@@ -36,8 +36,8 @@ struct HDF5Storage {
 
     let layout: Layout
     let filters: [Filter]
-    /// One element's fill value (zeros unless the file sets one).
-    let fill: [UInt8]
+    /// One element's fill value; nil for zeros (the default).
+    let fill: [UInt8]?
 
     /// Decodes the storage messages of a dataset of `dimensions` whose elements are `elementSize` bytes.
     init(messages: [HDF5Structure.Message], dimensions: [Int], elementSize: Int, file: HDF5Structure) throws {
@@ -151,8 +151,8 @@ struct HDF5Storage {
     }
 
     /// The fill value message (new, type 5; old, type 4) when it states one of the element's size.
-    private static func fill(_ messages: [HDF5Structure.Message], elementSize: Int) -> [UInt8] {
-        let zeros = [UInt8](repeating: 0, count: elementSize)
+    private static func fill(_ messages: [HDF5Structure.Message], elementSize: Int) -> [UInt8]? {
+        let zeros: [UInt8]? = nil
         if let b = messages.first(where: { $0.type == 0x05 })?.body, b.count >= 2 {
             var at: Int?
             switch b[0] {
@@ -220,7 +220,7 @@ struct HDF5Storage {
     }
 
     private func fillAll(_ out: UnsafeMutableRawBufferPointer, elementSize: Int) {
-        guard fill.contains(where: { $0 != 0 }) else { out.initializeMemory(as: UInt8.self, repeating: 0); return }
+        guard let fill, fill.contains(where: { $0 != 0 }) else { out.initializeMemory(as: UInt8.self, repeating: 0); return }
         for i in 0..<(out.count / elementSize) {
             for j in 0..<elementSize { out[i * elementSize + j] = fill[j] }
         }

@@ -96,7 +96,6 @@ public enum Inspect {
     }
 
     static func describeHDF5(_ path: String) throws -> String {
-        // ISMRMRD raw data first: libismrmrd opens the file itself, which needs Gantry's handle closed.
         let f = try HDF5File(readingFrom: path)
         let raw = ISMRMRDFile.isRawData(f) ? try ISMRMRDFile.summary(f) : []
         var lines = ["file:        \(path)", "format:      HDF5", "contents:"]
