@@ -27,7 +27,7 @@ enum FuzzTarget: String, CaseIterable {
         case .hdf5:
             let path = Scratch.shared.folder + "/input.h5"
             defer { unlink(path) }
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { return }
+            guard Scratch.write(bytes, to: path) else { return }
             _ = try? KSpaceFile.read(path)
             _ = try? Inspect.describe(path)
         case .safetensors:
@@ -50,12 +50,23 @@ final class Scratch: Sendable {
     let folder: String
     var study: String { folder + "/study" }
 
+    /// In memory (/dev/shm) where it exists: each input is written once, and a disk's writeback
+    /// made the HDF5 target wait on I/O.
     init() {
-        folder = NSTemporaryDirectory() + "gantry-fuzz-\(getpid())"
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm/" : NSTemporaryDirectory()
+        folder = base + "gantry-fuzz-\(getpid())"
         let anat = folder + "/study/sub-01/anat"
         try? FileManager.default.createDirectory(atPath: anat, withIntermediateDirectories: true)
         for name in ["sub-01_T1w.nii.gz", "sub-01_label-brain_mask.nii.gz", "sub-01_label-tissue_dseg.nii.gz"] {
             _ = FileManager.default.createFile(atPath: anat + "/" + name, contents: Data())
         }
+    }
+
+    /// Writes `bytes` with plain system calls (no temporary file, no flush to disk).
+    static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) } == bytes.count
     }
 }
