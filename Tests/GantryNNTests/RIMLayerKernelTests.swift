@@ -104,19 +104,28 @@ final class RIMLayerKernelTests: XCTestCase {
     }
 
     /// GRU's and MGU's fused steps without a graph equal the two 1×1 convolutions followed by the
-    /// update (to rounding: the GEMMs run on blocks of pixels).
+    /// update (to rounding: the GEMMs run on blocks of pixels) — also with a zero hidden state (a
+    /// RIM's first step, where the recurrent GEMM is skipped), a zero first item, and a hidden state
+    /// that is zero but for its very last value.
     func testFusedGatedStepsAreConvsThenUpdate() throws {
-        for (gates, cin, hid) in [(3, 24, 16), (2, 16, 20)] {
-            let x = Tensor(uniform: [2, cin, 17, 23], bound: 1, seed: 16), h = Tensor(uniform: [2, hid, 17, 23], bound: 1, seed: 17)
+        let random = Tensor(uniform: [2, 20, 17, 23], bound: 1, seed: 17).data
+        let hiddens: [(String, (Int) -> [Float])] = [
+            ("random", { Array(random.prefix(2 * $0 * 17 * 23)) }),
+            ("zero", { [Float](repeating: 0, count: 2 * $0 * 17 * 23) }),
+            ("first item zero", { n in [Float](repeating: 0, count: n * 17 * 23) + random.prefix(n * 17 * 23) }),
+            ("last value only", { n in [Float](repeating: 0, count: 2 * n * 17 * 23 - 1) + [0.75] }),
+        ]
+        for (gates, cin, hid) in [(3, 24, 16), (2, 16, 20)] { for (label, hidden) in hiddens {
+            let x = Tensor(uniform: [2, cin, 17, 23], bound: 1, seed: 16), h = Tensor(shape: [2, hid, 17, 23], data: hidden(hid))
             let wih = Tensor(uniform: [gates * hid, cin, 1, 1], bound: 0.3, seed: 18), whh = Tensor(uniform: [gates * hid, hid, 1, 1], bound: 0.3, seed: 19)
             let b = Tensor(uniform: [gates * hid], bound: 0.5, seed: 20)
             let expected = try Tensor.noGrad {
                 try Tensor.gatedUpdate(wx: try x.conv(wih, bias: b), uh: try h.conv(whh), h: h, gates: gates)
             }
             let fused = try XCTUnwrap(try Tensor.noGrad { try x.pointwiseGatedCell((wih, b), recurrent: whh, hidden: h, gates: gates) })
-            XCTAssertLessThan(relativeError(fused.data, expected.data), 1e-6, "\(gates) gates")
+            XCTAssertLessThan(relativeError(fused.data, expected.data), 1e-6, "\(gates) gates, \(label) hidden state")
             XCTAssertNil(try x.pointwiseGatedCell((wih, b), recurrent: whh, hidden: h, gates: gates), "with a graph the ops run one by one")
-        }
+        } }
     }
 
     /// IndRNN's fused step without a graph equals the 1×1 convolution followed by the update.

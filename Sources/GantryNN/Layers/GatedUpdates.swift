@@ -116,7 +116,17 @@ extension Tensor {
                     defer { a.deallocate() }
                     if let bv { for r in 0..<rows { (a + r * count).initialize(repeating: bv[r], count: count) } }
                     BLAS.sgemm(m: rows, n: count, k: cin, a: wp, b: xp + b * cin * s + lo, beta: bv == nil ? 0 : 1, c: a, lda: cin, ldb: s, ldc: count)
-                    BLAS.sgemm(m: rows, n: count, k: hid, a: up, b: hp + b * hid * s + lo, c: u, lda: hid, ldb: s, ldc: count)
+                    // A zero hidden state (a RIM's first step) needs no recurrent GEMM; the scan
+                    // stops at the first non-zero value of any other step.
+                    let zeroHidden = (0..<hid).allSatisfy { ch in
+                        let p = hp + (b * hid + ch) * s + lo
+                        return (0..<count).allSatisfy { p[$0] == 0 }
+                    }
+                    if zeroHidden {
+                        u.initialize(repeating: 0, count: rows * count)
+                    } else {
+                        BLAS.sgemm(m: rows, n: count, k: hid, a: up, b: hp + b * hid * s + lo, c: u, lda: hid, ldb: s, ldc: count)
+                    }
                     typealias M = VectorMath
                     let cIn = (gates - 1) * hid * count
                     for ch in 0..<hid {
