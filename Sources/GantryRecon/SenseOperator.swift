@@ -186,6 +186,12 @@ extension SenseOperator {
     /// The chain (`adjoint(forward(x) − y)`) instead writes and reads every coil's full array
     /// about ten times. Coils are split between threads, each summing its own and the sums added
     /// in a fixed order. Odd sizes run the chain.
+    /// AᴴA x (a RIM's backward pass through its data term, CG's normal equations) by the fused
+    /// path with y = 0.
+    public func normal(_ x: [Float]) throws -> [Float] {
+        try residualGradient(x, measured: [Float](repeating: 0, count: 2 * outputCount))
+    }
+
     public func residualGradient(_ x: [Float], measured y: [Float]) throws -> [Float] {
         guard x.count == 2 * inputCount, y.count == 2 * outputCount else {
             throw GantryError.invalidArgument("SENSE residual: image needs \(inputCount), k-space \(outputCount) complex values")

@@ -60,6 +60,11 @@ final class OperatorTests: XCTestCase {
             let err = zip(chain, fused).map { abs($0 - $1) }.max() ?? 0, scale = chain.map(abs).max() ?? 0
             XCTAssertGreaterThan(scale, 0.1)
             XCTAssertLessThan(err / scale, 1e-5, "\(coils) coils \(ny)×\(nx)")
+            // AᴴA (the RIM's backward pass, CG's normal equations) by the same fused path.
+            let normal = try op.normal(x), normalChain = try op.adjoint(op.forward(x))
+            let nErr = zip(normal, normalChain).map { abs($0 - $1) }.max() ?? 0, nScale = normalChain.map(abs).max() ?? 0
+            XCTAssertGreaterThan(nScale, 0.1)
+            XCTAssertLessThan(nErr / nScale, 1e-5, "AᴴA, \(coils) coils \(ny)×\(nx)")
         }
         let op = try SenseOperator(maps: ComplexBuffer.random(4, seed: 1), mask: [1, 1, 1, 1], coils: 1, ny: 2, nx: 2)
         XCTAssertThrowsError(try op.residualGradient([0, 0], measured: [Float](repeating: 0, count: 8)))
