@@ -9,7 +9,7 @@ import GantryCore
 /// freed memory while tearing a damaged file's cache down, and looping over a damaged heap. Here
 /// every address and size is checked against the file before it is used; a damaged structure is a
 /// one-line error.
-final class HDF5Structure: @unchecked Sendable {
+final class HDF5Structure {
     let path: String
     let fileSize: UInt64
     /// Byte position that file addresses are relative to (the superblock's base address).

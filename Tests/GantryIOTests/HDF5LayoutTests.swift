@@ -66,6 +66,21 @@ final class HDF5LayoutTests: XCTestCase {
         XCTAssertEqual(try dense.readFloats("many/d117").data, [117, -117])
     }
 
+    /// A dataset of several large deflated chunks (decoded on all cores, each into its own part
+    /// of the output) reads back as libhdf5 wrote it, in every chunk and edge.
+    func testLargeChunkedDatasetReadsBackAsWritten() throws {
+        let dir = try TempDir()
+        let shape = [200, 64, 64]
+        let data = (0..<shape.reduce(1, *)).map { Float(($0 * 7919) % 1000) / 8 - 20 }
+        try HDF5Writer.create(dir.file("c.h5")) { try $0.writeFloats("image", shape: shape, data: data, storedAs: .float32, compressed: true) }
+        let f = try HDF5File(readingFrom: dir.file("c.h5"))
+        let o = try f.object("image")
+        let storage = try HDF5Storage(messages: o.messages, dimensions: shape, elementSize: 4, file: f.structure)
+        guard case .chunked(let chunk, _) = storage.layout else { return XCTFail("written chunked") }
+        XCTAssertGreaterThanOrEqual(try storage.chunks(dimensions: shape, chunk: chunk, elementSize: 4, file: f.structure).count, 4)
+        XCTAssertEqual(try f.readFloats("image").data, data)
+    }
+
     /// What the reader does not decode is refused naming it, never read as garbage.
     func testUnsupportedFormsAreRefusedByName() throws {
         let expected = try XCTUnwrap(try Fixtures.expected(Self.folder)["refused"] as? [String: [String: String]])
