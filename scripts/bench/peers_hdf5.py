@@ -6,12 +6,11 @@ fastMRI-size k-space (16 slices × 16 coils × 640 × 320 complex64, seeded nois
 files store it (contiguous) and chunked per slice and coil with gzip level 1. Prints one JSON
 object per line.
 """
-import json
 import sys
-import time
 
 import h5py
 import numpy as np
+from peers_nifti import timed  # one JSON row per timed name, as every peers script prints
 
 SHAPE = (16, 16, 640, 320)
 
@@ -25,22 +24,15 @@ def make_inputs(d):
         f.create_dataset("kspace", data=k, chunks=(1, 1, 640, 320), compression="gzip", compression_opts=1)
 
 
-def main():
-    d = sys.argv[1]
-    if len(sys.argv) > 2 and sys.argv[2] == "make-inputs":
-        make_inputs(d)
-        return
-    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    for label, name in [("contiguous", "kspace_contiguous.h5"), ("chunked gzip", "kspace_gzip.h5")]:
-        runs = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            with h5py.File(f"{d}/{name}", "r") as f:
-                k = f["kspace"][()]
-            runs.append(time.perf_counter() - t0)
-        print(json.dumps({"name": f"hdf5 read k-space {label}", "tool": "h5py", "median_s": sorted(runs)[len(runs) // 2],
-                          "runs": runs, "data_bytes": int(k.nbytes)}), flush=True)
+def read(path):
+    with h5py.File(path, "r") as f:
+        return f["kspace"][()]
 
 
 if __name__ == "__main__":
-    main()
+    folder, mode = sys.argv[1], (sys.argv[2:] or ["3"])[0]
+    if mode == "make-inputs":
+        make_inputs(folder)
+    else:
+        for label, name in [("contiguous", "kspace_contiguous.h5"), ("chunked gzip", "kspace_gzip.h5")]:
+            timed(f"hdf5 read k-space {label}", "h5py", int(mode), lambda: read(f"{folder}/{name}"), data_bytes=int(np.prod(SHAPE)) * 8)
