@@ -185,6 +185,8 @@ indirect enum HDF5Datatype: Equatable, Sendable {
 struct HDF5Dataspace: Equatable, Sendable {
     var dimensions: [Int]
     var isNull = false
+    /// Axes whose maximum size is unlimited.
+    var unlimitedAxes: [Int] = []
 
     var count: Int { isNull ? 0 : dimensions.reduce(1, *) }
 
@@ -202,6 +204,9 @@ struct HDF5Dataspace: Equatable, Sendable {
         guard dims.allSatisfy({ $0 < 1 << 40 }), dims.reduce(1, { max($0, 1).multipliedReportingOverflow(by: max($1, 1)).overflow ? Int.max : max($0, 1) * max($1, 1) }) < 1 << 40 else {
             throw HDF5Datatype.Damage(what: "dataspace of \(dims) elements")
         }
-        return HDF5Dataspace(dimensions: dims, isNull: version == 2 && b[at + 3] == 2)
+        let unlimited = flags & 0x01 == 0 ? [] : (0..<rank).filter {
+            HDF5Structure.unsigned(b, at: at + header + (rank + $0) * lengthSize, size: lengthSize) == (lengthSize >= 8 ? UInt64.max : (1 << UInt64(8 * lengthSize)) - 1)
+        }
+        return HDF5Dataspace(dimensions: dims, isNull: version == 2 && b[at + 3] == 2, unlimitedAxes: unlimited)
     }
 }

@@ -4,11 +4,9 @@ import GantryCore
 
 /// Where a dataset's elements lie in the file and how they are encoded — the data layout, filter
 /// pipeline and fill value messages (file format specification) — and reading them into one
-/// buffer in C order. Layouts: compact, contiguous, and chunked with a version-1 B-tree (libhdf5's
-/// default format, h5py's and libismrmrd's files), a single chunk, an implicit index or a fixed
-/// array (`libver="latest"` without unlimited dimensions). Filters: deflate, shuffle, Fletcher-32.
-/// Other indexes (extensible array, version-2 B-tree: datasets with unlimited dimensions written
-/// in the latest format) and filters (szip, n-bit, scale-offset, plug-ins) are refused by name.
+/// buffer in C order. Layouts: compact, contiguous, and chunked with any of HDF5's chunk indexes
+/// (`HDF5ChunkIndexes`). Filters: deflate, shuffle, Fletcher-32; others (szip, n-bit,
+/// scale-offset, plug-ins) are refused by name.
 ///
 /// Every address, size and chunk position is checked against the file and the dataset before it
 /// is used, and the bytes a dataset declares are checked against what the file stores for it
@@ -27,6 +25,10 @@ struct HDF5Storage {
         case single(address: UInt64, filteredSize: UInt64?, filterMask: UInt32)
         case implicit(UInt64)
         case fixedArray(UInt64)
+        /// One unlimited dimension: `unlimitedAxis`'s chunk coordinate is the slowest of the
+        /// array's linear index.
+        case extensibleArray(UInt64, unlimitedAxis: Int)
+        case btree2(UInt64)
     }
 
     struct Filter { var id: Int; var values: [UInt32] }
@@ -46,10 +48,12 @@ struct HDF5Storage {
         }
         filters = try messages.first(where: { $0.type == 0x0B }).map { try Self.filters($0.body, file: file) } ?? []
         fill = Self.fill(messages, elementSize: elementSize)
-        layout = try Self.layout(layoutMessage, rank: dimensions.count, elementSize: elementSize, file: file)
+        // The dataspace's unlimited dimensions (an extensible array orders chunks by one of them).
+        let space = messages.first(where: { $0.type == 0x01 }).flatMap { try? HDF5Dataspace.decode($0.body, at: 0, end: $0.body.count, lengthSize: file.lengthSize) }
+        layout = try Self.layout(layoutMessage, rank: dimensions.count, elementSize: elementSize, unlimitedAxes: space?.unlimitedAxes ?? [], file: file)
     }
 
-    private static func layout(_ b: [UInt8], rank: Int, elementSize: Int, file: HDF5Structure) throws -> Layout {
+    private static func layout(_ b: [UInt8], rank: Int, elementSize: Int, unlimitedAxes: [Int], file: HDF5Structure) throws -> Layout {
         let version = b[0], layoutClass = b[1]
         let o = file.offsetSize, l = file.lengthSize
         func need(_ n: Int) throws { guard b.count >= n else { throw file.damaged("layout message of \(b.count) bytes") } }
@@ -102,8 +106,15 @@ struct HDF5Storage {
             case 3:
                 try need(p + 1 + o)
                 return .chunked(chunk: chunk, index: .fixedArray(HDF5Structure.unsigned(b, at: p + 1, size: o)))
-            case 4, 5:
-                throw GantryError.unsupported(path: file.path, problem: "chunks indexed by \(indexType == 4 ? "an extensible array" : "a version-2 B-tree") (a dataset with unlimited dimensions in HDF5's latest format); rewrite it with h5repack or h5py's default libver")
+            case 4:
+                try need(p + 5 + o)
+                guard let axis = unlimitedAxes.first, unlimitedAxes.count == 1 else {
+                    throw file.damaged("an extensible array index for a dataset with \(unlimitedAxes.count) unlimited dimensions")
+                }
+                return .chunked(chunk: chunk, index: .extensibleArray(HDF5Structure.unsigned(b, at: p + 5, size: o), unlimitedAxis: axis))
+            case 5:
+                try need(p + 6 + o)
+                return .chunked(chunk: chunk, index: .btree2(HDF5Structure.unsigned(b, at: p + 6, size: o)))
             default:
                 throw file.damaged("chunk index type \(indexType)")
             }
@@ -309,128 +320,5 @@ struct HDF5Storage {
             }
             if d < 0 { return }
         }
-    }
-
-    // MARK: Chunk indexes
-
-    /// Every stored chunk, each at a chunk-aligned position inside the dataset, none twice.
-    func chunks(dimensions: [Int], chunk: [Int], elementSize: Int, file: HDF5Structure) throws -> [Chunk] {
-        guard case .chunked(_, let index) = layout else { return [] }
-        let grid = zip(dimensions, chunk).map { ($0 + $1 - 1) / $1 }
-        let gridCount = grid.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-        let plain = UInt64(chunk.reduce(elementSize, *))
-        var found: [Chunk] = []
-        switch index {
-        case .btree1(let root):
-            if !file.isUndefined(root, size: file.offsetSize) {
-                var visited = Set<UInt64>()
-                try walkChunkTree(root, rank: dimensions.count, file: file, depth: 0, visited: &visited, into: &found, limit: gridCount)
-            }
-        case .single(let address, let filtered, let mask):
-            if !file.isUndefined(address, size: file.offsetSize) {
-                found = [Chunk(offsets: dimensions.map { _ in 0 }, address: address, size: filtered ?? plain, filterMask: mask)]
-            }
-        case .implicit(let address):
-            if !file.isUndefined(address, size: file.offsetSize) {
-                let (bytes, overflow) = UInt64(gridCount).multipliedReportingOverflow(by: plain)
-                guard !overflow, address <= file.fileSize, bytes <= file.fileSize - address else {
-                    throw file.damaged("implicitly indexed chunks of \(bytes) bytes beyond the file")
-                }
-                found = (0..<gridCount).map { i in Chunk(offsets: position(i, grid: grid, chunk: chunk), address: address + UInt64(i) * plain, size: plain, filterMask: 0) }
-            }
-        case .fixedArray(let header):
-            if !file.isUndefined(header, size: file.offsetSize) {
-                found = try fixedArray(header, count: gridCount, plain: plain, file: file).compactMap { i, c in
-                    var c = c; c.offsets = position(i, grid: grid, chunk: chunk); return c
-                }
-            }
-        }
-        var seen = Set<[Int]>()
-        for c in found {
-            guard c.offsets.count == dimensions.count,
-                  zip(c.offsets, zip(dimensions, chunk)).allSatisfy({ o, dc in o >= 0 && o < max(dc.0, 1) && o % dc.1 == 0 }),
-                  seen.insert(c.offsets).inserted else {
-                throw file.damaged("a chunk at \(c.offsets) outside the \(dimensions) dataset or stored twice")
-            }
-        }
-        return found
-    }
-
-    private func position(_ linear: Int, grid: [Int], chunk: [Int]) -> [Int] {
-        var rest = linear
-        var out = [Int](repeating: 0, count: grid.count)
-        for d in stride(from: grid.count - 1, through: 0, by: -1) { out[d] = rest % grid[d] * chunk[d]; rest /= grid[d] }
-        return out
-    }
-
-    /// A version-1 B-tree of chunks (type 1): keys are (stored size, filter mask, offsets…, 0);
-    /// children of level 0 are the chunks.
-    private func walkChunkTree(_ address: UInt64, rank: Int, file: HDF5Structure, depth: Int, visited: inout Set<UInt64>, into found: inout [Chunk], limit: Int) throws {
-        guard depth < 32, visited.insert(address).inserted else { throw file.damaged("chunk B-tree deeper than 32 levels or with a node reached twice") }
-        let o = file.offsetSize
-        let head = try file.read(at: address, count: 8 + 2 * o)
-        guard head.starts(with: Array("TREE".utf8)), head[4] == 1 else { throw file.damaged("chunk B-tree node at \(address) without its signature") }
-        let level = Int(head[5]), entries = Int(HDF5Structure.unsigned(head, at: 6, size: 2))
-        let keySize = 8 + 8 * (rank + 1)
-        try file.charge(entries * (keySize + o) + keySize)
-        let body = try file.read(at: address + UInt64(8 + 2 * o), count: entries * (keySize + o) + keySize)
-        for i in 0..<entries {
-            let k = i * (keySize + o)
-            let child = HDF5Structure.unsigned(body, at: k + keySize, size: o)
-            if level == 0 {
-                let offsets = (0..<rank).map { Int(clamping: HDF5Structure.unsigned(body, at: k + 8 + 8 * $0, size: 8)) }
-                found.append(Chunk(offsets: offsets, address: child, size: HDF5Structure.unsigned(body, at: k, size: 4),
-                                   filterMask: UInt32(HDF5Structure.unsigned(body, at: k + 4, size: 4))))
-                guard found.count <= limit else { throw file.damaged("chunk B-tree with more chunks than the dataset") }
-            } else {
-                try walkChunkTree(child, rank: rank, file: file, depth: depth + 1, visited: &visited, into: &found, limit: limit)
-            }
-        }
-    }
-
-    /// A fixed array index ("FAHD" header, "FADB" data block, paged when it has more entries than
-    /// a page): one entry per chunk in C order over the chunk grid; undefined addresses are chunks
-    /// never written. Returns (linear chunk index, chunk).
-    private func fixedArray(_ header: UInt64, count: Int, plain: UInt64, file: HDF5Structure) throws -> [(Int, Chunk)] {
-        let o = file.offsetSize, l = file.lengthSize
-        let h = try file.read(at: header, count: 8 + l + o + 4)
-        guard h.starts(with: Array("FAHD".utf8)), h[4] == 0 else { throw file.damaged("fixed array header at \(header) without its signature") }
-        let filtered = h[5] == 1, entrySize = Int(h[6]), pageBits = Int(h[7])
-        let entries = Int(clamping: HDF5Structure.unsigned(h, at: 8, size: l)), block = HDF5Structure.unsigned(h, at: 8 + l, size: o)
-        guard entries == count, pageBits < 32, entrySize >= o + (filtered ? 5 : 0), entrySize <= o + 8 + 4 else {
-            throw file.damaged("fixed array of \(entries) entries of \(entrySize) bytes for \(count) chunks")
-        }
-        if file.isUndefined(block, size: o) { return [] }
-        let pageEntries = 1 << pageBits
-        let paged = entries > pageEntries
-        let pages = paged ? (entries + pageEntries - 1) / pageEntries : 0
-        let bitmapBytes = paged ? (pages + 7) / 8 : 0
-        let prefix = 6 + o + bitmapBytes
-        let d = try file.read(at: block, count: prefix)
-        guard d.starts(with: Array("FADB".utf8)), d[4] == 0 else { throw file.damaged("fixed array data block at \(block) without its signature") }
-        var out: [(Int, Chunk)] = []
-        func decodeEntries(_ b: [UInt8], first: Int, count n: Int) {
-            for j in 0..<n {
-                let e = j * entrySize
-                let address = HDF5Structure.unsigned(b, at: e, size: o)
-                guard !file.isUndefined(address, size: o) else { continue }
-                let size = filtered ? HDF5Structure.unsigned(b, at: e + o, size: entrySize - o - 4) : plain
-                let mask = filtered ? UInt32(HDF5Structure.unsigned(b, at: e + entrySize - 4, size: 4)) : 0
-                out.append((first + j, Chunk(offsets: [], address: address, size: size, filterMask: mask)))
-            }
-        }
-        if !paged {
-            decodeEntries(try file.read(at: block + UInt64(prefix), count: entries * entrySize), first: 0, count: entries)
-            return out
-        }
-        var pageAt = block + UInt64(prefix + 4)
-        for p in 0..<pages {
-            let n = min(pageEntries, entries - p * pageEntries)
-            if d[6 + o + p / 8] & (0x80 >> UInt8(p % 8)) != 0 {
-                decodeEntries(try file.read(at: pageAt, count: n * entrySize), first: p * pageEntries, count: n)
-            }
-            pageAt += UInt64(n * entrySize + 4)
-        }
-        return out
     }
 }
