@@ -187,12 +187,18 @@ struct HDF5Storage {
     // MARK: Reading
 
     /// The bytes the file stores for the dataset (compressed chunks counted as stored).
+    /// Every stored extent must lie inside the file: a stated size is never taken on trust.
     func storedBytes(dimensions: [Int], elementSize: Int, file: HDF5Structure) throws -> UInt64 {
+        func inside(_ address: UInt64, _ size: UInt64) throws -> UInt64 {
+            let (end, overflow) = address.addingReportingOverflow(size)
+            guard !overflow, end <= file.fileSize else { throw file.damaged("data of \(size) bytes at \(address) beyond the end of the \(file.fileSize)-byte file") }
+            return size
+        }
         switch layout {
         case .compact(let b): return UInt64(b.count)
-        case .contiguous(let address, let size): return address == nil ? 0 : size
+        case .contiguous(let address, let size): return try address.map { try inside($0, size) } ?? 0
         case .chunked(let chunk, _):
-            return try chunks(dimensions: dimensions, chunk: chunk, elementSize: elementSize, file: file).reduce(0) { $0 &+ $1.size }
+            return try chunks(dimensions: dimensions, chunk: chunk, elementSize: elementSize, file: file).reduce(0) { $0 + (try inside($1.address, $1.size)) }
         }
     }
 
