@@ -220,6 +220,11 @@ struct HDF5Storage {
             let chunkBytes = chunk.reduce(elementSize, *)
             let grid = zip(dimensions, chunk).map { ($0 + $1 - 1) / $1 }
             if chunks.count < grid.reduce(1, *) { fillAll(out, elementSize: elementSize) }
+            // A chunk's buffer is allocated only when its stored bytes could fill it (DEFLATE's
+            // 1032:1 at most): chunk dimensions may exceed a dataset's, and are the file's word.
+            for c in chunks where UInt64(chunkBytes) > 1032 * c.size + (1 << 20) {
+                throw file.damaged("a chunk of \(chunkBytes) bytes stored in \(c.size)")
+            }
             // Chunks decode on all cores: each lands in its own part of `out` (`chunks` checked
             // them aligned and distinct), and reading the file has no shared state.
             let failure = LockedValue<Error?>(nil)
