@@ -60,6 +60,8 @@ final class Scratch: Sendable {
         for name in ["sub-01_T1w.nii.gz", "sub-01_label-brain_mask.nii.gz", "sub-01_label-tissue_dseg.nii.gz"] {
             _ = FileManager.default.createFile(atPath: anat + "/" + name, contents: Data())
         }
+        // Removed when the process exits (/dev/shm is memory).
+        atexit { try? FileManager.default.removeItem(atPath: Scratch.shared.folder) }
     }
 
     /// Writes `bytes` with plain system calls (no temporary file, no flush to disk).
