@@ -185,17 +185,16 @@ public final class HDF5File {
     /// allocating: more than `maxDatasetBytes`, or more than the bytes the file stores for it could
     /// hold even compressed (a dataset that declares [1000, 64, 640, 640] and was never written).
     func readStored(_ d: Dataset, name: String) throws -> [UInt8] {
-        let size = d.type.storedSize(offsetSize: structure.offsetSize)
-        let storage = try checkedStorage(d, name: name, elementSize: size)
-        var raw = [UInt8](repeating: 0, count: d.count * size)
-        try raw.withUnsafeMutableBytes { try storage.read(into: $0, dimensions: d.shape, elementSize: size, file: structure) }
-        return raw
+        try readStored(d, name: name, as: UInt8.self)
     }
 
-    private func readStored<T>(_ d: Dataset, name: String, into: [T].Type, count: Int) throws -> [T] {
+    /// The stored bytes in storage of `T` (Float when they already are floats): every byte is
+    /// written by the read (the file's data, or the fill value where the file has none).
+    private func readStored<T>(_ d: Dataset, name: String, as: T.Type) throws -> [T] {
         let size = d.type.storedSize(offsetSize: structure.offsetSize)
-        precondition(count * MemoryLayout<T>.stride == d.count * size)
         let storage = try checkedStorage(d, name: name, elementSize: size)
+        let bytes = d.count * size, count = bytes / MemoryLayout<T>.stride
+        precondition(count * MemoryLayout<T>.stride == bytes)
         var out = [T](unsafeUninitializedCapacity: count) { _, n in n = count }
         try out.withUnsafeMutableBytes { try storage.read(into: $0, dimensions: d.shape, elementSize: size, file: structure) }
         return out
@@ -224,7 +223,7 @@ public final class HDF5File {
         let d = try dataset(name)
         switch d.type {
         case .floatingPoint(4, false):
-            return (d.shape, try readStored(d, name: name, into: [Float].self, count: d.count))
+            return (d.shape, try readStored(d, name: name, as: Float.self))
         case .fixedPoint, .floatingPoint:
             return (d.shape, try HDF5Values.floats(try readStored(d, name: name), type: d.type, count: d.count, file: structure))
         case .enumeration(let base, _) where base.size == 1:
@@ -246,7 +245,7 @@ public final class HDF5File {
             throw GantryError.unsupported(path: path, problem: "dataset '\(name)' is \(d.type.name), expected complex")
         }
         if members[0].type == .floatingPoint(size: 4, bigEndian: false) {
-            return (d.shape, try readStored(d, name: name, into: [Float].self, count: 2 * d.count))
+            return (d.shape, try readStored(d, name: name, as: Float.self))
         }
         return (d.shape, try HDF5Values.floats(try readStored(d, name: name), type: members[0].type, count: 2 * d.count, file: structure))
     }

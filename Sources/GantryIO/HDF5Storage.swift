@@ -207,6 +207,8 @@ struct HDF5Storage {
     func read(into out: UnsafeMutableRawBufferPointer, dimensions: [Int], elementSize: Int, file: HDF5Structure) throws {
         let count = dimensions.reduce(1, *)
         precondition(out.count == count * elementSize)
+        // No element, or elements of no bytes: nothing to read (and no buffer to place chunks in).
+        guard out.count > 0 else { return }
         switch layout {
         case .compact(let b):
             guard b.count >= out.count else { throw file.damaged("compact data of \(b.count) bytes for \(out.count)") }

@@ -82,6 +82,21 @@ final class HDF5LayoutTests: XCTestCase {
         XCTAssertEqual(try f.readFloats("image").data, data)
     }
 
+    /// A dataset with an empty axis reads as empty, with its shape.
+    func testEmptyDatasetReadsEmpty() throws {
+        let dir = try TempDir()
+        try HDF5Writer.create(dir.file("e.h5")) { f in
+            try f.writeFloats("empty", shape: [0, 4], data: [])
+            try f.writeFloats("empty_chunked", shape: [0, 4], data: [], storedAs: .float32, compressed: true)
+        }
+        let f = try HDF5File(readingFrom: dir.file("e.h5"))
+        for name in ["empty", "empty_chunked"] {
+            let r = try f.readFloats(name)
+            XCTAssertEqual(r.shape, [0, 4], name)
+            XCTAssertEqual(r.data, [], name)
+        }
+    }
+
     /// What the reader does not decode is refused naming it, never read as garbage.
     func testUnsupportedFormsAreRefusedByName() throws {
         let expected = try XCTUnwrap(try Fixtures.expected(Self.folder)["refused"] as? [String: [String: String]])
