@@ -25,9 +25,8 @@ enum HDF5BTree2 {
         // Per depth: the largest record count of a node and the bytes that encode the counts of a
         // child pointer (libhdf5's node_info table).
         let prefix = 10
-        func bytes(_ v: Int) -> Int { v <= 0 ? 1 : (Int.bitWidth - v.leadingZeroBitCount - 1) / 8 + 1 }
         var maxRecords = [(nodeSize - prefix) / recordSize], cumulative = [maxRecords[0]], cumulativeBytes = [0]
-        let maxRecordBytes = bytes(maxRecords[0])
+        let maxRecordBytes = maxRecords[0].encodedBytes
         if depth >= 1 {
             for d in 1...depth {
                 let pointer = o + maxRecordBytes + (d > 1 ? cumulativeBytes[d - 2] : 0)
@@ -36,7 +35,7 @@ enum HDF5BTree2 {
                 maxRecords.append(m)
                 let (c, overflow) = (m + 1).multipliedReportingOverflow(by: cumulative[d - 1])
                 cumulative.append(overflow ? Int.max / 2 : c + m)
-                cumulativeBytes.append(bytes(cumulative[d]))
+                cumulativeBytes.append(cumulative[d].encodedBytes)
             }
         }
         var out: [Record] = []

@@ -164,14 +164,12 @@ extension HDF5Storage {
         let filtered = h[5] == 1, entrySize = Int(h[6]), maxBits = Int(h[7]), indexElements = Int(h[8])
         let minElements = Int(h[9]), minPointers = Int(h[10]), pageBits = Int(h[11])
         let indexBlock = HDF5Structure.unsigned(h, at: 12 + 6 * l, size: o)
-        func log2(_ v: Int) -> Int { Int.bitWidth - v.leadingZeroBitCount - 1 }
-        func isPowerOfTwo(_ v: Int) -> Bool { v > 0 && v & (v - 1) == 0 }
-        guard (1...64).contains(maxBits), isPowerOfTwo(minElements), isPowerOfTwo(minPointers), minPointers >= 2, pageBits < 32,
-              log2(minElements) <= maxBits, entrySize >= o + (filtered ? 5 : 0), entrySize <= o + 8 + 4 else {
+        guard (1...64).contains(maxBits), minElements.isPowerOfTwo, minPointers.isPowerOfTwo, minPointers >= 2, pageBits < 32,
+              minElements.floorLog2 <= maxBits, entrySize >= o + (filtered ? 5 : 0), entrySize <= o + 8 + 4 else {
             throw file.damaged("extensible array with \(entrySize)-byte entries, \(maxBits) bits, blocks of \(minElements)")
         }
         if file.isUndefined(indexBlock, size: o) { return [] }
-        let superBlocks = 1 + maxBits - log2(minElements), inIndex = 2 * log2(minPointers)
+        let superBlocks = 1 + maxBits - minElements.floorLog2, inIndex = 2 * minPointers.floorLog2
         guard inIndex <= superBlocks else { throw file.damaged("extensible array of \(superBlocks) super blocks") }
         let dataAddresses = 2 * (minPointers - 1), superAddresses = superBlocks - inIndex
         let offsetBytes = (maxBits + 7) / 8, pageElements = 1 << pageBits

@@ -55,14 +55,12 @@ struct HDF5DenseStorage {
             let root = HDF5Structure.unsigned(h, at: p, size: o); p += o
             let rows = Int(HDF5Structure.unsigned(h, at: p, size: 2))
             guard filterLength == 0 else { throw GantryError.unsupported(path: file.path, problem: "a filtered fractal heap (dense storage with I/O filters)") }
-            func isPowerOfTwo(_ v: Int) -> Bool { v > 0 && v & (v - 1) == 0 }
-            guard (1...64).contains(maxHeapBits), isPowerOfTwo(width), width <= 1 << 16, isPowerOfTwo(startSize), isPowerOfTwo(maxDirectSize),
+            guard (1...64).contains(maxHeapBits), width.isPowerOfTwo, width <= 1 << 16, startSize.isPowerOfTwo, maxDirectSize.isPowerOfTwo,
                   startSize <= maxDirectSize, maxDirectSize <= 1 << 30, rows <= 64, idLength >= 2, idLength <= 64 else {
                 throw file.damaged("fractal heap of width \(width), blocks \(startSize)–\(maxDirectSize), \(rows) rows")
             }
             offsetBytes = (maxHeapBits + 7) / 8
-            func bits(_ v: Int) -> Int { Int.bitWidth - v.leadingZeroBitCount - 1 }
-            lengthBytes = min((bits(maxDirectSize) + 7) / 8, bits(max(maxManaged, 1)) / 8 + 1)
+            lengthBytes = min((maxDirectSize.floorLog2 + 7) / 8, max(maxManaged, 1).encodedBytes)
             var found: [(Int, Int, UInt64)] = []
             if !file.isUndefined(root, size: o) {
                 if rows == 0 {
@@ -102,7 +100,7 @@ struct HDF5DenseStorage {
                             // A child indirect block spans `size` bytes of the heap in rows starting
                             // again at the start size.
                             let firstRowSpan = startSize * width
-                            let childRows = (Int.bitWidth - (size / firstRowSpan).leadingZeroBitCount - 1) + 1
+                            let childRows = (size / firstRowSpan).floorLog2 + 1
                             try indirect(child, offset: at, rows: childRows, width: width, startSize: startSize, maxDirectSize: maxDirectSize,
                                          offsetBytes: offsetBytes, file: file, depth: depth + 1, budget: &budget, into: &found)
                         }

@@ -285,3 +285,13 @@ final class HDF5Structure {
         .invalidFile(path: path, problem: "damaged HDF5 structure: \(what)")
     }
 }
+
+/// The integer arithmetic HDF5's index structures are sized by (libhdf5's H5VM_log2_gen and
+/// H5VM_limit_enc_size), in one place.
+extension Int {
+    /// ⌊log₂ self⌋ for self ≥ 1 (−1 for 0).
+    var floorLog2: Int { Int.bitWidth - leadingZeroBitCount - 1 }
+    var isPowerOfTwo: Bool { self > 0 && self & (self - 1) == 0 }
+    /// Bytes that encode values up to self.
+    var encodedBytes: Int { self <= 0 ? 1 : floorLog2 / 8 + 1 }
+}
