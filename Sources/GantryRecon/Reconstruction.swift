@@ -64,6 +64,9 @@ public struct ReconOptions: Sendable {
     public var model: ReconModel? = nil
     /// Slices per network call for learned methods.
     public var batchSize = 4
+    /// Learned methods: the estimate's k-space keeps the measured samples, coils combined by RSS
+    /// (hard data consistency; off gives atommic's output unchanged).
+    public var dataConsistency = false
 
     /// Use the file's `sensitivity_map` (kept for callers that only toggle this).
     public var mapsFromFile: Bool {
@@ -230,7 +233,7 @@ public enum Reconstructor {
             let maps = try coilMaps(masked, mask: mask, coils: coils, ny: ny, nx: nx, source: options.maps, fileMaps: fileMaps)
             items.append(try LearnedAcquisition(kspace: masked, mask: mask, maps: maps, coils: coils, ny: ny, nx: nx))
         }
-        let images = try model.reconstruct(items, batchSize: options.batchSize) { done in progress(done - 1) }
+        let images = try model.reconstruct(items, batchSize: options.batchSize, dataConsistent: options.dataConsistency) { done in progress(done - 1) }
         return ReconResult(images: images.flatMap { $0 }, slices: slices, ny: ny, nx: nx, mask: mask)
     }
 

@@ -28,6 +28,9 @@ extension Gantry {
         @Option(help: "Trained RIM/CIRIM checkpoint (.safetensors) for --method rim|cirim.")
         var model: String?
 
+        @Flag(help: "rim/cirim: keep the measured k-space samples in the network's estimate, coils combined by RSS (hard data consistency).")
+        var dataConsistency = false
+
         @Option(help: "Slices per network call (rim/cirim).")
         var batch: Int = 4
 
@@ -89,6 +92,8 @@ extension Gantry {
             var options = ReconOptions(method: m, mask: mask, lambda: lambda, iterations: iterations, maps: mapSource)
             options.model = try model.map { try ReconModel.load($0) }
             options.batchSize = batch
+            if dataConsistency && !m.isLearned { throw ValidationError("--data-consistency applies to --method rim|cirim") }
+            options.dataConsistency = dataConsistency
             let job = ReconJob(input: input, options: options, outputs: [.init(path: out, fastMRISubmission: fastmriSubmission)])
             let (report, _) = try job.run { s, slices in Log.progress("  slice \(s + 1)/\(slices) done") }
             if let why = report.notScored { Log.warning(why) }

@@ -23,7 +23,11 @@ enum ReconStageShared {
         ParameterSpec("maps", .string, default: .string("calibration"), help: "coil maps: calibration, espirit or file"),
     ]
     /// Learned methods also take their checkpoint (relative to the pipeline file, or on the models search path).
-    static let learnedParameters = parameters + [ParameterSpec("model", .file, help: "RIM/CIRIM checkpoint (.safetensors)")]
+    static let learnedParameters = parameters + [
+        ParameterSpec("model", .file, help: "RIM/CIRIM checkpoint (.safetensors)"),
+        ParameterSpec("data_consistency", .bool, default: .bool(false),
+                      help: "keep the measured k-space samples in the network's estimate, coils combined by RSS (false: atommic's output)"),
+    ]
 
     static func run(_ method: ReconMethod, inputs: StageInputs, parameters p: [String: ParameterValue], outputs: [String: String]) throws {
         let accel = p["acceleration"]?.doubleValue ?? 4
@@ -41,6 +45,7 @@ enum ReconStageShared {
         if method.isLearned {
             guard let path = p["model"]?.stringValue else { throw GantryError.invalidArgument("recon.\(method.rawValue) needs a model") }
             options.model = try ReconModel.load(path)
+            options.dataConsistency = p["data_consistency"]?.boolValue ?? false
         }
         let job = ReconJob(input: try inputs.path("kspace"), options: options, outputs: outputs["image"].map { [.volume($0)] } ?? [],
                            grid: inputs.optionalPath("grid"))

@@ -38,14 +38,23 @@ public final class ReconModel: @unchecked Sendable {
     }
 
     /// Reconstructs acquisitions in batches of `batchSize`: magnitude images at the data's scale.
-    public func reconstruct(_ items: [LearnedAcquisition], batchSize: Int = 4, progress: (Int) -> Void = { _ in }) throws -> [[Float]] {
+    /// `dataConsistent`: the estimate's k-space keeps the measured samples (LearnedAcquisition.dataConsistentMagnitude).
+    public func reconstruct(_ items: [LearnedAcquisition], batchSize: Int = 4, dataConsistent: Bool = false,
+                            progress: (Int) -> Void = { _ in }) throws -> [[Float]] {
         var out: [[Float]] = []
         for start in stride(from: 0, to: items.count, by: max(1, batchSize)) {
             let chunk = Array(items[start..<min(items.count, start + max(1, batchSize))])
             let x = try network.reconstruct(try LearnedAcquisition.batch(chunk))
-            let mag = try x.complexMagnitude().data
-            let plane = mag.count / chunk.count
-            for (i, a) in chunk.enumerated() { out.append(mag[(i * plane)..<((i + 1) * plane)].map { $0 * a.scale }) }
+            if dataConsistent {
+                let plane = x.count / chunk.count
+                for (i, a) in chunk.enumerated() {
+                    out.append(try a.dataConsistentMagnitude(Array(x.data[(i * plane)..<((i + 1) * plane)])).map { $0 * a.scale })
+                }
+            } else {
+                let mag = try x.complexMagnitude().data
+                let plane = mag.count / chunk.count
+                for (i, a) in chunk.enumerated() { out.append(mag[(i * plane)..<((i + 1) * plane)].map { $0 * a.scale }) }
+            }
             progress(out.count)
         }
         return out

@@ -68,6 +68,28 @@ public struct LearnedAcquisition {
         kspace = masked.map { $0 / peak }
     }
 
+    /// Hard data consistency: the estimate x (complex, [ny, nx], at this acquisition's
+    /// scale) spread over the coils (S·x), its k-space replaced by the measured samples where the
+    /// mask has them, and the coil images combined by root-sum-of-squares — the fully sampled
+    /// reference's own combination, which it equals when nothing is missing.
+    /// `x` is the network's layout: the real plane, then the imaginary plane.
+    public func dataConsistentMagnitude(_ x: [Float]) throws -> [Float] {
+        let (coils, ny, nx) = (op.coils, op.ny, op.nx), plane = ny * nx
+        guard x.count == 2 * plane else { throw GantryError.invalidArgument("estimate needs 2×\(ny)×\(nx) values, got \(x.count)") }
+        let interleaved = (0..<(2 * plane)).map { i in x[(i % 2) * plane + i / 2] }
+        var k = try CoilSensitivityOperator(maps: op.maps, coils: coils, ny: ny, nx: nx).forward(interleaved)
+        let fft = try FFTPlan.plan(shape: [ny, nx], batch: coils)
+        try fft.forward(&k)
+        for c in 0..<coils {
+            for p in 0..<plane where op.mask[p] != 0 {
+                let o = 2 * (c * plane + p)
+                k[o] = kspace[o]; k[o + 1] = kspace[o + 1]
+            }
+        }
+        try fft.inverse(&k)
+        return ComplexBuffer.rss(k, coils: coils, pixels: plane)
+    }
+
     public static func batch(_ items: [LearnedAcquisition]) throws -> SenseBatch {
         try SenseBatch(operators: items.map(\.op), kspace: items.map(\.kspace))
     }
