@@ -157,6 +157,21 @@ public enum HTMLReportStage: StageKind {
         return h + "</table></details>\n"
     }
 
+    /// Gridline values for an axis: multiples of the first of 1, 2, 2.5, 5 × 10ᵏ that puts at most
+    /// five intervals in the range, and the decimals that print each exactly (quarters of an
+    /// arbitrary range printed rounded would label 26.5 dB as "26").
+    static func axisTicks(_ range: (Double, Double)) -> (values: [Double], digits: Int) {
+        // an empty range (one value) is given a tenth of the value's size, so it still gets a label
+        let span = range.1 - range.0 > 1e-9 ? range.1 - range.0 : 0.1 * max(abs(range.0), 1e-3)
+        var decade = pow(10, (log10(span / 5)).rounded(.down)), step = decade
+        for f in [1.0, 2, 2.5, 5, 10] where span / (f * decade) <= 5 + 1e-9 { step = f * decade; break }
+        if span / step > 5 + 1e-9 { decade *= 10; step = decade }
+        let first = (range.0 / step - 1e-9).rounded(.up), last = (range.1 / step + 1e-9).rounded(.down)
+        let values = stride(from: first, through: last, by: 1).map { $0 * step + 0 }  // + 0: no "-0"
+        let digits = max(0, Int((-log10(step) + (step / decade == 2.5 ? 1 : 0) - 1e-9).rounded(.up)))
+        return (values, digits)
+    }
+
     /// An SVG line plot: x = acceleration (evenly spaced by rank), a coloured line per method, and an
     /// optional dashed reference level (the fully sampled chain).
     static func linePlot(_ series: [(method: String, points: [(acceleration: Double, mean: Double)])], title: String, yRange: (Double, Double),
@@ -167,9 +182,9 @@ public enum HTMLReportStage: StageKind {
         func y(_ v: Double) -> Double { top + height - (min(max(v, yRange.0), yRange.1) - yRange.0) / max(1e-9, yRange.1 - yRange.0) * height }
         var s = "<figure><svg role=\"img\" aria-label=\"\(esc(title)) against acceleration\" width=\"\(Int(left + width + 110))\" height=\"\(Int(top + height + 40))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         s += "<text x=\"\(left)\" y=\"14\" font-weight=\"600\">\(esc(title))</text>\n"
-        for i in 0...4 {
-            let v = yRange.0 + Double(i) / 4 * (yRange.1 - yRange.0)
-            s += "<line x1=\"\(left)\" y1=\"\(y(v))\" x2=\"\(left + width)\" y2=\"\(y(v))\" stroke=\"#e3e3e3\"/><text x=\"\(left - 5)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: yRange.1 <= 1 ? "%.3f" : "%.0f", v))</text>\n"
+        let (ticks, digits) = axisTicks(yRange)
+        for v in ticks {
+            s += "<line x1=\"\(left)\" y1=\"\(y(v))\" x2=\"\(left + width)\" y2=\"\(y(v))\" stroke=\"#e3e3e3\"/><text x=\"\(left - 5)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.\(digits)f", v))</text>\n"
         }
         for a in xs {
             s += "<text x=\"\(x(a))\" y=\"\(top + height + 16)\" text-anchor=\"middle\">\(String(format: "%g", a))×</text>\n"
