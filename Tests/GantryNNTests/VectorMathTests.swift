@@ -1,23 +1,18 @@
 import Foundation
+import GantryCore
 @testable import GantryNN
 import XCTest
 
-/// The vector exp, sigmoid and tanh against Double-precision Foundation over their whole range:
-/// a dense grid, the polynomial/formula switch of tanh, tiny and huge arguments, NaN, and a
-/// partial last group through `load`/`store`.
+/// exp, sigmoid and tanh against Double-precision Foundation over their whole range: a dense grid,
+/// the polynomial/formula switch of tanh, tiny and huge arguments, NaN; and the same values from a
+/// loop the compiler vectorises as from one value at a time.
 final class VectorMathTests: XCTestCase {
-    typealias V = VectorMath.V
-
     /// max over `xs` of |f(x) − ref(x)| / max(|ref(x)|, floor)
-    func maxError(_ xs: [Float], _ f: (V) -> V, _ ref: (Double) -> Double, floor: Double) -> (Double, Float) {
+    func maxError(_ xs: [Float], _ f: (Float) -> Float, _ ref: (Double) -> Double, floor: Double) -> (Double, Float) {
         var worst = 0.0, at: Float = 0
-        for i in stride(from: 0, to: xs.count, by: V.scalarCount) {
-            let k = min(V.scalarCount, xs.count - i)
-            let y = xs.withUnsafeBufferPointer { f(VectorMath.load($0.baseAddress! + i, count: k)) }
-            for j in 0..<k {
-                let r = ref(Double(xs[i + j])), e = abs(Double(y[j]) - r) / max(abs(r), floor)
-                if e > worst { worst = e; at = xs[i + j] }
-            }
+        for x in xs {
+            let r = ref(Double(x)), e = abs(Double(f(x)) - r) / max(abs(r), floor)
+            if e > worst { worst = e; at = x }
         }
         return (worst, at)
     }
@@ -36,17 +31,28 @@ final class VectorMathTests: XCTestCase {
         print("sigmoid: max relative error \(s.0) at \(s.1)")
         XCTAssertLessThan(s.0, 3e-7, "sigmoid")
         // far outside the range: saturated, finite
-        let far = VectorMath.tanh(V(repeating: 1e6)), neg = VectorMath.sigmoid(V(repeating: -1e6))
-        XCTAssertEqual(far[0], 1); XCTAssertEqual(neg[0], 0, accuracy: 1e-37)
-        XCTAssertTrue(VectorMath.exp(V(repeating: .nan))[3].isNaN)
+        XCTAssertEqual(VectorMath.tanh(1e6), 1); XCTAssertEqual(VectorMath.sigmoid(-1e6), 0, accuracy: 1e-37)
+        XCTAssertTrue(VectorMath.exp(.nan).isNaN)
     }
 
-    func testPartialGroupLoadsAndStores() {
-        let src: [Float] = (0..<5).map { Float($0) + 0.5 }
-        var dst = [Float](repeating: -7, count: 8)
-        src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
-            VectorMath.store(VectorMath.load(s.baseAddress!, count: 5) * 2, to: d.baseAddress!, count: 5)
-        } }
-        XCTAssertEqual(dst, [1, 3, 5, 7, 9, -7, -7, -7])
+    /// A gated row (vectorised loop) gives exactly the formulas applied one value at a time,
+    /// tail included (a count that is not a multiple of the vector width).
+    func testVectorisedRowIsTheScalarFormula() {
+        let count = 1003
+        var rng = SeededRandom(seed: 4)
+        let parts = (0..<7).map { _ in (0..<count).map { _ in Float(rng.uniform() * 16 - 8) } }
+        var out = [Float](repeating: 0, count: count), s = out, z = out, c = out
+        parts[0].withUnsafeBufferPointer { a in parts[1].withUnsafeBufferPointer { b in parts[2].withUnsafeBufferPointer { d in
+        parts[3].withUnsafeBufferPointer { e in parts[4].withUnsafeBufferPointer { f in parts[5].withUnsafeBufferPointer { g in
+        parts[6].withUnsafeBufferPointer { h in out.withUnsafeMutableBufferPointer { o in
+        s.withUnsafeMutableBufferPointer { sp in z.withUnsafeMutableBufferPointer { zp in c.withUnsafeMutableBufferPointer { cp in
+            Tensor.gatedRow(gate: (a.baseAddress!, b.baseAddress!), update: (d.baseAddress!, e.baseAddress!), candidate: (f.baseAddress!, g.baseAddress!),
+                            hidden: h.baseAddress!, into: o.baseAddress!, saving: (sp.baseAddress!, zp.baseAddress!, cp.baseAddress!), count: count)
+        } } } } } } } } } } }
+        for i in 0..<count {
+            let si = VectorMath.sigmoid(parts[0][i] + parts[1][i]), zi = VectorMath.sigmoid(parts[2][i] + parts[3][i])
+            let ci = VectorMath.tanh(parts[4][i] + si * parts[5][i])
+            XCTAssertEqual([s[i], z[i], c[i], out[i]], [si, zi, ci, ci + zi * (parts[6][i] - ci)], "value \(i)")
+        }
     }
 }

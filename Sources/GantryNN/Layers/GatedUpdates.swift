@@ -40,19 +40,9 @@ extension Tensor {
             let (ap, up, hp, sp, zp, cp, op) = (ab.baseAddress!, ub.baseAddress!, hb.baseAddress!, sb.baseAddress!, zb.baseAddress!, cb.baseAddress!, ob.baseAddress!)
             Parallel.forEach(n * hid, work: n * block * (gates + 1)) { j in
                 let b = j / hid, o = (j % hid) * inner, src = b * gates * block + o, dst = b * block + o
-                // sixteen values at a time (VectorMath: glibc's expf/tanhf per value were a third
-                // of a GRU machine's inference)
-                typealias M = VectorMath
-                let cIn = (gates - 1) * block
-                for i in stride(from: 0, to: inner, by: M.V.scalarCount) {
-                    let k = min(M.V.scalarCount, inner - i)
-                    func at(_ p: UnsafePointer<Float>, _ offset: Int) -> M.V { M.load(p + offset + i, count: k) }
-                    let s = M.sigmoid(at(ap, src) + at(up, src))
-                    let z = gru ? M.sigmoid(at(ap, src + block) + at(up, src + block)) : s
-                    let c = M.tanh(at(ap, src + cIn) + s * at(up, src + cIn))
-                    M.store(s, to: sp + dst + i, count: k); M.store(z, to: zp + dst + i, count: k); M.store(c, to: cp + dst + i, count: k)
-                    M.store(c + z * (at(hp, dst) - c), to: op + dst + i, count: k)
-                }
+                let cIn = (gates - 1) * block, z = gru ? src + block : src
+                Tensor.gatedRow(gate: (ap + src, up + src), update: (ap + z, up + z), candidate: (ap + src + cIn, up + src + cIn),
+                                hidden: hp + dst, into: op + dst, saving: (sp + dst, zp + dst, cp + dst), count: inner)
             }
         } } } } } } }
         return Tensor.result(shape: hs, data: out, parents: [wx, uh, h]) { g in
@@ -105,66 +95,65 @@ extension Tensor {
         // Both GEMM outputs of a block (2 × 3H × pixels) about 2 MB: for a 64-channel GRU at 320²,
         // 0.5, 1 and 4 MB blocks took 1.06, 1.06 and 1.05× the time (AMD EPYC).
         let block = min(s, max(256, 262_144 / rows)), blocks = (s + block - 1) / block
-        let (xv, hv, bv) = (data, h.data, bih?.data)
-        let gru = gates == 3, gated = (gates - 1) * hid, depth = cin + hid
-        // The gate rows read W·x + U·h as one product, [W_g U_g]·[x; h]: one GEMM of depth
-        // cin + hid instead of two of depth cin and hid writing two outputs. The candidate's rows
-        // stay apart (its recurrent term is scaled by a gate).
-        var joined = [Float]()
-        joined.reserveCapacity(gated * depth)
-        for r in 0..<gated {
-            joined += wih.data[(r * cin)..<((r + 1) * cin)]
-            joined += whh.data[(r * hid)..<((r + 1) * hid)]
-        }
-        let (wn, un) = (Array(wih.data[(gated * cin)...]), Array(whh.data[(gated * hid)...]))
-        let merged = ProcessInfo.processInfo.environment["GANTRY_GRU_SPLIT"] == nil
+        let (xv, wv, uv, hv, bv) = (data, wih.data, whh.data, h.data, bih?.data)
+        let gru = gates == 3
         let out = [Float](unsafeUninitializedCapacity: n * hid * s) { ob, initialised in
-            xv.withUnsafeBufferPointer { xb in hv.withUnsafeBufferPointer { hb in joined.withUnsafeBufferPointer { jb in
-            wn.withUnsafeBufferPointer { wnb in un.withUnsafeBufferPointer { unb in wih.data.withUnsafeBufferPointer { wb in whh.data.withUnsafeBufferPointer { ub in
-                let (xp, hp, op, jp, wnp, unp) = (xb.baseAddress!, hb.baseAddress!, ob.baseAddress!, jb.baseAddress!, wnb.baseAddress!, unb.baseAddress!)
-                let (wp, up) = (wb.baseAddress!, ub.baseAddress!)
+            xv.withUnsafeBufferPointer { xb in wv.withUnsafeBufferPointer { wb in uv.withUnsafeBufferPointer { ub in hv.withUnsafeBufferPointer { hb in
+                let (xp, wp, up, hp, op) = (xb.baseAddress!, wb.baseAddress!, ub.baseAddress!, hb.baseAddress!, ob.baseAddress!)
                 Parallel.forEach(n * blocks) { j in
                     let b = j / blocks, lo = (j % blocks) * block, count = min(block, s - lo)
-                    // a: the pre-activations, gate rows then candidate rows; u: U_c·h; xh: [x; h]
-                    let a = UnsafeMutablePointer<Float>.allocate(capacity: (rows + hid + depth) * count), u = a + rows * count, xh = u + hid * count
+                    let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows * count), u = a + rows * count
                     defer { a.deallocate() }
                     if let bv { for r in 0..<rows { (a + r * count).initialize(repeating: bv[r], count: count) } }
-                    let beta: Float = bv == nil ? 0 : 1
-                    let (x0, h0) = (xp + b * cin * s + lo, hp + b * hid * s + lo)
-                    // A zero hidden state (a RIM's first step) needs no recurrent product; the scan
+                    BLAS.sgemm(m: rows, n: count, k: cin, a: wp, b: xp + b * cin * s + lo, beta: bv == nil ? 0 : 1, c: a, lda: cin, ldb: s, ldc: count)
+                    // A zero hidden state (a RIM's first step) needs no recurrent GEMM; the scan
                     // stops at the first non-zero value of any other step.
-                    let zeroHidden = (0..<hid).allSatisfy { ch in (0..<count).allSatisfy { h0[ch * s + $0] == 0 } }
-                    if zeroHidden {
-                        BLAS.sgemm(m: rows, n: count, k: cin, a: wp, b: x0, beta: beta, c: a, lda: cin, ldb: s, ldc: count)
-                        u.initialize(repeating: 0, count: hid * count)
-                    } else if merged {
-                        for r in 0..<cin { (xh + r * count).update(from: x0 + r * s, count: count) }
-                        for r in 0..<hid { (xh + (cin + r) * count).update(from: h0 + r * s, count: count) }
-                        BLAS.sgemm(m: gated, n: count, k: depth, a: jp, b: xh, beta: beta, c: a, lda: depth, ldb: count, ldc: count)
-                        BLAS.sgemm(m: hid, n: count, k: cin, a: wnp, b: x0, beta: beta, c: a + gated * count, lda: cin, ldb: s, ldc: count)
-                        BLAS.sgemm(m: hid, n: count, k: hid, a: unp, b: h0, c: u, lda: hid, ldb: s, ldc: count)
-                    } else {
-                        BLAS.sgemm(m: rows, n: count, k: cin, a: wp, b: x0, beta: beta, c: a, lda: cin, ldb: s, ldc: count)
-                        BLAS.sgemm(m: gated, n: count, k: hid, a: up, b: h0, beta: 1, c: a, lda: hid, ldb: s, ldc: count)
-                        BLAS.sgemm(m: hid, n: count, k: hid, a: up + gated * hid, b: h0, c: u, lda: hid, ldb: s, ldc: count)
+                    let zeroHidden = (0..<hid).allSatisfy { ch in
+                        let p = hp + (b * hid + ch) * s + lo
+                        return (0..<count).allSatisfy { p[$0] == 0 }
                     }
-                    typealias M = VectorMath
-                    let cIn = gated * count
+                    if zeroHidden {
+                        u.initialize(repeating: 0, count: rows * count)
+                    } else {
+                        BLAS.sgemm(m: rows, n: count, k: hid, a: up, b: hp + b * hid * s + lo, c: u, lda: hid, ldb: s, ldc: count)
+                    }
+                    let cIn = (gates - 1) * hid * count, (pa, pu) = (UnsafePointer(a), UnsafePointer(u))
                     for ch in 0..<hid {
-                        let g = ch * count, hs = h0 + ch * s, dst = op + (b * hid + ch) * s + lo
-                        for i in stride(from: 0, to: count, by: M.V.scalarCount) {
-                            let k = min(M.V.scalarCount, count - i)
-                            func at(_ p: UnsafePointer<Float>, _ offset: Int) -> M.V { M.load(p + offset + i, count: k) }
-                            let sg = M.sigmoid(at(a, g))
-                            let z = gru ? M.sigmoid(at(a, g + hid * count)) : sg
-                            let c = M.tanh(at(a, g + cIn) + sg * at(u, g))
-                            M.store(c + z * (at(hs, 0) - c), to: dst + i, count: k)
-                        }
+                        let g = ch * count, z = gru ? g + hid * count : g
+                        Tensor.gatedRow(gate: (pa + g, pu + g), update: (pa + z, pu + z), candidate: (pa + g + cIn, pu + g + cIn),
+                                        hidden: hp + (b * hid + ch) * s + lo, into: op + (b * hid + ch) * s + lo, count: count)
                     }
                 }
-            } } } } } } }
+            } } } }
             initialised = n * hid * s
         }
         return Tensor(shape: h.shape, data: out)
+    }
+
+    /// One channel's row of a gated update from its pre-activation parts (W·x + b, U·h):
+    /// s = σ(gate), z = σ(update), c = tanh(candidate_W + s·candidate_U), h′ = c + z·(h − c), and
+    /// (for backward) s, z and c themselves. MGU passes its one gate as both gate and update. A
+    /// plain loop over the row of scalar formulas: the compiler vectorises it (VectorMath).
+    @inline(never)
+    static func gatedRow(gate: (UnsafePointer<Float>, UnsafePointer<Float>), update: (UnsafePointer<Float>, UnsafePointer<Float>),
+                         candidate: (UnsafePointer<Float>, UnsafePointer<Float>), hidden: UnsafePointer<Float>,
+                         into out: UnsafeMutablePointer<Float>,
+                         saving saved: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)? = nil,
+                         count: Int) {
+        typealias M = VectorMath
+        if let (sp, zp, cp) = saved {
+            for i in 0..<count {
+                let s = M.sigmoid(gate.0[i] + gate.1[i]), z = M.sigmoid(update.0[i] + update.1[i])
+                let c = M.tanh(candidate.0[i] + s * candidate.1[i])
+                sp[i] = s; zp[i] = z; cp[i] = c
+                out[i] = c + z * (hidden[i] - c)
+            }
+        } else {
+            for i in 0..<count {
+                let s = M.sigmoid(gate.0[i] + gate.1[i]), z = M.sigmoid(update.0[i] + update.1[i])
+                let c = M.tanh(candidate.0[i] + s * candidate.1[i])
+                out[i] = c + z * (hidden[i] - c)
+            }
+        }
     }
 }
