@@ -43,13 +43,14 @@ test: deps
 
 ## The test suite under ThreadSanitizer and AddressSanitizer (release builds with the sanitizer, each in
 ## its own build folder). Any report fails the run: TSan and ASan exit non-zero on their first finding.
+## The tests' time limits for the gantry processes they start are stretched (the binary runs slower).
 SAN_FLAGS = -c release -Xswiftc -enable-testing
 tsan: deps
 	swift build --build-tests $(SAN_FLAGS) --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --skip-build --disable-swift-testing $(SAN_FLAGS) --sanitize=thread --scratch-path .build-tsan
+	GANTRY_TEST_TIMEOUT_SCALE=10 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" swift test --skip-build --disable-swift-testing $(SAN_FLAGS) --sanitize=thread --scratch-path .build-tsan
 asan: deps
 	swift build --build-tests $(SAN_FLAGS) --sanitize=address --scratch-path .build-asan
-	ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" swift test --skip-build --disable-swift-testing $(SAN_FLAGS) --sanitize=address --scratch-path .build-asan
+	GANTRY_TEST_TIMEOUT_SCALE=3 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" swift test --skip-build --disable-swift-testing $(SAN_FLAGS) --sanitize=address --scratch-path .build-asan
 
 ## libFuzzer on the file parsers (scripts/fuzz: NIfTI + gzip, HDF5 k-space, safetensors, pipeline YAML,
 ## ITK affine text), seeded from the committed corpora; FUZZ_SECONDS per target (default 60). Crash

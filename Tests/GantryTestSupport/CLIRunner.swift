@@ -20,12 +20,20 @@ public enum CLI {
     public typealias Outcome = Subprocess.Outcome
 
     /// Runs `gantry args…` (or another `executable`) with stdout and stderr as pipes; the process is
-    /// killed after `timeout` seconds. `signal` sends that signal `after` seconds (a crash injected
-    /// from outside).
+    /// killed after `timeout` seconds (times `timeoutScale`). `signal` sends that signal `after`
+    /// seconds (a crash injected from outside).
     public static func run(_ args: [String], timeout: Double = 30, environment: [String: String] = [:], signal: (Int32, after: Double)? = nil,
                     executable: String = binary) throws -> Outcome {
-        try Subprocess.run(executable, args, timeout: timeout, environment: environment, signal: signal)
+        try Subprocess.run(executable, args, timeout: timeout * timeoutScale, environment: environment, signal: signal)
     }
+
+    /// GANTRY_TEST_TIMEOUT_SCALE (default 1): `make tsan` and `make asan` set it, as the sanitizers
+    /// run the binary 3–15 times slower. The limits are hang detectors; the plain suite keeps them as written.
+    public static let timeoutScale: Double = {
+        guard let text = ProcessInfo.processInfo.environment["GANTRY_TEST_TIMEOUT_SCALE"] else { return 1 }
+        guard let v = Double(text), v >= 1, v.isFinite else { fatalError("GANTRY_TEST_TIMEOUT_SCALE must be a number ≥ 1, got '\(text)'") }
+        return v
+    }()
 }
 
 /// A fresh temporary folder, removed at the end of the test.

@@ -62,7 +62,7 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(submitted.status, 0, submitted.stderr)
         XCTAssertTrue(submitted.stdout.contains("submitted job array"), submitted.stdout)
         var victim: StageState?
-        let deadline = Date().addingTimeInterval(120)
+        let deadline = Date().addingTimeInterval(120 * CLI.timeoutScale)
         while victim == nil && Date() < deadline {
             victim = (1...4).lazy.compactMap { StateStore.read(out: slurm, subject: "sub-0\($0)", stage: "reg") }.first { $0.status == .running && $0.slurmJob != nil }
             if victim == nil { usleep(50_000) }
