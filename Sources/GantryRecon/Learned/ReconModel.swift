@@ -46,9 +46,9 @@ public final class ReconModel: @unchecked Sendable {
             let chunk = Array(items[start..<min(items.count, start + max(1, batchSize))])
             let x = try network.reconstruct(try LearnedAcquisition.batch(chunk))
             if dataConsistent {
-                let plane = x.count / chunk.count
+                let complex = try x.toComplex(), values = complex.count / chunk.count
                 for (i, a) in chunk.enumerated() {
-                    out.append(try a.dataConsistentMagnitude(Array(x.data[(i * plane)..<((i + 1) * plane)])).map { $0 * a.scale })
+                    out.append(try a.dataConsistentMagnitude(Array(complex[(i * values)..<((i + 1) * values)])).map { $0 * a.scale })
                 }
             } else {
                 let mag = try x.complexMagnitude().data

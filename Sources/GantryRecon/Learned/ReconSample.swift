@@ -72,12 +72,11 @@ public struct LearnedAcquisition {
     /// scale) spread over the coils (S·x), its k-space replaced by the measured samples where the
     /// mask has them, and the coil images combined by root-sum-of-squares — the fully sampled
     /// reference's own combination, which it equals when nothing is missing.
-    /// `x` is the network's layout: the real plane, then the imaginary plane.
+    /// `x` is interleaved complex, as SENSE images are (the network's channels: `Tensor.toComplex`).
     public func dataConsistentMagnitude(_ x: [Float]) throws -> [Float] {
         let (coils, ny, nx) = (op.coils, op.ny, op.nx), plane = ny * nx
-        guard x.count == 2 * plane else { throw GantryError.invalidArgument("estimate needs 2×\(ny)×\(nx) values, got \(x.count)") }
-        let interleaved = (0..<(2 * plane)).map { i in x[(i % 2) * plane + i / 2] }
-        var k = try CoilSensitivityOperator(maps: op.maps, coils: coils, ny: ny, nx: nx).forward(interleaved)
+        guard x.count == 2 * plane else { throw GantryError.invalidArgument("estimate needs \(ny)×\(nx) complex values, got \(x.count / 2)") }
+        var k = try CoilSensitivityOperator(maps: op.maps, coils: coils, ny: ny, nx: nx).forward(x)
         let fft = try FFTPlan.plan(shape: [ny, nx], batch: coils)
         try fft.forward(&k)
         for c in 0..<coils {
