@@ -140,20 +140,16 @@ extension Tensor {
                          into out: UnsafeMutablePointer<Float>,
                          saving saved: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)? = nil,
                          count: Int) {
-        typealias M = VectorMath
+        @inline(__always) func value(_ i: Int) -> (s: Float, z: Float, c: Float, next: Float) {
+            let s = VectorMath.sigmoid(gate.0[i] + gate.1[i]), z = VectorMath.sigmoid(update.0[i] + update.1[i])
+            let c = VectorMath.tanh(candidate.0[i] + s * candidate.1[i])
+            return (s, z, c, c + z * (hidden[i] - c))
+        }
+        // two loops, not a branch per value, so each vectorises
         if let (sp, zp, cp) = saved {
-            for i in 0..<count {
-                let s = M.sigmoid(gate.0[i] + gate.1[i]), z = M.sigmoid(update.0[i] + update.1[i])
-                let c = M.tanh(candidate.0[i] + s * candidate.1[i])
-                sp[i] = s; zp[i] = z; cp[i] = c
-                out[i] = c + z * (hidden[i] - c)
-            }
+            for i in 0..<count { let v = value(i); sp[i] = v.s; zp[i] = v.z; cp[i] = v.c; out[i] = v.next }
         } else {
-            for i in 0..<count {
-                let s = M.sigmoid(gate.0[i] + gate.1[i]), z = M.sigmoid(update.0[i] + update.1[i])
-                let c = M.tanh(candidate.0[i] + s * candidate.1[i])
-                out[i] = c + z * (hidden[i] - c)
-            }
+            for i in 0..<count { out[i] = value(i).next }
         }
     }
 }
