@@ -40,26 +40,21 @@ public enum ESPIRiT {
         let sMax = max(values.last ?? 0, 0).squareRoot()
         let kept = (0..<kk).filter { max(values[$0], 0).squareRoot() > o.threshold * sMax }
         guard !kept.isEmpty else { throw GantryError.invalidArgument("ESPIRiT: no signal in the calibration region") }
-        // Signal-subspace projector P = Σ_j v_j v_jᴴ (K×K). The per-pixel matrix
-        // G_{c1,c2}(x) = (1/k²) Σ_d e^{2πi d·x/N} Σ_{p1−p2=d} conj(P[(c1,p1),(c2,p2)])
-        // is one small (2k−1)² correlation per coil pair, zero-padded and inverse FFT'd: nc² FFTs
-        // instead of (kernels × coils), and no per-pixel sum over kernels.
-        var proj = [Float](repeating: 0, count: 2 * kk * kk)
-        for e in kept {
-            let v = vectors[e]
-            for a in 0..<kk {
-                let (ar, ai) = (v[2 * a], v[2 * a + 1])
-                for b in 0..<kk {
-                    let (br, bi) = (v[2 * b], v[2 * b + 1])
-                    proj[2 * (a * kk + b)] += ar * br + ai * bi
-                    proj[2 * (a * kk + b) + 1] += ai * br - ar * bi
-                }
-            }
+        // Signal-subspace projector P = Σ_j v_j v_jᴴ (K×K) = AᴴA for the rows A_j = v_jᴴ. The per-pixel
+        // matrix G_{c1,c2}(x) = (1/k²) Σ_d e^{2πi d·x/N} Σ_{p1−p2=d} conj(P[(c1,p1),(c2,p2)])
+        // is one small (2k−1)² correlation per coil pair, zero-padded and inverse FFT'd, and no
+        // per-pixel sum over kernels. G(x) is Hermitian (P is), so only the nc(nc+1)/2 pairs c1 ≤ c2
+        // are transformed — half the FFTs and memory of all nc² — and the others are their conjugates.
+        var signal = [Float](repeating: 0, count: 2 * kept.count * kk)
+        for (j, e) in kept.enumerated() {
+            for a in 0..<kk { signal[2 * (j * kk + a)] = vectors[e][2 * a]; signal[2 * (j * kk + a) + 1] = -vectors[e][2 * a + 1] }
         }
-        var gimg = [Float](repeating: 0, count: 2 * nc * nc * n)
+        let proj = try BLAS.gram(signal, rows: kept.count, cols: kk)
+        let pairs = (0..<nc).flatMap { c1 in (c1..<nc).map { (c1, $0) } }
+        var gimg = [Float](repeating: 0, count: 2 * pairs.count * n)
         let scale = Float(Double(n).squareRoot() / Double(k * k))
-        for c1 in 0..<nc { for c2 in 0..<nc {
-            let plane = (c1 * nc + c2) * n
+        for (pl, (c1, c2)) in pairs.enumerated() {
+            let plane = pl * n
             for p1 in 0..<(k * k) { for p2 in 0..<(k * k) {
                 let (dy, dx) = (p1 / k - p2 / k, p1 % k - p2 % k)
                 let a = c1 * k * k + p1, b = c2 * k * k + p2
@@ -67,8 +62,8 @@ public enum ESPIRiT {
                 gimg[o] += scale * proj[2 * (a * kk + b)]
                 gimg[o + 1] -= scale * proj[2 * (a * kk + b) + 1]
             } }
-        } }
-        try FFTPlan.plan(shape: [ny, nx], batch: nc * nc).inverse(&gimg)
+        }
+        try FFTPlan.plan(shape: [ny, nx], batch: pairs.count).inverse(&gimg)
         // Per pixel: top eigenvector of G by power iteration (warm-started from the left neighbour,
         // at most 40 steps).
         var maps = [Float](repeating: 0, count: 2 * nc * n)
@@ -83,13 +78,14 @@ public enum ESPIRiT {
                     // and imaginary parts, each column padded to whole 8-lane vectors: the
                     // matrix-vector product then runs 8 rows at a time with the scalar loop's
                     // arithmetic in each lane (same sums in the same order).
-                    let m = nc * nc, lanes = (nc + 7) / 8 * 8, chunks = lanes / 8, pixel = nc * lanes
+                    let lanes = (nc + 7) / 8 * 8, chunks = lanes / 8, pixel = nc * lanes
                     var colRe = [Float](repeating: 0, count: nx * pixel), colIm = colRe
-                    for pl in 0..<m {
-                        let (c1, c2) = (pl / nc, pl % nc), base = 2 * (pl * n + yy * nx)
+                    for (pl, (c1, c2)) in pairs.enumerated() {
+                        let base = 2 * (pl * n + yy * nx)
                         for xx in 0..<nx {
-                            colRe[xx * pixel + c2 * lanes + c1] = gimg[base + 2 * xx]
-                            colIm[xx * pixel + c2 * lanes + c1] = gimg[base + 2 * xx + 1]
+                            let (re, im) = (gimg[base + 2 * xx], gimg[base + 2 * xx + 1])
+                            colRe[xx * pixel + c2 * lanes + c1] = re; colIm[xx * pixel + c2 * lanes + c1] = im
+                            if c1 != c2 { colRe[xx * pixel + c1 * lanes + c2] = re; colIm[xx * pixel + c1 * lanes + c2] = -im }
                         }
                     }
                     var vRe = [Float](repeating: 0, count: lanes), vIm = vRe, tRe = vRe, tIm = vRe
@@ -127,9 +123,11 @@ public enum ESPIRiT {
                                     change += (a - vr[c]) * (a - vr[c]); change += (b - vi[c]) * (b - vi[c])
                                     vr[c] = a; vi[c] = b
                                 }
-                                // Warm-started from the neighbour, most pixels settle in a few steps;
-                                // stop once the unit vector moves less than float precision can show.
-                                if change < 1e-12 { break }
+                                // Warm-started from the neighbour; stop once a step moves the unit
+                                // vector by less than 1e-5. The error left is that step over (1 − λ₂/λ₁):
+                                // under 1e-4 at the slowest ratio seen in brain data (≈ 0.86), far below
+                                // what SENSE notices (the maps' cosine with BART's is above 0.99).
+                                if change < 1e-10 { break }
                             }
                         } } } } } }
                         for c in 0..<nc { v[2 * c] = vRe[c]; v[2 * c + 1] = vIm[c] }
