@@ -165,12 +165,11 @@ extension Tensor {
                     let (gp, yp, hp, mp, dp, up) = (gb.baseAddress!, yb.baseAddress!, hb.baseAddress!, mb.baseAddress!, db.baseAddress!, ub.baseAddress!)
                     Parallel.forEach(n * c, work: g.count) { j in
                         let w = uv[j % c], o = j * inner
-                        var s: Float = 0
                         for i in o..<(o + inner) {
                             let m = yp[i] > 0 ? gp[i] : 0
-                            mp[i] = m; dp[i] = w * m; s += m * hp[i]
+                            mp[i] = m; dp[i] = w * m
                         }
-                        up[j] = s
+                        up[j] = Buffers.dot(mp + o, hp + o, inner)
                     }
                 } } }
             } } }
