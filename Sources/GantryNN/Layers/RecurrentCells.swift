@@ -169,7 +169,7 @@ extension Tensor {
                             let m = yp[i] > 0 ? gp[i] : 0
                             mp[i] = m; dp[i] = w * m
                         }
-                        up[j] = Buffers.dot(mp + o, hp + o, inner)
+                        up[j] = BLAS.dot(inner, mp + o, hp + o)
                     }
                 } } }
             } } }

@@ -1,4 +1,5 @@
 import GantryCore
+import GantryLinearAlgebra
 
 /// Fresh result buffers written once, in parallel. `[Float](repeating: 0, …)` followed by a fill,
 /// or `var y = x.data` followed by an in-place update, touches every value twice (memset or
@@ -80,42 +81,17 @@ enum Buffers {
         } }
     }
 
-    /// Per-plane sums of `planes · inner` values (a bias gradient before folding the batch).
+    /// Per-plane sums of `planes · inner` values (a bias gradient before folding the batch), as BLAS
+    /// dot products with ones: one running sum is a chain of dependent adds the compiler may not
+    /// reorder (it would change the rounding), many times slower on long planes.
     static func planeSums(_ g: [Float], planes: Int, inner: Int) -> [Float] {
         var sums = [Float](repeating: 0, count: planes)
-        g.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in
-            guard let gp = gb.baseAddress, let sp = sb.baseAddress else { return }
-            Parallel.forEach(planes, work: planes * inner) { j in sp[j] = sum(gp + j * inner, inner) }
-        } }
+        let ones = [Float](repeating: 1, count: inner)
+        g.withUnsafeBufferPointer { gb in sums.withUnsafeMutableBufferPointer { sb in ones.withUnsafeBufferPointer { ob in
+            guard let gp = gb.baseAddress, let sp = sb.baseAddress, let op = ob.baseAddress else { return }
+            Parallel.forEach(planes, work: planes * inner) { j in sp[j] = BLAS.dot(inner, gp + j * inner, op) }
+        } } }
         return sums
-    }
-
-    /// Σ p[i] in sixteen interleaved partial sums (two vector registers). One running sum is a chain
-    /// of dependent adds the compiler may not reorder (it would change the rounding), one add per
-    /// add-latency; this is the order every reduction here uses, so results stay deterministic.
-    @inline(__always)
-    static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
-        dot(p, nil, count)
-    }
-
-    /// Σ a[i]·b[i] (b nil: Σ a[i]) in the partial sums of `sum`.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ count: Int) -> Float {
-        var (s0, s1) = (SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0))
-        var i = 0
-        while i + 16 <= count {
-            var (x0, x1) = (UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self),
-                            UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self))
-            if let b {
-                x0 *= UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-                x1 *= UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self)
-            }
-            s0 += x0; s1 += x1
-            i += 16
-        }
-        var s = (s0 + s1).sum()
-        while i < count { s += a[i] * (b?[i] ?? 1); i += 1 }
-        return s
     }
 
     /// The gradient of a per-channel bias over [N, C, inner]: Σ over samples and positions.
